@@ -1,0 +1,493 @@
+package matching
+
+import (
+	"math"
+
+	"github.com/plentyhub/plenty"
+)
+
+var errSupplyRange = plenty.Errorf(plenty.EINVALID, "matching: a node's supply, shifted by its arcs' lower bounds, exceeds %d", int64(MaxValue))
+
+// The solver is the primal network simplex method on a strongly feasible
+// spanning tree (Cunningham's rule prevents cycling), with block search
+// pivoting, as in LEMON's NetworkSimplex (Kiraly and Kovacs, "Efficient
+// implementations of minimum-cost flow algorithms", 2012). The tree is kept
+// as parent/pred arrays plus a thread (preorder) list with reverse links,
+// subtree sizes and last successors, so that a pivot costs time in the size
+// of the subtree that moves, not of the whole tree.
+//
+// Internally the artificial root is node 0 and the caller's node u is u+1.
+// Each node has an artificial arc to or from the root, with cost artCost and
+// infinite capacity; a feasible instance ends with no flow on them.
+
+const (
+	stateUpper int8 = -1
+	stateTree  int8 = 0
+	stateLower int8 = 1
+
+	dirUp   int8 = 1  // the pred arc goes from the node to its parent
+	dirDown int8 = -1 // the pred arc goes from the parent to the node
+
+	inf = math.MaxInt64
+)
+
+type simplex struct {
+	// arcs: real ones first, then artificial ones (isArt marks them)
+	src, tgt []int32
+	cap      []int64 // upper - lower; inf for artificial arcs
+	cost     []int64
+	flow     []int64
+	state    []int8
+	nReal    int
+
+	// nodes
+	supply    []int64
+	pi        []int64
+	parent    []int32
+	pred      []int32
+	predDir   []int8
+	thread    []int32
+	revThread []int32
+	succNum   []int32
+	lastSucc  []int32
+
+	artCost   int64
+	blockSize int
+	nextArc   int
+	pivots    int
+	dirty     []int32
+
+	// the current pivot
+	inArc, join, uIn, vIn, uOut, vOut int32
+	first, second                     int32
+	delta                             int64
+}
+
+// newSimplex builds the initial tree for g, which must have been validated.
+// It returns ErrInfeasible when the supplies do not sum to zero.
+func newSimplex(g *Graph) (*simplex, error) {
+	n := len(g.Supply)
+	m := len(g.From)
+	N := n + 1
+	A := m + n
+	s := &simplex{
+		src: make([]int32, A), tgt: make([]int32, A),
+		cap: make([]int64, A), cost: make([]int64, A),
+		flow: make([]int64, A), state: make([]int8, A),
+		nReal:  m,
+		supply: make([]int64, N), pi: make([]int64, N),
+		parent: make([]int32, N), pred: make([]int32, N), predDir: make([]int8, N),
+		thread: make([]int32, N), revThread: make([]int32, N),
+		succNum: make([]int32, N), lastSucc: make([]int32, N),
+	}
+	var maxCost int64
+	for u := 0; u < n; u++ {
+		s.supply[u+1] = g.Supply[u]
+	}
+	for e := 0; e < m; e++ {
+		u, v := g.From[e]+1, g.To[e]+1
+		s.src[e], s.tgt[e] = u, v
+		s.cap[e] = g.Upper[e] - g.Lower[e]
+		s.cost[e] = g.Cost[e]
+		s.state[e] = stateLower
+		if l := g.Lower[e]; l != 0 && u != v {
+			a, ok1 := addCheck(s.supply[u], -l)
+			b, ok2 := addCheck(s.supply[v], l)
+			if !ok1 || !ok2 {
+				return nil, errSupplyRange
+			}
+			s.supply[u], s.supply[v] = a, b
+		}
+		c := g.Cost[e]
+		if c < 0 {
+			c = -c
+		}
+		if c > maxCost {
+			maxCost = c
+		}
+	}
+	// Supplies shifted by lower bounds must stay within MaxValue so that
+	// every flow the simplex computes does too.
+	// The total positive supply bounds every flow on every arc, so it
+	// must stay within MaxValue too.
+	var sum, pos int64
+	for u := 1; u < N; u++ {
+		su := s.supply[u]
+		if su > MaxValue || su < -MaxValue {
+			return nil, errSupplyRange
+		}
+		sum += su // never leaves int64: |sum| <= pos + |neg| <= 2*MaxValue
+		if su > 0 {
+			pos += su
+		}
+		if pos > MaxValue || sum < -MaxValue {
+			return nil, errSupplyRange
+		}
+	}
+	if sum != 0 {
+		return nil, ErrInfeasible
+	}
+	s.artCost = (maxCost + 1) * int64(N)
+	s.blockSize = max(int(math.Sqrt(float64(A))), 10)
+
+	// The root is node 0; every node hangs from it by its artificial arc.
+	s.parent[0] = -1
+	s.pred[0] = -1
+	s.thread[0] = 1 % int32(N)
+	s.revThread[1%N] = 0
+	s.succNum[0] = int32(N)
+	s.lastSucc[0] = int32(N - 1)
+	for u := 1; u < N; u++ {
+		e := m + u - 1
+		s.parent[u] = 0
+		s.pred[u] = int32(e)
+		s.thread[u] = int32((u + 1) % N)
+		s.revThread[(u+1)%N] = int32(u)
+		s.succNum[u] = 1
+		s.lastSucc[u] = int32(u)
+		s.cap[e] = inf
+		s.state[e] = stateTree
+		if s.supply[u] >= 0 {
+			s.predDir[u] = dirUp
+			s.src[e], s.tgt[e] = int32(u), 0
+			s.flow[e] = s.supply[u]
+			s.cost[e] = 0
+			s.pi[u] = 0
+		} else {
+			s.predDir[u] = dirDown
+			s.src[e], s.tgt[e] = 0, int32(u)
+			s.flow[e] = -s.supply[u]
+			s.cost[e] = s.artCost
+			s.pi[u] = s.artCost
+		}
+	}
+	return s, nil
+}
+
+// findEnteringArc scans arcs in blocks from where the last scan stopped and
+// picks the most violating arc of the first block that has one.
+func (s *simplex) findEnteringArc() bool {
+	var min int64
+	cnt := s.blockSize
+	m := len(s.src)
+	src, tgt, cost, state, pi := s.src, s.tgt, s.cost, s.state, s.pi
+	in := int32(-1)
+	e := s.nextArc
+	for k := 0; k < m; k++ {
+		if st := state[e]; st != 0 {
+			c := int64(st) * (cost[e] + pi[src[e]] - pi[tgt[e]])
+			if c < min {
+				min = c
+				in = int32(e)
+			}
+		}
+		e++
+		if e == m {
+			e = 0
+		}
+		cnt--
+		if cnt == 0 {
+			if min < 0 {
+				break
+			}
+			cnt = s.blockSize
+		}
+	}
+	if min >= 0 {
+		return false
+	}
+	s.inArc = in
+	s.nextArc = e
+	return true
+}
+
+func (s *simplex) findJoinNode() {
+	u, v := s.src[s.inArc], s.tgt[s.inArc]
+	for u != v {
+		if s.succNum[u] < s.succNum[v] {
+			u = s.parent[u]
+		} else {
+			v = s.parent[v]
+		}
+	}
+	s.join = u
+}
+
+// findLeavingArc finds the blocking arc of the cycle closed by the entering
+// arc; ties go to the last blocking arc in the cycle's direction, which
+// keeps the tree strongly feasible. It returns false when the entering arc
+// itself blocks (it moves to its other bound).
+func (s *simplex) findLeavingArc() bool {
+	in := s.inArc
+	if s.state[in] == stateLower {
+		s.first, s.second = s.src[in], s.tgt[in]
+	} else {
+		s.first, s.second = s.tgt[in], s.src[in]
+	}
+	s.delta = s.cap[in]
+	result := 0
+	for u := s.first; u != s.join; u = s.parent[u] {
+		e := s.pred[u]
+		d := s.flow[e]
+		if s.predDir[u] == dirDown {
+			c := s.cap[e]
+			if c == inf {
+				d = inf
+			} else {
+				d = c - d
+			}
+		}
+		if d < s.delta {
+			s.delta = d
+			s.uOut = u
+			result = 1
+		}
+	}
+	for u := s.second; u != s.join; u = s.parent[u] {
+		e := s.pred[u]
+		d := s.flow[e]
+		if s.predDir[u] == dirUp {
+			c := s.cap[e]
+			if c == inf {
+				d = inf
+			} else {
+				d = c - d
+			}
+		}
+		if d <= s.delta {
+			s.delta = d
+			s.uOut = u
+			result = 2
+		}
+	}
+	if result == 1 {
+		s.uIn, s.vIn = s.first, s.second
+	} else {
+		s.uIn, s.vIn = s.second, s.first
+	}
+	return result != 0
+}
+
+func (s *simplex) changeFlow(change bool) {
+	in := s.inArc
+	if s.delta > 0 {
+		val := int64(s.state[in]) * s.delta
+		s.flow[in] += val
+		for u := s.src[in]; u != s.join; u = s.parent[u] {
+			s.flow[s.pred[u]] -= int64(s.predDir[u]) * val
+		}
+		for u := s.tgt[in]; u != s.join; u = s.parent[u] {
+			s.flow[s.pred[u]] += int64(s.predDir[u]) * val
+		}
+	}
+	if change {
+		s.state[in] = stateTree
+		out := s.pred[s.uOut]
+		switch {
+		case s.isArtificial(out):
+			s.state[out] = stateTree // an artificial arc never re-enters
+		case s.flow[out] == 0:
+			s.state[out] = stateLower
+		default:
+			s.state[out] = stateUpper
+		}
+	} else {
+		s.state[in] = -s.state[in]
+	}
+}
+
+// isArtificial reports whether arc e is one of the root's arcs.
+func (s *simplex) isArtificial(e int32) bool {
+	return s.src[e] == 0 || s.tgt[e] == 0
+}
+
+func (s *simplex) updateTreeStructure() {
+	uIn, vIn, uOut := s.uIn, s.vIn, s.uOut
+	oldRevThread := s.revThread[uOut]
+	oldSuccNum := s.succNum[uOut]
+	oldLastSucc := s.lastSucc[uOut]
+	s.vOut = s.parent[uOut]
+	vOut := s.vOut
+	thread, revThread, parent := s.thread, s.revThread, s.parent
+
+	if uIn == uOut {
+		parent[uIn] = vIn
+		s.pred[uIn] = s.inArc
+		if uIn == s.src[s.inArc] {
+			s.predDir[uIn] = dirUp
+		} else {
+			s.predDir[uIn] = dirDown
+		}
+		if thread[vIn] != uOut {
+			after := thread[oldLastSucc]
+			thread[oldRevThread] = after
+			revThread[after] = oldRevThread
+			after = thread[vIn]
+			thread[vIn] = uOut
+			revThread[uOut] = vIn
+			thread[oldLastSucc] = after
+			revThread[after] = oldLastSucc
+		}
+	} else {
+		threadContinue := thread[vIn]
+		if oldRevThread == vIn {
+			threadContinue = thread[oldLastSucc]
+		}
+		stem := uIn
+		parStem := vIn
+		last := s.lastSucc[uIn]
+		after := thread[last]
+		thread[vIn] = uIn
+		s.dirty = s.dirty[:0]
+		s.dirty = append(s.dirty, vIn)
+		for stem != uOut {
+			nextStem := parent[stem]
+			thread[last] = nextStem
+			s.dirty = append(s.dirty, last)
+
+			before := revThread[stem]
+			thread[before] = after
+			revThread[after] = before
+
+			parent[stem] = parStem
+			parStem = stem
+			stem = nextStem
+
+			if s.lastSucc[stem] == s.lastSucc[parStem] {
+				last = revThread[parStem]
+			} else {
+				last = s.lastSucc[stem]
+			}
+			after = thread[last]
+		}
+		parent[uOut] = parStem
+		thread[last] = threadContinue
+		revThread[threadContinue] = last
+		s.lastSucc[uOut] = last
+
+		if oldRevThread != vIn {
+			thread[oldRevThread] = after
+			revThread[after] = oldRevThread
+		}
+		for _, u := range s.dirty {
+			revThread[thread[u]] = u
+		}
+
+		var tmpSc int32
+		tmpLs := s.lastSucc[uOut]
+		for u := uOut; u != uIn; {
+			p := parent[u]
+			s.pred[u] = s.pred[p]
+			s.predDir[u] = -s.predDir[p]
+			tmpSc += s.succNum[u] - s.succNum[p]
+			s.succNum[u] = tmpSc
+			s.lastSucc[p] = tmpLs
+			u = p
+		}
+		s.pred[uIn] = s.inArc
+		if uIn == s.src[s.inArc] {
+			s.predDir[uIn] = dirUp
+		} else {
+			s.predDir[uIn] = dirDown
+		}
+		s.succNum[uIn] = oldSuccNum
+	}
+
+	upLimitOut := int32(-1)
+	if s.lastSucc[s.join] == vIn {
+		upLimitOut = s.join
+	}
+	lastSuccOut := s.lastSucc[uOut]
+	for u := vIn; u != -1 && s.lastSucc[u] == vIn; u = parent[u] {
+		s.lastSucc[u] = lastSuccOut
+	}
+	if s.join != oldRevThread && vIn != oldRevThread {
+		for u := vOut; u != upLimitOut && s.lastSucc[u] == oldLastSucc; u = parent[u] {
+			s.lastSucc[u] = oldRevThread
+		}
+	} else if lastSuccOut != oldLastSucc {
+		for u := vOut; u != upLimitOut && s.lastSucc[u] == oldLastSucc; u = parent[u] {
+			s.lastSucc[u] = lastSuccOut
+		}
+	}
+	for u := vIn; u != s.join; u = parent[u] {
+		s.succNum[u] += oldSuccNum
+	}
+	for u := vOut; u != s.join; u = parent[u] {
+		s.succNum[u] -= oldSuccNum
+	}
+}
+
+func (s *simplex) updatePotential() {
+	sigma := s.pi[s.vIn] - s.pi[s.uIn] - int64(s.predDir[s.uIn])*s.cost[s.inArc]
+	end := s.thread[s.lastSucc[s.uIn]]
+	for u := s.uIn; u != end; u = s.thread[u] {
+		s.pi[u] += sigma
+	}
+}
+
+// run pivots until no arc violates optimality.
+func (s *simplex) run() {
+	for s.findEnteringArc() {
+		s.findJoinNode()
+		change := s.findLeavingArc()
+		s.changeFlow(change)
+		if change {
+			s.updateTreeStructure()
+			s.updatePotential()
+		}
+		s.pivots++
+	}
+}
+
+// feasible reports whether every artificial arc carries no flow.
+func (s *simplex) feasible() bool {
+	for e := s.nReal; e < len(s.src); e++ {
+		if s.isArtificial(int32(e)) && s.flow[e] != 0 {
+			return false
+		}
+	}
+	return true
+}
+
+// Solve returns a minimum-cost flow of g with its certifying potentials.
+// It returns ErrInfeasible when no flow meets the supplies and bounds, and
+// an EINVALID *plenty.Error when g is malformed or its numbers are too
+// large to be solved without overflow (see Graph's limits). Solve is
+// deterministic: the same graph gives the same flow.
+func Solve(g *Graph) (*Solution, error) {
+	if err := g.validate(); err != nil {
+		return nil, err
+	}
+	s, err := newSimplex(g)
+	if err != nil {
+		return nil, err
+	}
+	s.run()
+	if !s.feasible() {
+		return nil, ErrInfeasible
+	}
+	return s.solution(g)
+}
+
+// solution maps the internal state back to the caller's graph.
+func (s *simplex) solution(g *Graph) (*Solution, error) {
+	m := len(g.From)
+	sol := &Solution{
+		Flow:      make([]int64, m),
+		Potential: make([]int64, len(g.Supply)),
+		Pivots:    s.pivots,
+	}
+	for e := 0; e < m; e++ {
+		sol.Flow[e] = s.flow[e] + g.Lower[e]
+	}
+	for u := range sol.Potential {
+		sol.Potential[u] = s.pi[u+1]
+	}
+	obj, err := g.Objective(sol.Flow)
+	if err != nil {
+		return nil, err
+	}
+	sol.Cost = obj
+	return sol, nil
+}

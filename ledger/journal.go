@@ -1,0 +1,159 @@
+package ledger
+
+import (
+	"bufio"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"hash/crc32"
+	"io"
+	"os"
+)
+
+// The journal is a second, plain copy of every event, written and synced
+// before the DuckDB transaction that commits the same events. It exists
+// for one reason: DuckDB releases have had write-ahead-log replay bugs that
+// left a database unopenable after a crash. With the journal, no
+// acknowledged event depends on DuckDB's WAL alone: Open replays into
+// DuckDB what the journal holds beyond it, and Recover rebuilds a damaged
+// database from it.
+//
+// Each record is: u32 length of payload, u32 CRC-32C of payload, payload.
+// The payload is: u16 length of the idempotency key, the key, u8 length of
+// the request hash, the hash, then the event body. A torn record at the end
+// (a crash during the write) fails its length or checksum and is dropped:
+// it was never acknowledged.
+
+var castagnoli = crc32.MakeTable(crc32.Castagnoli)
+
+// journalRecord is one event as the journal keeps it.
+type journalRecord struct {
+	IdemKey     string
+	RequestHash string
+	Body        []byte
+}
+
+type journal struct {
+	f   *os.File
+	buf []byte
+}
+
+func appendJournalRecord(buf []byte, r journalRecord) []byte {
+	n := 2 + len(r.IdemKey) + 1 + len(r.RequestHash) + len(r.Body)
+	buf = binary.BigEndian.AppendUint32(buf, uint32(n))
+	crcAt := len(buf)
+	buf = append(buf, 0, 0, 0, 0)
+	start := len(buf)
+	buf = binary.BigEndian.AppendUint16(buf, uint16(len(r.IdemKey)))
+	buf = append(buf, r.IdemKey...)
+	buf = append(buf, byte(len(r.RequestHash)))
+	buf = append(buf, r.RequestHash...)
+	buf = append(buf, r.Body...)
+	binary.BigEndian.PutUint32(buf[crcAt:], crc32.Checksum(buf[start:], castagnoli))
+	return buf
+}
+
+// maxJournalRecord bounds a record's length, so a damaged length field
+// cannot make the reader allocate gigabytes.
+const maxJournalRecord = 64 << 20
+
+// readJournal calls fn for each intact record in order and returns the
+// byte offset just past the last intact record. It stops at the first torn
+// or damaged record without error: what follows was never acknowledged, or
+// cannot be trusted.
+func readJournal(r io.Reader, fn func(journalRecord) error) (int64, error) {
+	br := bufio.NewReaderSize(r, 1<<20)
+	var off int64
+	var hdr [8]byte
+	for {
+		if _, err := io.ReadFull(br, hdr[:]); err != nil {
+			return off, nil
+		}
+		n := binary.BigEndian.Uint32(hdr[:4])
+		if n < 3 || n > maxJournalRecord {
+			return off, nil
+		}
+		payload := make([]byte, n)
+		if _, err := io.ReadFull(br, payload); err != nil {
+			return off, nil
+		}
+		if crc32.Checksum(payload, castagnoli) != binary.BigEndian.Uint32(hdr[4:]) {
+			return off, nil
+		}
+		rec, ok := parseJournalPayload(payload)
+		if !ok {
+			return off, nil
+		}
+		if err := fn(rec); err != nil {
+			return off, err
+		}
+		off += 8 + int64(n)
+	}
+}
+
+func parseJournalPayload(p []byte) (journalRecord, bool) {
+	if len(p) < 2 {
+		return journalRecord{}, false
+	}
+	k := int(binary.BigEndian.Uint16(p))
+	p = p[2:]
+	if len(p) < k+1 {
+		return journalRecord{}, false
+	}
+	key := string(p[:k])
+	p = p[k:]
+	h := int(p[0])
+	p = p[1:]
+	if len(p) < h {
+		return journalRecord{}, false
+	}
+	return journalRecord{IdemKey: key, RequestHash: string(p[:h]), Body: p[h:]}, true
+}
+
+// openJournal opens the journal at path for appending at offset end,
+// cutting off anything after it (a torn tail).
+func openJournal(path string, end int64) (*journal, error) {
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o600)
+	if err != nil {
+		return nil, err
+	}
+	if err := f.Truncate(end); err != nil {
+		f.Close()
+		return nil, fmt.Errorf("cut the journal's torn tail: %w", err)
+	}
+	if _, err := f.Seek(end, io.SeekStart); err != nil {
+		f.Close()
+		return nil, err
+	}
+	if err := f.Sync(); err != nil {
+		f.Close()
+		return nil, err
+	}
+	return &journal{f: f}, nil
+}
+
+// write appends records and syncs them to stable storage.
+func (j *journal) write(recs []journalRecord) error {
+	j.buf = j.buf[:0]
+	for _, r := range recs {
+		j.buf = appendJournalRecord(j.buf, r)
+	}
+	if _, err := j.f.Write(j.buf); err != nil {
+		return fmt.Errorf("write journal: %w", err)
+	}
+	if err := j.f.Sync(); err != nil {
+		return fmt.Errorf("sync journal: %w", err)
+	}
+	return nil
+}
+
+func (j *journal) close() error {
+	if j == nil || j.f == nil {
+		return nil
+	}
+	err := j.f.Close()
+	j.f = nil
+	return err
+}
+
+var errStop = errors.New("stop")

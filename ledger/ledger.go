@@ -1,0 +1,266 @@
+// Package ledger owns Plenty's system of record: the append-only log of
+// events in DuckDB, the RFC 6962 Merkle tree over their bodies, the hub's
+// signed checkpoints, and the projections derived from the events.
+//
+// The package exposes append and read, nothing else: no code path updates
+// or deletes an event or a tree hash. One writer goroutine owns the
+// sequence; it group-commits concurrent appends in one DuckDB transaction
+// and acknowledges them only after commit. Every event is also written to a
+// journal (see journal.go) before the commit, so that a damaged DuckDB
+// write-ahead log never loses an acknowledged event.
+//
+// This is the only package that imports DuckDB.
+package ledger
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	_ "github.com/duckdb/duckdb-go/v2" // registers the "duckdb" driver
+	"golang.org/x/mod/sumdb/tlog"
+
+	"github.com/plentyhub/plenty"
+)
+
+// Files in the data folder.
+const (
+	DatabaseFile   = "ledger.duckdb"
+	JournalFile    = "journal"
+	SignerKeyFile  = "hub.key"
+	VerifierFile   = "hub.pub"
+	CheckpointFile = "checkpoint"
+)
+
+const schema = `
+CREATE TABLE IF NOT EXISTS events (
+	seq          BIGINT    NOT NULL,
+	time         TIMESTAMP NOT NULL,
+	kind         VARCHAR   NOT NULL,
+	actor        VARCHAR   NOT NULL,
+	idem_key     VARCHAR,
+	request_hash VARCHAR,
+	body         BLOB      NOT NULL,
+	leaf_hash    BLOB      NOT NULL
+);
+CREATE TABLE IF NOT EXISTS tree (
+	idx  BIGINT NOT NULL,
+	hash BLOB   NOT NULL
+);
+CREATE TABLE IF NOT EXISTS checkpoints (
+	size      BIGINT    NOT NULL,
+	root      BLOB      NOT NULL,
+	note      VARCHAR   NOT NULL,
+	signed_at TIMESTAMP NOT NULL
+);
+CREATE TABLE IF NOT EXISTS projections (
+	kind VARCHAR NOT NULL,
+	id   VARCHAR NOT NULL,
+	seq  BIGINT  NOT NULL,
+	doc  VARCHAR NOT NULL,
+	PRIMARY KEY (kind, id)
+);
+`
+
+// Options tune a ledger. The zero value is ready to use.
+type Options struct {
+	// Now is the clock; time.Now when nil. Event times never go backwards,
+	// whatever the clock says.
+	Now func() time.Time
+	// Logger receives operational messages; slog.Default when nil.
+	Logger *slog.Logger
+	// MaxBatch bounds how many appends one transaction commits; 4096 when 0.
+	MaxBatch int
+	// SingleCommit commits each append in its own transaction. It exists
+	// only to measure group commit against it.
+	SingleCommit bool
+}
+
+// Ledger is an open ledger. Its methods are safe for concurrent use.
+type Ledger struct {
+	dir  string
+	opts Options
+	log  *slog.Logger
+	db   *sql.DB
+
+	reqs    chan *request
+	done    chan struct{}
+	closing sync.Once
+	closed  atomic.Bool
+
+	// mu guards state, idem and failed. The writer holds it while it
+	// applies a batch; readers hold it shared.
+	mu     sync.RWMutex
+	state  *plenty.State
+	idem   map[string]idemEntry
+	failed error
+
+	committed atomic.Int64 // events durable in DuckDB and the journal
+	signer    *signer
+	stats     stats
+
+	// Owned by the writer goroutine.
+	conn     *sql.Conn
+	journal  *journal
+	frontier map[int64]tlog.Hash
+	changes  map[plenty.Change]struct{}
+}
+
+type idemEntry struct {
+	requestHash string
+	seq         int64
+}
+
+// Open opens the ledger in dir, creating the folder, the database and the
+// hub's signing key on first use. It replays into DuckDB any events the
+// journal holds beyond it, and rebuilds the projections in memory.
+//
+// When the database cannot be opened, the error says what happened and how
+// to recover with Recover (`plenty recover`).
+func Open(dir string, opts Options) (*Ledger, error) {
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	if opts.Logger == nil {
+		opts.Logger = slog.Default()
+	}
+	if opts.MaxBatch <= 0 {
+		opts.MaxBatch = 4096
+	}
+	if opts.SingleCommit {
+		opts.MaxBatch = 1
+	}
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return nil, fmt.Errorf("create data folder: %w", err)
+	}
+	l := &Ledger{
+		dir:      dir,
+		opts:     opts,
+		log:      opts.Logger,
+		reqs:     make(chan *request, 4*opts.MaxBatch),
+		done:     make(chan struct{}),
+		state:    plenty.NewState(),
+		idem:     map[string]idemEntry{},
+		frontier: map[int64]tlog.Hash{},
+		changes:  map[plenty.Change]struct{}{},
+	}
+	l.state.OnChange(func(c plenty.Change) { l.changes[c] = struct{}{} })
+
+	var err error
+	if l.signer, err = loadOrCreateSigner(dir); err != nil {
+		return nil, err
+	}
+	if err := l.openDB(); err != nil {
+		return nil, err
+	}
+	if err := l.load(); err != nil {
+		l.db.Close()
+		return nil, err
+	}
+	go l.writer()
+	return l, nil
+}
+
+// openDB opens DuckDB and creates the schema, explaining a failure.
+func (l *Ledger) openDB() error {
+	path := filepath.Join(l.dir, DatabaseFile)
+	db, err := sql.Open("duckdb", path)
+	if err == nil {
+		_, err = db.Exec(schema)
+	}
+	if err != nil {
+		if db != nil {
+			db.Close()
+		}
+		return &OpenError{Dir: l.dir, Err: err}
+	}
+	l.db = db
+	return nil
+}
+
+// OpenError reports a database that DuckDB cannot open, and how to recover.
+type OpenError struct {
+	Dir string
+	Err error
+}
+
+func (e *OpenError) Error() string {
+	db := filepath.Join(e.Dir, DatabaseFile)
+	return fmt.Sprintf(`cannot open the ledger database %s: %v
+
+The database or its write-ahead log (%s.wal) is damaged, most likely by a
+crash during a write. Nothing is lost: every acknowledged event is also kept
+in %s. To recover, stop every process using this folder and run:
+
+    plenty recover --data %s
+
+It moves the damaged files into %s, rebuilds the
+database from the journal, and checks it against the last signed checkpoint.`,
+		db, e.Err, db, filepath.Join(e.Dir, JournalFile), e.Dir,
+		filepath.Join(e.Dir, "damaged-TIME"))
+}
+
+func (e *OpenError) Unwrap() error { return e.Err }
+
+// Dir returns the data folder.
+func (l *Ledger) Dir() string { return l.dir }
+
+// Size returns the number of durable events: the tree size of the ledger.
+func (l *Ledger) Size() int64 { return l.committed.Load() }
+
+// Read calls fn with the current state, shared with other readers. fn must
+// not keep the state or call the ledger's writing methods.
+func (l *Ledger) Read(fn func(*plenty.State) error) error {
+	l.mu.RLock()
+	defer l.mu.RUnlock()
+	if l.failed != nil {
+		return l.failed
+	}
+	return fn(l.state)
+}
+
+// Close stops accepting appends, commits what was submitted, signs a final
+// checkpoint and closes the database.
+func (l *Ledger) Close() error {
+	var err error
+	l.closing.Do(func() {
+		l.closed.Store(true)
+		close(l.reqs)
+		<-l.done
+		if l.Size() > 0 && l.Failed() == nil {
+			if _, cerr := l.Checkpoint(context.Background()); cerr != nil {
+				err = cerr
+			}
+		}
+		if l.conn != nil {
+			l.conn.Close()
+		}
+		if jerr := l.journal.close(); jerr != nil && err == nil {
+			err = jerr
+		}
+		if cerr := l.db.Close(); cerr != nil && err == nil {
+			err = cerr
+		}
+	})
+	return err
+}
+
+// Failed returns the error that stopped the ledger, if any. After a failed
+// commit the ledger refuses further appends until the hub restarts.
+func (l *Ledger) Failed() error {
+	l.mu.RLock()
+	defer l.mu.RUnlock()
+	return l.failed
+}
+
+var errClosed = plenty.Errorf(plenty.EUNAVAILABLE, "the ledger is closed; the hub is shutting down")
+
+// isClosed reports errors that mean the ledger was closed under a caller.
+func isClosed(err error) bool { return errors.Is(err, errClosed) }

@@ -1,0 +1,205 @@
+package ledger
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+
+	"golang.org/x/mod/sumdb/note"
+	"golang.org/x/mod/sumdb/tlog"
+
+	"github.com/plentyhub/plenty"
+)
+
+// load rebuilds the state from the events table, then brings the database
+// and the journal level: events the journal holds beyond the database
+// (committed to the journal but lost or never committed by DuckDB) are
+// replayed into it, and events the journal lacks are written to it.
+func (l *Ledger) load() error {
+	ctx := context.Background()
+	conn, err := l.db.Conn(ctx)
+	if err != nil {
+		return &OpenError{Dir: l.dir, Err: err}
+	}
+	l.conn = conn
+	if _, err := conn.ExecContext(ctx,
+		"CREATE TEMP TABLE staged (kind VARCHAR, id VARCHAR, seq BIGINT, doc VARCHAR)"); err != nil {
+		return err
+	}
+
+	var n, maxSeq int64
+	if err := l.db.QueryRowContext(ctx, "SELECT count(*), coalesce(max(seq), -1) FROM events").Scan(&n, &maxSeq); err != nil {
+		return &OpenError{Dir: l.dir, Err: err}
+	}
+	if maxSeq != n-1 {
+		return fmt.Errorf("the events table holds %d events but its last seq is %d: seq is not contiguous; run `plenty check --data %s`", n, maxSeq, l.dir)
+	}
+	if err := readEvents(ctx, l.db, 0, n, func(ev plenty.Event) error {
+		if err := l.state.Apply(ev); err != nil {
+			return fmt.Errorf("event %d in the database does not follow from the events before it: %w", ev.Seq, err)
+		}
+		return nil
+	}); err != nil {
+		return err
+	}
+	clear(l.changes)
+	rows, err := l.db.QueryContext(ctx, "SELECT seq, idem_key, request_hash FROM events WHERE idem_key IS NOT NULL")
+	if err != nil {
+		return err
+	}
+	for rows.Next() {
+		var seq int64
+		var key, hash string
+		if err := rows.Scan(&seq, &key, &hash); err != nil {
+			rows.Close()
+			return err
+		}
+		l.idem[key] = idemEntry{requestHash: hash, seq: seq}
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return err
+	}
+	l.committed.Store(n)
+	front := frontierIndexes(n)
+	hashes, err := readHashes(ctx, l.db, front)
+	if err != nil {
+		return fmt.Errorf("tree: %w; run `plenty check --data %s`", err, l.dir)
+	}
+	for i, x := range front {
+		l.frontier[x] = hashes[i]
+	}
+	if err := l.loadLastCheckpoint(ctx); err != nil {
+		return err
+	}
+	if err := l.levelJournal(ctx, n); err != nil {
+		return err
+	}
+	return l.checkCheckpointFile(ctx)
+}
+
+// checkCheckpointFile checks the last checkpoint written to the data
+// folder against the tree: a database that lost events a signed checkpoint
+// covers must not be served as if nothing happened.
+func (l *Ledger) checkCheckpointFile(ctx context.Context) error {
+	b, err := os.ReadFile(filepath.Join(l.dir, CheckpointFile))
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	v, err := note.NewVerifier(l.signer.vkey)
+	if err != nil {
+		return err
+	}
+	_, size, root, err := parseSigned(v, b)
+	if err != nil {
+		return fmt.Errorf("%s: %w", filepath.Join(l.dir, CheckpointFile), err)
+	}
+	if size > l.Size() {
+		return fmt.Errorf("the last signed checkpoint covers %d events but the ledger and its journal hold only %d: acknowledged events are missing; restore the data folder from a backup or a mirror", size, l.Size())
+	}
+	got, err := tlog.TreeHash(size, l.hashReader(ctx))
+	if err != nil {
+		return err
+	}
+	if got != root {
+		return fmt.Errorf("the ledger's tree at size %d does not match the last signed checkpoint: history was rewritten", size)
+	}
+	if size > l.signer.lastSize {
+		l.signer.lastSize, l.signer.lastRoot, l.signer.lastNote = size, root, b
+	}
+	return nil
+}
+
+// levelJournal replays journal records beyond the database's n events into
+// it, and writes to the journal the database events it lacks.
+func (l *Ledger) levelJournal(ctx context.Context, n int64) error {
+	path := filepath.Join(l.dir, JournalFile)
+	var end, count int64
+	f, err := os.Open(path)
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+	case err != nil:
+		return fmt.Errorf("open journal: %w", err)
+	default:
+		var batch []pending
+		end, err = readJournal(f, func(rec journalRecord) error {
+			defer func() { count++ }()
+			if count < n {
+				return nil
+			}
+			ev, err := plenty.DecodeEvent(rec.Body)
+			if err != nil {
+				return fmt.Errorf("journal record %d: %w", count, err)
+			}
+			if ev.Seq != count {
+				return fmt.Errorf("journal record %d holds event %d", count, ev.Seq)
+			}
+			p, err := l.applyPrepared(ev, rec.IdemKey, rec.RequestHash)
+			if err != nil {
+				return fmt.Errorf("journal event %d does not follow from the ledger: %w", ev.Seq, err)
+			}
+			if batch = append(batch, p); len(batch) == l.opts.MaxBatch {
+				err = l.persist(batch, false)
+				batch = batch[:0]
+			}
+			return err
+		})
+		f.Close()
+		if err == nil && len(batch) > 0 {
+			err = l.persist(batch, false)
+		}
+		if err != nil {
+			return err
+		}
+		if count > n {
+			l.log.Warn("replayed events from the journal that the database had lost", "events", count-n, "from_seq", n)
+		}
+	}
+	j, err := openJournal(path, end)
+	if err != nil {
+		return err
+	}
+	l.journal = j
+	if count < n {
+		l.log.Warn("writing database events missing from the journal", "events", n-count, "from_seq", count)
+		return l.rewriteJournal(ctx, count, n)
+	}
+	return nil
+}
+
+// rewriteJournal appends events [from, to) from the database to the
+// journal.
+func (l *Ledger) rewriteJournal(ctx context.Context, from, to int64) error {
+	rows, err := l.db.QueryContext(ctx,
+		"SELECT coalesce(idem_key, ''), coalesce(request_hash, ''), body FROM events WHERE seq >= ? AND seq < ? ORDER BY seq", from, to)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	var recs []journalRecord
+	for rows.Next() {
+		var r journalRecord
+		if err := rows.Scan(&r.IdemKey, &r.RequestHash, &r.Body); err != nil {
+			return err
+		}
+		if recs = append(recs, r); len(recs) == 4096 {
+			if err := l.journal.write(recs); err != nil {
+				return err
+			}
+			recs = recs[:0]
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return err
+	}
+	if len(recs) > 0 {
+		return l.journal.write(recs)
+	}
+	return nil
+}

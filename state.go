@@ -30,6 +30,101 @@ type State struct {
 	needs      map[string]*Need
 	agreements map[string]*Agreement
 	transfers  map[string]*Transfer
+
+	onChange func(Change)
+}
+
+// Change names one projected entity that an event created or changed.
+// Kind is one of "council", "delegate", "item", "offer", "need",
+// "agreement", "transfer".
+type Change struct{ Kind, ID string }
+
+// OnChange registers fn to be called for every entity an applied event
+// creates or changes, so that a store can persist just those.
+func (s *State) OnChange(fn func(Change)) { s.onChange = fn }
+
+func (s *State) touch(kind, id string) {
+	if s.onChange != nil {
+		s.onChange(Change{kind, id})
+	}
+}
+
+// Doc returns the JSON document of one entity, as projections store it.
+func (s *State) Doc(c Change) (json.RawMessage, bool) {
+	var v any
+	switch c.Kind {
+	case "council":
+		v = s.councils[c.ID]
+	case "delegate":
+		if d := s.delegates[c.ID]; d != nil {
+			v = d
+		}
+	case "item":
+		v = s.items[c.ID]
+	case "offer":
+		v = s.offers[c.ID]
+	case "need":
+		v = s.needs[c.ID]
+	case "agreement":
+		v = s.agreements[c.ID]
+	case "transfer":
+		v = s.transfers[c.ID]
+	}
+	if v == nil || isNilPointer(v) {
+		return nil, false
+	}
+	doc, err := CanonicalJSON(v)
+	if err != nil {
+		return nil, false
+	}
+	return doc, true
+}
+
+// Changes lists every entity of the state, ordered by kind and id.
+func (s *State) Changes() []Change {
+	var out []Change
+	add := func(kind string, ids []string) {
+		sort.Strings(ids)
+		for _, id := range ids {
+			out = append(out, Change{kind, id})
+		}
+	}
+	add("agreement", keys(s.agreements))
+	add("council", keys(s.councils))
+	add("delegate", keys(s.delegates))
+	add("item", keys(s.items))
+	add("need", keys(s.needs))
+	add("offer", keys(s.offers))
+	add("transfer", keys(s.transfers))
+	return out
+}
+
+func keys[T any](m map[string]*T) []string {
+	out := make([]string, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	return out
+}
+
+func isNilPointer(v any) bool {
+	switch p := v.(type) {
+	case *Council:
+		return p == nil
+	case *Delegate:
+		return p == nil
+	case *Item:
+		return p == nil
+	case *Offer:
+		return p == nil
+	case *Need:
+		return p == nil
+	case *Agreement:
+		return p == nil
+	case *Transfer:
+		return p == nil
+	}
+	return false
 }
 
 // NewState returns the state of an empty ledger.
@@ -171,6 +266,7 @@ func (s *State) registerCouncil(ev Event, d CouncilRegistered) error {
 		return err
 	}
 	s.councils[c.ID] = &c
+	s.touch("council", c.ID)
 	s.addDelegate(d.Delegate)
 	return nil
 }
@@ -204,6 +300,7 @@ func (s *State) addDelegate(g DelegateGrant) {
 	d.Scopes = append([]string(nil), d.Scopes...)
 	s.delegates[d.ID] = &d
 	s.byToken[d.TokenHash] = d.ID
+	s.touch("delegate", d.ID)
 }
 
 func (s *State) recallDelegate(ev Event, r DelegateRecalled) error {
@@ -219,6 +316,7 @@ func (s *State) recallDelegate(ev Event, r DelegateRecalled) error {
 	}
 	t := ev.Time
 	d.RecalledAt = &t
+	s.touch("delegate", d.ID)
 	return nil
 }
 
@@ -243,6 +341,7 @@ func (s *State) defineItem(ev Event, it Item) error {
 		}
 	}
 	s.items[it.Code] = &it
+	s.touch("item", it.Code)
 	return nil
 }
 
@@ -254,6 +353,7 @@ func (s *State) postOffer(ev Event, o Offer) error {
 		return Errorf(EINVALID, "offer %s must be posted open with all of its quantity remaining", o.ID)
 	}
 	s.offers[o.ID] = &o
+	s.touch("offer", o.ID)
 	return nil
 }
 
@@ -268,6 +368,7 @@ func (s *State) postNeed(ev Event, n Need) error {
 		return Errorf(EINVALID, "need %s: priority %d is outside 1–5", n.ID, n.Priority)
 	}
 	s.needs[n.ID] = &n
+	s.touch("need", n.ID)
 	return nil
 }
 
@@ -296,7 +397,9 @@ func (s *State) closePosting(ev Event, id string) error {
 		}
 	}
 	var council, cur *string
+	kind := "need"
 	if strings.HasPrefix(ev.Kind, "offer.") {
+		kind = "offer"
 		o := s.offers[id]
 		if o == nil {
 			return Errorf(ENOTFOUND, "offer %s does not exist", id)
@@ -316,6 +419,7 @@ func (s *State) closePosting(ev Event, id string) error {
 		return err
 	}
 	*cur = status
+	s.touch(kind, id)
 	return nil
 }
 

@@ -1,0 +1,51 @@
+// Command plenty runs the Plenty hub and its tools: serve, check, recover,
+// solve, verify and export.
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"syscall"
+)
+
+const usage = `plenty — an open accounting and needs-offers hub for workplace councils
+
+Usage:
+  plenty serve   [--data DIR] [--addr HOST:PORT] [--demo]   run the hub
+  plenty check   [--data DIR]                               rebuild projections and the tree, compare with what is stored
+  plenty recover [--data DIR]                               rebuild a damaged database from the journal
+  plenty solve   FILE [-flows]                              solve a DIMACS min-cost-flow problem ("-" for stdin)
+  plenty verify  SOURCE [--key KEY] [--since CHECKPOINT]     verify a hub URL or an export folder offline
+  plenty export  [--data DIR] --out DIR                     write the open data to a folder
+`
+
+func main() {
+	os.Exit(run(os.Args[1:], os.Stdin, os.Stdout, os.Stderr))
+}
+
+// run dispatches a subcommand and returns the process exit code: 0 on
+// success, 1 when the work found a fault, 2 on a usage error.
+func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	if len(args) == 0 {
+		fmt.Fprint(stderr, usage)
+		return 2
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	switch args[0] {
+	case "serve":
+		return runServe(ctx, args[1:], stdout, stderr)
+	case "check":
+		return runCheck(ctx, args[1:], stdout, stderr)
+	case "recover":
+		return runRecover(ctx, args[1:], stdout, stderr)
+	case "help", "-h", "-help", "--help":
+		fmt.Fprint(stdout, usage)
+		return 0
+	}
+	fmt.Fprintf(stderr, "plenty: unknown command %q\n\n%s", args[0], usage)
+	return 2
+}

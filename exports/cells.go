@@ -1,0 +1,90 @@
+package exports
+
+import (
+	"encoding/hex"
+	"fmt"
+	"math"
+	"strconv"
+	"time"
+
+	"github.com/apache/arrow-go/v18/arrow"
+	"github.com/apache/arrow-go/v18/arrow/array"
+	"github.com/apache/arrow-go/v18/arrow/decimal128"
+	"github.com/plentyhub/plenty"
+)
+
+// appendRow appends one row of values (as projectionRows produces them) to
+// the builder of a record of table t.
+func appendRow(rb *array.RecordBuilder, t *table, row []any) {
+	for i, c := range t.cols {
+		b := rb.Field(i)
+		v := row[i]
+		switch c.typ {
+		case tString:
+			b.(*array.StringBuilder).Append(v.(string))
+		case tInt:
+			b.(*array.Int64Builder).Append(v.(int64))
+		case tFloat:
+			b.(*array.Float64Builder).Append(v.(float64))
+		case tAmount:
+			b.(*array.Decimal128Builder).Append(decimal128.FromI64(int64(v.(plenty.Amount))))
+		case tTime:
+			tb := b.(*array.TimestampBuilder)
+			switch tv := v.(type) {
+			case time.Time:
+				tb.Append(arrow.Timestamp(tv.UnixNano()))
+			case *time.Time:
+				if tv == nil {
+					tb.AppendNull()
+				} else {
+					tb.Append(arrow.Timestamp(tv.UnixNano()))
+				}
+			}
+		case tBinary:
+			b.(*array.BinaryBuilder).Append(v.([]byte))
+		case tHash:
+			h := v.([32]byte)
+			b.(*array.FixedSizeBinaryBuilder).Append(h[:])
+		}
+	}
+}
+
+// formatTime writes a timestamp the way event bodies do, so that text
+// columns sort and compare as the ledger's times.
+func formatTime(ns int64) string {
+	return time.Unix(0, ns).UTC().Format(plenty.TimeFormat)
+}
+
+// cellText returns the text of row i of a column: its CSV form, and the form
+// in which the verifier compares cells of every format. A null is "".
+func cellText(a arrow.Array, i int) (string, error) {
+	if a.IsNull(i) {
+		return "", nil
+	}
+	switch a := a.(type) {
+	case *array.String:
+		return a.Value(i), nil
+	case *array.Int64:
+		return strconv.FormatInt(a.Value(i), 10), nil
+	case *array.Float64:
+		f := a.Value(i)
+		if math.IsNaN(f) || math.IsInf(f, 0) {
+			return "", fmt.Errorf("%v is not a finite number", f)
+		}
+		return strconv.FormatFloat(f, 'f', -1, 64), nil
+	case *array.Timestamp:
+		return formatTime(int64(a.Value(i))), nil
+	case *array.Decimal128:
+		n := a.Value(i)
+		lo := int64(n.LowBits())
+		if (n.HighBits() != 0 || lo < 0) && (n.HighBits() != -1 || lo >= 0) {
+			return "", fmt.Errorf("decimal %s is out of range", n.ToString(3))
+		}
+		return plenty.Amount(lo).String(), nil
+	case *array.Binary:
+		return string(a.Value(i)), nil
+	case *array.FixedSizeBinary:
+		return hex.EncodeToString(a.Value(i)), nil
+	}
+	return "", fmt.Errorf("unexpected column type %s", a.DataType())
+}

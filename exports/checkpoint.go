@@ -1,0 +1,123 @@
+package exports
+
+import (
+	"bytes"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+
+	"golang.org/x/mod/sumdb/note"
+	"golang.org/x/mod/sumdb/tlog"
+)
+
+// Checkpoint is the body of a signed C2SP tlog-checkpoint: the log's origin,
+// the tree size it covers and the RFC 6962 root hash at that size.
+type Checkpoint struct {
+	Origin string
+	Size   int64
+	Root   tlog.Hash
+}
+
+// ParseCheckpoint reads the text of a checkpoint note (without its
+// signatures): an origin line, a decimal tree size, a base64 root hash, and
+// optional extension lines. It fails when any of these is malformed.
+func ParseCheckpoint(text string) (Checkpoint, error) {
+	lines := strings.SplitAfter(text, "\n")
+	if len(lines) < 3 || !strings.HasSuffix(text, "\n") {
+		return Checkpoint{}, fmt.Errorf("checkpoint must have an origin line, a tree size line and a root hash line")
+	}
+	origin := strings.TrimSuffix(lines[0], "\n")
+	if origin == "" {
+		return Checkpoint{}, fmt.Errorf("checkpoint origin line is empty")
+	}
+	sizeText := strings.TrimSuffix(lines[1], "\n")
+	size, err := strconv.ParseInt(sizeText, 10, 64)
+	if err != nil || size < 0 || strconv.FormatInt(size, 10) != sizeText {
+		return Checkpoint{}, fmt.Errorf("checkpoint tree size %q is not a decimal number", sizeText)
+	}
+	rootText := strings.TrimSuffix(lines[2], "\n")
+	root, err := base64.StdEncoding.DecodeString(rootText)
+	if err != nil || len(root) != tlog.HashSize {
+		return Checkpoint{}, fmt.Errorf("checkpoint root hash %q is not a base64 SHA-256 hash", rootText)
+	}
+	var c Checkpoint
+	c.Origin, c.Size = origin, size
+	copy(c.Root[:], root)
+	return c, nil
+}
+
+// String returns the checkpoint body as a note text.
+func (c Checkpoint) String() string {
+	return fmt.Sprintf("%s\n%d\n%s\n", c.Origin, c.Size, base64.StdEncoding.EncodeToString(c.Root[:]))
+}
+
+// OpenCheckpoint checks the signature of a signed checkpoint note against the
+// verifier key (as note.NewVerifier reads it) and returns its body. It fails
+// when the key is malformed, the note is not signed by that key, or the body
+// is not a checkpoint.
+func OpenCheckpoint(signed []byte, verifierKey string) (Checkpoint, error) {
+	v, err := note.NewVerifier(strings.TrimSpace(verifierKey))
+	if err != nil {
+		return Checkpoint{}, fmt.Errorf("verifier key is malformed: %v", err)
+	}
+	n, err := note.Open(signed, note.VerifierList(v))
+	if err != nil {
+		var unverified *note.UnverifiedNoteError
+		if errors.As(err, &unverified) {
+			return Checkpoint{}, fmt.Errorf("checkpoint is not signed by key %q: it carries no valid signature from that key", v.Name())
+		}
+		return Checkpoint{}, fmt.Errorf("checkpoint signature does not verify with key %q: %v", v.Name(), err)
+	}
+	c, err := ParseCheckpoint(n.Text)
+	if err != nil {
+		return Checkpoint{}, err
+	}
+	return c, nil
+}
+
+// treeBuilder computes RFC 6962 Merkle tree hashes over leaves added one by
+// one, with memory logarithmic in the number of leaves: it keeps the roots
+// of the complete subtrees on the tree's right edge.
+type treeBuilder struct {
+	n     int64
+	stack []tlog.Hash // roots of complete subtrees, largest first
+}
+
+// add appends a leaf hash.
+func (t *treeBuilder) add(h tlog.Hash) {
+	t.stack = append(t.stack, h)
+	// Each trailing 1 bit of the old size is a complete subtree of the
+	// same height as the one just completed: merge them.
+	for n := t.n; n&1 == 1; n >>= 1 {
+		k := len(t.stack)
+		t.stack[k-2] = tlog.NodeHash(t.stack[k-2], t.stack[k-1])
+		t.stack = t.stack[:k-1]
+	}
+	t.n++
+}
+
+// root returns the tree hash of the leaves added so far.
+func (t *treeBuilder) root() tlog.Hash {
+	if len(t.stack) == 0 {
+		return tlog.Hash(sha256Empty)
+	}
+	h := t.stack[len(t.stack)-1]
+	for i := len(t.stack) - 2; i >= 0; i-- {
+		h = tlog.NodeHash(t.stack[i], h)
+	}
+	return h
+}
+
+// sha256Empty is the RFC 6962 hash of the empty tree, SHA-256 of nothing.
+var sha256Empty = [32]byte{
+	0xe3, 0xb0, 0xc4, 0x42, 0x98, 0xfc, 0x1c, 0x14, 0x9a, 0xfb, 0xf4, 0xc8, 0x99, 0x6f, 0xb9, 0x24,
+	0x27, 0xae, 0x41, 0xe4, 0x64, 0x9b, 0x93, 0x4c, 0xa4, 0x95, 0x99, 0x1b, 0x78, 0x52, 0xb8, 0x55,
+}
+
+// hashText formats a hash as base64, the way checkpoints write it.
+func hashText(h tlog.Hash) string { return base64.StdEncoding.EncodeToString(h[:]) }
+
+// trimKey normalises a verifier key read from a file.
+func trimKey(b []byte) string { return string(bytes.TrimSpace(b)) }

@@ -1,0 +1,163 @@
+package exports
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"time"
+
+	"github.com/plentyhub/plenty"
+)
+
+// Licence names the licence of the published data, as a Data Package
+// licence entry.
+type Licence struct {
+	Name  string `json:"name"`
+	Path  string `json:"path,omitempty"`
+	Title string `json:"title,omitempty"`
+}
+
+// DefaultLicence dedicates the data to the public domain: the ledger holds
+// facts, and anyone may mirror and reuse them.
+var DefaultLicence = Licence{
+	Name:  "CC0-1.0",
+	Path:  "https://creativecommons.org/publicdomain/zero/1.0/",
+	Title: "Creative Commons Zero v1.0 Universal",
+}
+
+// DataPackage is the datapackage.json of a snapshot (Frictionless Data
+// Package v2).
+type DataPackage struct {
+	Profile     string     `json:"$schema"`
+	Name        string     `json:"name"`
+	Title       string     `json:"title"`
+	Description string     `json:"description"`
+	Version     string     `json:"version"`
+	Created     string     `json:"created"`
+	Licenses    []Licence  `json:"licenses"`
+	Checkpoint  PackageLog `json:"plenty:log"`
+	Resources   []Resource `json:"resources"`
+}
+
+// PackageLog says which signed tree the snapshot covers.
+type PackageLog struct {
+	Origin   string `json:"origin"`
+	TreeSize int64  `json:"treeSize"`
+	RootHash string `json:"rootHash"`
+}
+
+// Resource is one file of the snapshot.
+type Resource struct {
+	Name      string       `json:"name"`
+	Type      string       `json:"type"`
+	Path      string       `json:"path"`
+	Format    string       `json:"format"`
+	MediaType string       `json:"mediatype"`
+	Encoding  string       `json:"encoding,omitempty"`
+	Bytes     int64        `json:"bytes"`
+	Hash      string       `json:"hash"`
+	Title     string       `json:"title"`
+	Desc      string       `json:"description"`
+	Schema    *TableSchema `json:"schema"`
+}
+
+// TableSchema is a Frictionless Table Schema: the data dictionary.
+type TableSchema struct {
+	Fields        []Field  `json:"fields"`
+	PrimaryKey    []string `json:"primaryKey"`
+	MissingValues []string `json:"missingValues"`
+}
+
+// Field is one column's entry in the data dictionary. ValueFlows names the
+// ValueFlows 1.0 property the column carries, as a full IRI.
+type Field struct {
+	Name        string `json:"name"`
+	Type        string `json:"type"`
+	Format      string `json:"format,omitempty"`
+	Description string `json:"description"`
+	ValueFlows  string `json:"valueflows,omitempty"`
+	Arrow       string `json:"arrowType"`
+}
+
+const vfNamespace = "https://w3id.org/valueflows/ont/vf#"
+
+// tableSchema returns the data dictionary of t.
+func tableSchema(t *table) *TableSchema {
+	s := &TableSchema{PrimaryKey: t.primaryKey, MissingValues: []string{""}}
+	for _, c := range t.cols {
+		f := Field{Name: c.name, Description: c.desc, Arrow: c.typ.arrow().String()}
+		switch c.typ {
+		case tInt:
+			f.Type = "integer"
+		case tFloat, tAmount:
+			f.Type = "number"
+		case tTime:
+			f.Type = "datetime"
+		default:
+			f.Type = "string"
+		}
+		if c.vf != "" {
+			f.ValueFlows = vfNamespace + c.vf[len("vf:"):]
+		}
+		s.Fields = append(s.Fields, f)
+	}
+	return s
+}
+
+// fileName returns the name of table t's file in format f, such as
+// events.arrow.
+func fileName(t *table, f Format) string { return t.name + "." + string(f) }
+
+// newResource describes the file of table t in format f.
+func newResource(t *table, f Format, size int64, sha256hex string) Resource {
+	r := Resource{
+		Name: t.name + "-" + string(f), Type: "table", Path: fileName(t, f), Format: string(f),
+		MediaType: f.MediaType(), Bytes: size, Hash: "sha256:" + sha256hex,
+		Title: t.title, Desc: t.desc, Schema: tableSchema(t),
+	}
+	if f == CSV {
+		r.MediaType = "text/csv"
+		r.Encoding = "utf-8"
+	}
+	return r
+}
+
+// newDataPackage describes a snapshot at checkpoint c whose last event is
+// at last. Version is 1.SIZE.0: the major number changes with the schema,
+// the minor with the ledger's size.
+func newDataPackage(c Checkpoint, last time.Time, lic *Licence, resources []Resource) *DataPackage {
+	if lic == nil {
+		lic = &DefaultLicence
+	}
+	created := last
+	if created.IsZero() {
+		created = time.Unix(0, 0)
+	}
+	return &DataPackage{
+		Profile: "https://datapackage.org/profiles/2.0/datapackage.json",
+		Name:    "plenty-open-data",
+		Title:   "Plenty hub open data: " + c.Origin,
+		Description: "The ledger of a Plenty hub (every posting, agreement and transfer between workplace councils) " +
+			"and the tables derived from it. Verify it offline with `plenty verify`: every leaf hash, the Merkle root " +
+			"against the signed checkpoint, and every table against the events.",
+		Version:    fmt.Sprintf("1.%d.0", c.Size),
+		Created:    created.UTC().Format(time.RFC3339),
+		Licenses:   []Licence{*lic},
+		Checkpoint: PackageLog{Origin: c.Origin, TreeSize: c.Size, RootHash: hashText(c.Root)},
+		Resources:  resources,
+	}
+}
+
+// marshal encodes the package as indented JSON with a final newline.
+func (p *DataPackage) marshal() ([]byte, error) {
+	b, err := plenty.CanonicalJSON(p)
+	if err != nil {
+		return nil, err
+	}
+	var out bytes.Buffer
+	if err := json.Indent(&out, b, "", "  "); err != nil {
+		return nil, err
+	}
+	out.WriteByte('\n')
+	return out.Bytes(), nil
+}

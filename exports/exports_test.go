@@ -1,0 +1,241 @@
+package exports
+
+import (
+	"bytes"
+	"context"
+	"flag"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/apache/arrow-go/v18/arrow/memory"
+	"github.com/plentyhub/plenty"
+	"golang.org/x/mod/sumdb/tlog"
+)
+
+var update = flag.Bool("update", false, "rewrite the golden files in testdata/")
+
+// mustWrite exports l at size n into a fresh folder and returns the
+// snapshot's folder; the checked allocator proves every buffer released.
+func mustWrite(t *testing.T, l *testLog, n int64) string {
+	t.Helper()
+	mem := memory.NewCheckedAllocator(memory.NewGoAllocator())
+	defer mem.AssertSize(t, 0)
+	dir := t.TempDir()
+	snap, err := Write(context.Background(), dir, l.source(), l.checkpoint(n), l.verifier, &Options{Allocator: mem, BatchRows: 4})
+	if err != nil {
+		t.Fatalf("Write: %v", err)
+	}
+	return snap.Dir
+}
+
+func TestWriteAndVerify(t *testing.T) {
+	l := demoLog(t, "stone-milled")
+	dir := mustWrite(t, l, 10)
+
+	latest, size, err := Latest(filepath.Dir(dir))
+	if err != nil || size != 10 || latest != dir {
+		t.Fatalf("Latest = %q, %d, %v; want %q, 10", latest, size, err, dir)
+	}
+	mem := memory.NewCheckedAllocator(memory.NewGoAllocator())
+	defer mem.AssertSize(t, 0)
+	rep, err := Verify(context.Background(), dir, &VerifyOptions{Key: l.verifier, Allocator: mem})
+	if err != nil {
+		t.Fatalf("Verify: %v", err)
+	}
+	if rep.Checkpoint.Size != 10 || rep.KeyFromSource || rep.KeyName != testOrigin {
+		t.Errorf("report = %+v", rep)
+	}
+	// datapackage.json, 9 tables × 3 formats.
+	if len(rep.Files) != 1+9*3 {
+		t.Errorf("checked %d files, want 28: %v", len(rep.Files), rep.Files)
+	}
+	for _, name := range []string{"checkpoint", "key", "events.arrow", "events.parquet", "events.csv", "offers.parquet", "accounts.csv"} {
+		if _, err := os.Stat(filepath.Join(dir, name)); err != nil {
+			t.Errorf("snapshot lacks %s: %v", name, err)
+		}
+	}
+	// No token hash and no delegate label may leave the hub in a table.
+	for _, t2 := range projections {
+		for _, f := range Formats {
+			b, _ := os.ReadFile(filepath.Join(dir, fileName(t2, f)))
+			for _, secret := range []string{"hash-of-", "Jo Bloggs"} {
+				if bytes.Contains(b, []byte(secret)) {
+					t.Errorf("%s contains %q", fileName(t2, f), secret)
+				}
+			}
+		}
+	}
+	for _, name := range []string{"datapackage.json", "events.csv", "councils.csv", "delegates.csv", "items.csv", "offers.csv", "needs.csv", "accounts.csv"} {
+		golden(t, dir, name)
+	}
+}
+
+// golden compares a file of the snapshot with testdata/NAME.golden.
+func golden(t *testing.T, dir, name string) {
+	t.Helper()
+	got, err := os.ReadFile(filepath.Join(dir, name))
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The verifier key and the signature differ on every run.
+	path := filepath.Join("testdata", name+".golden")
+	if *update {
+		if err := os.WriteFile(path, got, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	want, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatalf("%v (run go test -update to create it)", err)
+	}
+	if !bytes.Equal(got, want) {
+		t.Errorf("%s differs from %s (run go test -update after checking the change):\n%s", name, path, got)
+	}
+}
+
+func TestWriteIsIdempotentAndLatestMovesForward(t *testing.T) {
+	l := demoLog(t, "stone-milled")
+	dir := t.TempDir()
+	ctx := context.Background()
+	for _, n := range []int64{6, 10, 6} {
+		if _, err := Write(ctx, dir, l.source(), l.checkpoint(n), l.verifier, nil); err != nil {
+			t.Fatalf("Write(%d): %v", n, err)
+		}
+	}
+	_, size, err := Latest(dir)
+	if err != nil || size != 10 {
+		t.Fatalf("latest size = %d, %v; want 10 (an older snapshot never moves latest back)", size, err)
+	}
+	entries, _ := os.ReadDir(dir)
+	var names []string
+	for _, e := range entries {
+		names = append(names, e.Name())
+	}
+	if got := strings.Join(names, " "); got != "10 6 latest" {
+		t.Errorf("folder holds %q, want \"10 6 latest\" (no temporary folders left)", got)
+	}
+	if _, err := Verify(ctx, filepath.Join(dir, "6"), &VerifyOptions{Key: l.verifier}); err != nil {
+		t.Errorf("snapshot 6: %v", err)
+	}
+}
+
+func TestWriteRefuses(t *testing.T) {
+	l := demoLog(t, "stone-milled")
+	other := demoLog(t, "stone-milled")
+	rewritten := demoLog(t, "rewritten")
+	rewritten.signer, rewritten.verifier = l.signer, l.verifier
+	tests := []struct {
+		name       string
+		checkpoint []byte
+		key        string
+		want       string
+	}{
+		{"ErrWrongKey", l.checkpoint(10), other.verifier, "is not signed by key"},
+		{"ErrEventsDoNotMatchCheckpoint", rewritten.checkpoint(10), l.verifier, "hash to root"},
+		{"ErrMalformedKey", l.checkpoint(10), "nonsense", "verifier key is malformed"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			dir := t.TempDir()
+			_, err := Write(context.Background(), dir, l.source(), tt.checkpoint, tt.key, nil)
+			if err == nil || !strings.Contains(err.Error(), tt.want) {
+				t.Fatalf("Write error = %v, want one containing %q", err, tt.want)
+			}
+			if entries, _ := os.ReadDir(dir); len(entries) != 0 {
+				t.Errorf("a failed export left %d entries behind", len(entries))
+			}
+		})
+	}
+}
+
+func TestWriteEventsIncremental(t *testing.T) {
+	l := demoLog(t, "stone-milled")
+	mem := memory.NewCheckedAllocator(memory.NewGoAllocator())
+	defer mem.AssertSize(t, 0)
+	var buf bytes.Buffer
+	if err := WriteEvents(context.Background(), &buf, CSV, l.source(), 7, 10, &Options{Allocator: mem}); err != nil {
+		t.Fatal(err)
+	}
+	var seqs []string
+	err := readCSV(context.Background(), &buf, eventsTable, func(row []string) error {
+		seqs = append(seqs, row[0])
+		leaf := tlog.RecordHash([]byte(row[4]))
+		if row[5] != strings.ToLower(leafHex(leaf)) {
+			t.Errorf("event %s: leaf_hash %s, want %s", row[0], row[5], leafHex(leaf))
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := strings.Join(seqs, ","); got != "7,8,9" {
+		t.Errorf("seqs = %s, want 7,8,9", got)
+	}
+	for _, f := range []Format{Arrow, Parquet} {
+		var b bytes.Buffer
+		if err := WriteEvents(context.Background(), &b, f, l.source(), 3, 10, &Options{Allocator: mem}); err != nil {
+			t.Fatal(err)
+		}
+		n := 0
+		err := readBatches(context.Background(), f, bytes.NewReader(b.Bytes()), eventsTable, mem, func(rec arrowRecord) error {
+			n += int(rec.NumRows())
+			return nil
+		})
+		if err != nil || n != 7 {
+			t.Errorf("%s: read %d rows, %v; want 7", f, n, err)
+		}
+	}
+	if err := WriteEvents(context.Background(), &buf, CSV, l.source(), 5, 4, nil); plenty.ErrorCode(err) != plenty.EINVALID {
+		t.Errorf("WriteEvents(5, 4) = %v, want EINVALID", err)
+	}
+}
+
+func TestTreeBuilderMatchesTlog(t *testing.T) {
+	l := newTestLog(t)
+	var tree treeBuilder
+	if tree.root() != tlog.Hash(sha256Empty) {
+		t.Fatal("empty tree root is wrong")
+	}
+	for i := 0; i < 70; i++ {
+		l.add(plenty.KindItemDefined, plenty.ActorHub, map[string]int{"i": i})
+		tree.add(tlog.RecordHash(l.events[i].Body))
+		cp, err := OpenCheckpoint(l.checkpoint(int64(i+1)), l.verifier)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := tree.root(); got != cp.Root {
+			t.Fatalf("root at size %d = %s, tlog says %s", i+1, hashText(got), hashText(cp.Root))
+		}
+	}
+}
+
+func TestParseCheckpoint(t *testing.T) {
+	root := "47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU="
+	tests := []struct {
+		name, text, want string
+	}{
+		{"OK", "example.com/log\n12\n" + root + "\n", ""},
+		{"OKWithExtension", "example.com/log\n12\n" + root + "\nextra\n", ""},
+		{"ErrNoNewline", "example.com/log\n12\n" + root, "must have"},
+		{"ErrEmptyOrigin", "\n12\n" + root + "\n", "origin line is empty"},
+		{"ErrSize", "example.com/log\n012\n" + root + "\n", "tree size"},
+		{"ErrNegative", "example.com/log\n-1\n" + root + "\n", "tree size"},
+		{"ErrRoot", "example.com/log\n12\nAAAA\n", "root hash"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c, err := ParseCheckpoint(tt.text)
+			if tt.want == "" {
+				if err != nil || c.Size != 12 || c.Origin != "example.com/log" || hashText(c.Root) != root {
+					t.Fatalf("ParseCheckpoint = %+v, %v", c, err)
+				}
+				return
+			}
+			if err == nil || !strings.Contains(err.Error(), tt.want) {
+				t.Fatalf("error = %v, want one containing %q", err, tt.want)
+			}
+		})
+	}
+}

@@ -1,0 +1,289 @@
+package exports
+
+import (
+	"bufio"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"hash"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strconv"
+
+	"github.com/plentyhub/plenty"
+	"golang.org/x/mod/sumdb/tlog"
+)
+
+// File names of a snapshot besides the tables.
+const (
+	CheckpointFile  = "checkpoint"       // the signed note covering events.*
+	KeyFile         = "key"              // the note verifier key
+	DataPackageFile = "datapackage.json" // Frictionless Data Package v2
+	LatestLink      = "latest"           // symlink to the newest snapshot
+)
+
+// Snapshot is a published, immutable export: the folder DIR/SIZE.
+type Snapshot struct {
+	Dir        string
+	Checkpoint Checkpoint
+}
+
+// Write exports the ledger at the size signed by checkpoint into the folder
+// dir/SIZE and points dir/latest at it when it is the newest. The
+// checkpoint must verify with verifierKey, and the events src yields must
+// hash to its root; the projection tables are computed by replaying the
+// events through plenty.State.
+//
+// Every file is written to a temporary folder, synced, then read back with
+// Verify before the folder is renamed into place, so a reader never sees a
+// partial or unverified snapshot. A snapshot that already exists is left as
+// it is (snapshots are immutable) and returned.
+//
+// It returns an EINVALID error when the checkpoint does not verify or the
+// events do not match it, and the source's, ctx's or the file system's
+// error otherwise.
+func Write(ctx context.Context, dir string, src EventSource, checkpoint []byte, verifierKey string, opts *Options) (*Snapshot, error) {
+	cp, err := OpenCheckpoint(checkpoint, verifierKey)
+	if err != nil {
+		return nil, plenty.Errorf(plenty.EINVALID, "%v", err)
+	}
+	snap := &Snapshot{Dir: filepath.Join(dir, strconv.FormatInt(cp.Size, 10)), Checkpoint: cp}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return nil, err
+	}
+	if _, err := os.Stat(snap.Dir); err == nil {
+		return snap, publishLatest(dir, cp.Size)
+	}
+	tmp, err := os.MkdirTemp(dir, ".snapshot-"+strconv.FormatInt(cp.Size, 10)+"-")
+	if err != nil {
+		return nil, err
+	}
+	published := false
+	defer func() {
+		if !published {
+			os.RemoveAll(tmp)
+		}
+	}()
+	if err := writeFiles(ctx, tmp, src, cp, checkpoint, verifierKey, opts); err != nil {
+		return nil, err
+	}
+	if err := syncDir(tmp); err != nil {
+		return nil, err
+	}
+	if _, err := Verify(ctx, tmp, &VerifyOptions{Key: verifierKey, Allocator: opts.alloc()}); err != nil {
+		return nil, fmt.Errorf("reading back the export before publishing it: %w", err)
+	}
+	if err := os.Chmod(tmp, 0o755); err != nil {
+		return nil, err
+	}
+	if err := os.Rename(tmp, snap.Dir); err != nil {
+		return nil, err
+	}
+	published = true
+	if err := syncDir(dir); err != nil {
+		return nil, err
+	}
+	return snap, publishLatest(dir, cp.Size)
+}
+
+// writeFiles writes every file of a snapshot into the folder tmp.
+func writeFiles(ctx context.Context, tmp string, src EventSource, cp Checkpoint, checkpoint []byte, key string, opts *Options) error {
+	var resources []Resource
+	st := plenty.NewState()
+	var tree treeBuilder
+
+	// The events: one pass over the source feeds all three formats, the
+	// Merkle tree and the state.
+	var files []*outFile
+	var sinks []sink
+	defer func() {
+		for _, f := range files {
+			f.abort()
+		}
+	}()
+	for _, f := range Formats {
+		of, err := createFile(tmp, fileName(eventsTable, f))
+		if err != nil {
+			return err
+		}
+		files = append(files, of)
+		s, err := newSink(f, of, eventsTable, opts.alloc())
+		if err != nil {
+			return err
+		}
+		sinks = append(sinks, s)
+	}
+	err := streamEvents(ctx, src, 0, cp.Size, sinks, opts, func(ev plenty.Event, leaf tlog.Hash) error {
+		tree.add(leaf)
+		if err := st.Apply(ev); err != nil {
+			return plenty.Errorf(plenty.EINVALID, "event %d does not follow from the ledger before it: %v", ev.Seq, err)
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	if root := tree.root(); root != cp.Root {
+		return plenty.Errorf(plenty.EINVALID, "the %d events hash to root %s, but the checkpoint signs %s",
+			cp.Size, hashText(root), hashText(cp.Root))
+	}
+	for i, f := range Formats {
+		if err := sinks[i].close(); err != nil {
+			return err
+		}
+		r, err := files[i].finish()
+		if err != nil {
+			return err
+		}
+		resources = append(resources, newResource(eventsTable, f, r.size, r.sum))
+	}
+	files = nil
+
+	// The projections.
+	for _, t := range projections {
+		for _, f := range Formats {
+			of, err := createFile(tmp, fileName(t, f))
+			if err != nil {
+				return err
+			}
+			files = []*outFile{of}
+			s, err := newSink(f, of, t, opts.alloc())
+			if err != nil {
+				return err
+			}
+			if err := writeTable(t, st, s, opts.alloc(), opts.batchRows()); err != nil {
+				return err
+			}
+			r, err := of.finish()
+			if err != nil {
+				return err
+			}
+			files = nil
+			resources = append(resources, newResource(t, f, r.size, r.sum))
+		}
+	}
+
+	var lic *Licence
+	if opts != nil {
+		lic = opts.Licence
+	}
+	pkg, err := newDataPackage(cp, st.LastTime(), lic, resources).marshal()
+	if err != nil {
+		return err
+	}
+	for _, f := range []struct {
+		name string
+		data []byte
+	}{{CheckpointFile, checkpoint}, {KeyFile, []byte(key + "\n")}, {DataPackageFile, pkg}} {
+		if err := writeSmallFile(tmp, f.name, f.data); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// outFile is a file being written: buffered, hashed and counted.
+type outFile struct {
+	f  *os.File
+	bw *bufio.Writer
+	h  hash.Hash
+	n  int64
+}
+
+type written struct {
+	size int64
+	sum  string // hex SHA-256
+}
+
+func createFile(dir, name string) (*outFile, error) {
+	f, err := os.OpenFile(filepath.Join(dir, name), os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o644)
+	if err != nil {
+		return nil, err
+	}
+	return &outFile{f: f, bw: bufio.NewWriterSize(f, 1<<20), h: sha256.New()}, nil
+}
+
+func (o *outFile) Write(p []byte) (int, error) {
+	o.h.Write(p)
+	o.n += int64(len(p))
+	return o.bw.Write(p)
+}
+
+// finish flushes, syncs and closes the file.
+func (o *outFile) finish() (written, error) {
+	err := o.bw.Flush()
+	if err == nil {
+		err = o.f.Sync()
+	}
+	if cerr := o.f.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return written{}, fmt.Errorf("writing %s: %w", o.f.Name(), err)
+	}
+	return written{size: o.n, sum: hex.EncodeToString(o.h.Sum(nil))}, nil
+}
+
+func (o *outFile) abort() { o.f.Close() }
+
+func writeSmallFile(dir, name string, data []byte) error {
+	of, err := createFile(dir, name)
+	if err != nil {
+		return err
+	}
+	if _, err := of.Write(data); err != nil {
+		of.abort()
+		return err
+	}
+	_, err = of.finish()
+	return err
+}
+
+func syncDir(dir string) error {
+	d, err := os.Open(dir)
+	if err != nil {
+		return err
+	}
+	err = d.Sync()
+	if cerr := d.Close(); err == nil {
+		err = cerr
+	}
+	return err
+}
+
+// Latest returns the folder of the newest snapshot in dir and its tree
+// size. It returns ENOTFOUND when dir holds no snapshot yet.
+func Latest(dir string) (string, int64, error) {
+	target, err := os.Readlink(filepath.Join(dir, LatestLink))
+	if errors.Is(err, fs.ErrNotExist) {
+		return "", 0, plenty.Errorf(plenty.ENOTFOUND, "no export has been published in %s yet", dir)
+	}
+	if err != nil {
+		return "", 0, err
+	}
+	size, err := strconv.ParseInt(target, 10, 64)
+	if err != nil {
+		return "", 0, fmt.Errorf("%s points to %q, not to a snapshot", filepath.Join(dir, LatestLink), target)
+	}
+	return filepath.Join(dir, target), size, nil
+}
+
+// publishLatest points dir/latest at the snapshot of the given size unless
+// it already points at a larger one. The link is replaced atomically.
+func publishLatest(dir string, size int64) error {
+	if _, cur, err := Latest(dir); err == nil && cur >= size {
+		return nil
+	}
+	tmp := filepath.Join(dir, ".latest-"+strconv.FormatInt(size, 10))
+	os.Remove(tmp)
+	if err := os.Symlink(strconv.FormatInt(size, 10), tmp); err != nil {
+		return err
+	}
+	if err := os.Rename(tmp, filepath.Join(dir, LatestLink)); err != nil {
+		return err
+	}
+	return syncDir(dir)
+}

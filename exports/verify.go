@@ -1,0 +1,412 @@
+package exports
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"strings"
+
+	"github.com/apache/arrow-go/v18/arrow"
+	"github.com/apache/arrow-go/v18/arrow/memory"
+	"github.com/plentyhub/plenty"
+)
+
+// VerifyOptions tune Verify. The zero value trusts the source's own key
+// file and checks no earlier checkpoint.
+type VerifyOptions struct {
+	// Key pins the note verifier key the checkpoint must be signed with.
+	// When empty, the source's key file is used, which proves only that
+	// the export is consistent with itself.
+	Key string
+	// Since is an earlier signed checkpoint of the same log; the source
+	// must extend it, not rewrite it.
+	Since []byte
+	// Allocator for Arrow buffers; memory.DefaultAllocator when nil.
+	Allocator memory.Allocator
+	// HTTPClient for URL sources; http.DefaultClient when nil.
+	HTTPClient *http.Client
+}
+
+// Report says what Verify checked.
+type Report struct {
+	Checkpoint    Checkpoint
+	KeyName       string
+	KeyFromSource bool        // no key was pinned: the source's own was trusted
+	Since         *Checkpoint // the earlier checkpoint the source extends
+	Files         []string    // every file checked, in order
+}
+
+// Fault is the first way in which the open data does not hold. File names
+// the file at fault (its URL for a hub), or is empty.
+type Fault struct {
+	File string
+	Msg  string
+}
+
+func (f *Fault) Error() string {
+	if f.File == "" {
+		return f.Msg
+	}
+	return f.File + ": " + f.Msg
+}
+
+func faultf(file, format string, args ...any) *Fault {
+	return &Fault{File: file, Msg: fmt.Sprintf(format, args...)}
+}
+
+// Verify checks an export folder or a hub (an http(s) URL: the hub's root,
+// whose /open/ serves the files, or any folder URL that holds them): every
+// leaf hash, the Merkle root against the signed checkpoint, the signature
+// against the key, consistency with an earlier checkpoint when one is
+// given, datapackage.json's sizes and hashes, and that every table present
+// agrees with a replay of the events. events.arrow or events.parquet,
+// checkpoint and key (or opts.Key) are required.
+//
+// It returns a *Fault naming the first fault found, or another error when
+// the source cannot be read at all (a network failure, a missing folder).
+func Verify(ctx context.Context, source string, opts *VerifyOptions) (*Report, error) {
+	if opts == nil {
+		opts = &VerifyOptions{}
+	}
+	src, err := openSource(source, opts.HTTPClient)
+	if err != nil {
+		return nil, err
+	}
+	defer src.close()
+	mem := opts.Allocator
+	if mem == nil {
+		mem = memory.DefaultAllocator
+	}
+	v := &verifier{ctx: ctx, src: src, opts: opts, mem: mem, rep: &Report{}}
+	if err := v.run(); err != nil {
+		return nil, err
+	}
+	return v.rep, nil
+}
+
+type verifier struct {
+	ctx    context.Context
+	src    source
+	opts   *VerifyOptions
+	mem    memory.Allocator
+	rep    *Report
+	cp     Checkpoint
+	since  *Checkpoint
+	st     *plenty.State
+	listed map[string]Resource // datapackage.json's resources by path; nil without one
+	seen   map[string]bool
+}
+
+// readSmall reads a small file whole; found is false when it is absent.
+func (v *verifier) readSmall(name string) (data []byte, found bool, err error) {
+	f, err := v.src.open(v.ctx, name)
+	if err == errNotFound {
+		return nil, false, nil
+	}
+	if err != nil {
+		return nil, false, err
+	}
+	defer f.Close()
+	data, err = io.ReadAll(io.LimitReader(f, 1<<20+1))
+	if err != nil {
+		return nil, false, err
+	}
+	if len(data) > 1<<20 {
+		return nil, false, faultf(v.src.where(name), "is larger than 1 MiB")
+	}
+	return data, true, nil
+}
+
+func (v *verifier) run() error {
+	if err := v.checkSignature(); err != nil {
+		return err
+	}
+	if err := v.readPackage(); err != nil {
+		return err
+	}
+	v.seen = map[string]bool{}
+	primary := true
+	for _, f := range Formats {
+		name := fileName(eventsTable, f)
+		file, err := v.openChecked(name)
+		if err == errNotFound {
+			if f == Parquet && primary {
+				return faultf("", "the source has neither events.arrow nor events.parquet: nothing to verify")
+			}
+			continue
+		}
+		if err != nil {
+			return err
+		}
+		err = v.checkEvents(name, f, file, primary)
+		file.Close()
+		if err != nil {
+			return v.fileFault(name, err)
+		}
+		primary = false
+	}
+	for _, t := range projections {
+		var want [][]string
+		for _, f := range Formats {
+			name := fileName(t, f)
+			file, err := v.openChecked(name)
+			if err == errNotFound {
+				continue
+			}
+			if err != nil {
+				return err
+			}
+			if want == nil {
+				if want, err = expectedRows(t, v.st, v.mem); err != nil {
+					file.Close()
+					return err
+				}
+			}
+			err = v.checkTable(t, f, file, want)
+			file.Close()
+			if err != nil {
+				return v.fileFault(name, err)
+			}
+		}
+	}
+	// Anything else datapackage.json lists must be there and match.
+	for path := range v.listed {
+		if v.seen[path] {
+			continue
+		}
+		if strings.ContainsAny(path, `/\`) || path == ".." || path == "." {
+			return faultf(DataPackageFile, "resource path %q is not a file name in the same folder", path)
+		}
+		file, err := v.openChecked(path)
+		if err != nil {
+			return err
+		}
+		file.Close()
+	}
+	return nil
+}
+
+// fileFault turns an error met while checking a file into a Fault naming
+// it, unless it is the context's.
+func (v *verifier) fileFault(name string, err error) error {
+	var f *Fault
+	if errors.As(err, &f) || errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+		return err
+	}
+	return faultf(v.src.where(name), "%v", err)
+}
+
+// checkSignature reads the key and the checkpoint, and the --since
+// checkpoint, and checks their signatures.
+func (v *verifier) checkSignature() error {
+	keyData, found, err := v.readSmall(KeyFile)
+	if err != nil {
+		return err
+	}
+	key := strings.TrimSpace(v.opts.Key)
+	switch {
+	case key == "" && !found:
+		return faultf("", "the source has no key file and no --key was given: cannot check the checkpoint's signature")
+	case key == "":
+		key = trimKey(keyData)
+		v.rep.KeyFromSource = true
+	case found && trimKey(keyData) != key:
+		return faultf(v.src.where(KeyFile), "the source's verifier key %q is not the key given (%q): the hub's key changed or this is another log",
+			trimKey(keyData), key)
+	}
+	signed, found, err := v.readSmall(CheckpointFile)
+	if err != nil {
+		return err
+	}
+	if !found {
+		return faultf("", "the source has no checkpoint file")
+	}
+	if v.cp, err = OpenCheckpoint(signed, key); err != nil {
+		return faultf(v.src.where(CheckpointFile), "%v", err)
+	}
+	v.rep.Checkpoint = v.cp
+	v.rep.KeyName = v.cp.Origin
+	if name, _, ok := strings.Cut(key, "+"); ok {
+		v.rep.KeyName = name
+	}
+	if v.opts.Since != nil {
+		since, err := OpenCheckpoint(v.opts.Since, key)
+		if err != nil {
+			return faultf("--since", "the earlier checkpoint does not verify with the key in use: %v (the hub's key changed, or the log was re-signed)", err)
+		}
+		if since.Origin != v.cp.Origin {
+			return faultf("--since", "the earlier checkpoint is of log %q, the source's of %q", since.Origin, v.cp.Origin)
+		}
+		if since.Size > v.cp.Size {
+			return faultf(v.src.where(CheckpointFile), "covers %d events, fewer than the %d of the earlier checkpoint: the log went backwards",
+				v.cp.Size, since.Size)
+		}
+		v.since = &since
+		v.rep.Since = &since
+	}
+	return nil
+}
+
+// readPackage reads datapackage.json when present and checks that it
+// describes the signed tree.
+func (v *verifier) readPackage() error {
+	data, found, err := v.readSmall(DataPackageFile)
+	if err != nil || !found {
+		return err
+	}
+	where := v.src.where(DataPackageFile)
+	var p DataPackage
+	if err := json.Unmarshal(data, &p); err != nil {
+		return faultf(where, "is not valid JSON: %v", err)
+	}
+	if p.Checkpoint.TreeSize != v.cp.Size || p.Checkpoint.RootHash != hashText(v.cp.Root) {
+		return faultf(where, "describes tree size %d with root %s, but the checkpoint signs size %d with root %s",
+			p.Checkpoint.TreeSize, p.Checkpoint.RootHash, v.cp.Size, hashText(v.cp.Root))
+	}
+	v.listed = map[string]Resource{}
+	for _, r := range p.Resources {
+		v.listed[r.Path] = r
+	}
+	v.rep.Files = append(v.rep.Files, DataPackageFile)
+	return nil
+}
+
+// openChecked opens a file and, when datapackage.json lists it, checks its
+// size and SHA-256 hash. It returns errNotFound when the file is absent and
+// not listed.
+func (v *verifier) openChecked(name string) (*os.File, error) {
+	where := v.src.where(name)
+	v.seen[name] = true
+	r, listed := v.listed[name]
+	f, err := v.src.open(v.ctx, name)
+	if err == errNotFound {
+		if listed {
+			return nil, faultf(where, "is listed in datapackage.json, but the source does not have it")
+		}
+		return nil, errNotFound
+	}
+	if err != nil {
+		return nil, err
+	}
+	if v.listed != nil && !listed {
+		f.Close()
+		return nil, faultf(where, "is not listed in datapackage.json")
+	}
+	if listed {
+		h := sha256.New()
+		n, err := io.Copy(h, f)
+		if err == nil {
+			_, err = f.Seek(0, io.SeekStart)
+		}
+		if err != nil {
+			f.Close()
+			return nil, err
+		}
+		if n != r.Bytes {
+			f.Close()
+			return nil, faultf(where, "has %d bytes, but datapackage.json says %d (truncated or altered)", n, r.Bytes)
+		}
+		if got := "sha256:" + hex.EncodeToString(h.Sum(nil)); got != r.Hash {
+			f.Close()
+			return nil, faultf(where, "has hash %s, but datapackage.json says %s (altered)", got, r.Hash)
+		}
+	}
+	v.rep.Files = append(v.rep.Files, name)
+	return f, nil
+}
+
+// checkTable compares a projection file with the rows the replay gives.
+func (v *verifier) checkTable(t *table, f Format, file *os.File, want [][]string) error {
+	n := 0
+	compare := func(got []string) error {
+		if n >= len(want) {
+			return fmt.Errorf("has more rows than the %d the events give", len(want))
+		}
+		w := want[n]
+		for j, c := range t.cols {
+			if got[j] != w[j] {
+				return fmt.Errorf("row %d (%s): column %s is %q, but the events give %q", n+1, rowKey(t, w), c.name, got[j], w[j])
+			}
+		}
+		n++
+		return nil
+	}
+	var err error
+	if f == CSV {
+		err = readCSV(v.ctx, file, t, compare)
+	} else {
+		row := make([]string, len(t.cols))
+		err = readBatches(v.ctx, f, file, t, v.mem, func(rec arrow.RecordBatch) error {
+			for i := 0; i < int(rec.NumRows()); i++ {
+				for j, c := range rec.Columns() {
+					s, err := cellText(c, i)
+					if err != nil {
+						return fmt.Errorf("row %d column %s: %v", n+1, t.cols[j].name, err)
+					}
+					row[j] = s
+				}
+				if err := compare(row); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+	}
+	if err != nil {
+		return err
+	}
+	if n != len(want) {
+		return fmt.Errorf("has %d rows, but the events give %d", n, len(want))
+	}
+	return nil
+}
+
+// rowKey names a row by its primary key, for messages.
+func rowKey(t *table, row []string) string {
+	var parts []string
+	for _, k := range t.primaryKey {
+		for j, c := range t.cols {
+			if c.name == k {
+				parts = append(parts, k+" "+row[j])
+			}
+		}
+	}
+	return strings.Join(parts, ", ")
+}
+
+// expectedRows renders the table the replay gives in the text form every
+// format is compared in.
+func expectedRows(t *table, st *plenty.State, mem memory.Allocator) ([][]string, error) {
+	var rows [][]string
+	s := &collectSink{rows: &rows}
+	if err := writeTable(t, st, s, mem, 1<<16); err != nil {
+		return nil, err
+	}
+	return rows, nil
+}
+
+// collectSink keeps the text of every row written.
+type collectSink struct{ rows *[][]string }
+
+func (s *collectSink) write(rec arrow.RecordBatch) error {
+	for i := 0; i < int(rec.NumRows()); i++ {
+		row := make([]string, rec.NumCols())
+		for j, c := range rec.Columns() {
+			v, err := cellText(c, i)
+			if err != nil {
+				return err
+			}
+			row[j] = v
+		}
+		*s.rows = append(*s.rows, row)
+	}
+	return nil
+}
+
+func (s *collectSink) close() error { return nil }

@@ -1,0 +1,193 @@
+package exports
+
+import (
+	"bytes"
+	"encoding/hex"
+	"fmt"
+	"os"
+	"strconv"
+	"time"
+
+	"github.com/apache/arrow-go/v18/arrow"
+	"github.com/apache/arrow-go/v18/arrow/array"
+	"github.com/plentyhub/plenty"
+	"golang.org/x/mod/sumdb/tlog"
+)
+
+// eventRow is one row of an events file, whatever its format.
+type eventRow struct {
+	seq    int64
+	timeNS int64
+	kind   string
+	actor  string
+	body   []byte
+	leaf   []byte
+}
+
+// eventChecker checks the rows of one events file in order: contiguous
+// seq, each leaf hash, each body's agreement with its columns, the replay
+// (for the primary file), the root at the --since size, and the root at the
+// end.
+type eventChecker struct {
+	cp    Checkpoint
+	since *Checkpoint
+	st    *plenty.State // nil for a file checked only for its hashes
+	tree  treeBuilder
+	n     int64
+	// gap is the first row whose seq is not its position; what it means
+	// (a missing, swapped or repeated event) shows at the next row.
+	gap *eventRow
+}
+
+func (c *eventChecker) row(r eventRow) error {
+	i := c.n
+	if c.gap != nil {
+		g := c.gap
+		switch {
+		case r.seq == i-1 && g.seq == i:
+			return fmt.Errorf("events %d and %d are swapped: row %d holds event %d and row %d holds event %d",
+				i-1, i, i-1, g.seq, i, r.seq)
+		case g.seq > i-1:
+			return fmt.Errorf("event %d is missing: the row where it belongs holds event %d", i-1, g.seq)
+		default:
+			return fmt.Errorf("event %d appears again at row %d, out of order", g.seq, i-1)
+		}
+	}
+	if r.seq != i {
+		c.gap = &r
+		c.n++
+		return nil
+	}
+	leaf := tlog.RecordHash(r.body)
+	if !bytes.Equal(leaf[:], r.leaf) {
+		return fmt.Errorf("event %d: leaf_hash %x does not match its body, which hashes to %x: the body or its hash was altered",
+			i, r.leaf, leaf[:])
+	}
+	ev, err := plenty.DecodeEvent(r.body)
+	if err != nil {
+		return fmt.Errorf("event %d: the body is not a canonical event: %v", i, err)
+	}
+	switch {
+	case ev.Seq != i:
+		return fmt.Errorf("event %d: the body says seq %d", i, ev.Seq)
+	case ev.Kind != r.kind:
+		return fmt.Errorf("event %d: kind column %q differs from the body's %q", i, r.kind, ev.Kind)
+	case ev.Actor != r.actor:
+		return fmt.Errorf("event %d: actor column %q differs from the body's %q", i, r.actor, ev.Actor)
+	case ev.Time.UnixNano() != r.timeNS:
+		return fmt.Errorf("event %d: time column %s differs from the body's %s", i,
+			formatTime(r.timeNS), ev.Time.Format(plenty.TimeFormat))
+	}
+	if c.st != nil {
+		if err := c.st.Apply(ev); err != nil {
+			return fmt.Errorf("event %d does not follow from the events before it: %v", i, err)
+		}
+	}
+	c.tree.add(leaf)
+	c.n++
+	if c.since != nil && c.n == c.since.Size {
+		if err := c.checkSince(); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (c *eventChecker) checkSince() error {
+	if root := c.tree.root(); root != c.since.Root {
+		return fmt.Errorf("not consistent with the earlier checkpoint (--since): its first %d events hash to %s, "+
+			"but the earlier checkpoint signed %s: the history was rewritten", c.since.Size, hashText(root), hashText(c.since.Root))
+	}
+	return nil
+}
+
+func (c *eventChecker) end() error {
+	if g := c.gap; g != nil {
+		if g.seq > c.n-1 {
+			return fmt.Errorf("event %d is missing: the row where it belongs holds event %d", c.n-1, g.seq)
+		}
+		return fmt.Errorf("event %d appears again at row %d, out of order", g.seq, c.n-1)
+	}
+	if c.n != c.cp.Size {
+		return fmt.Errorf("holds %d events, but the checkpoint covers %d (events dropped or the file cut short)", c.n, c.cp.Size)
+	}
+	if c.since != nil && c.since.Size == 0 {
+		if err := c.checkSince(); err != nil {
+			return err
+		}
+	}
+	if root := c.tree.root(); root != c.cp.Root {
+		return fmt.Errorf("the %d events hash to root %s, but the checkpoint signs %s: the events were rewritten",
+			c.n, hashText(root), hashText(c.cp.Root))
+	}
+	return nil
+}
+
+// checkEvents checks one events file. The primary file (the first of
+// events.arrow and events.parquet present) is also replayed into the state
+// the tables are checked against.
+func (v *verifier) checkEvents(name string, f Format, file *os.File, primary bool) error {
+	c := &eventChecker{cp: v.cp, since: v.since}
+	if primary {
+		c.st = plenty.NewState()
+	}
+	var err error
+	if f == CSV {
+		err = readCSV(v.ctx, file, eventsTable, func(row []string) error {
+			r, err := parseEventRow(row, c.n)
+			if err != nil {
+				return err
+			}
+			return c.row(r)
+		})
+	} else {
+		err = readBatches(v.ctx, f, file, eventsTable, v.mem, func(rec arrow.RecordBatch) error {
+			seq := rec.Column(0).(*array.Int64)
+			tm := rec.Column(1).(*array.Timestamp)
+			kind := rec.Column(2).(*array.String)
+			actor := rec.Column(3).(*array.String)
+			body := rec.Column(4).(*array.Binary)
+			leaf := rec.Column(5).(*array.FixedSizeBinary)
+			for i := 0; i < int(rec.NumRows()); i++ {
+				for j, col := range rec.Columns() {
+					if col.IsNull(i) {
+						return fmt.Errorf("row %d: %s is null", c.n, eventsTable.cols[j].name)
+					}
+				}
+				err := c.row(eventRow{seq: seq.Value(i), timeNS: int64(tm.Value(i)), kind: kind.Value(i),
+					actor: actor.Value(i), body: body.Value(i), leaf: leaf.Value(i)})
+				if err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+	}
+	if err != nil {
+		return err
+	}
+	if err := c.end(); err != nil {
+		return err
+	}
+	if primary {
+		v.st = c.st
+	}
+	return nil
+}
+
+// parseEventRow reads a row of events.csv.
+func parseEventRow(row []string, n int64) (eventRow, error) {
+	seq, err := strconv.ParseInt(row[0], 10, 64)
+	if err != nil {
+		return eventRow{}, fmt.Errorf("row %d: seq %q is not a number", n, row[0])
+	}
+	t, err := time.Parse(plenty.TimeFormat, row[1])
+	if err != nil {
+		return eventRow{}, fmt.Errorf("row %d: time %q is not a time such as 2026-01-02T15:04:05.000000000Z", n, row[1])
+	}
+	leaf, err := hex.DecodeString(row[5])
+	if err != nil || len(leaf) != tlog.HashSize {
+		return eventRow{}, fmt.Errorf("row %d: leaf_hash %q is not 64 hex digits", n, row[5])
+	}
+	return eventRow{seq: seq, timeNS: t.UnixNano(), kind: row[2], actor: row[3], body: []byte(row[4]), leaf: leaf}, nil
+}

@@ -470,20 +470,9 @@ func Solve(g *Graph) (*Solution, error) {
 	return s.solution(g)
 }
 
-// solution maps the internal state back to the caller's graph.
+// solution is flows plus the objective, checked for overflow.
 func (s *simplex) solution(g *Graph) (*Solution, error) {
-	m := len(g.From)
-	sol := &Solution{
-		Flow:      make([]int64, m),
-		Potential: make([]int64, len(g.Supply)),
-		Pivots:    s.pivots,
-	}
-	for e := 0; e < m; e++ {
-		sol.Flow[e] = s.flow[e] + g.Lower[e]
-	}
-	for u := range sol.Potential {
-		sol.Potential[u] = s.pi[u+1]
-	}
+	sol := s.flows(g, nil)
 	obj, err := g.Objective(sol.Flow)
 	if err != nil {
 		return nil, err

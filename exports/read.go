@@ -25,14 +25,11 @@ type readAtSeeker interface {
 	io.Seeker
 }
 
-// errUnreadable wraps every failure to parse a file, as opposed to a fault
-// in the values it holds.
-var errUnreadable = errors.New("unreadable")
-
-// unreadable reports a file that cannot be parsed in its format.
+// unreadable reports a file that cannot be parsed in its format, as
+// opposed to a fault in the values it holds.
 func unreadable(f Format, err error) error {
-	what := map[Format]string{Arrow: "an Arrow IPC file", Parquet: "a Parquet file", CSV: "a CSV file"}[f]
-	return fmt.Errorf("%w: not a readable %s (truncated or corrupt?): %v", errUnreadable, what, err)
+	what := map[Format]string{Arrow: "Arrow IPC file", Parquet: "Parquet file", CSV: "CSV file"}[f]
+	return fmt.Errorf("not a readable %s (truncated or corrupt?): %v", what, err)
 }
 
 // recoverUnreadable turns a panic of a third-party reader on malformed

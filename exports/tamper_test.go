@@ -213,7 +213,9 @@ func TestVerifyCatchesTampering(t *testing.T) {
 		{name: "ListedFileMissing", dir: good, want: "needs.parquet: is listed in datapackage.json, but the source does not have it",
 			tamper: func(t *testing.T, dir string) { remove(t, dir, "needs.parquet") }},
 		{name: "DataPackageOfAnotherTree", dir: good, want: "datapackage.json: describes tree size 11",
-			tamper: func(t *testing.T, dir string) { replaceIn(t, dir, "datapackage.json", `"treeSize": 10`, `"treeSize": 11`) }},
+			tamper: func(t *testing.T, dir string) {
+				replaceIn(t, dir, "datapackage.json", `"treeSize": 10`, `"treeSize": 11`)
+			}},
 		{name: "NoEvents", dir: good, want: "neither events.arrow nor events.parquet",
 			tamper: func(t *testing.T, dir string) { remove(t, dir, "events.arrow", "events.parquet", "datapackage.json") }},
 		{name: "NoKey", dir: good, want: "no key file and no --key",

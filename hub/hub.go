@@ -1,13 +1,19 @@
 // Package hub is Plenty's HTTP service: the JSON API, the open data, the
 // web pages, and the wiring of ledger, matching and exports. It is the only
 // package that imports Fiber.
+//
+// Every write goes through the ledger: the hub checks the request, builds
+// one event and appends it; the ledger's state fold checks the event again
+// against the state, so a refusal at either step writes nothing.
 package hub
 
 import (
 	"context"
 	"log/slog"
 	"net"
+	"time"
 
+	"github.com/go-playground/validator/v10"
 	"github.com/gofiber/fiber/v2"
 
 	"github.com/plentyhub/plenty/ledger"
@@ -16,31 +22,132 @@ import (
 // Config tunes the hub. The zero value is ready to use.
 type Config struct {
 	Logger *slog.Logger
+	// Now is the clock for every time-based check (expiries, windows,
+	// mandates); time.Now when nil. Give the ledger the same clock.
+	Now func() time.Time
+	// LotteryWindow is how long a delivery task collects volunteers
+	// before the draw; 10 minutes when 0.
+	LotteryWindow time.Duration
+	// WriteRate and WriteBurst limit the writes of one token (per second,
+	// and at once); 20 and 40 when 0.
+	WriteRate  float64
+	WriteBurst int
+	// AddrRate and AddrBurst limit the writes from one client address; 100
+	// and 200 when 0.
+	AddrRate  float64
+	AddrBurst int
+	// BodyLimit is the largest request body accepted, in bytes; 64 KiB
+	// when 0.
+	BodyLimit int
+}
+
+func (c *Config) setDefaults() {
+	if c.Logger == nil {
+		c.Logger = slog.Default()
+	}
+	if c.Now == nil {
+		c.Now = time.Now
+	}
+	if c.LotteryWindow <= 0 {
+		c.LotteryWindow = 10 * time.Minute
+	}
+	if c.WriteRate <= 0 {
+		c.WriteRate = 20
+	}
+	if c.WriteBurst <= 0 {
+		c.WriteBurst = 40
+	}
+	if c.AddrRate <= 0 {
+		c.AddrRate = 100
+	}
+	if c.AddrBurst <= 0 {
+		c.AddrBurst = 200
+	}
+	if c.BodyLimit <= 0 {
+		c.BodyLimit = 64 << 10
+	}
 }
 
 // Server is the hub's HTTP server.
 type Server struct {
-	app    *fiber.App
-	ledger *ledger.Ledger
-	log    *slog.Logger
+	app      *fiber.App
+	ledger   *ledger.Ledger
+	log      *slog.Logger
+	cfg      Config
+	validate *validator.Validate
+	metrics  *metrics
+
+	tokenLimit *limiter
+	addrLimit  *limiter
 }
 
 // New returns a server in front of l.
 func New(l *ledger.Ledger, cfg Config) *Server {
-	if cfg.Logger == nil {
-		cfg.Logger = slog.Default()
+	cfg.setDefaults()
+	s := &Server{
+		ledger:     l,
+		log:        cfg.Logger,
+		cfg:        cfg,
+		validate:   newValidator(),
+		metrics:    newMetrics(),
+		tokenLimit: newLimiter(cfg.WriteRate, cfg.WriteBurst, cfg.Now),
+		addrLimit:  newLimiter(cfg.AddrRate, cfg.AddrBurst, cfg.Now),
 	}
-	s := &Server{ledger: l, log: cfg.Logger}
-	s.app = fiber.New(fiber.Config{DisableStartupMessage: true})
-	s.app.Get("/healthz", s.healthz)
+	s.app = fiber.New(fiber.Config{
+		DisableStartupMessage: true,
+		ErrorHandler:          s.handleError,
+		BodyLimit:             cfg.BodyLimit,
+		CaseSensitive:         true,
+		ReadTimeout:           30 * time.Second,
+		WriteTimeout:          30 * time.Second,
+		IdleTimeout:           2 * time.Minute,
+	})
+	s.routes()
 	return s
+}
+
+// routes lays out the API. Matching (proposals, agreements), logistics
+// (volunteers, tasks), figures and the open data join the same groups.
+func (s *Server) routes() {
+	s.app.Use(s.observe)
+	s.app.Get("/healthz", s.healthz)
+	s.app.Get("/metrics", s.serveMetrics)
+	s.app.Get("/openapi.json", s.serveOpenAPI)
+
+	api := s.app.Group("/api/v1")
+	api.Post("/councils", s.limitAddr, s.registerCouncil)
+	api.Get("/councils", s.listCouncils)
+	api.Get("/councils/:id", s.getCouncil)
+	api.Get("/councils/:id/account", s.getAccount)
+	api.Post("/councils/:id/delegates", s.limitAddr, s.issueDelegate)
+	api.Delete("/councils/:id/delegates/:delegate", s.limitAddr, s.recallDelegate)
+
+	api.Get("/items", s.listItems)
+	api.Get("/items/:code", s.getItem)
+	api.Post("/items", s.limitAddr, s.defineItem)
+
+	api.Post("/offers", s.limitAddr, s.postOffer)
+	api.Get("/offers", s.listOffers)
+	api.Get("/offers/:id", s.getOffer)
+	api.Post("/offers/:id/withdraw", s.limitAddr, s.withdrawOffer)
+
+	api.Post("/needs", s.limitAddr, s.postNeed)
+	api.Get("/needs", s.listNeeds)
+	api.Get("/needs/:id", s.getNeed)
+	api.Post("/needs/:id/withdraw", s.limitAddr, s.withdrawNeed)
 }
 
 // Serve answers requests on ln until Shutdown.
 func (s *Server) Serve(ln net.Listener) error { return s.app.Listener(ln) }
 
-// Shutdown stops accepting connections and waits for in-flight requests.
+// Shutdown stops accepting connections and waits for in-flight requests,
+// whose writes the ledger commits before they are answered.
 func (s *Server) Shutdown(ctx context.Context) error { return s.app.ShutdownWithContext(ctx) }
+
+// Test serves one request in process, for tests.
+func (s *Server) App() *fiber.App { return s.app }
+
+func (s *Server) now() time.Time { return s.cfg.Now().UTC() }
 
 func (s *Server) healthz(c *fiber.Ctx) error {
 	if err := s.ledger.Failed(); err != nil {

@@ -8,6 +8,9 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"os"
+	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/plentyhub/plenty/hub"
@@ -22,9 +25,15 @@ const (
 
 // Main is the running hub: a ledger and the HTTP server in front of it.
 type Main struct {
-	Data string
-	Addr string
-	Demo bool
+	Data          string
+	Addr          string
+	Demo          bool
+	LotteryWindow time.Duration
+	WriteRate     float64
+	AddrRate      float64
+
+	// Now is the clock of the ledger and the hub; time.Now when nil.
+	Now func() time.Time
 
 	Ledger *ledger.Ledger
 	Server *hub.Server
@@ -38,18 +47,41 @@ func (m *Main) ParseFlags(args []string, stderr io.Writer) error {
 	fs.StringVar(&m.Data, "data", DefaultData, "data folder (created on first start)")
 	fs.StringVar(&m.Addr, "addr", DefaultAddr, "address to listen on")
 	fs.BoolVar(&m.Demo, "demo", false, "load the demo region into an empty ledger")
+	fs.DurationVar(&m.LotteryWindow, "lottery-window", 10*time.Minute, "how long a delivery task collects volunteers before the draw")
+	fs.Float64Var(&m.WriteRate, "write-rate", 20, "writes per second allowed to one delegate token (burst twice that)")
+	fs.Float64Var(&m.AddrRate, "addr-rate", 100, "writes per second allowed from one client address (burst twice that)")
 	return fs.Parse(args)
 }
 
 // Open opens the ledger and starts serving on m.Addr (":0" picks a free
 // port; Listener().Addr() tells which).
 func (m *Main) Open(logger *slog.Logger) error {
-	l, err := ledger.Open(m.Data, ledger.Options{Logger: logger})
+	if m.Now == nil {
+		m.Now = time.Now
+	}
+	l, err := ledger.Open(m.Data, ledger.Options{Logger: logger, Now: m.Now})
 	if err != nil {
 		return err
 	}
 	m.Ledger = l
-	m.Server = hub.New(l, hub.Config{Logger: logger})
+	ctx := context.Background()
+	if n, err := hub.SeedCatalog(ctx, l); err != nil {
+		l.Close()
+		return err
+	} else if n > 0 {
+		logger.Info("seeded the item catalog", "items", n)
+	}
+	if m.Demo {
+		if err := m.loadDemo(ctx, logger); err != nil {
+			l.Close()
+			return err
+		}
+	}
+	m.Server = hub.New(l, hub.Config{
+		Logger: logger, Now: m.Now, LotteryWindow: m.LotteryWindow,
+		WriteRate: m.WriteRate, WriteBurst: int(2 * m.WriteRate),
+		AddrRate: m.AddrRate, AddrBurst: int(2 * m.AddrRate),
+	})
 	ln, err := net.Listen("tcp", m.Addr)
 	if err != nil {
 		l.Close()
@@ -62,6 +94,31 @@ func (m *Main) Open(logger *slog.Logger) error {
 		}
 	}()
 	logger.Info("plenty hub serving", "addr", ln.Addr().String(), "data", m.Data, "events", l.Size())
+	return nil
+}
+
+// loadDemo loads the demo region into an empty ledger and writes the demo
+// delegates' tokens to demo-tokens.txt in the data folder (mode 0600), so
+// that someone trying the hub can act for a demo council.
+func (m *Main) loadDemo(ctx context.Context, logger *slog.Logger) error {
+	ds, err := hub.LoadDemo(ctx, m.Ledger, m.Now())
+	if errors.Is(err, hub.ErrNotEmpty) {
+		logger.Warn("--demo ignored: " + err.Error())
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	var b strings.Builder
+	b.WriteString("# Demo delegates: council id, delegate id, token, council name\n")
+	for _, d := range ds {
+		fmt.Fprintf(&b, "%s\t%s\t%s\t%s\n", d.Council, d.Delegate, d.Token, d.Name)
+	}
+	path := filepath.Join(m.Data, "demo-tokens.txt")
+	if err := os.WriteFile(path, []byte(b.String()), 0o600); err != nil {
+		return fmt.Errorf("write demo tokens: %w", err)
+	}
+	logger.Info("loaded the demo region", "councils", len(ds), "events", m.Ledger.Size(), "tokens", path)
 	return nil
 }
 

@@ -1,0 +1,384 @@
+package hub
+
+import (
+	"encoding/json"
+	"strconv"
+	"time"
+
+	"github.com/gofiber/fiber/v2"
+
+	"github.com/plentyhub/plenty"
+)
+
+type offerInput struct {
+	Item           string         `json:"item" validate:"required,max=64"`
+	Quantity       Decimal        `json:"quantity" validate:"required"`
+	Unit           string         `json:"unit" validate:"required,max=16"`
+	Location       *locationInput `json:"location"`
+	AvailableFrom  Timestamp      `json:"available_from"`
+	AvailableUntil Timestamp      `json:"available_until"`
+	MinSplit       Decimal        `json:"min_split"`
+	MaxDistanceKm  *float64       `json:"max_distance_km" validate:"omitempty,gt=0,lte=20000"`
+	Note           string         `json:"note" validate:"max=2000"`
+	ExpiresAt      Timestamp      `json:"expires_at"`
+}
+
+type needInput struct {
+	Item          string         `json:"item" validate:"required,max=64"`
+	Quantity      Decimal        `json:"quantity" validate:"required"`
+	Unit          string         `json:"unit" validate:"required,max=16"`
+	Location      *locationInput `json:"location"`
+	NeededBy      Timestamp      `json:"needed_by"`
+	Priority      *int           `json:"priority" validate:"omitempty,gte=1,lte=5"`
+	MaxDistanceKm *float64       `json:"max_distance_km" validate:"omitempty,gt=0,lte=20000"`
+	Note          string         `json:"note" validate:"max=2000"`
+	ExpiresAt     Timestamp      `json:"expires_at"`
+}
+
+// offerView and needView add the unit that amounts are counted in.
+type offerView struct {
+	plenty.Offer
+	Unit string `json:"unit"`
+}
+
+type needView struct {
+	plenty.Need
+	Unit string `json:"unit"`
+}
+
+// posting is what offers and needs share, checked against the state.
+type posting struct {
+	council  plenty.Council
+	item     plenty.Item
+	quantity plenty.Amount
+	location plenty.Location
+	expires  time.Time
+}
+
+// checkPosting checks the fields offers and needs share and reads the
+// council and item. It adds field errors to fe.
+func (s *Server) checkPosting(fe *fieldErrors, council, item string, q Decimal, unit string,
+	loc *locationInput, expiresAt Timestamp, now time.Time) posting {
+	var p posting
+	var itemOK bool
+	s.read(func(st *plenty.State) error {
+		p.council, _ = st.Council(council)
+		p.item, itemOK = st.Item(item)
+		return nil
+	})
+	switch {
+	case fe.has("item") || fe.has("quantity") || fe.has("unit"):
+	case !itemOK:
+		fe.addf("item", "is not in the catalog: %q; see GET /api/v1/items, or define it with POST /api/v1/items", item)
+	default:
+		var f *plenty.FieldError
+		p.quantity, f = q.parse("quantity", unit, p.item.Dimension)
+		if f != nil && f.Message != "" && isUnitProblem(unit, p.item.Dimension) {
+			f.Field = "unit"
+		}
+		fe.add(f)
+	}
+	p.location = p.council.Location
+	if loc != nil {
+		p.location = loc.location()
+	}
+	p.expires = now.Add(plenty.DefaultPostingTTL)
+	if expiresAt != "" {
+		t, f := expiresAt.parse("expires_at")
+		fe.add(f)
+		switch {
+		case f != nil:
+		case !t.After(now):
+			fe.addf("expires_at", "must be in the future")
+		case t.Sub(now) > plenty.MaxPostingTTL:
+			fe.addf("expires_at", "must be at most 366 days from now")
+		default:
+			p.expires = t
+		}
+	}
+	return p
+}
+
+func isUnitProblem(unit string, dim plenty.Dimension) bool {
+	u, ok := plenty.LookupUnit(unit)
+	return !ok || u.Dimension != dim
+}
+
+func (s *Server) postOffer(c *fiber.Ctx) error {
+	d, err := s.mandate(c, "", plenty.ScopePost)
+	if err != nil {
+		return err
+	}
+	var in offerInput
+	var fe fieldErrors
+	if err := s.decodeBody(c, &in, &fe); err != nil {
+		return err
+	}
+	now := s.now()
+	p := s.checkPosting(&fe, d.Council, in.Item, in.Quantity, in.Unit, in.Location, in.ExpiresAt, now)
+	from, until := now, p.expires
+	if in.AvailableFrom != "" {
+		t, f := in.AvailableFrom.parse("available_from")
+		fe.add(f)
+		if f == nil {
+			from = t
+		}
+	}
+	if in.AvailableUntil != "" {
+		t, f := in.AvailableUntil.parse("available_until")
+		fe.add(f)
+		switch {
+		case f != nil:
+		case !t.After(now):
+			fe.addf("available_until", "must be in the future")
+		case !t.After(from):
+			fe.addf("available_until", "must be after available_from")
+		default:
+			until = t
+		}
+	}
+	var minSplit plenty.Amount
+	if in.MinSplit != "" && p.item.Code != "" && p.quantity > 0 {
+		var f *plenty.FieldError
+		minSplit, f = in.MinSplit.parse("min_split", in.Unit, p.item.Dimension)
+		fe.add(f)
+		if f == nil && minSplit > p.quantity {
+			fe.addf("min_split", "must be at most the quantity offered")
+		}
+	}
+	maxKm := float64(plenty.DefaultMaxKm)
+	if in.MaxDistanceKm != nil {
+		maxKm = *in.MaxDistanceKm
+	}
+	if err := fe.err(); err != nil {
+		return err
+	}
+	o := plenty.Offer{
+		ID: newID("o_", now), Council: d.Council, Item: p.item.Code, Quantity: p.quantity, Remaining: p.quantity,
+		Location: p.location, AvailableFrom: from, AvailableUntil: until, MinSplit: minSplit,
+		MaxDistanceKm: maxKm, Note: in.Note, ExpiresAt: p.expires, Status: plenty.StatusOpen,
+		PostedBy: d.ID, PostedAt: now,
+	}
+	data := plenty.OfferPosted{Offer: o}
+	ev, replay, err := s.record(c, plenty.KindOfferPosted, plenty.DelegateActor(d.ID), data)
+	if err != nil {
+		return err
+	}
+	if replay {
+		if err := json.Unmarshal(ev.Data, &data); err != nil {
+			return err
+		}
+	}
+	return c.Status(fiber.StatusCreated).JSON(fiber.Map{"offer": offerView{data.Offer, p.item.Unit}})
+}
+
+func (s *Server) postNeed(c *fiber.Ctx) error {
+	d, err := s.mandate(c, "", plenty.ScopePost)
+	if err != nil {
+		return err
+	}
+	var in needInput
+	var fe fieldErrors
+	if err := s.decodeBody(c, &in, &fe); err != nil {
+		return err
+	}
+	now := s.now()
+	p := s.checkPosting(&fe, d.Council, in.Item, in.Quantity, in.Unit, in.Location, in.ExpiresAt, now)
+	neededBy := p.expires
+	if in.NeededBy != "" {
+		t, f := in.NeededBy.parse("needed_by")
+		fe.add(f)
+		switch {
+		case f != nil:
+		case !t.After(now):
+			fe.addf("needed_by", "must be in the future")
+		default:
+			neededBy = t
+		}
+	}
+	priority := 3
+	if in.Priority != nil {
+		priority = *in.Priority
+	}
+	maxKm := float64(plenty.DefaultMaxKm)
+	if in.MaxDistanceKm != nil {
+		maxKm = *in.MaxDistanceKm
+	}
+	if err := fe.err(); err != nil {
+		return err
+	}
+	n := plenty.Need{
+		ID: newID("n_", now), Council: d.Council, Item: p.item.Code, Quantity: p.quantity, Remaining: p.quantity,
+		Location: p.location, NeededBy: neededBy, Priority: priority, MaxDistanceKm: maxKm, Note: in.Note,
+		ExpiresAt: p.expires, Status: plenty.StatusOpen, PostedBy: d.ID, PostedAt: now,
+	}
+	data := plenty.NeedPosted{Need: n}
+	ev, replay, err := s.record(c, plenty.KindNeedPosted, plenty.DelegateActor(d.ID), data)
+	if err != nil {
+		return err
+	}
+	if replay {
+		if err := json.Unmarshal(ev.Data, &data); err != nil {
+			return err
+		}
+	}
+	return c.Status(fiber.StatusCreated).JSON(fiber.Map{"need": needView{data.Need, p.item.Unit}})
+}
+
+func (s *Server) getOffer(c *fiber.Ctx) error {
+	id := c.Params("id")
+	var (
+		o    plenty.Offer
+		unit string
+		ok   bool
+	)
+	s.read(func(st *plenty.State) error {
+		if o, ok = st.Offer(id); ok {
+			it, _ := st.Item(o.Item)
+			unit = it.Unit
+		}
+		return nil
+	})
+	if !ok {
+		return plenty.Errorf(plenty.ENOTFOUND, "offer %s does not exist", id)
+	}
+	return c.JSON(fiber.Map{"offer": offerView{o, unit}})
+}
+
+func (s *Server) getNeed(c *fiber.Ctx) error {
+	id := c.Params("id")
+	var (
+		n    plenty.Need
+		unit string
+		ok   bool
+	)
+	s.read(func(st *plenty.State) error {
+		if n, ok = st.Need(id); ok {
+			it, _ := st.Item(n.Item)
+			unit = it.Unit
+		}
+		return nil
+	})
+	if !ok {
+		return plenty.Errorf(plenty.ENOTFOUND, "need %s does not exist", id)
+	}
+	return c.JSON(fiber.Map{"need": needView{n, unit}})
+}
+
+// listFilter reads ?council=&item=&status=&cursor=&limit=.
+func listFilter(c *fiber.Ctx) (plenty.PostingFilter, error) {
+	f := plenty.PostingFilter{
+		Council: c.Query("council"), Item: c.Query("item"), Status: c.Query("status"),
+		After: c.Query("cursor"), Limit: 100,
+	}
+	var fe fieldErrors
+	switch f.Status {
+	case "", plenty.StatusOpen, plenty.StatusWithdrawn, plenty.StatusExpired, plenty.StatusFulfilled:
+	default:
+		fe.addf("status", "must be one of: open, withdrawn, expired, fulfilled")
+	}
+	if l := c.Query("limit"); l != "" {
+		n, err := strconv.Atoi(l)
+		if err != nil || n < 1 || n > 1000 {
+			fe.addf("limit", "must be a whole number from 1 to 1000")
+		}
+		f.Limit = n
+	}
+	return f, fe.err()
+}
+
+func (s *Server) listOffers(c *fiber.Ctx) error {
+	f, err := listFilter(c)
+	if err != nil {
+		return err
+	}
+	var (
+		page []plenty.Offer
+		more bool
+		out  []offerView
+	)
+	s.read(func(st *plenty.State) error {
+		page, more = st.ListOffers(f)
+		out = make([]offerView, len(page))
+		for i, o := range page {
+			it, _ := st.Item(o.Item)
+			out[i] = offerView{o, it.Unit}
+		}
+		return nil
+	})
+	res := fiber.Map{"offers": out}
+	if more {
+		res["next_cursor"] = page[len(page)-1].ID
+	}
+	return c.JSON(res)
+}
+
+func (s *Server) listNeeds(c *fiber.Ctx) error {
+	f, err := listFilter(c)
+	if err != nil {
+		return err
+	}
+	var (
+		page []plenty.Need
+		more bool
+		out  []needView
+	)
+	s.read(func(st *plenty.State) error {
+		page, more = st.ListNeeds(f)
+		out = make([]needView, len(page))
+		for i, n := range page {
+			it, _ := st.Item(n.Item)
+			out[i] = needView{n, it.Unit}
+		}
+		return nil
+	})
+	res := fiber.Map{"needs": out}
+	if more {
+		res["next_cursor"] = page[len(page)-1].ID
+	}
+	return c.JSON(res)
+}
+
+func (s *Server) withdrawOffer(c *fiber.Ctx) error {
+	id := c.Params("id")
+	var (
+		o  plenty.Offer
+		ok bool
+	)
+	s.read(func(st *plenty.State) error { o, ok = st.Offer(id); return nil })
+	if !ok {
+		return plenty.Errorf(plenty.ENOTFOUND, "offer %s does not exist", id)
+	}
+	d, err := s.mandate(c, o.Council, plenty.ScopePost)
+	if err != nil {
+		return err
+	}
+	// A posting that is not open is refused by the ledger (ECONFLICT),
+	// after an idempotent repeat is recognised.
+	if _, _, err := s.record(c, plenty.KindOfferWithdrawn, plenty.DelegateActor(d.ID), plenty.PostingClosed{ID: id}); err != nil {
+		return err
+	}
+	return s.getOffer(c)
+}
+
+func (s *Server) withdrawNeed(c *fiber.Ctx) error {
+	id := c.Params("id")
+	var (
+		n  plenty.Need
+		ok bool
+	)
+	s.read(func(st *plenty.State) error { n, ok = st.Need(id); return nil })
+	if !ok {
+		return plenty.Errorf(plenty.ENOTFOUND, "need %s does not exist", id)
+	}
+	d, err := s.mandate(c, n.Council, plenty.ScopePost)
+	if err != nil {
+		return err
+	}
+	// A posting that is not open is refused by the ledger (ECONFLICT),
+	// after an idempotent repeat is recognised.
+	if _, _, err := s.record(c, plenty.KindNeedWithdrawn, plenty.DelegateActor(d.ID), plenty.PostingClosed{ID: id}); err != nil {
+		return err
+	}
+	return s.getNeed(c)
+}

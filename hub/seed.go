@@ -1,0 +1,113 @@
+package hub
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/plentyhub/plenty"
+	"github.com/plentyhub/plenty/fixtures"
+	"github.com/plentyhub/plenty/ledger"
+)
+
+// SeedCatalog records the shipped item catalog as item.defined events by
+// the hub when the ledger is empty. It returns how many items it added:
+// zero when the ledger already holds events.
+func SeedCatalog(ctx context.Context, l *ledger.Ledger) (int, error) {
+	if l.Size() > 0 {
+		return 0, nil
+	}
+	items := fixtures.Catalog()
+	for _, it := range items {
+		if _, err := l.Append(ctx, ledger.Request{Kind: plenty.KindItemDefined, Actor: plenty.ActorHub,
+			Data: plenty.ItemDefined{Item: it}}); err != nil {
+			return 0, fmt.Errorf("seed item %s: %w", it.Code, err)
+		}
+	}
+	return len(items), nil
+}
+
+// DemoDelegate is the first delegate of a demo council, with its token,
+// so that someone trying the demo can act for that council.
+type DemoDelegate struct {
+	Council, Name, Delegate, Token string
+}
+
+// ErrNotEmpty is returned by LoadDemo when the ledger already holds
+// councils.
+var ErrNotEmpty = errors.New("the ledger already holds councils; the demo loads only into an empty ledger")
+
+// LoadDemo loads the demo region of fixtures/ into a ledger that holds no
+// councils yet (the catalog may be there), as if each council registered
+// and its first delegate posted its offers and needs. It returns the demo
+// delegates and their tokens.
+func LoadDemo(ctx context.Context, l *ledger.Ledger, now time.Time) ([]DemoDelegate, error) {
+	var n int
+	l.Read(func(st *plenty.State) error { n = len(st.Councils()); return nil })
+	if n > 0 {
+		return nil, ErrNotEmpty
+	}
+	if _, err := SeedCatalog(ctx, l); err != nil {
+		return nil, err
+	}
+	now = now.UTC()
+	region := fixtures.Demo(now)
+	delegates := make([]DemoDelegate, len(region.Councils))
+	actor := map[string]plenty.Actor{}
+	var reqs []ledger.Request
+	for i, c := range region.Councils {
+		token := newToken()
+		did := "demo-d" + c.ID[len("demo-c"):]
+		delegates[i] = DemoDelegate{Council: c.ID, Name: c.Name, Delegate: did, Token: token}
+		actor[c.ID] = plenty.DelegateActor(did)
+		reqs = append(reqs, ledger.Request{Kind: plenty.KindCouncilRegistered, Actor: plenty.ActorPublic,
+			Data: plenty.CouncilRegistered{Council: c, Delegate: plenty.DelegateGrant{
+				Delegate: plenty.Delegate{ID: did, Council: c.ID, Label: "demo delegate",
+					Mandate: "Post the council's surplus and needs in the demo region; accept exchanges.",
+					Scopes:  plenty.AllScopes, IssuedAt: now, ExpiresAt: now.Add(plenty.MaxMandateTerm)},
+				TokenHash: plenty.HashToken(token)}}})
+	}
+	if err := appendAll(ctx, l, reqs); err != nil {
+		return nil, err
+	}
+	reqs = reqs[:0]
+	for _, o := range region.Offers {
+		o.PostedBy = actor[o.Council][len("delegate:"):]
+		reqs = append(reqs, ledger.Request{Kind: plenty.KindOfferPosted, Actor: actor[o.Council], Data: plenty.OfferPosted{Offer: o}})
+	}
+	for _, n := range region.Needs {
+		n.PostedBy = actor[n.Council][len("delegate:"):]
+		reqs = append(reqs, ledger.Request{Kind: plenty.KindNeedPosted, Actor: actor[n.Council], Data: plenty.NeedPosted{Need: n}})
+	}
+	if err := appendAll(ctx, l, reqs); err != nil {
+		return nil, err
+	}
+	return delegates, nil
+}
+
+// appendAll appends independent events concurrently, so that the ledger
+// commits them in a few group commits.
+func appendAll(ctx context.Context, l *ledger.Ledger, reqs []ledger.Request) error {
+	var (
+		wg   sync.WaitGroup
+		mu   sync.Mutex
+		errs []error
+		sem  = make(chan struct{}, 64)
+	)
+	for _, r := range reqs {
+		wg.Add(1)
+		sem <- struct{}{}
+		go func() {
+			defer func() { <-sem; wg.Done() }()
+			if _, err := l.Append(ctx, r); err != nil {
+				mu.Lock()
+				errs = append(errs, fmt.Errorf("demo %s: %w", r.Kind, err))
+				mu.Unlock()
+			}
+		}()
+	}
+	wg.Wait()
+	return errors.Join(errs...)
+}

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"sort"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -97,11 +98,13 @@ func (s *Server) observe(c *fiber.Ctx) error {
 			return herr
 		}
 	}
+	// Route paths are registered strings; the method must be copied, as
+	// Fiber's request strings are reused after the handler returns.
 	route := c.Route().Path
 	if c.Response().StatusCode() == fiber.StatusNotFound && route == "/" {
 		route = "unmatched"
 	}
-	s.metrics.observe(c.Method(), route, c.Response().StatusCode(), time.Since(start))
+	s.metrics.observe(strings.Clone(c.Method()), route, c.Response().StatusCode(), time.Since(start))
 	return nil
 }
 

@@ -60,14 +60,22 @@ CREATE TABLE IF NOT EXISTS checkpoints (
 	note      VARCHAR   NOT NULL,
 	signed_at TIMESTAMP NOT NULL
 );
-CREATE TABLE IF NOT EXISTS projections (
+CREATE TABLE IF NOT EXISTS projection_log (
 	kind VARCHAR NOT NULL,
 	id   VARCHAR NOT NULL,
 	seq  BIGINT  NOT NULL,
-	doc  VARCHAR NOT NULL,
-	PRIMARY KEY (kind, id)
+	doc  VARCHAR NOT NULL
 );
+CREATE VIEW IF NOT EXISTS projections AS
+	SELECT kind, id, max(seq) AS seq, arg_max(doc, seq) AS doc
+	FROM projection_log GROUP BY kind, id;
 `
+
+// The projections are kept append-only too: each commit appends the new
+// document of every entity it changed to projection_log (one row per entity
+// per commit, stamped with the commit's last seq), and the projections view
+// reads the newest document of each. Appending is far cheaper in DuckDB
+// than updating in place.
 
 // Options tune a ledger. The zero value is ready to use.
 type Options struct {
@@ -107,10 +115,11 @@ type Ledger struct {
 	stats     stats
 
 	// Owned by the writer goroutine.
-	conn     *sql.Conn
-	journal  *journal
-	frontier map[int64]tlog.Hash
-	changes  map[plenty.Change]struct{}
+	conn      *sql.Conn
+	appenders appenders
+	journal   *journal
+	frontier  map[int64]tlog.Hash
+	changes   map[plenty.Change]struct{}
 }
 
 type idemEntry struct {
@@ -239,6 +248,7 @@ func (l *Ledger) Close() error {
 				err = cerr
 			}
 		}
+		l.closeAppenders()
 		if l.conn != nil {
 			l.conn.Close()
 		}

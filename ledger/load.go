@@ -25,8 +25,7 @@ func (l *Ledger) load() error {
 		return &OpenError{Dir: l.dir, Err: err}
 	}
 	l.conn = conn
-	if _, err := conn.ExecContext(ctx,
-		"CREATE TEMP TABLE staged (kind VARCHAR, id VARCHAR, seq BIGINT, doc VARCHAR)"); err != nil {
+	if err := l.openAppenders(); err != nil {
 		return err
 	}
 

@@ -259,8 +259,8 @@ func (l *Ledger) advanceFrontier(seq int64, hashes []tlog.Hash) {
 }
 
 // persist writes applied events to the journal (unless they come from it)
-// and commits them, their tree hashes and the projections they changed in
-// one DuckDB transaction.
+// and commits them, their tree hashes and the new documents of the
+// projections they changed in one DuckDB transaction.
 func (l *Ledger) persist(evs []pending, toJournal bool) error {
 	start := time.Now()
 	if toJournal {
@@ -287,36 +287,26 @@ func (l *Ledger) persist(evs []pending, toJournal bool) error {
 	if _, err := l.conn.ExecContext(ctx, "BEGIN TRANSACTION"); err != nil {
 		return fmt.Errorf("begin: %w", err)
 	}
-	err := l.conn.Raw(func(dc any) error {
-		conn := dc.(driver.Conn)
-		if err := appendRows(conn, "events", len(evs), func(a *duckdb.Appender, i int) error {
-			p := evs[i]
-			return a.AppendRow(p.ev.Seq, p.ev.Time, p.ev.Kind, p.ev.Actor,
-				nullable(p.idemKey), nullable(p.reqHash), p.ev.Body, p.leaf[:])
-		}); err != nil {
-			return err
-		}
-		var tree [][2]any
-		for _, p := range evs {
-			base := tlog.StoredHashIndex(0, p.ev.Seq)
-			for i := range p.hashes {
-				tree = append(tree, [2]any{base + int64(i), p.hashes[i][:]})
+	err := l.appendRows(l.appenders.events, len(evs), func(a *duckdb.Appender, i int) error {
+		p := evs[i]
+		return a.AppendRow(p.ev.Seq, p.ev.Time, p.ev.Kind, p.ev.Actor,
+			nullable(p.idemKey), nullable(p.reqHash), p.ev.Body, p.leaf[:])
+	})
+	if err == nil {
+		err = l.appendRows(l.appenders.tree, len(evs), func(a *duckdb.Appender, i int) error {
+			base := tlog.StoredHashIndex(0, evs[i].ev.Seq)
+			for j, h := range evs[i].hashes {
+				if err := a.AppendRow(base+int64(j), h[:]); err != nil {
+					return err
+				}
 			}
-		}
-		if err := appendRows(conn, "tree", len(tree), func(a *duckdb.Appender, i int) error {
-			return a.AppendRow(tree[i][0], tree[i][1])
-		}); err != nil {
-			return err
-		}
-		return appendRows(conn, "staged", len(docs), func(a *duckdb.Appender, i int) error {
+			return nil
+		})
+	}
+	if err == nil {
+		err = l.appendRows(l.appenders.projections, len(docs), func(a *duckdb.Appender, i int) error {
 			return a.AppendRow(docs[i][0], docs[i][1], last, docs[i][2])
 		})
-	})
-	if err == nil && len(docs) > 0 {
-		_, err = l.conn.ExecContext(ctx, "INSERT OR REPLACE INTO projections SELECT * FROM staged")
-		if err == nil {
-			_, err = l.conn.ExecContext(ctx, "TRUNCATE staged")
-		}
 	}
 	if err != nil {
 		l.conn.ExecContext(ctx, "ROLLBACK")
@@ -330,22 +320,50 @@ func (l *Ledger) persist(evs []pending, toJournal bool) error {
 	return nil
 }
 
-func appendRows(conn driver.Conn, table string, n int, row func(*duckdb.Appender, int) error) error {
+// appenders are the writer's DuckDB appenders, made once on the writer's
+// connection. A flush inside an open transaction belongs to it, so each
+// batch is appended and then committed or rolled back as one.
+type appenders struct {
+	events, tree, projections *duckdb.Appender
+}
+
+func (l *Ledger) openAppenders() error {
+	return l.conn.Raw(func(dc any) error {
+		conn := dc.(driver.Conn)
+		var err error
+		for _, t := range []struct {
+			table string
+			a     **duckdb.Appender
+		}{{"events", &l.appenders.events}, {"tree", &l.appenders.tree}, {"projection_log", &l.appenders.projections}} {
+			if *t.a, err = duckdb.NewAppenderFromConn(conn, "", t.table); err != nil {
+				return fmt.Errorf("appender for %s: %w", t.table, err)
+			}
+		}
+		return nil
+	})
+}
+
+func (l *Ledger) closeAppenders() {
+	for _, a := range []*duckdb.Appender{l.appenders.events, l.appenders.tree, l.appenders.projections} {
+		if a != nil {
+			a.Close()
+		}
+	}
+}
+
+// appendRows appends n rows with a and flushes them into the open
+// transaction.
+func (l *Ledger) appendRows(a *duckdb.Appender, n int, row func(*duckdb.Appender, int) error) error {
 	if n == 0 {
 		return nil
 	}
-	a, err := duckdb.NewAppenderFromConn(conn, "", table)
-	if err != nil {
-		return fmt.Errorf("appender for %s: %w", table, err)
-	}
 	for i := 0; i < n; i++ {
 		if err := row(a, i); err != nil {
-			a.Close()
-			return fmt.Errorf("append to %s: %w", table, err)
+			return fmt.Errorf("append: %w", err)
 		}
 	}
-	if err := a.Close(); err != nil {
-		return fmt.Errorf("append to %s: %w", table, err)
+	if err := a.Flush(); err != nil {
+		return fmt.Errorf("append: %w", err)
 	}
 	return nil
 }

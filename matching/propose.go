@@ -189,3 +189,43 @@ func (s *solved) explain(c pairArc) Explanation {
 	}
 	return e
 }
+
+// ItemGraph is one item's problem as a plain min-cost-flow graph, for
+// benchmarks and for checking the engine with other solvers.
+type ItemGraph struct {
+	Item  string
+	Graph *Graph
+}
+
+// ItemGraphs returns the graph Propose solves for each item of in, sorted
+// by item, before any smallest-split repair.
+func ItemGraphs(in Input) ([]ItemGraph, error) {
+	items, offers, needs := groupByItem(&in)
+	var out []ItemGraph
+	for _, item := range items {
+		p, err := buildProblem(item, offers[item], needs[item], &in.Options)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, ItemGraph{item, p.g})
+	}
+	return out, nil
+}
+
+// Union returns one graph holding the given graphs side by side.
+func Union(gs ...*Graph) *Graph {
+	var n, m int
+	for _, g := range gs {
+		n += g.Nodes()
+		m += g.Arcs()
+	}
+	u := NewGraph(0, m)
+	for _, g := range gs {
+		base := int32(u.Nodes())
+		u.Supply = append(u.Supply, g.Supply...)
+		for e := range g.From {
+			u.AddArc(int(g.From[e]+base), int(g.To[e]+base), g.Lower[e], g.Upper[e], g.Cost[e])
+		}
+	}
+	return u
+}

@@ -167,37 +167,45 @@ func newSimplex(g *Graph) (*simplex, error) {
 // findEnteringArc scans arcs in blocks from where the last scan stopped and
 // picks the most violating arc of the first block that has one.
 func (s *simplex) findEnteringArc() bool {
-	var min int64
-	cnt := s.blockSize
 	m := len(s.src)
-	src, tgt, cost, state, pi := s.src, s.tgt, s.cost, s.state, s.pi
-	in := int32(-1)
+	src, tgt, cost, state, pi := s.src[:m], s.tgt[:m], s.cost[:m], s.state[:m], s.pi
+	var min int64
+	in := -1
+	cnt := s.blockSize
 	e := s.nextArc
-	for k := 0; k < m; k++ {
-		if st := state[e]; st != 0 {
-			c := int64(st) * (cost[e] + pi[src[e]] - pi[tgt[e]])
+	for pass := 0; pass < 2; pass++ {
+		end := m
+		if pass == 1 {
+			e, end = 0, s.nextArc
+		}
+		for ; e < end; e++ {
+			c := int64(state[e]) * (cost[e] + pi[src[e]] - pi[tgt[e]])
 			if c < min {
 				min = c
-				in = int32(e)
+				in = e
 			}
-		}
-		e++
-		if e == m {
-			e = 0
-		}
-		cnt--
-		if cnt == 0 {
-			if min < 0 {
-				break
+			cnt--
+			if cnt == 0 {
+				if min < 0 {
+					s.inArc = int32(in)
+					s.nextArc = e + 1
+					if s.nextArc == m {
+						s.nextArc = 0
+					}
+					return true
+				}
+				cnt = s.blockSize
 			}
-			cnt = s.blockSize
 		}
 	}
 	if min >= 0 {
 		return false
 	}
-	s.inArc = in
+	s.inArc = int32(in)
 	s.nextArc = e
+	if s.nextArc >= m {
+		s.nextArc = 0
+	}
 	return true
 }
 

@@ -174,3 +174,32 @@ func TestSolveDeterministic(t *testing.T) {
 		}
 	}
 }
+
+func TestSolveNetgen(t *testing.T) {
+	for _, fam := range []string{"8", "sr", "deg"} {
+		for seed := uint64(1); seed <= 3; seed++ {
+			t.Run(fam, func(t *testing.T) {
+				g := NetgenFamily(fam, 400, seed).Generate()
+				sol, err := Solve(g)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if err := Check(g, sol); err != nil {
+					t.Fatal(err)
+				}
+				if sol.Cost <= 0 {
+					t.Errorf("cost %d, want positive", sol.Cost)
+				}
+			})
+		}
+	}
+}
+
+func BenchmarkSolveNetgen8(b *testing.B) {
+	g := NetgenFamily("8", 1<<14, 1).Generate()
+	for b.Loop() {
+		if _, err := Solve(g); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

@@ -42,6 +42,12 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		return runCheck(ctx, args[1:], stdout, stderr)
 	case "recover":
 		return runRecover(ctx, args[1:], stdout, stderr)
+	case "solve":
+		return runSolve(args[1:], stdin, stdout, stderr)
+	case "verify":
+		return runVerify(args[1:], stdout, stderr)
+	case "export":
+		return runExport(args[1:], stdout, stderr)
 	case "help", "-h", "-help", "--help":
 		fmt.Fprint(stdout, usage)
 		return 0

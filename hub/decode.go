@@ -59,6 +59,9 @@ func decodeStrict(body []byte, v any) error {
 	dec := json.NewDecoder(bytes.NewReader(body))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(v); err != nil {
+		if kerr := checkKeys(body, reflect.TypeOf(v), ""); kerr != nil {
+			return kerr // names a nested unknown field with its path
+		}
 		return decodeError(err, v)
 	}
 	if _, err := dec.Token(); err != io.EOF {

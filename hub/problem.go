@@ -91,7 +91,7 @@ func (s *Server) handleError(c *fiber.Ctx, err error) error {
 		c.Set(fiber.HeaderRetryAfter, strconv.Itoa(rl.retryAfter))
 	case errors.As(err, &pe):
 	case errors.As(err, &fe):
-		pe, sts = fiberProblem(c, fe)
+		pe, sts = s.fiberProblem(c, fe)
 	default:
 		s.log.Error("internal error", "method", c.Method(), "path", c.Path(), "err", err)
 		pe = plenty.Errorf(plenty.EINTERNAL, "internal error")
@@ -128,14 +128,14 @@ func (s *Server) handleError(c *fiber.Ctx, err error) error {
 }
 
 // fiberProblem translates Fiber's own refusals (no route, body too large).
-func fiberProblem(c *fiber.Ctx, fe *fiber.Error) (*plenty.Error, int) {
+func (s *Server) fiberProblem(c *fiber.Ctx, fe *fiber.Error) (*plenty.Error, int) {
 	switch fe.Code {
 	case http.StatusNotFound:
 		return plenty.Errorf(plenty.ENOTFOUND, "no such resource: %s %s; see /openapi.json", c.Method(), c.Path()), 0
 	case http.StatusMethodNotAllowed:
 		return plenty.Errorf(plenty.EINVALID, "%s is not allowed on %s", c.Method(), c.Path()), fe.Code
 	case http.StatusRequestEntityTooLarge:
-		return plenty.Errorf(plenty.ETOOLARGE, "the request body is larger than the hub accepts"), 0
+		return plenty.Errorf(plenty.ETOOLARGE, "the request body is larger than the %d bytes the hub accepts", s.cfg.BodyLimit), 0
 	}
 	if fe.Code >= 500 {
 		return plenty.Errorf(plenty.EINTERNAL, "internal error"), fe.Code

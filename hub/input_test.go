@@ -155,3 +155,17 @@ func TestOversizedBody(t *testing.T) {
 		t.Error("an oversized body wrote an event")
 	}
 }
+
+func TestWindowMovesExpiry(t *testing.T) {
+	h := MustOpenHub(t, hub.Config{})
+	a := h.register("Riverside Bakers")
+	r := h.do("POST", "/api/v1/offers", a.Token, `{"item": "oats", "quantity": "1", "unit": "kg", "available_until": "2027-02-01T00:00:00Z"}`).want(t, 201)
+	if r.str("offer.expires_at") != "2027-02-01T00:00:00Z" {
+		t.Errorf("expires_at %q, want the window's end", r.str("offer.expires_at"))
+	}
+	r = h.do("POST", "/api/v1/offers", a.Token, `{"item": "oats", "quantity": "1", "unit": "kg",
+		"available_until": "2027-02-01T00:00:00Z", "expires_at": "2027-01-01T00:00:00Z"}`).want(t, 422)
+	if r.str("errors.0.field") != "available_until" {
+		t.Errorf("errors = %s", r.Raw)
+	}
+}

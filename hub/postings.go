@@ -137,6 +137,7 @@ func (s *Server) postOffer(c *fiber.Ctx) error {
 			until = t
 		}
 	}
+	fitExpiry(&fe, "available_until", until, &p.expires, in.ExpiresAt != "", now)
 	var minSplit plenty.Amount
 	if in.MinSplit != "" && p.item.Code != "" && p.quantity > 0 {
 		var f *plenty.FieldError
@@ -196,6 +197,7 @@ func (s *Server) postNeed(c *fiber.Ctx) error {
 			neededBy = t
 		}
 	}
+	fitExpiry(&fe, "needed_by", neededBy, &p.expires, in.ExpiresAt != "", now)
 	priority := 3
 	if in.Priority != nil {
 		priority = *in.Priority
@@ -381,4 +383,21 @@ func (s *Server) withdrawNeed(c *fiber.Ctx) error {
 		return err
 	}
 	return s.getNeed(c)
+}
+
+// fitExpiry keeps a posting's window within its expiry: without an
+// explicit expires_at, the expiry moves out to the window's end (at most
+// 366 days on); with one, a window beyond it is refused.
+func fitExpiry(fe *fieldErrors, field string, end time.Time, expires *time.Time, explicit bool, now time.Time) {
+	if fe.has(field) || fe.has("expires_at") || !end.After(*expires) {
+		return
+	}
+	switch {
+	case explicit:
+		fe.addf(field, "must not be after expires_at")
+	case end.Sub(now) > plenty.MaxPostingTTL:
+		fe.addf(field, "must be at most 366 days from now")
+	default:
+		*expires = end
+	}
 }

@@ -1,0 +1,160 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"io"
+	"log/slog"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+// MustOpenMain starts the real hub on a free port with a data folder, and
+// stops it when the test ends.
+func MustOpenMain(t *testing.T, dir string, args ...string) (*Main, string) {
+	t.Helper()
+	m := &Main{}
+	if err := m.ParseFlags(append([]string{"--data", dir, "--addr", "127.0.0.1:0"}, args...), io.Discard); err != nil {
+		t.Fatal(err)
+	}
+	if err := m.Open(slog.New(slog.NewTextHandler(io.Discard, nil))); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { m.Close(context.Background()) })
+	return m, "http://" + m.Listener().Addr().String()
+}
+
+// call sends one request and decodes the JSON answer.
+func call(t *testing.T, method, url, token, body string, want int) map[string]any {
+	t.Helper()
+	req, err := http.NewRequest(method, url, strings.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Content-Type", "application/json")
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+	raw, _ := io.ReadAll(res.Body)
+	if res.StatusCode != want {
+		t.Fatalf("%s %s: status %d, want %d: %s", method, url, res.StatusCode, want, raw)
+	}
+	var out map[string]any
+	if err := json.Unmarshal(raw, &out); err != nil {
+		t.Fatalf("%s %s: %v: %s", method, url, err, raw)
+	}
+	return out
+}
+
+func field(m map[string]any, path ...string) any {
+	var v any = m
+	for _, k := range path {
+		mm, _ := v.(map[string]any)
+		v = mm[k]
+	}
+	return v
+}
+
+func TestServeEndToEnd(t *testing.T) {
+	dir := t.TempDir()
+	m, base := MustOpenMain(t, dir)
+	api := base + "/api/v1"
+
+	if h := call(t, "GET", base+"/healthz", "", "", 200); h["status"] != "ok" {
+		t.Fatalf("healthz = %v", h)
+	}
+	reg := call(t, "POST", api+"/councils", "", `{"name": "Riverside Bakers", "sector": "food", "place": "Riverside",
+		"location": {"lat": 51.4613, "lon": -0.1156}}`, 201)
+	council := field(reg, "council", "id").(string)
+	first := field(reg, "delegate", "token").(string)
+
+	second := call(t, "POST", api+"/councils/"+council+"/delegates", first,
+		`{"label": "Ana", "mandate": "post our flour surplus", "scopes": ["post"]}`, 201)
+	secondID := field(second, "delegate", "id").(string)
+	secondToken := field(second, "delegate", "token").(string)
+
+	offer := call(t, "POST", api+"/offers", secondToken, `{"item": "wheat-flour", "quantity": "250", "unit": "kg",
+		"available_until": "2099-12-20T00:00:00Z", "max_distance_km": 40, "note": "stone-milled"}`, 422)
+	if field(offer, "errors") == nil {
+		t.Fatalf("a window beyond a year was not named: %v", offer)
+	}
+	call(t, "POST", api+"/offers", secondToken, `{"item": "wheat-flour", "quantity": "250", "unit": "kg",
+		"available_until": "2099-12-20T00:00:00Z", "expires_at": "2099-12-20T00:00:00Z"}`, 422)
+	offer = call(t, "POST", api+"/offers", secondToken, `{"item": "wheat-flour", "quantity": "250", "unit": "kg",
+		"max_distance_km": 40, "note": "stone-milled"}`, 201)
+	offerID := field(offer, "offer", "id").(string)
+	need := call(t, "POST", api+"/needs", secondToken, `{"item": "wheat-flour", "quantity": "80.5", "unit": "kg", "priority": 4}`, 201)
+	if field(need, "need", "quantity") != "80.5" {
+		t.Errorf("need = %v", need)
+	}
+
+	list := call(t, "GET", api+"/offers?council="+council+"&status=open", "", "", 200)
+	if offers := list["offers"].([]any); len(offers) != 1 || offers[0].(map[string]any)["id"] != offerID {
+		t.Fatalf("open offers = %v", list)
+	}
+	w := call(t, "POST", api+"/offers/"+offerID+"/withdraw", secondToken, "", 200)
+	if field(w, "offer", "status") != "withdrawn" {
+		t.Errorf("withdrawn = %v", w)
+	}
+	list = call(t, "GET", api+"/offers?council="+council+"&status=open", "", "", 200)
+	if offers := list["offers"].([]any); len(offers) != 0 {
+		t.Fatalf("open offers after withdrawal = %v", list)
+	}
+
+	call(t, "DELETE", api+"/councils/"+council+"/delegates/"+secondID, first, "", 200)
+	call(t, "POST", api+"/needs", secondToken, `{"item": "wheat-flour", "quantity": "1", "unit": "kg"}`, 401)
+
+	pub := call(t, "GET", api+"/councils/"+council, "", "", 200)
+	if ds := pub["delegates"].([]any); len(ds) != 2 || ds[1].(map[string]any)["recalled_at"] == nil && ds[0].(map[string]any)["recalled_at"] == nil {
+		t.Errorf("public record = %v", pub)
+	}
+
+	// Everything acknowledged survives a restart, with a final checkpoint.
+	size := m.Ledger.Size()
+	if err := m.Close(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "checkpoint")); err != nil {
+		t.Errorf("no final checkpoint: %v", err)
+	}
+	m2, base2 := MustOpenMain(t, dir)
+	if m2.Ledger.Size() != size {
+		t.Errorf("after restart the ledger holds %d events, want %d", m2.Ledger.Size(), size)
+	}
+	got := call(t, "GET", base2+"/api/v1/offers/"+offerID, "", "", 200)
+	if field(got, "offer", "status") != "withdrawn" {
+		t.Errorf("after restart: %v", got)
+	}
+}
+
+func TestServeDemo(t *testing.T) {
+	dir := t.TempDir()
+	m, base := MustOpenMain(t, dir, "--demo")
+	cs := call(t, "GET", base+"/api/v1/councils", "", "", 200)
+	if n := len(cs["councils"].([]any)); n < 36 {
+		t.Errorf("demo has %d councils", n)
+	}
+	needs := call(t, "GET", base+"/api/v1/needs?item=wheat-flour&status=open", "", "", 200)
+	if len(needs["needs"].([]any)) == 0 {
+		t.Error("demo has no open needs of wheat-flour")
+	}
+	tokens, err := os.ReadFile(filepath.Join(dir, "demo-tokens.txt"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	line := strings.Split(string(tokens), "\n")[1]
+	cols := strings.Split(line, "\t")
+	call(t, "POST", base+"/api/v1/offers", cols[2], `{"item": "oats", "quantity": "5", "unit": "kg"}`, 201)
+	if m.LotteryWindow != 10*time.Minute {
+		t.Errorf("--lottery-window default %v", m.LotteryWindow)
+	}
+}

@@ -90,7 +90,7 @@ func candidates(offers []plenty.Offer, needs []plenty.Need, k int) []pairArc {
 		n := &needs[j]
 		gr.near(n.Location, maxKm(n.MaxDistanceKm), func(i int) {
 			if km, ok := compatible(&offers[i], n); ok {
-				out = append(out, pairArc{offer: i, need: j, km: km, dist: int64(math.Round(km * decikm))})
+				out = append(out, pairArc{offer: i, need: j, km: km, dist: roundDist(km)})
 			}
 		})
 	}
@@ -141,3 +141,6 @@ func nearest(pairs []pairArc, nOffers, nNeeds, k int) []pairArc {
 	}
 	return out
 }
+
+// roundDist is the transport cost per unit of a distance: 0.1 km units.
+func roundDist(km float64) int64 { return int64(math.Round(km * decikm)) }

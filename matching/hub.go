@@ -146,6 +146,24 @@ func groupByItem(in *Input) (items []string, offers map[string][]plenty.Offer, n
 	return items, offers, needs
 }
 
+// priorityWeight returns W, the cost of one priority level per unit. It
+// must exceed the transport (and fairness) change of any cycle that could
+// trade priority-weighted quantity for transport: a simple cycle crosses at
+// most min(#offers, #needs) pair arcs and the sink once. Rounding up to
+// powers of two keeps W stable while postings come and go, so the
+// incremental engine can keep its costs.
+func priorityWeight(offers, needs int, dmax int64, segs int, step int64) (int64, bool) {
+	k := nextPow2(int64(min(offers, needs)) + 1)
+	w, ok := mulCheck(k, nextPow2(dmax+1))
+	if ok {
+		w, ok = addCheck(w, int64(segs-1)*step+1)
+	}
+	if !ok || w > math.MaxInt64/16/plenty.MaxPriority {
+		return 0, false
+	}
+	return w, true
+}
+
 func nextPow2(x int64) int64 {
 	if x <= 1 {
 		return 1
@@ -168,26 +186,18 @@ func buildProblem(item string, offers []plenty.Offer, needs []plenty.Need, opt *
 		p.step = 0
 	}
 
-	// W must exceed the transport (and fairness) change of any cycle that
-	// could trade priority-weighted quantity for transport: a simple cycle
-	// crosses at most min(#offers, #needs) pair arcs and T once. Rounding up
-	// to powers of two keeps W stable while postings come and go, so the
-	// incremental engine can keep its costs.
 	var dmax int64
 	for _, c := range cands {
 		dmax = max(dmax, c.dist)
 	}
-	k := nextPow2(int64(min(len(offers), len(needs))) + 1)
-	w, ok := mulCheck(k, nextPow2(dmax+1))
-	if ok {
-		w, ok = addCheck(w, int64(p.segs-1)*p.step+1)
-	}
-	if !ok || w > math.MaxInt64/16/plenty.MaxPriority {
+	w, ok := priorityWeight(len(offers), len(needs), dmax, p.segs, p.step)
+	if !ok {
 		return nil, plenty.Errorf(plenty.EINVALID, "matching: item %s is too large to weigh priorities exactly", item)
 	}
 	p.w = w
 
 	var supply int64
+	ok = true
 	for _, o := range offers {
 		supply, ok = addCheck(supply, int64(o.Remaining))
 		if !ok {
@@ -325,7 +335,7 @@ func solveFlows(g *Graph) (*Solution, error) {
 	if !s.feasible() {
 		return nil, ErrInfeasible
 	}
-	return s.flows(g, nil), nil
+	return s.flows(g, s.pos), nil
 }
 
 // flows maps the internal state back to the caller's graph; pos, when

@@ -50,8 +50,8 @@ for f in $files; do
 	while [ $i -lt "$RUNS" ]; do
 		set -- $(run "$DIR/gosolve" "$f"); gs=$1; gcost=$2; gm=$3
 		set -- $(run "$DIR/lemon-solve" "$f"); ls=$1; lcost=$2; lm=$3
-		gbest=$(echo "$gbest $gs" | awk '{print ($1==""||$2<$1)?$2:$1}')
-		lbest=$(echo "$lbest $ls" | awk '{print ($1==""||$2<$1)?$2:$1}')
+		gbest=$(awk -v a="$gbest" -v b="$gs" 'BEGIN{print (a==""||b+0<a+0)?b:a}')
+		lbest=$(awk -v a="$lbest" -v b="$ls" 'BEGIN{print (a==""||b+0<a+0)?b:a}')
 		[ "$gm" -gt "$gmem" ] && gmem=$gm
 		[ "$lm" -gt "$lmem" ] && lmem=$lm
 		i=$((i+1))

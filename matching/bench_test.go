@@ -1,0 +1,63 @@
+package matching
+
+import (
+	"fmt"
+	"math/rand/v2"
+	"testing"
+
+	"github.com/plentyhub/plenty"
+)
+
+// bigLoad is one item spread over a square of side km, postings reaching
+// reach km: about 65k nodes and 500k arcs for the defaults of the
+// incremental benchmark.
+func bigLoad(r *rand.Rand, nOffers, nNeeds int, side, reach float64) ([]plenty.Offer, []plenty.Need) {
+	offers := make([]plenty.Offer, nOffers)
+	for i := range offers {
+		offers[i] = offer(fmt.Sprintf("o%06d", i), plenty.Amount(1+r.IntN(50))*1000, at(r.Float64()*side, r.Float64()*side))
+		offers[i].MaxDistanceKm = reach
+	}
+	needs := make([]plenty.Need, nNeeds)
+	for j := range needs {
+		needs[j] = need(fmt.Sprintf("n%06d", j), plenty.Amount(1+r.IntN(50))*1000, 1+r.IntN(5), at(r.Float64()*side, r.Float64()*side))
+		needs[j].MaxDistanceKm = reach
+	}
+	return offers, needs
+}
+
+// BenchmarkIncrementalPosting folds one new need (about 15 candidate
+// arcs) into a solved item of about 65k nodes and 500k arcs.
+func BenchmarkIncrementalPosting(b *testing.B) {
+	r := rand.New(rand.NewPCG(31, 32))
+	offers, needs := bigLoad(r, 32000, 33000, 1000, 17)
+	eng := NewIncremental(Options{})
+	if _, _, err := eng.Propose(Input{Offers: offers, Needs: needs, Now: now}); err != nil {
+		b.Fatal(err)
+	}
+	for _, it := range eng.items {
+		b.ReportMetric(float64(it.p.g.Nodes()), "nodes")
+		b.ReportMetric(float64(it.p.g.Arcs()), "arcs")
+	}
+	i := 0
+	for b.Loop() {
+		_, n := bigLoad(r, 0, 1, 1000, 17)
+		n[0].ID = fmt.Sprintf("x%06d", i)
+		i++
+		needs = append(needs, n[0])
+		_, st, err := eng.Propose(Input{Offers: offers, Needs: needs, Now: now})
+		if err != nil || st.Warm != 1 {
+			b.Fatalf("%v %+v", err, st)
+		}
+	}
+}
+
+// BenchmarkProposeFromScratch solves the same item from scratch.
+func BenchmarkProposeFromScratch(b *testing.B) {
+	r := rand.New(rand.NewPCG(31, 32))
+	offers, needs := bigLoad(r, 32000, 33000, 1000, 17)
+	for b.Loop() {
+		if _, err := Propose(Input{Offers: offers, Needs: needs, Now: now}); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

@@ -31,12 +31,20 @@ type State struct {
 	agreements map[string]*Agreement
 	transfers  map[string]*Transfer
 
+	// The exchange lifecycle (lifecycle.go, delivery.go).
+	acceptances     map[string]*Acceptance // proposal id →
+	received        map[string]Amount      // agreement id → received, corrections included
+	volunteers      map[string]*Volunteer
+	volunteerTokens map[string]string // token hash → volunteer id
+	handles         map[string]string // lower-cased handle → volunteer id
+	tasks           map[string]*Task
+
 	onChange func(Change)
 }
 
 // Change names one projected entity that an event created or changed.
 // Kind is one of "council", "delegate", "item", "offer", "need",
-// "agreement", "transfer".
+// "agreement", "transfer", "acceptance", "task", "volunteer".
 type Change struct{ Kind, ID string }
 
 // OnChange registers fn to be called for every entity an applied event
@@ -69,6 +77,12 @@ func (s *State) Doc(c Change) (json.RawMessage, bool) {
 		v = s.agreements[c.ID]
 	case "transfer":
 		v = s.transfers[c.ID]
+	case "acceptance":
+		v = s.acceptances[c.ID]
+	case "task":
+		v = s.tasks[c.ID]
+	case "volunteer":
+		v = s.volunteers[c.ID]
 	}
 	if v == nil || isNilPointer(v) {
 		return nil, false
@@ -89,13 +103,16 @@ func (s *State) Changes() []Change {
 			out = append(out, Change{kind, id})
 		}
 	}
+	add("acceptance", keys(s.acceptances))
 	add("agreement", keys(s.agreements))
 	add("council", keys(s.councils))
 	add("delegate", keys(s.delegates))
 	add("item", keys(s.items))
 	add("need", keys(s.needs))
 	add("offer", keys(s.offers))
+	add("task", keys(s.tasks))
 	add("transfer", keys(s.transfers))
+	add("volunteer", keys(s.volunteers))
 	return out
 }
 
@@ -123,6 +140,12 @@ func isNilPointer(v any) bool {
 		return p == nil
 	case *Transfer:
 		return p == nil
+	case *Acceptance:
+		return p == nil
+	case *Task:
+		return p == nil
+	case *Volunteer:
+		return p == nil
 	}
 	return false
 }
@@ -138,6 +161,13 @@ func NewState() *State {
 		needs:      map[string]*Need{},
 		agreements: map[string]*Agreement{},
 		transfers:  map[string]*Transfer{},
+
+		acceptances:     map[string]*Acceptance{},
+		received:        map[string]Amount{},
+		volunteers:      map[string]*Volunteer{},
+		volunteerTokens: map[string]string{},
+		handles:         map[string]string{},
+		tasks:           map[string]*Task{},
 	}
 }
 
@@ -213,6 +243,10 @@ func (s *State) apply(ev Event) error {
 			return err
 		}
 		return s.closePosting(ev, d.ID)
+	default:
+		if ok, err := s.applyLifecycle(ev); ok {
+			return err
+		}
 	}
 	return Errorf(EINVALID, "event %d has unknown kind %q", ev.Seq, ev.Kind)
 }

@@ -1,0 +1,270 @@
+package plenty
+
+import (
+	"sort"
+	"time"
+)
+
+// LocalKm is the distance up to which supply counts as local in Figures.
+const LocalKm = 25
+
+// TenureGap is how long a council may leave a seat empty before a new
+// mandate of the same label counts as a new tenure rather than a renewal.
+const TenureGap = 24 * time.Hour
+
+// Figures are the hub's public measures: where power is concentrating
+// (so a council can see a "throne" forming) and how far the councils meet
+// their own needs (sovereignty, not spectacle). They are computed from the
+// state alone, so anyone holding the open data gets the same numbers.
+// Shares are fractions from 0 to 1, and 0 when there is nothing to share.
+type Figures struct {
+	AsOf time.Time `json:"as_of"`
+
+	// Deliveries is the number of delivery tasks dropped off, and
+	// Volunteers the number of different volunteers who carried them.
+	Deliveries int `json:"deliveries"`
+	Volunteers int `json:"volunteers"`
+	// BusiestVolunteerShare is the share of Deliveries carried by the one
+	// volunteer who carried most; BusiestThreeVolunteersShare by the three
+	// who carried most.
+	BusiestVolunteerShare       float64 `json:"busiest_volunteer_share"`
+	BusiestThreeVolunteersShare float64 `json:"busiest_three_volunteers_share"`
+
+	// Flows is the number of agreements not cancelled (active or
+	// received). LargestCouncilShare is the share of them in which the
+	// council taking part in most flows (as provider or receiver) takes
+	// part; LargestThreeCouncilsShare the share in which any of the three
+	// largest does. Flows are counted, not weighed, because items are
+	// measured in different units.
+	Flows                     int     `json:"flows"`
+	LargestCouncilShare       float64 `json:"largest_council_share"`
+	LargestThreeCouncilsShare float64 `json:"largest_three_councils_share"`
+
+	// A tenure is an unbroken run of mandates a council gave to the same
+	// delegate label: the next mandate was issued before, or within
+	// TenureGap of, the end of the previous one (its recall, else its
+	// expiry). It lasts from the first issue to the last end, or to AsOf
+	// while it runs. Tenures counts them; LongestTenureDays and
+	// MedianTenureDays measure them, and MostMandates is the largest
+	// number of mandates in one tenure: 1 means nobody was re-mandated.
+	Tenures           int     `json:"tenures"`
+	LongestTenureDays float64 `json:"longest_tenure_days"`
+	MedianTenureDays  float64 `json:"median_tenure_days"`
+	MostMandates      int     `json:"most_mandates"`
+
+	// Needs is the number of needs posted; NeedsMet those whose receipts
+	// (corrections included) add up to their whole quantity, and
+	// NeedsMetShare = NeedsMet / Needs. MedianHoursToMeet is the median,
+	// over the needs met, of the time from posting to the receipt that
+	// first brought the received total to the quantity.
+	Needs             int     `json:"needs"`
+	NeedsMet          int     `json:"needs_met"`
+	NeedsMetShare     float64 `json:"needs_met_share"`
+	MedianHoursToMeet float64 `json:"median_hours_to_meet"`
+
+	// Received is the number of agreements whose receipt was confirmed.
+	// DistanceKm sums their distances (one trip each, offer to need) and
+	// MedianDistanceKm is its median. LocalShare is the share of them
+	// supplied from at most LocalKm away; Local and Distant count them.
+	Received         int     `json:"received"`
+	DistanceKm       float64 `json:"distance_km"`
+	MedianDistanceKm float64 `json:"median_distance_km"`
+	Local            int     `json:"local"`
+	Distant          int     `json:"distant"`
+	LocalShare       float64 `json:"local_share"`
+}
+
+// Figures computes the public figures as of asOf (which ends the running
+// tenures).
+func (s *State) Figures(asOf time.Time) Figures {
+	f := Figures{AsOf: asOf}
+	s.deliveryFigures(&f)
+	s.flowFigures(&f)
+	s.tenureFigures(&f)
+	s.needFigures(&f)
+	return f
+}
+
+func share(part, whole int) float64 {
+	if whole == 0 {
+		return 0
+	}
+	return float64(part) / float64(whole)
+}
+
+// topCounts returns the counts in descending order.
+func topCounts(counts map[string]int) []int {
+	out := make([]int, 0, len(counts))
+	for _, c := range counts {
+		out = append(out, c)
+	}
+	sort.Sort(sort.Reverse(sort.IntSlice(out)))
+	return out
+}
+
+func sumFirst(xs []int, n int) int {
+	sum := 0
+	for i := 0; i < n && i < len(xs); i++ {
+		sum += xs[i]
+	}
+	return sum
+}
+
+func median(xs []float64) float64 {
+	if len(xs) == 0 {
+		return 0
+	}
+	sort.Float64s(xs)
+	m := len(xs) / 2
+	if len(xs)%2 == 1 {
+		return xs[m]
+	}
+	return (xs[m-1] + xs[m]) / 2
+}
+
+func (s *State) deliveryFigures(f *Figures) {
+	by := map[string]int{}
+	for _, t := range s.tasks {
+		if t.Status == TaskDelivered {
+			f.Deliveries++
+			by[t.Assignee]++
+		}
+	}
+	top := topCounts(by)
+	f.Volunteers = len(by)
+	f.BusiestVolunteerShare = share(sumFirst(top, 1), f.Deliveries)
+	f.BusiestThreeVolunteersShare = share(sumFirst(top, 3), f.Deliveries)
+}
+
+func (s *State) flowFigures(f *Figures) {
+	var flows []*Agreement
+	by := map[string]int{}
+	for _, a := range s.agreements {
+		if a.Status == AgreementCancelled {
+			continue
+		}
+		flows = append(flows, a)
+		by[a.Provider]++
+		if a.Receiver != a.Provider {
+			by[a.Receiver]++
+		}
+	}
+	f.Flows = len(flows)
+	// The largest councils by flows, ties broken by id.
+	ids := make([]string, 0, len(by))
+	for id := range by {
+		ids = append(ids, id)
+	}
+	sort.Slice(ids, func(i, j int) bool {
+		if by[ids[i]] != by[ids[j]] {
+			return by[ids[i]] > by[ids[j]]
+		}
+		return ids[i] < ids[j]
+	})
+	through := func(n int) int {
+		top := map[string]bool{}
+		for i := 0; i < n && i < len(ids); i++ {
+			top[ids[i]] = true
+		}
+		count := 0
+		for _, a := range flows {
+			if top[a.Provider] || top[a.Receiver] {
+				count++
+			}
+		}
+		return count
+	}
+	f.LargestCouncilShare = share(through(1), f.Flows)
+	f.LargestThreeCouncilsShare = share(through(3), f.Flows)
+}
+
+func (s *State) tenureFigures(f *Figures) {
+	seats := map[[2]string][]*Delegate{}
+	for _, d := range s.delegates {
+		k := [2]string{d.Council, d.Label}
+		seats[k] = append(seats[k], d)
+	}
+	end := func(d *Delegate) time.Time {
+		e := d.ExpiresAt
+		if d.RecalledAt != nil && d.RecalledAt.Before(e) {
+			e = *d.RecalledAt
+		}
+		if f.AsOf.Before(e) {
+			e = f.AsOf
+		}
+		return e
+	}
+	var days []float64
+	for _, ds := range seats {
+		sort.Slice(ds, func(i, j int) bool {
+			if !ds[i].IssuedAt.Equal(ds[j].IssuedAt) {
+				return ds[i].IssuedAt.Before(ds[j].IssuedAt)
+			}
+			return ds[i].ID < ds[j].ID
+		})
+		flush := func(start, last time.Time, n int) {
+			d := last.Sub(start).Hours() / 24
+			if d < 0 {
+				d = 0
+			}
+			days = append(days, d)
+			f.LongestTenureDays = max(f.LongestTenureDays, d)
+			f.MostMandates = max(f.MostMandates, n)
+		}
+		start, last, n := ds[0].IssuedAt, end(ds[0]), 1
+		for _, d := range ds[1:] {
+			if d.IssuedAt.After(last.Add(TenureGap)) {
+				flush(start, last, n)
+				start, last, n = d.IssuedAt, end(d), 1
+				continue
+			}
+			if e := end(d); e.After(last) {
+				last = e
+			}
+			n++
+		}
+		flush(start, last, n)
+	}
+	f.Tenures = len(days)
+	f.MedianTenureDays = median(days)
+}
+
+func (s *State) needFigures(f *Figures) {
+	f.Needs = len(s.needs)
+	trs := s.Transfers()
+	sort.SliceStable(trs, func(i, j int) bool { return trs[i].RecordedAt.Before(trs[j].RecordedAt) })
+	got := map[string]Amount{}      // need id → received so far
+	metAt := map[string]time.Time{} // need id → first time got reached the quantity
+	var kms []float64
+	for _, tr := range trs {
+		a := s.agreements[tr.Agreement]
+		n := s.needs[a.Need]
+		got[n.ID] += tr.Quantity
+		if _, ok := metAt[n.ID]; !ok && got[n.ID] >= n.Quantity {
+			metAt[n.ID] = tr.RecordedAt
+		}
+		if tr.Corrects == "" {
+			f.Received++
+			kms = append(kms, a.DistanceKm)
+			f.DistanceKm += a.DistanceKm
+			if a.DistanceKm <= LocalKm {
+				f.Local++
+			} else {
+				f.Distant++
+			}
+		}
+	}
+	var hours []float64
+	for id, at := range metAt {
+		n := s.needs[id]
+		if got[id] < n.Quantity {
+			continue // a later correction took it below its quantity
+		}
+		f.NeedsMet++
+		hours = append(hours, at.Sub(n.PostedAt).Hours())
+	}
+	f.NeedsMetShare = share(f.NeedsMet, f.Needs)
+	f.MedianHoursToMeet = median(hours)
+	f.MedianDistanceKm = median(kms)
+	f.LocalShare = share(f.Local, f.Received)
+}

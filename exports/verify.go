@@ -144,7 +144,7 @@ func (v *verifier) run() error {
 		if err != nil {
 			return err
 		}
-		err = v.checkEvents(name, f, file, primary)
+		err = v.checkEvents(f, file, primary)
 		file.Close()
 		if err != nil {
 			return v.fileFault(name, err)
@@ -322,7 +322,7 @@ func (v *verifier) openChecked(name string) (*os.File, error) {
 }
 
 // checkTable compares a projection file with the rows the replay gives.
-func (v *verifier) checkTable(t *table, f Format, file *os.File, want [][]string) error {
+func (v *verifier) checkTable(t *table, f Format, file readAtSeeker, want [][]string) error {
 	n := 0
 	compare := func(got []string) error {
 		if n >= len(want) {

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"encoding/hex"
 	"fmt"
-	"os"
 	"strconv"
 	"time"
 
@@ -125,7 +124,7 @@ func (c *eventChecker) end() error {
 // checkEvents checks one events file. The primary file (the first of
 // events.arrow and events.parquet present) is also replayed into the state
 // the tables are checked against.
-func (v *verifier) checkEvents(name string, f Format, file *os.File, primary bool) error {
+func (v *verifier) checkEvents(f Format, file readAtSeeker, primary bool) error {
 	c := &eventChecker{cp: v.cp, since: v.since}
 	if primary {
 		c.st = plenty.NewState()

@@ -3,6 +3,7 @@ package hub
 import (
 	"bytes"
 	"fmt"
+	"log/slog"
 	"sort"
 	"strconv"
 	"strings"
@@ -104,7 +105,11 @@ func (s *Server) observe(c *fiber.Ctx) error {
 	if c.Response().StatusCode() == fiber.StatusNotFound && route == "/" {
 		route = "unmatched"
 	}
-	s.metrics.observe(strings.Clone(c.Method()), route, c.Response().StatusCode(), time.Since(start))
+	method, status, took := strings.Clone(c.Method()), c.Response().StatusCode(), time.Since(start)
+	s.metrics.observe(method, route, status, took)
+	if s.log.Enabled(c.UserContext(), slog.LevelDebug) {
+		s.log.Debug("request", "method", method, "path", c.Path(), "status", status, "took", took)
+	}
 	return nil
 }
 

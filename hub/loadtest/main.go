@@ -17,6 +17,7 @@ import (
 	"net"
 	"os"
 	"runtime"
+	"runtime/pprof"
 	"sort"
 	"sync"
 	"sync/atomic"
@@ -33,9 +34,20 @@ func main() {
 	n := flag.Int("n", 100_000, "offers to post over HTTP (and to append in process)")
 	conns := flag.Int("c", 64, "concurrent connections (and appending goroutines)")
 	maxTime := flag.Duration("max", time.Minute, "stop each phase after this long")
+	cpuprofile := flag.String("cpuprofile", "", "write a CPU profile of the HTTP phase to this file")
 	flag.Parse()
+	if *cpuprofile != "" {
+		f, err := os.Create(*cpuprofile)
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "loadtest:", err)
+			os.Exit(1)
+		}
+		pprof.StartCPUProfile(f)
+		defer pprof.StopCPUProfile()
+	}
 	if err := run(*n, *conns, *maxTime); err != nil {
 		fmt.Fprintln(os.Stderr, "loadtest:", err)
+		pprof.StopCPUProfile()
 		os.Exit(1)
 	}
 }

@@ -409,6 +409,7 @@ func TestMetrics(t *testing.T) {
 	a := h.register("Riverside Bakers")
 	h.do("POST", "/api/v1/offers", a.Token, flourOffer).want(t, 201)
 	h.do("POST", "/api/v1/offers", a.Token, `{}`).want(t, 422)
+	h.do("GET", "/api/v1/nothing/here", "", "").want(t, 404)
 	r := h.do("GET", "/metrics", "", "").want(t, 200)
 	text := string(r.Raw)
 	for _, line := range []string{
@@ -416,6 +417,7 @@ func TestMetrics(t *testing.T) {
 		`plenty_http_requests_total{method="POST",route="/api/v1/offers",status="422"} 1`,
 		`plenty_http_requests_total{method="POST",route="/api/v1/councils",status="201"} 1`,
 		`plenty_http_request_duration_seconds_count{method="POST",route="/api/v1/offers"} 2`,
+		`plenty_http_requests_total{method="GET",route="unmatched",status="404"} 1`,
 		`plenty_ledger_events 52`, // 50 catalog items, a council, an offer
 		`plenty_ledger_append_duration_seconds_count 2`,
 	} {

@@ -102,8 +102,8 @@ func (s *Server) observe(c *fiber.Ctx) error {
 	// Route paths are registered strings; the method must be copied, as
 	// Fiber's request strings are reused after the handler returns.
 	route := c.Route().Path
-	if c.Response().StatusCode() == fiber.StatusNotFound && route == "/" {
-		route = "unmatched"
+	if route == "/" && c.Path() != "/" {
+		route = "unmatched" // no route: keep the label set bounded
 	}
 	method, status, took := strings.Clone(c.Method()), c.Response().StatusCode(), time.Since(start)
 	s.metrics.observe(method, route, status, took)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"sync/atomic"
 
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
@@ -23,7 +24,8 @@ type Options struct {
 	// Allocator for Arrow buffers; memory.DefaultAllocator when nil.
 	Allocator memory.Allocator
 	// BatchRows is the number of rows per record batch (and Parquet row
-	// group); 65536 when zero. Memory grows with it.
+	// group); 16384 when zero. Memory grows with it: three batches are in
+	// flight at a time.
 	BatchRows int
 	// Progress, when set, is called after each batch of events with the
 	// number of events written so far and the number to write.
@@ -41,12 +43,15 @@ func (o *Options) alloc() memory.Allocator {
 
 func (o *Options) batchRows() int {
 	if o == nil || o.BatchRows <= 0 {
-		return 1 << 16
+		return 1 << 14
 	}
 	return o.BatchRows
 }
 
-// eventBatch builds record batches of the events table.
+// eventBatch builds record batches of the events table in two stages, so
+// that two cores share the work: the source's goroutine appends every
+// column but leaf_hash; a second goroutine hashes the bodies, adds the
+// leaf_hash column and writes the batch to the sinks.
 type eventBatch struct {
 	rb   *array.RecordBuilder
 	seq  *array.Int64Builder
@@ -54,12 +59,16 @@ type eventBatch struct {
 	kind *array.StringBuilder
 	act  *array.StringBuilder
 	body *array.BinaryBuilder
-	leaf *array.FixedSizeBinaryBuilder
 	rows int
+	data int // body bytes of the last batch, to reserve as much again
 }
 
+// eventColumns is the events schema without leaf_hash: what the first
+// stage builds.
+var eventColumns = arrow.NewSchema(eventsTable.schema().Fields()[:5], nil)
+
 func newEventBatch(mem memory.Allocator) *eventBatch {
-	rb := array.NewRecordBuilder(mem, eventsTable.schema())
+	rb := array.NewRecordBuilder(mem, eventColumns)
 	return &eventBatch{
 		rb:   rb,
 		seq:  rb.Field(0).(*array.Int64Builder),
@@ -67,78 +76,132 @@ func newEventBatch(mem memory.Allocator) *eventBatch {
 		kind: rb.Field(2).(*array.StringBuilder),
 		act:  rb.Field(3).(*array.StringBuilder),
 		body: rb.Field(4).(*array.BinaryBuilder),
-		leaf: rb.Field(5).(*array.FixedSizeBinaryBuilder),
 	}
 }
 
-func (b *eventBatch) append(ev plenty.Event, leaf tlog.Hash) {
+func (b *eventBatch) append(ev plenty.Event) {
 	b.seq.Append(ev.Seq)
 	b.time.Append(arrow.Timestamp(ev.Time.UnixNano()))
 	b.kind.Append(ev.Kind)
 	b.act.Append(ev.Actor)
 	b.body.Append(ev.Body)
-	b.leaf.Append(leaf[:])
 	b.rows++
 }
 
-// flush writes the rows built so far to every sink.
-func (b *eventBatch) flush(sinks []sink) error {
-	if b.rows == 0 {
-		return nil
+// reserve sizes the builders for a batch like the last, so that appending
+// does not copy the buffers over and over as they grow.
+func (b *eventBatch) reserve(rows int) {
+	b.rb.Reserve(rows)
+	if b.data > 0 {
+		b.body.ReserveData(b.data + b.data/8)
 	}
-	rec := b.rb.NewRecordBatch()
-	defer rec.Release()
-	b.rows = 0
-	for _, s := range sinks {
-		if err := s.write(rec); err != nil {
-			return err
-		}
-	}
-	return nil
 }
 
-// streamEvents writes the events [from, to) of src to the sinks, in batches,
-// calling each (when not nil) for every event after it is buffered. It
-// fails when the source skips or repeats a seq, or ends early.
-func streamEvents(ctx context.Context, src EventSource, from, to int64, sinks []sink, opts *Options, each func(plenty.Event, tlog.Hash) error) error {
-	b := newEventBatch(opts.alloc())
+// take returns the rows built so far as a record without leaf_hash.
+func (b *eventBatch) take() arrow.RecordBatch {
+	b.data = b.body.DataLen()
+	b.rows = 0
+	return b.rb.NewRecordBatch()
+}
+
+// addLeaves hashes the bodies of rec and returns the full events record,
+// calling onLeaf with each leaf hash in order.
+func addLeaves(rec arrow.RecordBatch, mem memory.Allocator, onLeaf func(tlog.Hash)) arrow.RecordBatch {
+	bodies := rec.Column(4).(*array.Binary)
+	lb := array.NewFixedSizeBinaryBuilder(mem, eventsTable.cols[5].typ.arrow().(*arrow.FixedSizeBinaryType))
+	defer lb.Release()
+	lb.Reserve(bodies.Len())
+	for i := 0; i < bodies.Len(); i++ {
+		h := tlog.RecordHash(bodies.Value(i))
+		lb.Append(h[:])
+		if onLeaf != nil {
+			onLeaf(h)
+		}
+	}
+	leaves := lb.NewArray()
+	defer leaves.Release()
+	cols := append(rec.Columns()[:5:5], leaves)
+	return array.NewRecordBatch(eventsTable.schema(), cols, rec.NumRows())
+}
+
+// streamEvents writes the events [from, to) of src to the sinks in
+// batches. each (when not nil) is called for every event on the source's
+// goroutine; onLeaf (when not nil) with every leaf hash, in order, on
+// another. It fails when the source skips or repeats a seq, or ends early.
+func streamEvents(ctx context.Context, src EventSource, from, to int64, sinks []sink, opts *Options,
+	each func(plenty.Event) error, onLeaf func(tlog.Hash)) error {
+	mem := opts.alloc()
+	b := newEventBatch(mem)
 	defer b.rb.Release()
 	batch := opts.batchRows()
+	b.reserve(batch)
+
+	// The second stage: hash, write. It drains the channel even after a
+	// failure, so that every batch is released and the first stage never
+	// blocks.
+	batches := make(chan arrow.RecordBatch, 1)
+	var written atomic.Int64
+	var stageErr atomic.Pointer[error]
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for rec := range batches {
+			if stageErr.Load() == nil {
+				full := addLeaves(rec, mem, onLeaf)
+				for _, s := range sinks {
+					if err := s.write(full); err != nil {
+						stageErr.Store(&err)
+						break
+					}
+				}
+				full.Release()
+				n := written.Add(rec.NumRows())
+				if opts != nil && opts.Progress != nil {
+					opts.Progress(n, to-from)
+				}
+			}
+			rec.Release()
+		}
+	}()
+	send := func() error {
+		if p := stageErr.Load(); p != nil {
+			return *p
+		}
+		batches <- b.take()
+		b.reserve(batch)
+		return ctx.Err()
+	}
+
 	next := from
 	err := src(ctx, from, to, func(ev plenty.Event) error {
 		if ev.Seq != next {
 			return fmt.Errorf("event source yielded seq %d where %d was expected", ev.Seq, next)
 		}
-		leaf := tlog.RecordHash(ev.Body)
-		b.append(ev, leaf)
+		b.append(ev)
 		next++
 		if each != nil {
-			if err := each(ev, leaf); err != nil {
+			if err := each(ev); err != nil {
 				return err
 			}
 		}
 		if b.rows >= batch {
-			if err := b.flush(sinks); err != nil {
-				return err
-			}
-			if opts != nil && opts.Progress != nil {
-				opts.Progress(next-from, to-from)
-			}
-			return ctx.Err()
+			return send()
 		}
 		return nil
 	})
+	if err == nil && next != to {
+		err = fmt.Errorf("event source ended at seq %d, before %d", next, to)
+	}
+	if err == nil && (b.rows > 0 || next == from) {
+		err = send()
+	}
+	close(batches)
+	<-done
 	if err != nil {
 		return err
 	}
-	if next != to {
-		return fmt.Errorf("event source ended at seq %d, before %d", next, to)
-	}
-	if err := b.flush(sinks); err != nil {
-		return err
-	}
-	if opts != nil && opts.Progress != nil {
-		opts.Progress(to-from, to-from)
+	if p := stageErr.Load(); p != nil {
+		return *p
 	}
 	return nil
 }
@@ -155,7 +218,7 @@ func WriteEvents(ctx context.Context, w io.Writer, f Format, src EventSource, fr
 	if err != nil {
 		return err
 	}
-	if err := streamEvents(ctx, src, from, to, []sink{s}, opts, nil); err != nil {
+	if err := streamEvents(ctx, src, from, to, []sink{s}, opts, nil, nil); err != nil {
 		s.close()
 		return err
 	}

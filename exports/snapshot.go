@@ -14,7 +14,6 @@ import (
 	"strconv"
 
 	"github.com/plentyhub/plenty"
-	"golang.org/x/mod/sumdb/tlog"
 )
 
 // File names of a snapshot besides the tables.
@@ -116,13 +115,12 @@ func writeFiles(ctx context.Context, tmp string, src EventSource, cp Checkpoint,
 		}
 		sinks = append(sinks, s)
 	}
-	err := streamEvents(ctx, src, 0, cp.Size, sinks, opts, func(ev plenty.Event, leaf tlog.Hash) error {
-		tree.add(leaf)
+	err := streamEvents(ctx, src, 0, cp.Size, sinks, opts, func(ev plenty.Event) error {
 		if err := st.Apply(ev); err != nil {
 			return plenty.Errorf(plenty.EINVALID, "event %d does not follow from the ledger before it: %v", ev.Seq, err)
 		}
 		return nil
-	})
+	}, tree.add)
 	if err != nil {
 		return err
 	}

@@ -51,18 +51,19 @@ func writeEventRows(t *testing.T, dir string, rows []eventRow) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	b := newEventBatch(memory.DefaultAllocator)
-	defer b.rb.Release()
+	rb := array.NewRecordBuilder(memory.DefaultAllocator, eventsTable.schema())
+	defer rb.Release()
 	for _, r := range rows {
-		b.seq.Append(r.seq)
-		b.time.Append(arrow.Timestamp(r.timeNS))
-		b.kind.Append(r.kind)
-		b.act.Append(r.actor)
-		b.body.Append(r.body)
-		b.leaf.Append(r.leaf)
-		b.rows++
+		rb.Field(0).(*array.Int64Builder).Append(r.seq)
+		rb.Field(1).(*array.TimestampBuilder).Append(arrow.Timestamp(r.timeNS))
+		rb.Field(2).(*array.StringBuilder).Append(r.kind)
+		rb.Field(3).(*array.StringBuilder).Append(r.actor)
+		rb.Field(4).(*array.BinaryBuilder).Append(r.body)
+		rb.Field(5).(*array.FixedSizeBinaryBuilder).Append(r.leaf)
 	}
-	if err := b.flush([]sink{s}); err != nil {
+	rec := rb.NewRecordBatch()
+	defer rec.Release()
+	if err := s.write(rec); err != nil {
 		t.Fatal(err)
 	}
 	if err := s.close(); err != nil {

@@ -1,0 +1,245 @@
+// Command benchexport measures the open-data export on a synthetic ledger
+// generated in memory as it is read, so that memory measured is the
+// exporter's own: the rate in events/s for each format, and the process's
+// peak resident memory.
+//
+//	go run ./exports/internal/benchexport -n 1000000 -format arrow
+//	go run ./exports/internal/benchexport -n 1000000 -format snapshot -out /tmp/x
+//
+// Formats: none (generation alone), arrow, parquet, csv (each one
+// WriteEvents to a file), snapshot (exports.Write: all three formats of the
+// events and every projection, replayed through plenty.State, read back
+// and verified before publishing).
+package main
+
+import (
+	"bufio"
+	"context"
+	"crypto/rand"
+	"flag"
+	"fmt"
+	"os"
+	"path/filepath"
+	"runtime"
+	"runtime/pprof"
+	"strconv"
+	"syscall"
+	"time"
+
+	"golang.org/x/mod/sumdb/note"
+	"golang.org/x/mod/sumdb/tlog"
+
+	"github.com/plentyhub/plenty"
+	"github.com/plentyhub/plenty/exports"
+)
+
+func main() {
+	n := flag.Int64("n", 1_000_000, "number of events")
+	format := flag.String("format", "arrow", "none, arrow, parquet, csv or snapshot")
+	out := flag.String("out", os.TempDir(), "folder to write to")
+	cpuprofile := flag.String("cpuprofile", "", "write a CPU profile to this file")
+	flag.Parse()
+	if *cpuprofile != "" {
+		f, err := os.Create(*cpuprofile)
+		if err == nil {
+			pprof.StartCPUProfile(f)
+			defer pprof.StopCPUProfile()
+		}
+	}
+	if err := run(*n, *format, *out); err != nil {
+		fmt.Fprintln(os.Stderr, "benchexport:", err)
+		pprof.StopCPUProfile()
+		os.Exit(1)
+	}
+}
+
+func run(n int64, format, out string) error {
+	ctx := context.Background()
+	gen := newGenerator()
+	src := gen.source()
+	start := time.Now()
+	var size int64
+	switch format {
+	case "none":
+		err := src(ctx, 0, n, func(ev plenty.Event) error { size += int64(len(ev.Body)); return nil })
+		if err != nil {
+			return err
+		}
+	case "snapshot":
+		cp, key, err := gen.sign(ctx, n)
+		if err != nil {
+			return err
+		}
+		start = time.Now()
+		snap, err := exports.Write(ctx, out, src, cp, key, nil)
+		if err != nil {
+			return err
+		}
+		entries, _ := os.ReadDir(snap.Dir)
+		for _, e := range entries {
+			fi, _ := e.Info()
+			size += fi.Size()
+		}
+	default:
+		f, err := exports.ParseFormat(format)
+		if err != nil {
+			return err
+		}
+		path := filepath.Join(out, "bench-events."+format)
+		file, err := os.Create(path)
+		if err != nil {
+			return err
+		}
+		defer os.Remove(path)
+		w := bufio.NewWriterSize(file, 1<<20)
+		if err := exports.WriteEvents(ctx, w, f, src, 0, n, nil); err != nil {
+			return err
+		}
+		if err := w.Flush(); err != nil {
+			return err
+		}
+		if err := file.Close(); err != nil {
+			return err
+		}
+		fi, _ := os.Stat(path)
+		size = fi.Size()
+	}
+	d := time.Since(start)
+	var ru syscall.Rusage
+	syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
+	fmt.Printf("format=%s events=%d time=%s rate=%.0f events/s output=%.1f MB peak_rss=%.0f MB go=%s cpus=%d\n",
+		format, n, d.Round(time.Millisecond), float64(n)/d.Seconds(), float64(size)/1e6,
+		float64(ru.Maxrss)/1024, runtime.Version(), runtime.NumCPU())
+	return nil
+}
+
+// generator makes a ledger of one council, one item and offers posted by
+// the council's delegate, one microsecond apart. Bodies are assembled from
+// canonical pieces, as plenty.EncodeEvent would write them.
+type generator struct {
+	t0         time.Time
+	head       []plenty.Event
+	offerPre   []byte // data up to the offer id
+	offerPost  []byte // data after the offer id
+	actor      string
+	signer     note.Signer
+	verifier   string
+	bodyBuffer []byte
+}
+
+func newGenerator() *generator {
+	g := &generator{t0: time.Date(2026, 11, 21, 10, 0, 0, 0, time.UTC), actor: plenty.DelegateActor("d-c1")}
+	add := func(kind, actor string, data any) {
+		raw, err := plenty.CanonicalJSON(data)
+		if err != nil {
+			panic(err)
+		}
+		seq := int64(len(g.head))
+		ev, err := plenty.DecodeEvent(plenty.EncodeEvent(seq, g.t0.Add(time.Duration(seq)*time.Microsecond), kind, actor, raw))
+		if err != nil {
+			panic(err)
+		}
+		g.head = append(g.head, ev)
+	}
+	add(plenty.KindCouncilRegistered, plenty.ActorPublic, plenty.CouncilRegistered{
+		Council: plenty.Council{ID: "c1", Name: "Riverside Bakers", Sector: "food", Place: "Riverside",
+			Location: plenty.Location{Lat: 51.4613, Lon: -0.1156}, RegisteredAt: g.t0},
+		Delegate: plenty.DelegateGrant{Delegate: plenty.Delegate{ID: "d-c1", Council: "c1", Label: "first",
+			Mandate: "post our surplus", Scopes: plenty.AllScopes, IssuedAt: g.t0, ExpiresAt: g.t0.Add(plenty.MaxMandateTerm)},
+			TokenHash: "0000"}})
+	add(plenty.KindItemDefined, plenty.ActorHub, plenty.ItemDefined{Item: plenty.Item{
+		Code: "wheat-flour", Name: "Wheat flour", Dimension: plenty.Mass, Unit: "kg"}})
+	raw, _ := plenty.CanonicalJSON(plenty.OfferPosted{Offer: plenty.Offer{
+		ID: "@ID@", Council: "c1", Item: "wheat-flour", Quantity: 250_000, Remaining: 250_000,
+		Location: plenty.Location{Lat: 51.4613, Lon: -0.1156}, AvailableFrom: g.t0, AvailableUntil: g.t0.Add(72 * time.Hour),
+		MinSplit: 500, MaxDistanceKm: 40, Note: "stone-milled", ExpiresAt: g.t0.Add(72 * time.Hour),
+		Status: plenty.StatusOpen, PostedBy: "d-c1", PostedAt: g.t0}})
+	i := indexOf(raw, "@ID@")
+	g.offerPre, g.offerPost = raw[:i], raw[i+len("@ID@"):]
+	return g
+}
+
+func indexOf(b []byte, s string) int {
+	for i := 0; i+len(s) <= len(b); i++ {
+		if string(b[i:i+len(s)]) == s {
+			return i
+		}
+	}
+	panic("placeholder not found")
+}
+
+// event returns event seq. The body's buffer is reused: consumers copy it
+// (the Arrow builders do).
+func (g *generator) event(seq int64) plenty.Event {
+	if seq < int64(len(g.head)) {
+		return g.head[seq]
+	}
+	t := g.t0.Add(time.Duration(seq) * time.Microsecond)
+	b := g.bodyBuffer[:0]
+	b = append(b, `{"seq":`...)
+	b = strconv.AppendInt(b, seq, 10)
+	b = append(b, `,"time":"`...)
+	b = t.AppendFormat(b, plenty.TimeFormat)
+	b = append(b, `","kind":"offer.posted","actor":"`...)
+	b = append(b, g.actor...)
+	b = append(b, `","data":`...)
+	dataStart := len(b)
+	b = append(b, g.offerPre...)
+	b = append(b, 'o', '-')
+	b = strconv.AppendInt(b, seq, 10)
+	b = append(b, g.offerPost...)
+	dataEnd := len(b)
+	b = append(b, '}')
+	g.bodyBuffer = b
+	return plenty.Event{Seq: seq, Time: t, Kind: plenty.KindOfferPosted, Actor: g.actor, Data: b[dataStart:dataEnd], Body: b}
+}
+
+func (g *generator) source() exports.EventSource {
+	return func(ctx context.Context, from, to int64, fn func(plenty.Event) error) error {
+		for seq := from; seq < to; seq++ {
+			if err := fn(g.event(seq)); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+}
+
+// sign computes the root over n events with O(log n) memory and signs it,
+// checking on the way that generated bodies are canonical.
+func (g *generator) sign(ctx context.Context, n int64) ([]byte, string, error) {
+	skey, vkey, err := note.GenerateKey(rand.Reader, "bench.plenty/log")
+	if err != nil {
+		return nil, "", err
+	}
+	if g.signer, err = note.NewSigner(skey); err != nil {
+		return nil, "", err
+	}
+	var stack []tlog.Hash
+	var count int64
+	err = g.source()(ctx, 0, n, func(ev plenty.Event) error {
+		if ev.Seq < 1000 {
+			if _, err := plenty.DecodeEvent(ev.Body); err != nil {
+				return fmt.Errorf("generated body %d is not canonical: %v", ev.Seq, err)
+			}
+		}
+		stack = append(stack, tlog.RecordHash(ev.Body))
+		for c := count; c&1 == 1; c >>= 1 {
+			k := len(stack)
+			stack[k-2] = tlog.NodeHash(stack[k-2], stack[k-1])
+			stack = stack[:k-1]
+		}
+		count++
+		return nil
+	})
+	if err != nil {
+		return nil, "", err
+	}
+	root := stack[len(stack)-1]
+	for i := len(stack) - 2; i >= 0; i-- {
+		root = tlog.NodeHash(stack[i], root)
+	}
+	text := exports.Checkpoint{Origin: "bench.plenty/log", Size: n, Root: root}.String()
+	msg, err := note.Sign(&note.Note{Text: text}, g.signer)
+	return msg, vkey, err
+}

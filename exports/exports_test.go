@@ -239,3 +239,20 @@ func TestParseCheckpoint(t *testing.T) {
 		})
 	}
 }
+
+func TestReadEnvelopeMatchesDecodeEvent(t *testing.T) {
+	l := demoLog(t, "stone-milled")
+	l.add(plenty.KindItemDefined, `odd "actor" \ name`, map[string]string{"x": "y"})
+	for _, ev := range l.events {
+		got, err := readEnvelope(ev.Body)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got.Seq != ev.Seq || !got.Time.Equal(ev.Time) || got.Kind != ev.Kind || got.Actor != ev.Actor {
+			t.Errorf("readEnvelope(%s) = %d %s %s %s", ev.Body, got.Seq, got.Time, got.Kind, got.Actor)
+		}
+	}
+	if _, err := readEnvelope([]byte(`{"seq":1,"time":"x"`)); err == nil {
+		t.Error("readEnvelope accepted a broken body")
+	}
+}

@@ -68,6 +68,7 @@ func FuzzReadTable(f *testing.F) {
 	if err != nil {
 		f.Fatal(err)
 	}
+	defer want.release()
 	for i, format := range Formats {
 		b, err := os.ReadFile(filepath.Join(dir, fileName(offersTable, format)))
 		if err != nil {

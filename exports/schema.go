@@ -245,52 +245,52 @@ func projectionRows(t *table, st *plenty.State, emit func(row []any) error) erro
 	for _, it := range st.Items() {
 		units[it.Code] = it.Unit
 	}
-	var rows [][]any
+	var err error
+	row := func(vals ...any) {
+		if err == nil {
+			err = emit(vals)
+		}
+	}
 	switch t {
 	case councilsTable:
 		for _, c := range st.Councils() {
-			rows = append(rows, []any{c.ID, c.Name, c.Sector, c.Place, c.Location.Lat, c.Location.Lon, c.RegisteredAt})
+			row(c.ID, c.Name, c.Sector, c.Place, c.Location.Lat, c.Location.Lon, c.RegisteredAt)
 		}
 	case delegatesTable:
 		for _, d := range st.Delegates() {
-			rows = append(rows, []any{d.ID, d.Council, d.Mandate, strings.Join(d.Scopes, " "), d.CosignAbove,
-				d.IssuedBy, d.IssuedAt, d.ExpiresAt, d.RecalledAt})
+			row(d.ID, d.Council, d.Mandate, strings.Join(d.Scopes, " "), d.CosignAbove,
+				d.IssuedBy, d.IssuedAt, d.ExpiresAt, d.RecalledAt)
 		}
 	case itemsTable:
 		for _, it := range st.Items() {
-			rows = append(rows, []any{it.Code, it.Name, string(it.Dimension), it.Unit, it.DefinedBy})
+			row(it.Code, it.Name, string(it.Dimension), it.Unit, it.DefinedBy)
 		}
 	case offersTable:
 		for _, o := range st.Offers() {
-			rows = append(rows, []any{o.ID, o.Council, o.Item, o.Quantity, o.Remaining, units[o.Item],
+			row(o.ID, o.Council, o.Item, o.Quantity, o.Remaining, units[o.Item],
 				o.Location.Lat, o.Location.Lon, o.MaxDistanceKm, o.Note, o.ExpiresAt, o.Status, o.PostedBy, o.PostedAt,
-				o.AvailableFrom, o.AvailableUntil, o.MinSplit})
+				o.AvailableFrom, o.AvailableUntil, o.MinSplit)
 		}
 	case needsTable:
 		for _, n := range st.Needs() {
-			rows = append(rows, []any{n.ID, n.Council, n.Item, n.Quantity, n.Remaining, units[n.Item],
+			row(n.ID, n.Council, n.Item, n.Quantity, n.Remaining, units[n.Item],
 				n.Location.Lat, n.Location.Lon, n.MaxDistanceKm, n.Note, n.ExpiresAt, n.Status, n.PostedBy, n.PostedAt,
-				n.NeededBy, int64(n.Priority)})
+				n.NeededBy, int64(n.Priority))
 		}
 	case agreementsTable:
 		for _, a := range st.Agreements() {
-			rows = append(rows, []any{a.ID, a.Proposal, a.Offer, a.Need, a.Item, a.Provider, a.Receiver,
-				a.Quantity, units[a.Item], a.DistanceKm, a.Status, a.FormedAt})
+			row(a.ID, a.Proposal, a.Offer, a.Need, a.Item, a.Provider, a.Receiver,
+				a.Quantity, units[a.Item], a.DistanceKm, a.Status, a.FormedAt)
 		}
 	case transfersTable:
 		for _, x := range st.Transfers() {
-			rows = append(rows, []any{x.ID, x.Agreement, x.Item, x.Provider, x.Receiver, x.Quantity,
-				units[x.Item], x.RecordedAt, x.Corrects})
+			row(x.ID, x.Agreement, x.Item, x.Provider, x.Receiver, x.Quantity,
+				units[x.Item], x.RecordedAt, x.Corrects)
 		}
 	case accountsTable:
 		for _, l := range st.Accounts() {
-			rows = append(rows, []any{l.Council, l.Item, units[l.Item], l.Given, l.Received, l.Committed})
+			row(l.Council, l.Item, units[l.Item], l.Given, l.Received, l.Committed)
 		}
 	}
-	for _, r := range rows {
-		if err := emit(r); err != nil {
-			return err
-		}
-	}
-	return nil
+	return err
 }

@@ -152,27 +152,8 @@ func (v *verifier) run() error {
 		primary = false
 	}
 	for _, t := range projections {
-		var want [][]string
-		for _, f := range Formats {
-			name := fileName(t, f)
-			file, err := v.openChecked(name)
-			if err == errNotFound {
-				continue
-			}
-			if err != nil {
-				return err
-			}
-			if want == nil {
-				if want, err = expectedRows(t, v.st, v.mem); err != nil {
-					file.Close()
-					return err
-				}
-			}
-			err = v.checkTable(t, f, file, want)
-			file.Close()
-			if err != nil {
-				return v.fileFault(name, err)
-			}
+		if err := v.checkProjection(t); err != nil {
+			return err
 		}
 	}
 	// Anything else datapackage.json lists must be there and match.
@@ -188,6 +169,38 @@ func (v *verifier) run() error {
 			return err
 		}
 		file.Close()
+	}
+	return nil
+}
+
+// checkProjection checks every file of table t present.
+func (v *verifier) checkProjection(t *table) error {
+	var want *expected
+	defer func() {
+		if want != nil {
+			want.release()
+		}
+	}()
+	for _, f := range Formats {
+		name := fileName(t, f)
+		file, err := v.openChecked(name)
+		if err == errNotFound {
+			continue
+		}
+		if err != nil {
+			return err
+		}
+		if want == nil {
+			if want, err = expectedRows(t, v.st, v.mem); err != nil {
+				file.Close()
+				return err
+			}
+		}
+		err = v.checkTable(t, f, file, want)
+		file.Close()
+		if err != nil {
+			return v.fileFault(name, err)
+		}
 	}
 	return nil
 }
@@ -322,16 +335,20 @@ func (v *verifier) openChecked(name string) (*os.File, error) {
 }
 
 // checkTable compares a projection file with the rows the replay gives.
-func (v *verifier) checkTable(t *table, f Format, file readAtSeeker, want [][]string) error {
+func (v *verifier) checkTable(t *table, f Format, file readAtSeeker, want *expected) error {
 	n := 0
+	c := &cursor{e: want}
 	compare := func(got []string) error {
-		if n >= len(want) {
-			return fmt.Errorf("has more rows than the %d the events give", len(want))
+		w, err := c.next()
+		if err != nil {
+			return err
 		}
-		w := want[n]
-		for j, c := range t.cols {
+		if w == nil {
+			return fmt.Errorf("has more rows than the %d the events give", want.rows)
+		}
+		for j, col := range t.cols {
 			if got[j] != w[j] {
-				return fmt.Errorf("row %d (%s): column %s is %q, but the events give %q", n+1, rowKey(t, w), c.name, got[j], w[j])
+				return fmt.Errorf("row %d (%s): column %s is %q, but the events give %q", n+1, rowKey(t, w), col.name, got[j], w[j])
 			}
 		}
 		n++
@@ -361,8 +378,8 @@ func (v *verifier) checkTable(t *table, f Format, file readAtSeeker, want [][]st
 	if err != nil {
 		return err
 	}
-	if n != len(want) {
-		return fmt.Errorf("has %d rows, but the events give %d", n, len(want))
+	if n != want.rows {
+		return fmt.Errorf("has %d rows, but the events give %d", n, want.rows)
 	}
 	return nil
 }
@@ -380,33 +397,67 @@ func rowKey(t *table, row []string) string {
 	return strings.Join(parts, ", ")
 }
 
-// expectedRows renders the table the replay gives in the text form every
-// format is compared in.
-func expectedRows(t *table, st *plenty.State, mem memory.Allocator) ([][]string, error) {
-	var rows [][]string
-	s := &collectSink{rows: &rows}
-	if err := writeTable(t, st, s, mem, 1<<16); err != nil {
+// expectedRows computes the table the replay gives, as record batches (the
+// compact form), to compare with each file of the table. The caller
+// releases them.
+func expectedRows(t *table, st *plenty.State, mem memory.Allocator) (*expected, error) {
+	e := &expected{}
+	if err := writeTable(t, st, e, mem, 1<<14); err != nil {
+		e.release()
 		return nil, err
 	}
-	return rows, nil
+	return e, nil
 }
 
-// collectSink keeps the text of every row written.
-type collectSink struct{ rows *[][]string }
+// expected holds the batches of a table computed from the events; it is a
+// sink that keeps what is written to it.
+type expected struct {
+	batches []arrow.RecordBatch
+	rows    int
+}
 
-func (s *collectSink) write(rec arrow.RecordBatch) error {
-	for i := 0; i < int(rec.NumRows()); i++ {
-		row := make([]string, rec.NumCols())
-		for j, c := range rec.Columns() {
-			v, err := cellText(c, i)
-			if err != nil {
-				return err
-			}
-			row[j] = v
-		}
-		*s.rows = append(*s.rows, row)
-	}
+func (e *expected) write(rec arrow.RecordBatch) error {
+	rec.Retain()
+	e.batches = append(e.batches, rec)
+	e.rows += int(rec.NumRows())
 	return nil
 }
 
-func (s *collectSink) close() error { return nil }
+func (e *expected) close() error { return nil }
+
+func (e *expected) release() {
+	for _, b := range e.batches {
+		b.Release()
+	}
+	e.batches = nil
+}
+
+// cursor walks the expected rows in order.
+type cursor struct {
+	e    *expected
+	b, i int
+	row  []string
+}
+
+// next returns the text of the next expected row, or nil at the end.
+func (c *cursor) next() ([]string, error) {
+	for c.b < len(c.e.batches) && c.i >= int(c.e.batches[c.b].NumRows()) {
+		c.b, c.i = c.b+1, 0
+	}
+	if c.b >= len(c.e.batches) {
+		return nil, nil
+	}
+	rec := c.e.batches[c.b]
+	if c.row == nil {
+		c.row = make([]string, rec.NumCols())
+	}
+	for j, col := range rec.Columns() {
+		v, err := cellText(col, c.i)
+		if err != nil {
+			return nil, err
+		}
+		c.row[j] = v
+	}
+	c.i++
+	return c.row, nil
+}

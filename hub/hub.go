@@ -11,6 +11,7 @@ import (
 	"context"
 	"log/slog"
 	"net"
+	"path/filepath"
 	"time"
 
 	"github.com/go-playground/validator/v10"
@@ -39,6 +40,9 @@ type Config struct {
 	// BodyLimit is the largest request body accepted, in bytes; 64 KiB
 	// when 0.
 	BodyLimit int
+	// OpenInterval is the least time between two snapshots of the open
+	// data written on request; 5 seconds when 0.
+	OpenInterval time.Duration
 }
 
 func (c *Config) setDefaults() {
@@ -66,6 +70,9 @@ func (c *Config) setDefaults() {
 	if c.BodyLimit <= 0 {
 		c.BodyLimit = 64 << 10
 	}
+	if c.OpenInterval <= 0 {
+		c.OpenInterval = 5 * time.Second
+	}
 }
 
 // Server is the hub's HTTP server.
@@ -79,6 +86,8 @@ type Server struct {
 
 	tokenLimit *limiter
 	addrLimit  *limiter
+
+	open *openData
 }
 
 // New returns a server in front of l.
@@ -92,6 +101,7 @@ func New(l *ledger.Ledger, cfg Config) *Server {
 		metrics:    newMetrics(),
 		tokenLimit: newLimiter(cfg.WriteRate, cfg.WriteBurst, cfg.Now),
 		addrLimit:  newLimiter(cfg.AddrRate, cfg.AddrBurst, cfg.Now),
+		open:       &openData{dir: filepath.Join(l.Dir(), "open")},
 	}
 	s.app = fiber.New(fiber.Config{
 		DisableStartupMessage: true,
@@ -135,6 +145,12 @@ func (s *Server) routes() {
 	api.Get("/needs", s.listNeeds)
 	api.Get("/needs/:id", s.getNeed)
 	api.Post("/needs/:id/withdraw", s.limitAddr, s.withdrawNeed)
+
+	open := s.app.Group("/open")
+	open.Get("/proof/inclusion", s.getInclusionProof)
+	open.Get("/proof/consistency", s.getConsistencyProof)
+	open.Get("/:name", s.getOpenFile)
+	open.Get("/:size/:name", s.getOpenSnapshotFile)
 }
 
 // Serve answers requests on ln until Shutdown.

@@ -40,13 +40,19 @@ func loadOpenAPI(t *testing.T, h *testHub) *openAPIDoc {
 // operation finds the documented operation of a request.
 func (d *openAPIDoc) operation(method, path string) (string, map[string]any) {
 	path, _, _ = strings.Cut(path, "?")
+	// A template without parameters wins over one with (/open/proof/inclusion
+	// over /open/{size}/{name}).
+	best := ""
 	for tmpl, re := range d.paths {
-		if re.MatchString(path) {
-			op, _ := d.raw["paths"].(map[string]any)[tmpl].(map[string]any)[strings.ToLower(method)].(map[string]any)
-			return tmpl, op
+		if re.MatchString(path) && (best == "" || strings.Count(tmpl, "{") < strings.Count(best, "{")) {
+			best = tmpl
 		}
 	}
-	return "", nil
+	if best == "" {
+		return "", nil
+	}
+	op, _ := d.raw["paths"].(map[string]any)[best].(map[string]any)[strings.ToLower(method)].(map[string]any)
+	return best, op
 }
 
 func (d *openAPIDoc) resolve(s map[string]any) map[string]any {
@@ -267,6 +273,20 @@ func TestOpenAPI(t *testing.T) {
 		try("POST", "/api/v1/"+k.kind+"s/"+o.str(k.kind+".id")+"/withdraw", a.Token, "", 409)
 	}
 	try("GET", "/metrics", "", "", 200)
+
+	cp := try("GET", "/open/checkpoint", "", "", 200)
+	size := strings.Split(string(cp.Raw), "\n")[1]
+	try("GET", "/open/datapackage.json", "", "", 200)
+	try("GET", "/open/nope.txt", "", "", 404)
+	try("GET", "/open/events.csv?from=x", "", "", 422)
+	try("GET", "/open/"+size+"/key", "", "", 200)
+	try("GET", "/open/999999/key", "", "", 404)
+	try("GET", "/open/proof/inclusion?seq=0&size="+size, "", "", 200)
+	try("GET", "/open/proof/inclusion?seq=0&size=999999", "", "", 404)
+	try("GET", "/open/proof/inclusion?seq=-1", "", "", 422)
+	try("GET", "/open/proof/consistency?old=1&size="+size, "", "", 200)
+	try("GET", "/open/proof/consistency?old=1&size=999999", "", "", 404)
+	try("GET", "/open/proof/consistency", "", "", 422)
 
 	for tmpl, item := range doc.raw["paths"].(map[string]any) {
 		for method := range item.(map[string]any) {

@@ -305,9 +305,6 @@ func (s *Server) getInclusionProof(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	if seq >= size {
-		return plenty.Invalid("seq", fmt.Sprintf("must be below size (%d)", size))
-	}
 	proof, err := s.ledger.InclusionProof(ctx, seq, size)
 	if err != nil {
 		return err

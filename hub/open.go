@@ -61,7 +61,7 @@ type openData struct {
 	lastWrite time.Time
 }
 
-// latest returns the folder and tree size of the snapshot to serve,
+// latestSnapshot returns the folder and tree size of the snapshot to serve,
 // writing a newer one first when the ledger has grown and none was
 // written within the interval. While another request writes, it serves
 // the previous snapshot, or waits when there is none yet.

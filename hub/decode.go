@@ -299,20 +299,24 @@ type Decimal string
 // UnmarshalJSON keeps the text of a string or number; other JSON types
 // are kept as they are and refused by the field's check, with its name.
 func (d *Decimal) UnmarshalJSON(b []byte) error {
+	s, err := rawText(b)
+	*d = Decimal(s)
+	return err
+}
+
+// rawText returns the text of a JSON string, "" for null, and any other
+// JSON value as written behind a NUL byte, which marks a non-string for
+// the field's check to refuse with its name.
+func rawText(b []byte) (string, error) {
 	if len(b) > 0 && b[0] == '"' {
 		var s string
-		if err := json.Unmarshal(b, &s); err != nil {
-			return err
-		}
-		*d = Decimal(s)
-		return nil
+		err := json.Unmarshal(b, &s)
+		return s, err
 	}
 	if string(b) == "null" {
-		*d = ""
-		return nil
+		return "", nil
 	}
-	*d = Decimal("\x00" + string(b)) // marks a non-string
-	return nil
+	return "\x00" + string(b), nil
 }
 
 // parse reads d in unit for an item of dimension dim.
@@ -341,20 +345,9 @@ type Timestamp string
 // UnmarshalJSON keeps the text of a string; other JSON types are refused
 // by the field's check.
 func (t *Timestamp) UnmarshalJSON(b []byte) error {
-	if len(b) > 0 && b[0] == '"' {
-		var s string
-		if err := json.Unmarshal(b, &s); err != nil {
-			return err
-		}
-		*t = Timestamp(s)
-		return nil
-	}
-	if string(b) == "null" {
-		*t = ""
-		return nil
-	}
-	*t = Timestamp("\x00" + string(b))
-	return nil
+	s, err := rawText(b)
+	*t = Timestamp(s)
+	return err
 }
 
 func (t Timestamp) parse(field string) (time.Time, *plenty.FieldError) {

@@ -3,7 +3,6 @@ package ledger
 import (
 	"bufio"
 	"encoding/binary"
-	"errors"
 	"fmt"
 	"hash/crc32"
 	"io"
@@ -155,5 +154,3 @@ func (j *journal) close() error {
 	j.f = nil
 	return err
 }
-
-var errStop = errors.New("stop")

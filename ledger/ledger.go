@@ -15,7 +15,6 @@ package ledger
 import (
 	"context"
 	"database/sql"
-	"errors"
 	"fmt"
 	"log/slog"
 	"os"
@@ -271,6 +270,3 @@ func (l *Ledger) Failed() error {
 }
 
 var errClosed = plenty.Errorf(plenty.EUNAVAILABLE, "the ledger is closed; the hub is shutting down")
-
-// isClosed reports errors that mean the ledger was closed under a caller.
-func isClosed(err error) bool { return errors.Is(err, errClosed) }

@@ -324,16 +324,9 @@ func solveProblem(p *problem) (*solved, error) {
 // solveFlows is Solve without the objective, which for the hub's weighted
 // costs may not fit in int64 even though every flow and potential does.
 func solveFlows(g *Graph) (*Solution, error) {
-	if err := g.validate(); err != nil {
-		return nil, err
-	}
-	s, err := newSimplex(g)
+	s, err := runSimplex(g)
 	if err != nil {
 		return nil, err
-	}
-	s.run()
-	if !s.feasible() {
-		return nil, ErrInfeasible
 	}
 	return s.flows(g, s.pos), nil
 }

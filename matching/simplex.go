@@ -480,6 +480,15 @@ func (s *simplex) feasible() bool {
 // large to be solved without overflow (see Graph's limits). Solve is
 // deterministic: the same graph gives the same flow.
 func Solve(g *Graph) (*Solution, error) {
+	s, err := runSimplex(g)
+	if err != nil {
+		return nil, err
+	}
+	return s.solution(g)
+}
+
+// runSimplex runs the simplex on g to optimality, or reports why it cannot.
+func runSimplex(g *Graph) (*simplex, error) {
 	if err := g.validate(); err != nil {
 		return nil, err
 	}
@@ -491,7 +500,7 @@ func Solve(g *Graph) (*Solution, error) {
 	if !s.feasible() {
 		return nil, ErrInfeasible
 	}
-	return s.solution(g)
+	return s, nil
 }
 
 // solution is flows plus the objective, checked for overflow.

@@ -146,11 +146,15 @@ func (s *Server) routes() {
 	api.Get("/needs/:id", s.getNeed)
 	api.Post("/needs/:id/withdraw", s.limitAddr, s.withdrawNeed)
 
+	s.lifecycleRoutes(api)
+
 	open := s.app.Group("/open")
 	open.Get("/proof/inclusion", s.getInclusionProof)
 	open.Get("/proof/consistency", s.getConsistencyProof)
 	open.Get("/:name", s.getOpenFile)
 	open.Get("/:size/:name", s.getOpenSnapshotFile)
+
+	s.webRoutes()
 }
 
 // Serve answers requests on ln until Shutdown.

@@ -82,14 +82,14 @@ func (g *grid) near(l plenty.Location, radiusKm float64, f func(int)) {
 // candidates returns the compatible pairs of an item, sorted by offer then
 // need, with their distances; with k > 0 only the union of each need's k
 // nearest offers and each offer's k nearest needs (ties by index, which
-// follows the IDs).
-func candidates(offers []plenty.Offer, needs []plenty.Need, k int) []pairArc {
+// follows the IDs). Pairs in exclude are left out.
+func candidates(offers []plenty.Offer, needs []plenty.Need, k int, exclude map[Pair]bool) []pairArc {
 	gr := newGrid(offers)
 	var out []pairArc
 	for j := range needs {
 		n := &needs[j]
 		gr.near(n.Location, maxKm(n.MaxDistanceKm), func(i int) {
-			if km, ok := compatible(&offers[i], n); ok {
+			if km, ok := compatible(&offers[i], n); ok && !exclude[Pair{offers[i].ID, n.ID}] {
 				out = append(out, pairArc{offer: i, need: j, km: km, dist: roundDist(km)})
 			}
 		})

@@ -31,7 +31,13 @@ type Options struct {
 	// FairStepKm is the extra transport, in km per unit, that each further
 	// segment of a need costs; 0 means 10 km.
 	FairStepKm float64
+	// Exclude lists offer-need pairs never to propose: those a council
+	// declined (proposal.declined events, so anyone can recompute).
+	Exclude map[Pair]bool
 }
+
+// Pair names an offer-need pair.
+type Pair struct{ Offer, Need string }
 
 // Input is what the engine matches: the current offers and needs (those not
 // open, with nothing remaining, expired or out of their window are left
@@ -175,7 +181,7 @@ func nextPow2(x int64) int64 {
 // and sorted by ID.
 func buildProblem(item string, offers []plenty.Offer, needs []plenty.Need, opt *Options) (*problem, error) {
 	p := &problem{item: item, offers: offers, needs: needs}
-	cands := candidates(offers, needs, opt.KNearest)
+	cands := candidates(offers, needs, opt.KNearest, opt.Exclude)
 	p.segs = max(opt.FairSegments, 1)
 	stepKm := opt.FairStepKm
 	if stepKm <= 0 {

@@ -80,7 +80,7 @@ func (e *Incremental) update(item string, offers []plenty.Offer, needs []plenty.
 			return old, false, nil
 		}
 		if same && old.s != nil && e.opt.KNearest == 0 {
-			it, ok, err := old.warm(added)
+			it, ok, err := old.warm(added, e.opt.Exclude)
 			if err != nil {
 				delete(e.items, item) // its tree was extended in place
 				return nil, false, err
@@ -172,7 +172,7 @@ func (it *incItem) diff(offers []plenty.Offer, needs []plenty.Need) (additions, 
 // warm folds the additions into the previous basis and re-optimises. It
 // returns ok false, and leaves the item untouched, when the priority weight
 // would change (the caller then solves cold).
-func (it *incItem) warm(a additions) (*incItem, bool, error) {
+func (it *incItem) warm(a additions, exclude map[Pair]bool) (*incItem, bool, error) {
 	old := it.p
 	offers := append(append([]plenty.Offer(nil), old.offers...), a.offers...)
 	needs := append(append([]plenty.Need(nil), old.needs...), a.needs...)
@@ -182,14 +182,14 @@ func (it *incItem) warm(a additions) (*incItem, bool, error) {
 	var cands []pairArc
 	for i := nOld; i < len(offers); i++ {
 		for j := range needs {
-			if km, ok := compatible(&offers[i], &needs[j]); ok {
+			if km, ok := compatible(&offers[i], &needs[j]); ok && !exclude[Pair{offers[i].ID, needs[j].ID}] {
 				cands = append(cands, pairArc{offer: i, need: j, km: km, dist: roundDist(km)})
 			}
 		}
 	}
 	for i := 0; i < nOld; i++ {
 		for j := mOld; j < len(needs); j++ {
-			if km, ok := compatible(&offers[i], &needs[j]); ok {
+			if km, ok := compatible(&offers[i], &needs[j]); ok && !exclude[Pair{offers[i].ID, needs[j].ID}] {
 				cands = append(cands, pairArc{offer: i, need: j, km: km, dist: roundDist(km)})
 			}
 		}

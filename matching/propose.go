@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"math"
 	"sort"
-	"strconv"
 	"time"
 
 	"github.com/plentyhub/plenty"
@@ -53,15 +52,16 @@ func Match(in Input) (*Result, error) {
 	return r, nil
 }
 
-// ProposalID derives a proposal's ID from the ledger size it was computed
-// at and its offer and need, so anyone recomputing gets the same ID.
-func ProposalID(ledgerSize int64, offer, need string) string {
+// ProposalID derives a proposal's ID from its terms: the offer and the need
+// with what each had remaining, and the quantity. It stays the same while
+// those do, whatever else the ledger records meanwhile, so both councils
+// accept the same proposal; anyone recomputing gets the same ID.
+func ProposalID(offer string, offerRemaining plenty.Amount, need string, needRemaining, quantity plenty.Amount) string {
 	h := sha256.New()
-	h.Write([]byte(strconv.FormatInt(ledgerSize, 10)))
-	h.Write([]byte{0})
-	h.Write([]byte(offer))
-	h.Write([]byte{0})
-	h.Write([]byte(need))
+	for _, part := range []string{Engine, offer, offerRemaining.String(), need, needRemaining.String(), quantity.String()} {
+		h.Write([]byte(part))
+		h.Write([]byte{0})
+	}
 	return "pr_" + hex.EncodeToString(h.Sum(nil)[:12])
 }
 
@@ -85,7 +85,7 @@ func (s *solved) proposals(in *Input) []plenty.Proposal {
 			}
 		}
 		out = append(out, plenty.Proposal{
-			ID:         ProposalID(in.LedgerSize, o.ID, n.ID),
+			ID:         ProposalID(o.ID, o.Remaining, n.ID, n.Remaining, plenty.Amount(f)),
 			Offer:      o.ID,
 			Need:       n.ID,
 			Item:       s.p.item,

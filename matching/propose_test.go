@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"reflect"
+	"strings"
 	"testing"
 	"time"
 
@@ -84,7 +85,7 @@ func TestProposeSmall(t *testing.T) {
 				t.Errorf("flows = %v, want %v", got, tt.want)
 			}
 			for _, p := range ps {
-				if p.ID != ProposalID(42, p.Offer, p.Need) || p.Engine != Engine || p.LedgerSize != 42 || p.Provider != "c-"+p.Offer || p.Receiver != "c-"+p.Need {
+				if !strings.HasPrefix(p.ID, "pr_") || p.Engine != Engine || p.LedgerSize != 42 || p.Provider != "c-"+p.Offer || p.Receiver != "c-"+p.Need {
 					t.Errorf("proposal fields %+v", p)
 				}
 				if !p.ExpiresAt.Equal(now.Add(defaultTTL)) {

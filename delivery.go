@@ -78,7 +78,7 @@ type Task struct {
 	To           Location   `json:"to"`
 	DistanceKm   float64    `json:"distance_km"`
 	Status       string     `json:"status"`
-	OpenedAt     time.Time  `json:"opened_at"`
+	OpenedAt     time.Time  `json:"opened_at"` // when it last opened to volunteers
 	Candidates   []string   `json:"candidates"`
 	Lapsed       []string   `json:"lapsed,omitempty"`
 	Assignee     string     `json:"assignee,omitempty"`
@@ -202,6 +202,7 @@ func (s *State) taskEvent(ev Event, ref TaskRef) error {
 		t.Candidates = remove(t.Candidates, t.Assignee)
 		t.Assignee, t.Seed, t.SeedSize, t.AssignedAt = "", "", 0, nil
 		t.Status = TaskOpen
+		t.OpenedAt = ev.Time
 		t.lastJoin = ev.Seq
 		s.touch("task", t.ID)
 		return nil

@@ -31,7 +31,7 @@ func TestFigures(t *testing.T) {
 		w.must(KindTaskPickedUp, VolunteerActor(v), TaskRef{tasks[i]})
 		w.must(KindTaskDroppedOff, VolunteerActor(v), TaskRef{tasks[i]})
 	}
-	w.must(KindAgreementCancelled, ActorHub, AgreementCancellation{AgreementID("p3"), CancelExpired})
+	w.must(KindAgreementCancelled, DelegateActor("d_b1"), AgreementCancellation{AgreementID("p3"), CancelWithdrawn})
 	w.must(KindTransferRecorded, DelegateActor("d_b1"), TransferRecorded{AgreementID("p1"), 80_000})
 	w.must(KindCorrectionRecorded, DelegateActor("d_b1"), CorrectionRecorded{TransferID(AgreementID("p1")), 80_500})
 	metAt := w.now

@@ -317,6 +317,9 @@ func (s *State) cancelAgreement(ev Event, d AgreementCancellation) error {
 		if ev.Actor != ActorHub {
 			return Errorf(EFORBIDDEN, "only the hub records expiries")
 		}
+		if t := s.tasks[TaskID(a.ID)]; t != nil && (t.Status == TaskPickedUp || t.Status == TaskDelivered) {
+			return Errorf(ECONFLICT, "agreement %s's goods are on their way; it does not expire", a.ID)
+		}
 	case CancelWithdrawn:
 		del, err := s.actingDelegate(ev)
 		if err != nil {
@@ -450,6 +453,12 @@ func (s *State) Agreement(id string) (Agreement, bool) {
 		return Agreement{}, false
 	}
 	return *a, true
+}
+
+// Consents reports whether council's acceptance of a proposal counts at
+// time at: the rule the fold applies before an agreement forms.
+func (s *State) Consents(acc Acceptance, council string, at time.Time) bool {
+	return s.councilConsents(Event{Time: at}, &acc, council)
 }
 
 // AgreementReceived returns the quantity received under an agreement,

@@ -38,6 +38,7 @@ type State struct {
 	volunteerTokens map[string]string // token hash → volunteer id
 	handles         map[string]string // lower-cased handle → volunteer id
 	tasks           map[string]*Task
+	mandateEnded    map[string]bool // delegate id → mandate.expired recorded
 
 	onChange func(Change)
 }
@@ -168,6 +169,7 @@ func NewState() *State {
 		volunteerTokens: map[string]string{},
 		handles:         map[string]string{},
 		tasks:           map[string]*Task{},
+		mandateEnded:    map[string]bool{},
 	}
 }
 
@@ -237,6 +239,12 @@ func (s *State) apply(ev Event) error {
 			return err
 		}
 		return s.postNeed(ev, d.Need)
+	case KindMandateExpired:
+		var d MandateExpired
+		if err := decodeData(ev, &d); err != nil {
+			return err
+		}
+		return s.expireMandate(ev, d)
 	case KindOfferWithdrawn, KindOfferExpired, KindNeedWithdrawn, KindNeedExpired:
 		var d PostingClosed
 		if err := decodeData(ev, &d); err != nil {
@@ -439,12 +447,18 @@ func (s *State) closePosting(ev Event, id string) error {
 			return Errorf(ENOTFOUND, "offer %s does not exist", id)
 		}
 		council, cur = &o.Council, &o.Status
+		if status == StatusExpired && o.Status == StatusOpen && !offerExpired(o, ev.Time) {
+			return Errorf(ECONFLICT, "offer %s has not run out yet", id)
+		}
 	} else {
 		n := s.needs[id]
 		if n == nil {
 			return Errorf(ENOTFOUND, "need %s does not exist", id)
 		}
 		council, cur = &n.Council, &n.Status
+		if status == StatusExpired && n.Status == StatusOpen && !needExpired(n, ev.Time) {
+			return Errorf(ECONFLICT, "need %s has not run out yet", id)
+		}
 	}
 	if *cur != StatusOpen {
 		return Errorf(ECONFLICT, "%s is %s, not open", id, *cur)

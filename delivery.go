@@ -94,7 +94,7 @@ type Task struct {
 
 func (t *Task) copy() Task {
 	c := *t
-	c.Candidates = append([]string(nil), t.Candidates...)
+	c.Candidates = append([]string{}, t.Candidates...)
 	c.Lapsed = append([]string(nil), t.Lapsed...)
 	for _, p := range []**time.Time{&c.AssignedAt, &c.PickedUpAt, &c.DroppedOffAt} {
 		if *p != nil {

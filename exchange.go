@@ -19,6 +19,9 @@ type Proposal struct {
 	ExpiresAt  time.Time `json:"expires_at"`
 	LedgerSize int64     `json:"ledger_size"`
 	Engine     string    `json:"engine"`
+	// ComputedAt is the time the engine computed it at: with the ledger of
+	// LedgerSize events it gives the same proposal again.
+	ComputedAt time.Time `json:"computed_at"`
 }
 
 // Agreement status.

@@ -553,6 +553,15 @@ func (s *State) Agreements() []Agreement {
 	return sorted(s.agreements, func(a *Agreement) Agreement { return *a })
 }
 
+// Transfer returns the transfer with the given id.
+func (s *State) Transfer(id string) (Transfer, bool) {
+	t := s.transfers[id]
+	if t == nil {
+		return Transfer{}, false
+	}
+	return *t, true
+}
+
 // Transfers returns every transfer, ordered by id.
 func (s *State) Transfers() []Transfer {
 	return sorted(s.transfers, func(t *Transfer) Transfer { return *t })

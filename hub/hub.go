@@ -29,6 +29,18 @@ type Config struct {
 	// LotteryWindow is how long a delivery task collects volunteers
 	// before the draw; 10 minutes when 0.
 	LotteryWindow time.Duration
+	// ClaimWindow is how long a drawn volunteer has to pick a task up
+	// before the claim lapses; 4 hours when 0.
+	ClaimWindow time.Duration
+	// AgreementTerm is how long an agreement waits for pickup before it
+	// expires and releases its reservation; 14 days when 0.
+	AgreementTerm time.Duration
+	// MatchDelay is how long the engine waits after a change for more
+	// changes before it recomputes the proposals; 250 ms when 0.
+	MatchDelay time.Duration
+	// TickInterval is how often the hub runs its timers (expiries, draws,
+	// lapses) and recomputes the proposals regardless; 30 s when 0.
+	TickInterval time.Duration
 	// WriteRate and WriteBurst limit the writes of one token (per second,
 	// and at once); 20 and 40 when 0.
 	WriteRate  float64
@@ -54,6 +66,18 @@ func (c *Config) setDefaults() {
 	}
 	if c.LotteryWindow <= 0 {
 		c.LotteryWindow = 10 * time.Minute
+	}
+	if c.ClaimWindow <= 0 {
+		c.ClaimWindow = 4 * time.Hour
+	}
+	if c.AgreementTerm <= 0 {
+		c.AgreementTerm = 14 * 24 * time.Hour
+	}
+	if c.MatchDelay <= 0 {
+		c.MatchDelay = 250 * time.Millisecond
+	}
+	if c.TickInterval <= 0 {
+		c.TickInterval = 30 * time.Second
 	}
 	if c.WriteRate <= 0 {
 		c.WriteRate = 20
@@ -87,7 +111,10 @@ type Server struct {
 	tokenLimit *limiter
 	addrLimit  *limiter
 
-	open *openData
+	open     *openData
+	engine   *engine
+	loops    *loops
+	contacts *contacts
 }
 
 // New returns a server in front of l.
@@ -102,6 +129,9 @@ func New(l *ledger.Ledger, cfg Config) *Server {
 		tokenLimit: newLimiter(cfg.WriteRate, cfg.WriteBurst, cfg.Now),
 		addrLimit:  newLimiter(cfg.AddrRate, cfg.AddrBurst, cfg.Now),
 		open:       &openData{dir: filepath.Join(l.Dir(), "open")},
+		engine:     newEngine(),
+		loops:      &loops{stop: make(chan struct{})},
+		contacts:   &contacts{dir: filepath.Join(l.Dir(), "private")},
 	}
 	s.app = fiber.New(fiber.Config{
 		DisableStartupMessage: true,
@@ -157,12 +187,21 @@ func (s *Server) routes() {
 	s.webRoutes()
 }
 
-// Serve answers requests on ln until Shutdown.
-func (s *Server) Serve(ln net.Listener) error { return s.app.Listener(ln) }
+// Serve answers requests on ln until Shutdown. It also runs the matching
+// engine after changes and the timers (see loops.go).
+func (s *Server) Serve(ln net.Listener) error {
+	s.loops.start(s)
+	return s.app.Listener(ln)
+}
 
-// Shutdown stops accepting connections and waits for in-flight requests,
-// whose writes the ledger commits before they are answered.
-func (s *Server) Shutdown(ctx context.Context) error { return s.app.ShutdownWithContext(ctx) }
+// Shutdown stops accepting connections, waits for in-flight requests,
+// whose writes the ledger commits before they are answered, and stops the
+// engine and the timers.
+func (s *Server) Shutdown(ctx context.Context) error {
+	err := s.app.ShutdownWithContext(ctx)
+	s.loops.halt()
+	return err
+}
 
 // Test serves one request in process, for tests.
 func (s *Server) App() *fiber.App { return s.app }

@@ -38,6 +38,7 @@ type testHub struct {
 	srv    *hub.Server
 	ledger *ledger.Ledger
 	clock  *clock
+	base   string // the URL of the served hub, once serve ran
 }
 
 // MustOpenHub opens a hub on a temporary ledger, with cfg's rate limits

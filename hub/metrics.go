@@ -66,6 +66,8 @@ type metrics struct {
 	routes      sync.Map // routeKey → *routeStats
 	append      histogram
 	appendFails atomic.Int64
+	matching    histogram
+	proposals   atomic.Int64
 }
 
 func newMetrics() *metrics { return &metrics{} }
@@ -88,6 +90,11 @@ func (m *metrics) observeAppend(d time.Duration, err error) {
 	if err != nil {
 		m.appendFails.Add(1)
 	}
+}
+
+func (m *metrics) observeMatching(d time.Duration, proposals int) {
+	m.matching.observe(d)
+	m.proposals.Store(int64(proposals))
 }
 
 // observe times every request and counts it by route and status.
@@ -153,6 +160,11 @@ func (s *Server) serveMetrics(c *fiber.Ctx) error {
 	b.WriteString("# TYPE plenty_ledger_append_duration_seconds histogram\n")
 	s.metrics.append.write(&b, "plenty_ledger_append_duration_seconds", "")
 	fmt.Fprintf(&b, "# HELP plenty_ledger_append_refused_total Appends the ledger refused or failed.\n# TYPE plenty_ledger_append_refused_total counter\nplenty_ledger_append_refused_total %d\n", s.metrics.appendFails.Load())
+
+	b.WriteString("# HELP plenty_matching_duration_seconds Time to recompute the proposals.\n")
+	b.WriteString("# TYPE plenty_matching_duration_seconds histogram\n")
+	s.metrics.matching.write(&b, "plenty_matching_duration_seconds", "")
+	fmt.Fprintf(&b, "# HELP plenty_proposals Proposals of the last matching run.\n# TYPE plenty_proposals gauge\nplenty_proposals %d\n", s.metrics.proposals.Load())
 
 	st := s.ledger.Stats()
 	fmt.Fprintf(&b, "# HELP plenty_ledger_events Events in the ledger (the tree size).\n# TYPE plenty_ledger_events gauge\nplenty_ledger_events %d\n", s.ledger.Size())

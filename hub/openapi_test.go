@@ -1,6 +1,7 @@
 package hub_test
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"math"
@@ -272,6 +273,50 @@ func TestOpenAPI(t *testing.T) {
 		try("POST", "/api/v1/"+k.kind+"s/"+o.str(k.kind+".id")+"/withdraw", a.Token, "", 200)
 		try("POST", "/api/v1/"+k.kind+"s/"+o.str(k.kind+".id")+"/withdraw", a.Token, "", 409)
 	}
+	// The lifecycle: proposals, decisions, agreement, delivery, receipt.
+	b := h.register("Bakers")
+	try("POST", "/api/v1/offers", a.Token, flourOffer, 201)
+	try("POST", "/api/v1/needs", b.Token, flourNeed, 201)
+	try("POST", "/api/v1/needs", b.Token, strings.Replace(flourNeed, `"priority": 4`, `"priority": 2`, 1), 201)
+	if err := h.srv.RunMatching(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	props := try("GET", "/api/v1/proposals?council="+b.ID, "", "", 200)
+	try("GET", "/api/v1/proposals?council=nope", "", "", 404)
+	p0, p1 := props.str("proposals.0.id"), props.str("proposals.1.id")
+	try("POST", "/api/v1/proposals/"+p1+"/decline", b.Token, "", 200)
+	try("POST", "/api/v1/proposals/"+p0+"/accept", a.Token, "", 200)
+	try("POST", "/api/v1/proposals/"+p0+"/accept", "", "", 401)
+	try("POST", "/api/v1/proposals/nope/accept", b.Token, "", 404)
+	ag := try("POST", "/api/v1/proposals/"+p0+"/accept", b.Token, "", 200).str("agreement.id")
+	try("GET", "/api/v1/agreements?council="+a.ID, "", "", 200)
+	try("GET", "/api/v1/agreements/"+ag, "", "", 200)
+	try("GET", "/api/v1/agreements/nope", "", "", 404)
+	vol := try("POST", "/api/v1/volunteers", "", `{"handle": "Ada", "contact": "by the mill"}`, 201)
+	try("POST", "/api/v1/volunteers", "", `{"handle": "Ada"}`, 409)
+	try("POST", "/api/v1/volunteers", "", `{"handle": ""}`, 422)
+	task := try("GET", "/api/v1/tasks?status=open", "", "", 200).str("tasks.0.id")
+	try("GET", "/api/v1/tasks?status=lost", "", "", 422)
+	try("GET", "/api/v1/tasks/"+task, "", "", 200)
+	try("GET", "/api/v1/tasks/nope", "", "", 404)
+	vt := vol.str("volunteer.token")
+	try("POST", "/api/v1/tasks/"+task+"/volunteer", vt, "", 200)
+	try("POST", "/api/v1/tasks/"+task+"/volunteer", vt, "", 409)
+	try("POST", "/api/v1/tasks/"+task+"/pickup", vt, "", 403)
+	h.clock.Add(time.Hour)
+	if err := h.srv.Tick(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	try("POST", "/api/v1/tasks/"+task+"/pickup", vt, "", 200)
+	try("POST", "/api/v1/tasks/"+task+"/dropoff", vt, "", 200)
+	try("POST", "/api/v1/tasks/"+task+"/dropoff", a.Token, "", 401)
+	try("POST", "/api/v1/agreements/"+ag+"/receipt", b.Token, `{"quantity": "x"}`, 422)
+	try("POST", "/api/v1/agreements/"+ag+"/receipt", a.Token, `{"quantity": "80"}`, 403)
+	tr := try("POST", "/api/v1/agreements/"+ag+"/receipt", b.Token, `{"quantity": "80"}`, 201)
+	try("POST", "/api/v1/transfers/"+tr.str("transfer.id")+"/correction", b.Token, `{"quantity": "79.5", "unit": "kg"}`, 201)
+	try("POST", "/api/v1/transfers/nope/correction", b.Token, `{"quantity": "1"}`, 404)
+	try("POST", "/api/v1/agreements/"+ag+"/cancel", a.Token, "", 409)
+	try("GET", "/api/v1/figures", "", "", 200)
 	try("GET", "/metrics", "", "", 200)
 
 	cp := try("GET", "/open/checkpoint", "", "", 200)

@@ -1,6 +1,7 @@
 package hub
 
 import (
+	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"time"
@@ -18,29 +19,62 @@ const maxIdempotencyKey = 200
 // repeat of the same request returns the first event (replay is true) and
 // writes nothing; the same key with another request is ECONFLICT.
 func (s *Server) record(c *fiber.Ctx, kind string, actor plenty.Actor, data any) (ev plenty.Event, replay bool, err error) {
-	req := ledger.Request{Kind: kind, Actor: actor, Data: data}
-	if key := c.Get("Idempotency-Key"); key != "" {
-		if len(key) > maxIdempotencyKey || !printableASCII(key) {
-			return ev, false, plenty.Invalid("Idempotency-Key", "must be 1 to 200 printable ASCII characters")
+	ctx, err := idempotent(c)
+	if err != nil {
+		return ev, false, err
+	}
+	ev, replay, err = s.write(ctx, kind, actor, data)
+	if err != nil {
+		return ev, false, err
+	}
+	if key, _ := ctx.Value(idempotencyKey{}).(ledger.Request); key.IdempotencyKey != "" {
+		c.Set("Idempotency-Key", key.IdempotencyKey)
+		if replay {
+			c.Set("Idempotent-Replayed", "true")
 		}
-		h := sha256.New()
-		h.Write([]byte(c.Method() + " " + c.Path() + "\n"))
-		h.Write(c.Body())
-		req.IdempotencyKey = key
-		req.RequestHash = hex.EncodeToString(h.Sum(nil))
+	}
+	return ev, replay, nil
+}
+
+// idempotencyKey is the context key of a request's Idempotency-Key and
+// request hash, carried as a ledger.Request.
+type idempotencyKey struct{}
+
+// idempotent returns the request's context, carrying its Idempotency-Key
+// (and the hash of its method, path and body) when it has one, so that
+// write applies it.
+func idempotent(c *fiber.Ctx) (context.Context, error) {
+	ctx := c.UserContext()
+	key := c.Get("Idempotency-Key")
+	if key == "" {
+		return ctx, nil
+	}
+	if len(key) > maxIdempotencyKey || !printableASCII(key) {
+		return ctx, plenty.Invalid("Idempotency-Key", "must be 1 to 200 printable ASCII characters")
+	}
+	h := sha256.New()
+	h.Write([]byte(c.Method() + " " + c.Path() + "\n"))
+	h.Write(c.Body())
+	return context.WithValue(ctx, idempotencyKey{}, ledger.Request{IdempotencyKey: key, RequestHash: hex.EncodeToString(h.Sum(nil))}), nil
+}
+
+// write appends one event, with the Idempotency-Key ctx carries, if any
+// (replay is true when the key returned an earlier event). A write that
+// may change what the engine proposes asks for a new matching run.
+func (s *Server) write(ctx context.Context, kind string, actor plenty.Actor, data any) (ev plenty.Event, replay bool, err error) {
+	req := ledger.Request{Kind: kind, Actor: actor, Data: data}
+	if key, ok := ctx.Value(idempotencyKey{}).(ledger.Request); ok {
+		req.IdempotencyKey, req.RequestHash = key.IdempotencyKey, key.RequestHash
 	}
 	start := time.Now()
-	ev, err = s.ledger.Append(c.UserContext(), req)
+	ev, err = s.ledger.Append(ctx, req)
 	s.metrics.observeAppend(time.Since(start), err)
 	if err != nil {
 		return ev, false, err
 	}
-	if req.IdempotencyKey != "" {
-		c.Set("Idempotency-Key", req.IdempotencyKey)
-		replay = !sameData(ev, data)
-		if replay {
-			c.Set("Idempotent-Replayed", "true")
-		}
+	replay = req.IdempotencyKey != "" && !sameData(ev, data)
+	if !replay {
+		s.engine.changed()
 	}
 	return ev, replay, nil
 }

@@ -1,0 +1,218 @@
+package hub
+
+import (
+	"context"
+
+	"github.com/gofiber/fiber/v2"
+
+	"github.com/plentyhub/plenty"
+)
+
+// agreementView is an agreement with the unit its quantities are counted
+// in, what the receiver confirmed so far, and its delivery task.
+type agreementView struct {
+	plenty.Agreement
+	Unit       string        `json:"unit"`
+	Received   plenty.Amount `json:"received"`
+	Task       string        `json:"task,omitempty"`
+	TaskStatus string        `json:"task_status,omitempty"`
+}
+
+func (s *Server) viewAgreement(st *plenty.State, a plenty.Agreement) agreementView {
+	it, _ := st.Item(a.Item)
+	v := agreementView{Agreement: a, Unit: it.Unit, Received: st.AgreementReceived(a.ID)}
+	if t, ok := st.Task(plenty.TaskID(a.ID)); ok {
+		v.Task, v.TaskStatus = t.ID, t.Status
+	}
+	return v
+}
+
+// agreementsOf returns the agreements council is party to (all when ""),
+// newest first.
+func (s *Server) agreementsOf(council string) []agreementView {
+	out := []agreementView{}
+	s.read(func(st *plenty.State) error {
+		all := st.Agreements()
+		for i := len(all) - 1; i >= 0; i-- {
+			if a := all[i]; council == "" || a.Provider == council || a.Receiver == council {
+				out = append(out, s.viewAgreement(st, a))
+			}
+		}
+		return nil
+	})
+	return out
+}
+
+func (s *Server) listAgreements(c *fiber.Ctx) error {
+	council := c.Query("council")
+	if council != "" {
+		if err := s.councilExists(council); err != nil {
+			return err
+		}
+	}
+	return c.JSON(fiber.Map{"agreements": s.agreementsOf(council)})
+}
+
+func (s *Server) getAgreement(c *fiber.Ctx) error {
+	id := c.Params("id")
+	var (
+		v  agreementView
+		ok bool
+	)
+	s.read(func(st *plenty.State) error {
+		var a plenty.Agreement
+		if a, ok = st.Agreement(id); ok {
+			v = s.viewAgreement(st, a)
+		}
+		return nil
+	})
+	if !ok {
+		return plenty.Errorf(plenty.ENOTFOUND, "agreement %s does not exist", id)
+	}
+	return c.JSON(fiber.Map{"agreement": v})
+}
+
+type receiptInput struct {
+	Quantity Decimal `json:"quantity" validate:"required"`
+	Unit     string  `json:"unit" validate:"max=16"`
+}
+
+// parseQuantity reads a quantity of item in unit (the item's unit when
+// empty); zero is accepted only when allowZero.
+func (s *Server) parseQuantity(item string, q Decimal, unit string, allowZero bool) (plenty.Amount, error) {
+	var it plenty.Item
+	s.read(func(st *plenty.State) error { it, _ = st.Item(item); return nil })
+	if unit == "" {
+		unit = it.Unit
+	}
+	if allowZero {
+		if a, err := plenty.ParseDecimal(string(q)); err == nil && a == 0 {
+			return 0, nil
+		}
+	}
+	a, fe := q.parse("quantity", unit, it.Dimension)
+	if fe != nil {
+		if isUnitProblem(unit, it.Dimension) {
+			fe.Field = "unit"
+		}
+		return 0, &plenty.Error{Code: plenty.EINVALID, Message: fe.Field + " " + fe.Message, Fields: []plenty.FieldError{*fe}}
+	}
+	return a, nil
+}
+
+// confirmReceipt records, for delegate d of the receiving council, that q
+// arrived under the agreement: the transfer. Less than agreed gives the
+// shortfall back to the need.
+func (s *Server) confirmReceipt(ctx context.Context, d plenty.Delegate, agreement string, q plenty.Amount) (plenty.Transfer, error) {
+	if _, _, err := s.write(ctx, plenty.KindTransferRecorded, plenty.DelegateActor(d.ID),
+		plenty.TransferRecorded{Agreement: agreement, Quantity: q}); err != nil {
+		return plenty.Transfer{}, err
+	}
+	return s.transfer(plenty.TransferID(agreement)), nil
+}
+
+func (s *Server) transfer(id string) plenty.Transfer {
+	var tr plenty.Transfer
+	s.read(func(st *plenty.State) error { tr, _ = st.Transfer(id); return nil })
+	return tr
+}
+
+// agreementFor reads an agreement and authenticates a delegate of its
+// receiving council (or of either party, when anyParty) with the accept
+// scope.
+func (s *Server) agreementFor(c *fiber.Ctx, anyParty bool) (plenty.Agreement, plenty.Delegate, error) {
+	id := c.Params("id")
+	var (
+		a  plenty.Agreement
+		ok bool
+	)
+	s.read(func(st *plenty.State) error { a, ok = st.Agreement(id); return nil })
+	if !ok {
+		return a, plenty.Delegate{}, plenty.Errorf(plenty.ENOTFOUND, "agreement %s does not exist", id)
+	}
+	d, err := s.mandate(c, "", plenty.ScopeAccept)
+	if err != nil {
+		return a, d, err
+	}
+	switch {
+	case d.Council == a.Receiver, anyParty && d.Council == a.Provider:
+		return a, d, nil
+	case anyParty:
+		return a, d, plenty.Errorf(plenty.EFORBIDDEN, "delegate %s's council %s is not party to agreement %s", d.ID, d.Council, a.ID)
+	}
+	return a, d, plenty.Errorf(plenty.EFORBIDDEN, "only the receiving council %s confirms receipt of agreement %s", a.Receiver, a.ID)
+}
+
+func (s *Server) postReceipt(c *fiber.Ctx) error {
+	a, d, err := s.agreementFor(c, false)
+	if err != nil {
+		return err
+	}
+	var in receiptInput
+	var fe fieldErrors
+	if err := s.decodeBody(c, &in, &fe); err != nil {
+		return err
+	}
+	if err := fe.err(); err != nil {
+		return err
+	}
+	q, err := s.parseQuantity(a.Item, in.Quantity, in.Unit, false)
+	if err != nil {
+		return err
+	}
+	ctx, err := idempotent(c)
+	if err != nil {
+		return err
+	}
+	tr, err := s.confirmReceipt(ctx, d, a.ID, q)
+	if err != nil {
+		return err
+	}
+	return c.Status(fiber.StatusCreated).JSON(fiber.Map{"transfer": tr})
+}
+
+// cancelAgreement withdraws an active agreement, by a delegate of either
+// party: both reservations are released.
+func (s *Server) cancelAgreement(c *fiber.Ctx) error {
+	a, d, err := s.agreementFor(c, true)
+	if err != nil {
+		return err
+	}
+	if _, _, err := s.record(c, plenty.KindAgreementCancelled, plenty.DelegateActor(d.ID),
+		plenty.AgreementCancellation{Agreement: a.ID, Reason: plenty.CancelWithdrawn}); err != nil {
+		return err
+	}
+	return s.getAgreement(c)
+}
+
+// postCorrection corrects a recorded receipt: the transfer should have
+// recorded quantity (zero when nothing arrived). Nothing is edited; the
+// correction is a new transfer of the difference.
+func (s *Server) postCorrection(c *fiber.Ctx) error {
+	orig := s.transfer(c.Params("id"))
+	if orig.ID == "" {
+		return plenty.Errorf(plenty.ENOTFOUND, "transfer %s does not exist", c.Params("id"))
+	}
+	d, err := s.mandate(c, orig.Receiver, plenty.ScopeAccept)
+	if err != nil {
+		return err
+	}
+	var in receiptInput
+	var fe fieldErrors
+	if err := s.decodeBody(c, &in, &fe); err != nil {
+		return err
+	}
+	if err := fe.err(); err != nil {
+		return err
+	}
+	q, err := s.parseQuantity(orig.Item, in.Quantity, in.Unit, true)
+	if err != nil {
+		return err
+	}
+	ev, _, err := s.record(c, plenty.KindCorrectionRecorded, plenty.DelegateActor(d.ID),
+		plenty.CorrectionRecorded{Transfer: orig.ID, Quantity: q})
+	if err != nil {
+		return err
+	}
+	return c.Status(fiber.StatusCreated).JSON(fiber.Map{"transfer": s.transfer(plenty.CorrectionID(ev.Seq))})
+}

@@ -1,0 +1,124 @@
+package hub
+
+import (
+	"context"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/plentyhub/plenty"
+	"github.com/plentyhub/plenty/matching"
+)
+
+// MatchOptions are the engine options the hub proposes with. They are part
+// of what anyone needs to recompute the proposals from the open data: see
+// ProposalInput. Fairness: a need's demand is split into three segments,
+// each 10 km per unit dearer than the last, so supply spreads across needs
+// of equal priority (docs/matching.md).
+var MatchOptions = matching.Options{FairSegments: 3, FairStepKm: 10}
+
+// ProposalInput is the engine's input for the state st at time now: every
+// offer and need (the engine itself leaves out those not open, run out or
+// expired at now), the ledger's size, MatchOptions, and the pairs a council
+// declined, which are never proposed again. A proposal names its ledger
+// size and the time it was computed; the state of that size and that time
+// give the same proposals.
+func ProposalInput(st *plenty.State, now time.Time) matching.Input {
+	exclude := map[matching.Pair]bool{}
+	for _, a := range st.Acceptances() {
+		for _, d := range a.Decisions {
+			if !d.Accepted {
+				exclude[matching.Pair{Offer: a.Proposal.Offer, Need: a.Proposal.Need}] = true
+			}
+		}
+	}
+	opt := MatchOptions
+	opt.Exclude = exclude
+	return matching.Input{Offers: st.Offers(), Needs: st.Needs(), Now: now, LedgerSize: st.Size(), Options: opt}
+}
+
+// proposalSet is the outcome of one matching run.
+type proposalSet struct {
+	size      int64
+	at        time.Time
+	list      []plenty.Proposal
+	byCouncil map[string][]int // council → indexes into list
+}
+
+// engine keeps the current proposals, and every proposal served since it
+// was computed that has not expired: a council may accept a proposal it
+// was shown even after a newer run replaced it, and the ledger's fold
+// decides, by what is still remaining, whether it can still be agreed.
+type engine struct {
+	cur   atomic.Pointer[proposalSet]
+	dirty chan struct{} // a change since the last run; buffered, size 1
+
+	mu     sync.Mutex // serialises runs and guards served
+	served map[string]plenty.Proposal
+}
+
+func newEngine() *engine {
+	e := &engine{dirty: make(chan struct{}, 1), served: map[string]plenty.Proposal{}}
+	e.cur.Store(&proposalSet{byCouncil: map[string][]int{}})
+	return e
+}
+
+// changed notes that the ledger changed, for the matching loop.
+func (e *engine) changed() {
+	select {
+	case e.dirty <- struct{}{}:
+	default:
+	}
+}
+
+// current returns the proposals of the last run.
+func (e *engine) current() *proposalSet { return e.cur.Load() }
+
+// lookup returns a proposal served and not yet expired at now.
+func (e *engine) lookup(id string, now time.Time) (plenty.Proposal, bool) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	p, ok := e.served[id]
+	if ok && !now.Before(p.ExpiresAt) {
+		return p, false
+	}
+	return p, ok
+}
+
+// RunMatching recomputes the proposals from the ledger's current state.
+// The server runs it after changes and on every tick; tests call it to
+// see proposals at once.
+func (s *Server) RunMatching(ctx context.Context) error {
+	e := s.engine
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	now := s.now()
+	var in matching.Input
+	s.read(func(st *plenty.State) error {
+		in = ProposalInput(st, now)
+		return nil
+	})
+	start := time.Now()
+	ps, err := matching.Propose(in)
+	if err != nil {
+		s.log.Error("matching failed", "ledger_size", in.LedgerSize, "err", err)
+		return err
+	}
+	s.metrics.observeMatching(time.Since(start), len(ps))
+	set := &proposalSet{size: in.LedgerSize, at: now, list: ps, byCouncil: map[string][]int{}}
+	for i := range ps {
+		ps[i].ComputedAt = now
+		set.byCouncil[ps[i].Provider] = append(set.byCouncil[ps[i].Provider], i)
+		if ps[i].Receiver != ps[i].Provider {
+			set.byCouncil[ps[i].Receiver] = append(set.byCouncil[ps[i].Receiver], i)
+		}
+		e.served[ps[i].ID] = ps[i]
+	}
+	for id, p := range e.served {
+		if !now.Before(p.ExpiresAt) {
+			delete(e.served, id)
+		}
+	}
+	e.cur.Store(set)
+	return nil
+}

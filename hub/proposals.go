@@ -1,0 +1,142 @@
+package hub
+
+import (
+	"context"
+	"time"
+
+	"github.com/gofiber/fiber/v2"
+
+	"github.com/plentyhub/plenty"
+)
+
+// proposalView is a proposal as served: the engine's terms and reason, the
+// unit its quantity is counted in, what the councils decided so far, and
+// the councils whose consent is still missing (a council that accepted
+// with a delegate whose threshold the quantity exceeds waits for a second
+// delegate's co-signature).
+type proposalView struct {
+	plenty.Proposal
+	Unit       string            `json:"unit"`
+	Decisions  []plenty.Decision `json:"decisions"`
+	WaitingFor []string          `json:"waiting_for"`
+	Agreement  string            `json:"agreement,omitempty"`
+}
+
+// viewProposal describes p in the state st at now.
+func viewProposal(st *plenty.State, p plenty.Proposal, now time.Time) proposalView {
+	v := proposalView{Proposal: p, Decisions: []plenty.Decision{}, WaitingFor: []string{}}
+	it, _ := st.Item(p.Item)
+	v.Unit = it.Unit
+	acc, ok := st.Acceptance(p.ID)
+	if ok {
+		v.Decisions, v.Agreement = acc.Decisions, acc.Agreement
+	}
+	if v.Agreement != "" {
+		return v
+	}
+	for _, c := range []string{p.Provider, p.Receiver} {
+		if !ok || !st.Consents(acc, c, now) {
+			v.WaitingFor = append(v.WaitingFor, c)
+		}
+		if p.Receiver == p.Provider {
+			break
+		}
+	}
+	return v
+}
+
+// proposalsFor returns the current proposals that involve council (all of
+// them when council is ""), in the engine's order.
+func (s *Server) proposalsFor(council string) []proposalView {
+	set := s.engine.current()
+	now := s.now()
+	out := []proposalView{}
+	s.read(func(st *plenty.State) error {
+		add := func(p plenty.Proposal) {
+			if now.Before(p.ExpiresAt) {
+				out = append(out, viewProposal(st, p, now))
+			}
+		}
+		if council == "" {
+			for _, p := range set.list {
+				add(p)
+			}
+			return nil
+		}
+		for _, i := range set.byCouncil[council] {
+			add(set.list[i])
+		}
+		return nil
+	})
+	return out
+}
+
+func (s *Server) listProposals(c *fiber.Ctx) error {
+	council := c.Query("council")
+	if council != "" {
+		if err := s.councilExists(council); err != nil {
+			return err
+		}
+	}
+	set := s.engine.current()
+	return c.JSON(fiber.Map{"proposals": s.proposalsFor(council), "ledger_size": set.size, "computed_at": set.at})
+}
+
+// decide records delegate d's acceptance or refusal of a proposal the hub
+// served. The ledger's fold decides whether it still fits what the offer
+// and need have left: a proposal overtaken by other agreements is an
+// ECONFLICT, and the engine recomputes the proposals after every change.
+func (s *Server) decide(ctx context.Context, d plenty.Delegate, id string, accept bool) (plenty.Acceptance, error) {
+	p, ok := s.engine.lookup(id, s.now())
+	if !ok {
+		var acc plenty.Acceptance
+		var decided bool
+		s.read(func(st *plenty.State) error { acc, decided = st.Acceptance(id); return nil })
+		if decided && acc.Agreement != "" {
+			return acc, plenty.Errorf(plenty.ECONFLICT, "proposal %s is already agreed as %s", id, acc.Agreement)
+		}
+		return acc, plenty.Errorf(plenty.ENOTFOUND,
+			"proposal %s is not among the proposals the hub serves: it expired or never existed; fetch fresh proposals with GET /api/v1/proposals?council=%s", id, d.Council)
+	}
+	if d.Council != p.Provider && d.Council != p.Receiver {
+		return plenty.Acceptance{}, plenty.Errorf(plenty.EFORBIDDEN,
+			"delegate %s acts for council %s, which is neither the provider nor the receiver of proposal %s", d.ID, d.Council, id)
+	}
+	kind := plenty.KindProposalDeclined
+	if accept {
+		kind = plenty.KindProposalAccepted
+	}
+	if _, _, err := s.write(ctx, kind, plenty.DelegateActor(d.ID), plenty.ProposalDecision{Proposal: plenty.TermsOf(p)}); err != nil {
+		return plenty.Acceptance{}, err
+	}
+	var acc plenty.Acceptance
+	s.read(func(st *plenty.State) error { acc, _ = st.Acceptance(id); return nil })
+	return acc, nil
+}
+
+func (s *Server) acceptProposal(c *fiber.Ctx) error  { return s.decideProposal(c, true) }
+func (s *Server) declineProposal(c *fiber.Ctx) error { return s.decideProposal(c, false) }
+
+func (s *Server) decideProposal(c *fiber.Ctx, accept bool) error {
+	d, err := s.mandate(c, "", plenty.ScopeAccept)
+	if err != nil {
+		return err
+	}
+	ctx, err := idempotent(c)
+	if err != nil {
+		return err
+	}
+	acc, err := s.decide(ctx, d, c.Params("id"), accept)
+	if err != nil {
+		return err
+	}
+	out := fiber.Map{"acceptance": acc}
+	if acc.Agreement != "" {
+		s.read(func(st *plenty.State) error {
+			a, _ := st.Agreement(acc.Agreement)
+			out["agreement"] = s.viewAgreement(st, a)
+			return nil
+		})
+	}
+	return c.JSON(out)
+}

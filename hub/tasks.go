@@ -1,0 +1,111 @@
+package hub
+
+import (
+	"context"
+	"strings"
+
+	"github.com/gofiber/fiber/v2"
+
+	"github.com/plentyhub/plenty"
+)
+
+// bearerToken returns the token of an Authorization: Bearer header.
+func bearerToken(c *fiber.Ctx) (string, error) {
+	h := c.Get(fiber.HeaderAuthorization)
+	scheme, token, ok := strings.Cut(h, " ")
+	if h == "" {
+		return "", plenty.Errorf(plenty.EUNAUTHORIZED, "send the volunteer's token as Authorization: Bearer TOKEN")
+	}
+	if !ok || !strings.EqualFold(scheme, "Bearer") || strings.TrimSpace(token) == "" {
+		return "", plenty.Errorf(plenty.EUNAUTHORIZED, "the Authorization header must be \"Bearer TOKEN\"")
+	}
+	return token, nil
+}
+
+// taskStatuses are the statuses GET /api/v1/tasks filters by.
+var taskStatuses = []string{plenty.TaskOpen, plenty.TaskAssigned, plenty.TaskPickedUp, plenty.TaskDelivered, plenty.TaskClosed, plenty.TaskCancelled}
+
+func (s *Server) listTasks(c *fiber.Ctx) error {
+	status := c.Query("status")
+	if status != "" && !contains(taskStatuses, status) {
+		return plenty.Invalid("status", "must be one of "+strings.Join(taskStatuses, ", "))
+	}
+	var out []plenty.Task
+	s.read(func(st *plenty.State) error { out = st.Tasks(status); return nil })
+	if out == nil {
+		out = []plenty.Task{}
+	}
+	return c.JSON(fiber.Map{"tasks": out})
+}
+
+func (s *Server) getTask(c *fiber.Ctx) error {
+	id := c.Params("id")
+	var (
+		t  plenty.Task
+		ok bool
+	)
+	s.read(func(st *plenty.State) error { t, ok = st.Task(id); return nil })
+	if !ok {
+		return plenty.Errorf(plenty.ENOTFOUND, "task %s does not exist", id)
+	}
+	return c.JSON(fiber.Map{"task": t})
+}
+
+// taskActions maps what a volunteer does to a task to its event kind.
+var taskActions = map[string]string{
+	"volunteer": plenty.KindTaskVolunteered,
+	"pickup":    plenty.KindTaskPickedUp,
+	"dropoff":   plenty.KindTaskDroppedOff,
+}
+
+// taskAct records that volunteer v offers to carry ("volunteer"), picks up
+// ("pickup") or drops off ("dropoff") a task.
+func (s *Server) taskAct(ctx context.Context, v plenty.Volunteer, task, action string) (plenty.Task, error) {
+	kind, ok := taskActions[action]
+	if !ok {
+		return plenty.Task{}, plenty.Invalid("action", "must be volunteer, pickup or dropoff")
+	}
+	if _, _, err := s.write(ctx, kind, plenty.VolunteerActor(v.ID), plenty.TaskRef{Task: task}); err != nil {
+		return plenty.Task{}, err
+	}
+	var t plenty.Task
+	s.read(func(st *plenty.State) error { t, _ = st.Task(task); return nil })
+	return t, nil
+}
+
+func (s *Server) actOnTask(action string) fiber.Handler {
+	return func(c *fiber.Ctx) error {
+		token, err := bearerToken(c)
+		if err != nil {
+			return err
+		}
+		v, err := s.volunteerByToken(token)
+		if err != nil {
+			return err
+		}
+		ctx, err := idempotent(c)
+		if err != nil {
+			return err
+		}
+		t, err := s.taskAct(ctx, v, c.Params("id"), action)
+		if err != nil {
+			return err
+		}
+		return c.JSON(fiber.Map{"task": t})
+	}
+}
+
+func contains(xs []string, x string) bool {
+	for _, y := range xs {
+		if y == x {
+			return true
+		}
+	}
+	return false
+}
+
+func (s *Server) getFigures(c *fiber.Ctx) error {
+	var f plenty.Figures
+	s.read(func(st *plenty.State) error { f = st.Figures(s.now()); return nil })
+	return c.JSON(fiber.Map{"figures": f})
+}

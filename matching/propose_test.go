@@ -134,6 +134,11 @@ func randomLoad(r *rand.Rand, nOffers, nNeeds int) ([]plenty.Offer, []plenty.Nee
 // lexOptimum computes, with the reference solver and its own construction
 // of the network, the best (priority-weighted quantity, transport) pair.
 func lexOptimum(offers []plenty.Offer, needs []plenty.Need) (int64, int64) {
+	return lexOptimumWithout(offers, needs, nil)
+}
+
+// lexOptimumWithout is lexOptimum without the pairs in exclude.
+func lexOptimumWithout(offers []plenty.Offer, needs []plenty.Need, exclude map[Pair]bool) (int64, int64) {
 	const big = 1 << 32 // far above (#offers)*(max transport per unit) here
 	g := NewGraph(1+len(offers)+len(needs), 0)
 	var total int64
@@ -143,7 +148,7 @@ func lexOptimum(offers []plenty.Offer, needs []plenty.Need) (int64, int64) {
 		g.AddArc(1+i, 0, 0, int64(o.Remaining), 0)
 		for j, n := range needs {
 			d := o.Location.DistanceKm(n.Location)
-			if d <= o.MaxDistanceKm && d <= n.MaxDistanceKm {
+			if d <= o.MaxDistanceKm && d <= n.MaxDistanceKm && !exclude[Pair{o.ID, n.ID}] {
 				g.AddArc(1+i, 1+len(offers)+j, 0, int64(n.Remaining), int64(d*10+0.5))
 			}
 		}

@@ -1,6 +1,7 @@
 package matching
 
 import (
+	"container/heap"
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
@@ -171,7 +172,11 @@ func (s *solved) explain(c pairArc) Explanation {
 		return e
 	}
 	pi := s.sol.Potential
-	rc := c.dist + pi[s.p.offerNode[c.offer]] - pi[s.p.needNode[c.need]]
+	u, v := s.p.offerNode[c.offer], s.p.needNode[c.need]
+	rc := c.dist + pi[u] - pi[v]
+	if d, ok := s.residualDistance(v, u); ok {
+		rc += d
+	}
 	e.CloserKm = float64(rc) / decikm
 	switch {
 	case rc == 0:
@@ -189,6 +194,74 @@ func (s *solved) explain(c pairArc) Explanation {
 	}
 	return e
 }
+
+// residualDistance returns the length, in reduced costs, of a shortest
+// path from node a to node b in the residual network of the optimal flow,
+// and false when there is none. The reduced cost of the pair (o, n) alone
+// depends on which of the optimal potentials the simplex ended with (they
+// are not unique); the pair's reduced cost plus this distance is the cost
+// of the cheapest cycle that would route flow through the pair, which is
+// exactly how much cheaper, per unit, the pair would have to be to get
+// flow. Reduced costs of residual arcs are non-negative at the optimum, so
+// Dijkstra's algorithm applies.
+func (s *solved) residualDistance(a, b int) (int64, bool) {
+	g, flow, pi := s.p.g, s.sol.Flow, s.sol.Potential
+	n := g.Nodes()
+	type rarc struct {
+		to int32
+		rc int64
+	}
+	adj := make([][]rarc, n)
+	for e := range g.From {
+		u, v := g.From[e], g.To[e]
+		rc := g.Cost[e] + pi[u] - pi[v]
+		if flow[e] < g.Upper[e] {
+			adj[u] = append(adj[u], rarc{v, rc})
+		}
+		if flow[e] > g.Lower[e] {
+			adj[v] = append(adj[v], rarc{u, -rc})
+		}
+	}
+	dist := make([]int64, n)
+	for i := range dist {
+		dist[i] = -1
+	}
+	done := make([]bool, n)
+	h := &distHeap{}
+	dist[a] = 0
+	heap.Push(h, distItem{int32(a), 0})
+	for h.Len() > 0 {
+		it := heap.Pop(h).(distItem)
+		if done[it.node] {
+			continue
+		}
+		done[it.node] = true
+		if int(it.node) == b {
+			return it.dist, true
+		}
+		for _, r := range adj[it.node] {
+			d := it.dist + max(r.rc, 0)
+			if !done[r.to] && (dist[r.to] < 0 || d < dist[r.to]) {
+				dist[r.to] = d
+				heap.Push(h, distItem{r.to, d})
+			}
+		}
+	}
+	return 0, false
+}
+
+type distItem struct {
+	node int32
+	dist int64
+}
+
+type distHeap []distItem
+
+func (h distHeap) Len() int           { return len(h) }
+func (h distHeap) Less(i, j int) bool { return h[i].dist < h[j].dist }
+func (h distHeap) Swap(i, j int)      { h[i], h[j] = h[j], h[i] }
+func (h *distHeap) Push(x any)        { *h = append(*h, x.(distItem)) }
+func (h *distHeap) Pop() any          { old := *h; x := old[len(old)-1]; *h = old[:len(old)-1]; return x }
 
 // ItemGraph is one item's problem as a plain min-cost-flow graph, for
 // benchmarks and for checking the engine with other solvers.

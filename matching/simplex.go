@@ -146,38 +146,115 @@ func newSimplex(g *Graph) (*simplex, error) {
 	s.artCost = (maxCost + 1) * int64(N)
 	s.blockSize = max(int(math.Sqrt(float64(A))), 10)
 
-	// The root is node 0; every node hangs from it by its artificial arc.
+	s.initTree()
+	return s, nil
+}
+
+// initTree builds the first spanning tree. Every node with a demand (a
+// "hub": the hub's sink T, a NETGEN sink) hangs from the root by its
+// artificial arc; every other node that has a real arc into a hub with room
+// for the node's supply hangs from that hub by the cheapest such arc,
+// carrying its supply; the rest hang from the root. The hub then passes
+// what its children send to the root, or takes what it still lacks from
+// it. For the hub's problem this starts from the tree in which every offer
+// sends its supply to T unused and every need waits at T on its first
+// demand arc: feasible with no artificial flow but T's, so the simplex
+// skips the thousands of pivots that would build it from the artificial
+// tree. The tree is strongly feasible (each child's arc points to its hub
+// with room left, and a hub's arc to the root is artificial with infinite
+// capacity), as Cunningham's rule needs; the artificial arcs of the
+// children carry nothing and never enter.
+func (s *simplex) initTree() {
+	N := len(s.supply)
+	m := s.nReal
+	hubArc := make([]int32, N)
+	for u := range hubArc {
+		hubArc[u] = -1
+	}
+	for e := 0; e < m; e++ {
+		u, v := s.src[e], s.tgt[e]
+		if u == v || s.supply[u] < 0 || s.supply[v] >= 0 || s.cap[e] <= s.supply[u] {
+			continue
+		}
+		if b := hubArc[u]; b < 0 || s.cost[e] < s.cost[b] || (s.cost[e] == s.cost[b] && int32(e) < b) {
+			hubArc[u] = int32(e)
+		}
+	}
+	// children of each hub, in node order (a counting sort on the hub)
+	start := make([]int32, N+1)
+	for u := 1; u < N; u++ {
+		if e := hubArc[u]; e >= 0 {
+			start[s.tgt[e]+1]++
+		}
+	}
+	for u := 1; u <= N; u++ {
+		start[u] += start[u-1]
+	}
+	kids := make([]int32, start[N])
+	fill := append([]int32(nil), start[:N]...)
+	balance := append([]int64(nil), s.supply...)
+	for u := 1; u < N; u++ {
+		if e := hubArc[u]; e >= 0 {
+			h := s.tgt[e]
+			kids[fill[h]] = int32(u)
+			fill[h]++
+			balance[h] += s.supply[u]
+		}
+	}
+
 	s.parent[0] = -1
 	s.pred[0] = -1
-	s.thread[0] = 1 % int32(N)
-	s.revThread[1%N] = 0
 	s.succNum[0] = int32(N)
-	s.lastSucc[0] = int32(N - 1)
-	for u := 1; u < N; u++ {
-		e := m + u - 1
+	last := int32(0) // the last node in thread order
+	link := func(u int32) {
+		s.thread[last] = u
+		s.revThread[u] = last
+		last = u
+	}
+	for u := int32(1); u < int32(N); u++ {
+		a := int32(m) + u - 1 // u's artificial arc
+		s.cap[a] = inf
+		s.state[a] = stateTree
+		if e := hubArc[u]; e >= 0 {
+			// a child: its artificial arc stays out of the tree, empty
+			s.src[a], s.tgt[a] = u, 0
+			continue
+		}
 		s.parent[u] = 0
-		s.pred[u] = int32(e)
-		s.thread[u] = int32((u + 1) % N)
-		s.revThread[(u+1)%N] = int32(u)
-		s.succNum[u] = 1
-		s.lastSucc[u] = int32(u)
-		s.cap[e] = inf
-		s.state[e] = stateTree
-		if s.supply[u] >= 0 {
+		s.pred[u] = a
+		if b := balance[u]; b >= 0 {
 			s.predDir[u] = dirUp
-			s.src[e], s.tgt[e] = int32(u), 0
-			s.flow[e] = s.supply[u]
-			s.cost[e] = 0
+			s.src[a], s.tgt[a] = u, 0
+			s.flow[a] = b
+			s.cost[a] = 0
 			s.pi[u] = 0
 		} else {
 			s.predDir[u] = dirDown
-			s.src[e], s.tgt[e] = 0, int32(u)
-			s.flow[e] = -s.supply[u]
-			s.cost[e] = s.artCost
+			s.src[a], s.tgt[a] = 0, u
+			s.flow[a] = -b
+			s.cost[a] = s.artCost
 			s.pi[u] = s.artCost
 		}
+		link(u)
+		k0, k1 := start[u], start[u+1]
+		s.succNum[u] = 1 + k1 - k0
+		for _, c := range kids[k0:k1] {
+			e := hubArc[c]
+			s.parent[c] = u
+			s.pred[c] = e
+			s.predDir[c] = dirUp
+			s.state[e] = stateTree
+			s.flow[e] = s.supply[c]
+			s.pi[c] = s.pi[u] - s.cost[e]
+			s.succNum[c] = 1
+			s.lastSucc[c] = c
+			link(c)
+		}
+		s.lastSucc[u] = last
 	}
-	return s, nil
+	s.thread[last] = 0
+	s.revThread[0] = last
+	s.lastSucc[0] = last
 }
 
 // findEnteringArc scans arcs in blocks from where the last scan stopped and

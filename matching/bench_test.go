@@ -38,7 +38,8 @@ func BenchmarkIncrementalPosting(b *testing.B) {
 		b.ReportMetric(float64(it.p.g.Nodes()), "nodes")
 		b.ReportMetric(float64(it.p.g.Arcs()), "arcs")
 	}
-	i := 0
+	item := eng.items["wheat-flour"]
+	i, pivots := 0, item.s.pivots
 	for b.Loop() {
 		_, n := bigLoad(r, 0, 1, 1000, 17)
 		n[0].ID = fmt.Sprintf("x%06d", i)
@@ -49,6 +50,7 @@ func BenchmarkIncrementalPosting(b *testing.B) {
 			b.Fatalf("%v %+v", err, st)
 		}
 	}
+	b.ReportMetric(float64(eng.items["wheat-flour"].s.pivots-pivots)/float64(i), "pivots/op")
 }
 
 // BenchmarkProposeFromScratch solves the same item from scratch.

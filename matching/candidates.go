@@ -32,10 +32,30 @@ func newGrid(offers []plenty.Offer) *grid {
 	}
 	g := &grid{cellDeg: max(radius/kmPerDegree, 0.01), cells: map[[2]int32][]int{}}
 	for i := range offers {
-		c := cellOf(offers[i].Location, g.cellDeg)
-		g.cells[c] = append(g.cells[c], i)
+		g.add(i, offers[i].Location)
 	}
 	return g
+}
+
+// newNeedGrid is newGrid for needs.
+func newNeedGrid(needs []plenty.Need) *grid {
+	var radius float64
+	for i := range needs {
+		radius = max(radius, maxKm(needs[i].MaxDistanceKm))
+	}
+	g := &grid{cellDeg: max(radius/kmPerDegree, 0.01), cells: map[[2]int32][]int{}}
+	for i := range needs {
+		g.add(i, needs[i].Location)
+	}
+	return g
+}
+
+// add puts point i at l. The cell size stays what it was, which keeps near
+// exact (it scans every cell the query's radius reaches) though slower if
+// later points reach much farther.
+func (g *grid) add(i int, l plenty.Location) {
+	c := cellOf(l, g.cellDeg)
+	g.cells[c] = append(g.cells[c], i)
 }
 
 // near calls f for every offer within radiusKm of l, in no fixed order. It

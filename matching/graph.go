@@ -79,25 +79,33 @@ const (
 // validate checks endpoints, bounds and magnitudes. It returns an EINVALID
 // *plenty.Error naming the first fault.
 func (g *Graph) validate() error {
+	_, err := g.validateFrom(0, 0)
+	return err
+}
+
+// validateFrom is validate for the arcs from e0 on, the earlier ones
+// having been checked already and their largest cost magnitude being
+// maxCost; it returns the largest cost magnitude of all arcs. Supplies are
+// checked only when e0 is 0.
+func (g *Graph) validateFrom(e0 int, maxCost int64) (int64, error) {
 	n := len(g.Supply)
 	m := len(g.From)
 	if n >= math.MaxInt32-1 || m >= math.MaxInt32-int(n)-1 {
-		return plenty.Errorf(plenty.EINVALID, "matching: graph too large: %d nodes, %d arcs", n, m)
+		return 0, plenty.Errorf(plenty.EINVALID, "matching: graph too large: %d nodes, %d arcs", n, m)
 	}
 	if len(g.To) != m || len(g.Lower) != m || len(g.Upper) != m || len(g.Cost) != m {
-		return plenty.Errorf(plenty.EINVALID, "matching: arc slices of unequal length")
+		return 0, plenty.Errorf(plenty.EINVALID, "matching: arc slices of unequal length")
 	}
-	var maxCost int64
-	for e := 0; e < m; e++ {
+	for e := e0; e < m; e++ {
 		if g.From[e] < 0 || int(g.From[e]) >= n || g.To[e] < 0 || int(g.To[e]) >= n {
-			return plenty.Errorf(plenty.EINVALID, "matching: arc %d has an endpoint outside 0..%d", e, n-1)
+			return 0, plenty.Errorf(plenty.EINVALID, "matching: arc %d has an endpoint outside 0..%d", e, n-1)
 		}
 		if g.Lower[e] < 0 || g.Lower[e] > g.Upper[e] || g.Upper[e] > MaxValue {
-			return plenty.Errorf(plenty.EINVALID, "matching: arc %d bounds [%d, %d] must satisfy 0 <= lower <= upper <= %d", e, g.Lower[e], g.Upper[e], int64(MaxValue))
+			return 0, plenty.Errorf(plenty.EINVALID, "matching: arc %d bounds [%d, %d] must satisfy 0 <= lower <= upper <= %d", e, g.Lower[e], g.Upper[e], int64(MaxValue))
 		}
 		c := g.Cost[e]
 		if c == math.MinInt64 {
-			return plenty.Errorf(plenty.EINVALID, "matching: arc %d cost out of range", e)
+			return 0, plenty.Errorf(plenty.EINVALID, "matching: arc %d cost out of range", e)
 		}
 		if c < 0 {
 			c = -c
@@ -109,14 +117,16 @@ func (g *Graph) validate() error {
 	// Potentials are sums of at most n costs plus one artificial cost of
 	// (maxCost+1)*(n+1); reduced costs add two potentials and a cost.
 	if maxCost+1 > math.MaxInt64/8/int64(n+2) {
-		return plenty.Errorf(plenty.EINVALID, "matching: arc costs up to %d are too large for %d nodes (the bound is %d)", maxCost, n, math.MaxInt64/8/int64(n+2)-1)
+		return 0, plenty.Errorf(plenty.EINVALID, "matching: arc costs up to %d are too large for %d nodes (the bound is %d)", maxCost, n, math.MaxInt64/8/int64(n+2)-1)
 	}
-	for u, s := range g.Supply {
-		if s > MaxValue || s < -MaxValue {
-			return plenty.Errorf(plenty.EINVALID, "matching: node %d supply %d out of range", u, s)
+	if e0 == 0 {
+		for u, s := range g.Supply {
+			if s > MaxValue || s < -MaxValue {
+				return 0, plenty.Errorf(plenty.EINVALID, "matching: node %d supply %d out of range", u, s)
+			}
 		}
 	}
-	return nil
+	return maxCost, nil
 }
 
 // mulCheck returns a*b, or false if it leaves int64.

@@ -13,6 +13,7 @@ import (
 	"path/filepath"
 	"reflect"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -226,5 +227,257 @@ func TestLifecycleEndToEnd(t *testing.T) {
 	}
 	if n, err := ledger.Check(context.Background(), dir); err != nil {
 		t.Fatalf("ledger check after the story: %v (%d events)", err, n)
+	}
+}
+
+// servedProposals returns every current proposal as the API serves it.
+func servedProposals(t *testing.T, h *testHub) []plenty.Proposal {
+	t.Helper()
+	r := h.do("GET", "/api/v1/proposals", "", "").want(t, 200)
+	var out struct{ Proposals []plenty.Proposal }
+	if err := json.Unmarshal(r.Raw, &out); err != nil {
+		t.Fatal(err)
+	}
+	return out.Proposals
+}
+
+// replay recomputes the proposals from the ledger's events up to the
+// size and the time the served ones name, as anyone holding the open data
+// can.
+func replay(t *testing.T, h *testHub, served []plenty.Proposal) []plenty.Proposal {
+	t.Helper()
+	st := plenty.NewState()
+	size, at := served[0].LedgerSize, served[0].ComputedAt
+	if err := h.ledger.Events(context.Background(), 0, size, st.Apply); err != nil {
+		t.Fatal(err)
+	}
+	got, err := matching.Propose(hub.ProposalInput(st, at))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range got {
+		got[i].ComputedAt = at
+	}
+	return got
+}
+
+// Proposals recomputed from the ledger equal those served, before and
+// after a council declines one (a declined pair is never proposed again).
+func TestProposalsReplay(t *testing.T) {
+	h := MustOpenHub(t, hub.Config{})
+	demo, err := hub.LoadDemo(context.Background(), h.ledger, h.clock.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	h.clock.Add(time.Minute)
+	if err := h.srv.RunMatching(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	served := servedProposals(t, h)
+	if len(served) < 20 {
+		t.Fatalf("the demo region gives %d proposals; want a real test", len(served))
+	}
+	if got := replay(t, h, served); !reflect.DeepEqual(got, served) {
+		t.Fatalf("replayed %d proposals differ from the %d served", len(got), len(served))
+	}
+
+	// The receiver of the first proposal declines it.
+	p := served[0]
+	var token string
+	for _, d := range demo {
+		if d.Council == p.Receiver {
+			token = d.Token
+		}
+	}
+	h.do("POST", "/api/v1/proposals/"+p.ID+"/decline", token, "").want(t, 200)
+	h.clock.Add(time.Minute)
+	if err := h.srv.RunMatching(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	again := servedProposals(t, h)
+	for _, q := range again {
+		if q.Offer == p.Offer && q.Need == p.Need {
+			t.Fatalf("the declined pair %s→%s is proposed again: %+v", p.Offer, p.Need, q)
+		}
+	}
+	if got := replay(t, h, again); !reflect.DeepEqual(got, again) {
+		t.Fatalf("after a decline, replayed proposals differ from those served")
+	}
+}
+
+// Councils accepting overlapping proposals at once never over-commit: for
+// each of ten offers three proposals were served in turn (a more urgent
+// need arriving each time), the provider accepted all three, and the
+// three receivers accept at the same moment. Exactly one agreement forms
+// per offer; the others get a conflict, and the quantities balance.
+func TestConcurrentAcceptsNeverOverCommit(t *testing.T) {
+	h := MustOpenHub(t, hub.Config{})
+	mill := h.register("Mill")
+	receivers := []council{h.register("R1"), h.register("R2"), h.register("R3")}
+	items := h.do("GET", "/api/v1/items", "", "").want(t, 200).get("items").([]any)
+	const offers = 10
+	type pick struct {
+		proposal string
+		by       council
+	}
+	var picks []pick
+	for i := 0; i < offers; i++ {
+		it := items[i].(map[string]any)
+		body := fmt.Sprintf(`{"item": %q, "quantity": "100", "unit": %q}`, it["code"], it["unit"])
+		offer := h.do("POST", "/api/v1/offers", mill.Token, body).want(t, 201).str("offer.id")
+		for k, r := range receivers {
+			need := fmt.Sprintf(`{"item": %q, "quantity": "100", "unit": %q, "priority": %d}`, it["code"], it["unit"], k+2)
+			h.do("POST", "/api/v1/needs", r.Token, need).want(t, 201)
+			if err := h.srv.RunMatching(context.Background()); err != nil {
+				t.Fatal(err)
+			}
+			props := h.do("GET", "/api/v1/proposals?council="+r.ID, "", "").want(t, 200).get("proposals").([]any)
+			var id string
+			for _, p := range props {
+				if p := p.(map[string]any); p["offer"] == offer && p["quantity"] == "100" {
+					id = p["id"].(string)
+				}
+			}
+			if id == "" {
+				t.Fatalf("offer %s: no proposal to receiver %d", offer, k)
+			}
+			h.do("POST", "/api/v1/proposals/"+id+"/accept", mill.Token, "").want(t, 200)
+			picks = append(picks, pick{id, r})
+		}
+	}
+
+	statuses := make([]int, len(picks))
+	var wg sync.WaitGroup
+	start := make(chan struct{})
+	for i, p := range picks {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			<-start
+			statuses[i] = h.do("POST", "/api/v1/proposals/"+p.proposal+"/accept", p.by.Token, "").Status
+		}()
+	}
+	close(start)
+	wg.Wait()
+
+	agreed := map[int]int{}
+	for i, s := range statuses {
+		switch s {
+		case 200:
+			agreed[i/len(receivers)]++
+		case 409:
+		default:
+			t.Errorf("acceptance %d answered %d, want 200 or 409", i, s)
+		}
+	}
+	for o := 0; o < offers; o++ {
+		if agreed[o] != 1 {
+			t.Errorf("offer %d: %d agreements formed, want exactly 1", o, agreed[o])
+		}
+	}
+	h.ledger.Read(func(st *plenty.State) error {
+		if err := st.CheckBalances(); err != nil {
+			t.Error(err)
+		}
+		committed := map[string]plenty.Amount{}
+		for _, a := range st.Agreements() {
+			committed[a.Offer] += a.Quantity
+		}
+		for _, o := range st.Offers() {
+			if committed[o.ID] > o.Quantity {
+				t.Errorf("offer %s: %s agreed of %s offered", o.ID, committed[o.ID], o.Quantity)
+			}
+		}
+		return nil
+	})
+}
+
+// kinds counts the ledger's events by kind.
+func (h *testHub) kinds() map[string]int {
+	n := map[string]int{}
+	h.ledger.Events(context.Background(), 0, h.ledger.Size(), func(ev plenty.Event) error {
+		n[ev.Kind]++
+		return nil
+	})
+	return n
+}
+
+// Offers, needs, claims, agreements and mandates run out on their own: the
+// hub's timers write the events, on a controlled clock.
+func TestSunsetOnTheClock(t *testing.T) {
+	h := MustOpenHub(t, hub.Config{ClaimWindow: time.Hour, AgreementTerm: 24 * time.Hour, LotteryWindow: 10 * time.Minute})
+	ctx := context.Background()
+	tick := func(d time.Duration) {
+		t.Helper()
+		h.clock.Add(d)
+		if err := h.srv.Tick(ctx); err != nil {
+			t.Fatal(err)
+		}
+		if err := h.srv.RunMatching(ctx); err != nil {
+			t.Fatal(err)
+		}
+	}
+	mill, bakers := h.register("Mill"), h.register("Bakers")
+	short := h.do("POST", "/api/v1/offers", mill.Token, `{"item": "wheat-flour", "quantity": "50", "unit": "kg", "expires_at": "2026-11-21T11:00:00Z"}`).want(t, 201).str("offer.id")
+	offer := h.do("POST", "/api/v1/offers", mill.Token, strings.Replace(flourOffer, `"250"`, `"1000"`, 1)).want(t, 201).str("offer.id")
+	need := h.do("POST", "/api/v1/needs", bakers.Token, flourNeed).want(t, 201).str("need.id")
+	tick(0)
+	var id string
+	for _, p := range servedProposals(t, h) {
+		if p.Offer == offer {
+			id = p.ID
+		}
+	}
+	if id == "" {
+		t.Fatal("no proposal from the long-lived offer")
+	}
+	h.do("POST", "/api/v1/proposals/"+id+"/accept", mill.Token, "").want(t, 200)
+	ag := h.do("POST", "/api/v1/proposals/"+id+"/accept", bakers.Token, "").want(t, 200).str("agreement.id")
+	task := plenty.TaskID(ag)
+	_, vt := h.volunteer("Ada", "")
+	h.do("POST", "/api/v1/tasks/"+task+"/volunteer", vt, "").want(t, 200)
+
+	tick(10 * time.Minute) // the window closes: Ada is drawn
+	if s := h.do("GET", "/api/v1/tasks/"+task, "", "").want(t, 200).str("task.status"); s != "assigned" {
+		t.Fatalf("task %s after the window, want assigned", s)
+	}
+	tick(time.Hour) // Ada never picked up; the short offer ran out at 11:00
+	tk := h.do("GET", "/api/v1/tasks/"+task, "", "").want(t, 200)
+	if tk.str("task.status") != "open" || len(tk.get("task.lapsed").([]any)) != 1 {
+		t.Fatalf("task after the claim window: %s, want open with Ada's claim lapsed", tk.Raw)
+	}
+	if s := h.do("GET", "/api/v1/offers/"+short, "", "").want(t, 200).str("offer.status"); s != "expired" {
+		t.Fatalf("short offer %s, want expired", s)
+	}
+	for _, p := range servedProposals(t, h) {
+		if p.Offer == short {
+			t.Fatalf("the expired offer is still proposed: %+v", p)
+		}
+	}
+
+	tick(24 * time.Hour) // nobody picked the goods up: the agreement expires
+	if s := h.do("GET", "/api/v1/agreements/"+ag, "", "").want(t, 200).str("agreement.status"); s != "cancelled" {
+		t.Fatalf("agreement %s after its term, want cancelled", s)
+	}
+	if r := h.do("GET", "/api/v1/offers/"+offer, "", "").want(t, 200); r.str("offer.remaining") != "1000" {
+		t.Fatalf("offer remaining %s after the agreement expired, want 1000 released", r.str("offer.remaining"))
+	}
+	if r := h.do("GET", "/api/v1/needs/"+need, "", "").want(t, 200); r.str("need.remaining") != "80.5" {
+		t.Fatalf("need remaining %s after the agreement expired, want 80.5 released", r.str("need.remaining"))
+	}
+
+	tick(7 * 24 * time.Hour) // the mandates run out
+	h.do("POST", "/api/v1/offers", mill.Token, flourOffer).want(t, 401)
+	got := h.kinds()
+	for kind, want := range map[string]int{plenty.KindOfferExpired: 1, plenty.KindTaskAssigned: 1, plenty.KindTaskLapsed: 1,
+		plenty.KindAgreementCancelled: 1, plenty.KindMandateExpired: 2} {
+		if got[kind] != want {
+			t.Errorf("%d %s events, want %d", got[kind], kind, want)
+		}
+	}
+	size := h.ledger.Size()
+	tick(time.Minute) // nothing more is due: nothing is written
+	if h.ledger.Size() != size {
+		t.Fatalf("a tick with nothing due wrote %d events", h.ledger.Size()-size)
 	}
 }

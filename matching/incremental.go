@@ -38,7 +38,13 @@ type incItem struct {
 	pos     []int32  // graph arc -> simplex arc
 	res     *solved
 	maxCost int64 // the largest cost magnitude of p.g
-	dmax    int64 // the largest pair distance
+	ghosts  int   // postings gone or used up, kept as nodes with nothing left
+	// minSplit is set when an offer has a smallest split: a need's
+	// remaining then decides which pairs are compatible.
+	minSplit bool
+	// the pairs of each offer and of each need
+	offerPairs, needPairs [][]int32
+	dmax                  int64 // the largest pair distance
 
 	offerGrid, needGrid *grid
 	// order lists the pairs by offer ID, then need ID: the proposals'
@@ -135,37 +141,14 @@ const (
 func (e *Incremental) update(item string, in *Input, b *itemPostings) (*incItem, int, error) {
 	old := e.items[item]
 	if old != nil {
-		var added additions
-		same := len(b.offers) >= len(old.offerAt) && len(b.needs) >= len(old.needAt)
-		for _, i := range b.offers {
-			o := &in.Offers[i]
-			if k, ok := old.offerAt[o.ID]; !ok {
-				added.offers = append(added.offers, *o)
-			} else if old.p.offers[k] != *o {
-				same = false
-				break
-			}
-		}
-		for _, i := range b.needs {
-			if !same {
-				break
-			}
-			n := &in.Needs[i]
-			if k, ok := old.needAt[n.ID]; !ok {
-				added.needs = append(added.needs, *n)
-			} else if old.p.needs[k] != *n {
-				same = false
-			}
-		}
-		// every old posting is still there when the counts add up
-		same = same && len(b.offers)-len(added.offers) == len(old.offerAt) && len(b.needs)-len(added.needs) == len(old.needAt)
-		if same && len(added.offers) == 0 && len(added.needs) == 0 {
+		d, ok := old.diff(in, b)
+		if ok && d.empty() {
 			return old, reused, nil
 		}
-		if same && old.s != nil && e.opt.KNearest == 0 {
-			ok, err := old.warm(added, e.opt.Exclude)
+		if ok && old.s != nil && e.opt.KNearest == 0 {
+			ok, err := old.warm(d, e.opt.Exclude)
 			if err != nil {
-				delete(e.items, item) // its tree was extended in place
+				delete(e.items, item) // its tree was changed in place
 				return nil, 0, err
 			}
 			if ok {
@@ -223,8 +206,15 @@ func (e *Incremental) cold(item string, offers []plenty.Offer, needs []plenty.Ne
 		it.p, it.s, it.res = p, s, &solved{p, sol}
 		it.pos = append([]int32(nil), s.pos...)
 	}
-	for _, c := range it.p.pairs {
+	it.offerPairs = make([][]int32, len(it.p.offers))
+	it.needPairs = make([][]int32, len(it.p.needs))
+	for x, c := range it.p.pairs {
 		it.dmax = max(it.dmax, c.dist)
+		it.offerPairs[c.offer] = append(it.offerPairs[c.offer], int32(x))
+		it.needPairs[c.need] = append(it.needPairs[c.need], int32(x))
+	}
+	for i := range offers {
+		it.minSplit = it.minSplit || offers[i].MinSplit > 0
 	}
 	// cold pairs come sorted by offer, then need: the proposals' order
 	it.order = make([]int32, len(it.p.pairs))
@@ -234,17 +224,100 @@ func (e *Incremental) cold(item string, offers []plenty.Offer, needs []plenty.Ne
 	return it, nil
 }
 
-type additions struct {
-	offers []plenty.Offer
-	needs  []plenty.Need
+// delta is what changed in an item since the last call: new postings, and
+// old ones whose remaining quantity changed (0 when withdrawn, expired or
+// gone).
+type delta struct {
+	offers      []plenty.Offer
+	needs       []plenty.Need
+	offerChange []remainingChange
+	needChange  []remainingChange
 }
 
-// warm folds the additions into the previous basis and re-optimises. It
-// returns false, and leaves the item untouched, when the priority weight
-// would change (the caller then solves cold). An error leaves the item
-// unusable.
-func (it *incItem) warm(a additions, exclude map[Pair]bool) (bool, error) {
+type remainingChange struct {
+	index     int // into the problem's offers or needs
+	remaining plenty.Amount
+}
+
+func (d *delta) empty() bool {
+	return len(d.offers)+len(d.needs)+len(d.offerChange)+len(d.needChange) == 0
+}
+
+// diff compares the item's usable postings in in with the previous ones.
+// It returns false when a posting changed in anything but its remaining
+// quantity, or when a change touches smallest splits (which decide which
+// pairs are compatible), so the item must be solved cold.
+func (it *incItem) diff(in *Input, b *itemPostings) (delta, bool) {
+	var d delta
 	p := it.p
+	seenO := make([]bool, len(p.offers))
+	for _, i := range b.offers {
+		o := &in.Offers[i]
+		k, ok := it.offerAt[o.ID]
+		if !ok {
+			d.offers = append(d.offers, *o)
+			continue
+		}
+		seenO[k] = true
+		if prev := &p.offers[k]; *prev != *o {
+			x := *o
+			x.Remaining = prev.Remaining
+			if x != *prev || o.MinSplit > 0 {
+				return d, false
+			}
+			d.offerChange = append(d.offerChange, remainingChange{k, o.Remaining})
+		}
+	}
+	seenN := make([]bool, len(p.needs))
+	for _, i := range b.needs {
+		n := &in.Needs[i]
+		k, ok := it.needAt[n.ID]
+		if !ok {
+			d.needs = append(d.needs, *n)
+			continue
+		}
+		seenN[k] = true
+		if prev := &p.needs[k]; *prev != *n {
+			x := *n
+			x.Remaining = prev.Remaining
+			if x != *prev || it.minSplit {
+				return d, false
+			}
+			d.needChange = append(d.needChange, remainingChange{k, n.Remaining})
+		}
+	}
+	for k, seen := range seenO {
+		if !seen && p.offers[k].Remaining > 0 {
+			if p.offers[k].MinSplit > 0 {
+				return d, false
+			}
+			d.offerChange = append(d.offerChange, remainingChange{k, 0})
+		}
+	}
+	for k, seen := range seenN {
+		if !seen && p.needs[k].Remaining > 0 {
+			if it.minSplit {
+				return d, false
+			}
+			d.needChange = append(d.needChange, remainingChange{k, 0})
+		}
+	}
+	return d, true
+}
+
+// warm folds the changes and the new postings into the previous basis and
+// re-optimises. It returns false, and leaves the item untouched, when the
+// priority weight would change or the item holds too many ghosts (the
+// caller then solves cold). After an error, or false once the tree has
+// been changed, the item must be dropped; warm clears it.s then.
+func (it *incItem) warm(a delta, exclude map[Pair]bool) (bool, error) {
+	p := it.p
+	if 2*(it.ghosts+len(a.offerChange)+len(a.needChange)) > len(p.offers)+len(p.needs) {
+		return false, nil // mostly ghosts: a cold solve is smaller
+	}
+	if !it.absorb(a) {
+		return false, nil
+	}
 	nOld, mOld := len(p.offers), len(p.needs)
 	sort.Slice(a.offers, func(x, y int) bool { return a.offers[x].ID < a.offers[y].ID })
 	sort.Slice(a.needs, func(x, y int) bool { return a.needs[x].ID < a.needs[y].ID })
@@ -255,6 +328,9 @@ func (it *incItem) warm(a additions, exclude map[Pair]bool) (bool, error) {
 	// offers with new needs.
 	var cands []pairArc
 	consider := func(i, j int) {
+		if offers[i].Remaining == 0 || needs[j].Remaining == 0 {
+			return // a ghost
+		}
 		if km, ok := compatible(&offers[i], &needs[j]); ok && !exclude[Pair{offers[i].ID, needs[j].ID}] {
 			cands = append(cands, pairArc{offer: i, need: j, km: km, dist: roundDist(km)})
 		}
@@ -283,6 +359,7 @@ func (it *incItem) warm(a additions, exclude map[Pair]bool) (bool, error) {
 		dmax = max(dmax, c.dist)
 	}
 	if w, ok := priorityWeight(len(offers), len(needs), dmax, p.segs, p.step); !ok || w != p.w {
+		it.s = nil // changes may have been absorbed: the item is dropped
 		return false, nil
 	}
 	var supply int64
@@ -290,13 +367,15 @@ func (it *incItem) warm(a additions, exclude map[Pair]bool) (bool, error) {
 		supply += int64(o.Remaining)
 	}
 	if supply > MaxValue || -p.g.Supply[0] > MaxValue-supply {
+		it.s = nil
 		return false, nil
 	}
+
+	s := it.s
 
 	// The item's graph and tree are extended in place.
 	p.offers, p.needs = offers, needs
 	it.dmax = dmax
-	s := it.s
 	firstArc := p.g.Arcs()
 	const tNode = 1 // the sink T, graph node 0
 	for i := nOld; i < len(offers); i++ {
@@ -312,6 +391,7 @@ func (it *incItem) warm(a additions, exclude map[Pair]bool) (bool, error) {
 		s.attachLeaf(x, ie, tNode, dirUp, sup)
 		it.offerAt[offers[i].ID] = i
 		it.offerGrid.add(i, offers[i].Location)
+		it.offerPairs = append(it.offerPairs, nil)
 	}
 	for j := mOld; j < len(needs); j++ {
 		first := p.g.Arcs()
@@ -326,11 +406,15 @@ func (it *incItem) warm(a additions, exclude map[Pair]bool) (bool, error) {
 		}
 		it.needAt[needs[j].ID] = j
 		it.needGrid.add(j, needs[j].Location)
+		it.needPairs = append(it.needPairs, nil)
 	}
 	firstPair := len(p.pairs)
 	for _, c := range cands {
 		p.addPair(c)
-		arc := p.pairs[len(p.pairs)-1].arc
+		x := int32(len(p.pairs) - 1)
+		it.offerPairs[c.offer] = append(it.offerPairs[c.offer], x)
+		it.needPairs[c.need] = append(it.needPairs[c.need], x)
+		arc := p.pairs[x].arc
 		it.pos = append(it.pos, s.addArc(int32(p.g.From[arc]+1), int32(p.g.To[arc]+1), p.g.Upper[arc], p.g.Cost[arc]))
 	}
 	var err error
@@ -338,10 +422,24 @@ func (it *incItem) warm(a additions, exclude map[Pair]bool) (bool, error) {
 		return false, err
 	}
 	s.blockSize = max(int(math.Sqrt(float64(len(s.src)))), 10)
-	s.nextArc = int(it.pos[firstArc]) // price the new arcs first
-	s.run()
-	if !s.feasible() {
-		return false, ErrInfeasible
+	if firstArc < len(it.pos) {
+		s.nextArc = int(it.pos[firstArc]) // price the new arcs first
+	}
+	// A change can leave the tree not strongly feasible, so Cunningham's
+	// rule no longer rules out cycling: a generous limit on pivots turns
+	// that case into a cold solve.
+	s.pivotLimit = s.pivots + 20*len(s.src) + 1000
+	if !s.run() || !s.feasible() {
+		it.s = nil
+		return false, nil
+	}
+	s.pivotLimit = 0
+	for e := range s.temp {
+		if s.state[e] != stateTree {
+			// out of the tree and empty: it never enters again
+			s.state[e] = stateTree
+			delete(s.temp, e)
+		}
 	}
 	it.res.sol = s.flowsInto(it.res.sol, p.g, it.pos)
 	if len(p.splitViolations(it.res.sol.Flow)) > 0 {
@@ -500,4 +598,119 @@ func (s *simplex) flowsInto(sol *Solution, g *Graph, pos []int32) *Solution {
 	copy(sol.Potential, s.pi[1:])
 	sol.Pivots = s.pivots
 	return sol
+}
+
+// absorb applies changed remainders to the graph and the tree. An offer's
+// supply change, a demand segment's or a pair's new capacity, would leave
+// a node out of balance or a non-tree arc off its bounds; each such
+// imbalance is carried by a temporary arc at its upper bound, costing as
+// much as an artificial arc, which the simplex then empties (the changed
+// problem is always feasible: unused supply flows to T and unmet need is
+// allowed). It returns false, before changing anything, when the temporary
+// arcs could make potentials leave int64.
+func (it *incItem) absorb(a delta) bool {
+	if len(a.offerChange)+len(a.needChange) == 0 {
+		return true
+	}
+	p, s := it.p, it.s
+	n := int64(len(s.supply) + len(a.offers) + len(a.needs) + 1)
+	tempCost, ok := mulCheck(it.maxCost+1, n)
+	// Potentials are sums along a tree path, which can hold every
+	// temporary arc: bound them all.
+	k := int64(len(s.temp) + 2*(len(a.offerChange)+len(a.needChange)) + 4)
+	if !ok || tempCost > math.MaxInt64/8/k {
+		return false
+	}
+	if s.temp == nil {
+		s.temp = map[int32]bool{}
+	}
+	// imbalance carries d units from x to y on a temporary arc.
+	imbalance := func(x, y int32, d int64) {
+		if d < 0 {
+			x, y, d = y, x, -d
+		}
+		if d == 0 {
+			return
+		}
+		e := s.addArc(x, y, d, tempCost)
+		s.flow[e] = d
+		s.state[e] = stateUpper
+		s.temp[e] = true
+	}
+	// setCap gives graph arc e the capacity c, keeping its flow within
+	// bounds and every non-tree arc at a bound.
+	setCap := func(e int, c int64) {
+		ie := it.pos[e]
+		p.g.Upper[e] = c
+		u, v := s.src[ie], s.tgt[ie]
+		f := s.flow[ie]
+		var nf int64
+		switch s.state[ie] {
+		case stateLower:
+			nf = 0
+		case stateUpper:
+			nf = c
+		default:
+			nf = min(f, c)
+		}
+		s.cap[ie] = c
+		if nf != f {
+			s.flow[ie] = nf
+			// u sends nf-f more: it lacks that much, v has it in excess
+			imbalance(v, u, nf-f)
+		}
+		if s.state[ie] == stateUpper && c == 0 {
+			s.state[ie] = stateLower
+		}
+	}
+	const tNode = 1
+	for _, ch := range a.offerChange {
+		o := &p.offers[ch.index]
+		d := int64(ch.remaining) - int64(o.Remaining)
+		u := p.offerNode[ch.index]
+		p.g.Supply[u] += d
+		p.g.Supply[0] -= d
+		// the offer's node has d more to send than it sends
+		imbalance(int32(u+1), tNode, d)
+		o.Remaining = ch.remaining
+		if ch.remaining == 0 {
+			it.ghosts++
+			delete(it.offerAt, o.ID)
+		}
+		for _, x := range it.offerPairs[ch.index] {
+			c := &p.pairs[x]
+			setCap(c.arc, min(int64(o.Remaining), int64(p.needs[c.need].Remaining)))
+			delete(it.made, x)
+		}
+	}
+	for _, ch := range a.needChange {
+		nd := &p.needs[ch.index]
+		nd.Remaining = ch.remaining
+		if ch.remaining == 0 {
+			it.ghosts++
+			delete(it.needAt, nd.ID)
+		}
+		r := int64(ch.remaining)
+		base, extra := r/int64(p.segs), r%int64(p.segs)
+		for seg := 0; seg < p.segs; seg++ {
+			c := base
+			if int64(seg) < extra {
+				c++
+			}
+			if seg < len(p.demand[ch.index]) {
+				setCap(p.demand[ch.index][seg], c)
+			} else if c > 0 {
+				u := p.needNode[ch.index]
+				e := p.g.AddArc(u, 0, 0, c, -p.w*int64(nd.Priority)+int64(seg)*p.step)
+				p.demand[ch.index] = append(p.demand[ch.index], e)
+				it.pos = append(it.pos, s.addArc(int32(u+1), tNode, c, p.g.Cost[e]))
+			}
+		}
+		for _, x := range it.needPairs[ch.index] {
+			c := &p.pairs[x]
+			setCap(c.arc, min(int64(p.offers[c.offer].Remaining), int64(nd.Remaining)))
+			delete(it.made, x)
+		}
+	}
+	return true
 }

@@ -40,7 +40,7 @@ func weightedCost(t *testing.T, ps []plenty.Proposal, p *problem) int64 {
 // integer costs) and that every item's state carries a valid certificate.
 func TestIncrementalRandomSequences(t *testing.T) {
 	for _, opt := range []Options{{}, {FairSegments: 3}} {
-		for seed := uint64(1); seed <= 4; seed++ {
+		for seed := uint64(1); seed <= 8; seed++ {
 			t.Run(fmt.Sprintf("segments=%d/seed=%d", opt.FairSegments, seed), func(t *testing.T) {
 				r := rand.New(rand.NewPCG(seed, 77))
 				offers, needs := randomLoad(r, 25, 35)

@@ -58,6 +58,12 @@ type simplex struct {
 	pivots    int
 	dirty     []int32
 
+	// temp marks arcs added by the incremental engine to absorb a change
+	// of a supply or a capacity: like artificial arcs, they must end
+	// empty, and once out of the tree they never re-enter.
+	temp       map[int32]bool
+	pivotLimit int // 0: none
+
 	// the current pivot
 	inArc, join, uIn, vIn, uOut, vOut int32
 	first, second                     int32
@@ -397,9 +403,10 @@ func (s *simplex) changeFlow(change bool) {
 	}
 }
 
-// isArtificial reports whether arc e is one of the root's arcs.
+// isArtificial reports whether arc e is one of the root's arcs or a
+// temporary arc that absorbed a change (see incremental.go).
 func (s *simplex) isArtificial(e int32) bool {
-	return s.src[e] == 0 || s.tgt[e] == 0
+	return s.src[e] == 0 || s.tgt[e] == 0 || (s.temp != nil && s.temp[e])
 }
 
 func (s *simplex) updateTreeStructure() {
@@ -527,9 +534,13 @@ func (s *simplex) updatePotential() {
 	}
 }
 
-// run pivots until no arc violates optimality.
-func (s *simplex) run() {
+// run pivots until no arc violates optimality. It returns false if it
+// stopped at pivotLimit (when set) instead.
+func (s *simplex) run() bool {
 	for s.findEnteringArc() {
+		if s.pivotLimit > 0 && s.pivots >= s.pivotLimit {
+			return false
+		}
 		s.findJoinNode()
 		change := s.findLeavingArc()
 		s.changeFlow(change)
@@ -539,6 +550,7 @@ func (s *simplex) run() {
 		}
 		s.pivots++
 	}
+	return true
 }
 
 // feasible reports whether every artificial arc carries no flow.

@@ -170,8 +170,6 @@ type delegateInput struct {
 }
 
 // issueDelegate issues a delegate of the council with a written mandate.
-// The caller needs the delegate scope and may grant only scopes it holds;
-// the term runs at most 7 days.
 func (s *Server) issueDelegate(c *fiber.Ctx) error {
 	council := c.Params("id")
 	if err := s.councilExists(council); err != nil {
@@ -186,6 +184,19 @@ func (s *Server) issueDelegate(c *fiber.Ctx) error {
 	if err := s.decodeBody(c, &in, &fe); err != nil {
 		return err
 	}
+	d, err := s.grantDelegate(by, in, fe, s.apiRecorder(c))
+	if err != nil {
+		return err
+	}
+	return c.Status(fiber.StatusCreated).JSON(fiber.Map{"delegate": d})
+}
+
+// grantDelegate issues a delegate of by's council, by holding the delegate
+// scope (the caller checks it). by may grant only scopes it holds
+// (EFORBIDDEN otherwise); the term runs at most 7 days. fe holds the
+// failures of in's struct tags; any failure is EINVALID naming the fields.
+// The answer carries the new token, except on an idempotent replay.
+func (s *Server) grantDelegate(by plenty.Delegate, in delegateInput, fe fieldErrors, rec recordFunc) (delegateView, error) {
 	now := s.now()
 	expires := now.Add(plenty.MaxMandateTerm)
 	if in.ExpiresAt != "" {
@@ -214,32 +225,32 @@ func (s *Server) issueDelegate(c *fiber.Ctx) error {
 		}
 	}
 	if err := fe.err(); err != nil {
-		return err
+		return delegateView{}, err
 	}
 	for _, sc := range in.Scopes {
 		if !by.HasScope(sc) {
-			return plenty.Errorf(plenty.EFORBIDDEN, "delegate %s may not grant the %q scope, which its own mandate lacks", by.ID, sc)
+			return delegateView{}, plenty.Errorf(plenty.EFORBIDDEN, "delegate %s may not grant the %q scope, which its own mandate lacks", by.ID, sc)
 		}
 	}
 	token := newToken()
 	data := plenty.DelegateGrant{
-		Delegate: plenty.Delegate{ID: newID("d_", now), Council: council, Label: in.Label, Mandate: in.Mandate,
+		Delegate: plenty.Delegate{ID: newID("d_", now), Council: by.Council, Label: in.Label, Mandate: in.Mandate,
 			Scopes: orderScopes(in.Scopes), CosignAbove: cosign, IssuedBy: by.ID, IssuedAt: now, ExpiresAt: expires},
 		TokenHash: plenty.HashToken(token),
 	}
-	ev, replay, err := s.record(c, plenty.KindDelegateIssued, plenty.DelegateActor(by.ID), data)
+	ev, replay, err := rec(plenty.KindDelegateIssued, plenty.DelegateActor(by.ID), data)
 	if err != nil {
-		return err
+		return delegateView{}, err
 	}
 	if replay {
 		if err := json.Unmarshal(ev.Data, &data); err != nil {
-			return err
+			return delegateView{}, err
 		}
 		token = ""
 	}
 	d := s.viewDelegate(data.Delegate)
 	d.Token = token
-	return c.Status(fiber.StatusCreated).JSON(fiber.Map{"delegate": d})
+	return d, nil
 }
 
 func orderScopes(in []string) []string {
@@ -264,18 +275,30 @@ func (s *Server) recallDelegate(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
+	d, err := s.recallFor(by, target, s.apiRecorder(c))
+	if err != nil {
+		return err
+	}
+	return c.JSON(fiber.Map{"delegate": d})
+}
+
+// recallFor recalls the delegate target of by's council, by holding the
+// delegate scope (the caller checks it). It returns ENOTFOUND when the
+// council has no such delegate, and the ledger's ECONFLICT when it was
+// already recalled.
+func (s *Server) recallFor(by plenty.Delegate, target string, rec recordFunc) (delegateView, error) {
 	var d plenty.Delegate
 	var ok bool
 	s.read(func(st *plenty.State) error { d, ok = st.Delegate(target); return nil })
-	if !ok || d.Council != council {
-		return plenty.Errorf(plenty.ENOTFOUND, "council %s has no delegate %s", council, target)
+	if !ok || d.Council != by.Council {
+		return delegateView{}, plenty.Errorf(plenty.ENOTFOUND, "council %s has no delegate %s", by.Council, target)
 	}
-	if _, _, err := s.record(c, plenty.KindDelegateRecalled, plenty.DelegateActor(by.ID),
-		plenty.DelegateRecalled{Council: council, Delegate: target}); err != nil {
-		return err
+	if _, _, err := rec(plenty.KindDelegateRecalled, plenty.DelegateActor(by.ID),
+		plenty.DelegateRecalled{Council: by.Council, Delegate: target}); err != nil {
+		return delegateView{}, err
 	}
 	s.read(func(st *plenty.State) error { d, _ = st.Delegate(target); return nil })
-	return c.JSON(fiber.Map{"delegate": s.viewDelegate(d)})
+	return s.viewDelegate(d), nil
 }
 
 func (s *Server) councilExists(id string) error {

@@ -104,6 +104,17 @@ func isUnitProblem(unit string, dim plenty.Dimension) bool {
 	return !ok || u.Dimension != dim
 }
 
+// recordFunc appends one event for a request: the API's passes the
+// request's Idempotency-Key (s.record), the web forms' the form's key.
+type recordFunc func(kind string, actor plenty.Actor, data any) (ev plenty.Event, replay bool, err error)
+
+// apiRecorder records events for an API request, with its Idempotency-Key.
+func (s *Server) apiRecorder(c *fiber.Ctx) recordFunc {
+	return func(kind string, actor plenty.Actor, data any) (plenty.Event, bool, error) {
+		return s.record(c, kind, actor, data)
+	}
+}
+
 func (s *Server) postOffer(c *fiber.Ctx) error {
 	d, err := s.mandate(c, "", plenty.ScopePost)
 	if err != nil {
@@ -114,6 +125,19 @@ func (s *Server) postOffer(c *fiber.Ctx) error {
 	if err := s.decodeBody(c, &in, &fe); err != nil {
 		return err
 	}
+	o, err := s.createOffer(d, in, fe, s.apiRecorder(c))
+	if err != nil {
+		return err
+	}
+	return c.Status(fiber.StatusCreated).JSON(fiber.Map{"offer": o})
+}
+
+// createOffer checks an offer of d's council and records it. fe holds the
+// failures of in's struct tags (see tagErrors); the checks against the
+// state and the clock add theirs, and any failure is EINVALID naming the
+// fields, with nothing written. The ledger's refusals (ECONFLICT,
+// EFORBIDDEN) are returned as they are.
+func (s *Server) createOffer(d plenty.Delegate, in offerInput, fe fieldErrors, rec recordFunc) (offerView, error) {
 	now := s.now()
 	p := s.checkPosting(&fe, d.Council, in.Item, in.Quantity, in.Unit, in.Location, in.ExpiresAt, now)
 	from, until := now, p.expires
@@ -152,7 +176,7 @@ func (s *Server) postOffer(c *fiber.Ctx) error {
 		maxKm = *in.MaxDistanceKm
 	}
 	if err := fe.err(); err != nil {
-		return err
+		return offerView{}, err
 	}
 	o := plenty.Offer{
 		ID: newID("o_", now), Council: d.Council, Item: p.item.Code, Quantity: p.quantity, Remaining: p.quantity,
@@ -161,16 +185,16 @@ func (s *Server) postOffer(c *fiber.Ctx) error {
 		PostedBy: d.ID, PostedAt: now,
 	}
 	data := plenty.OfferPosted{Offer: o}
-	ev, replay, err := s.record(c, plenty.KindOfferPosted, plenty.DelegateActor(d.ID), data)
+	ev, replay, err := rec(plenty.KindOfferPosted, plenty.DelegateActor(d.ID), data)
 	if err != nil {
-		return err
+		return offerView{}, err
 	}
 	if replay {
 		if err := json.Unmarshal(ev.Data, &data); err != nil {
-			return err
+			return offerView{}, err
 		}
 	}
-	return c.Status(fiber.StatusCreated).JSON(fiber.Map{"offer": offerView{data.Offer, p.item.Unit}})
+	return offerView{data.Offer, p.item.Unit}, nil
 }
 
 func (s *Server) postNeed(c *fiber.Ctx) error {
@@ -183,6 +207,16 @@ func (s *Server) postNeed(c *fiber.Ctx) error {
 	if err := s.decodeBody(c, &in, &fe); err != nil {
 		return err
 	}
+	n, err := s.createNeed(d, in, fe, s.apiRecorder(c))
+	if err != nil {
+		return err
+	}
+	return c.Status(fiber.StatusCreated).JSON(fiber.Map{"need": n})
+}
+
+// createNeed checks a need of d's council and records it, as createOffer
+// does an offer.
+func (s *Server) createNeed(d plenty.Delegate, in needInput, fe fieldErrors, rec recordFunc) (needView, error) {
 	now := s.now()
 	p := s.checkPosting(&fe, d.Council, in.Item, in.Quantity, in.Unit, in.Location, in.ExpiresAt, now)
 	neededBy := p.expires
@@ -207,7 +241,7 @@ func (s *Server) postNeed(c *fiber.Ctx) error {
 		maxKm = *in.MaxDistanceKm
 	}
 	if err := fe.err(); err != nil {
-		return err
+		return needView{}, err
 	}
 	n := plenty.Need{
 		ID: newID("n_", now), Council: d.Council, Item: p.item.Code, Quantity: p.quantity, Remaining: p.quantity,
@@ -215,16 +249,16 @@ func (s *Server) postNeed(c *fiber.Ctx) error {
 		ExpiresAt: p.expires, Status: plenty.StatusOpen, PostedBy: d.ID, PostedAt: now,
 	}
 	data := plenty.NeedPosted{Need: n}
-	ev, replay, err := s.record(c, plenty.KindNeedPosted, plenty.DelegateActor(d.ID), data)
+	ev, replay, err := rec(plenty.KindNeedPosted, plenty.DelegateActor(d.ID), data)
 	if err != nil {
-		return err
+		return needView{}, err
 	}
 	if replay {
 		if err := json.Unmarshal(ev.Data, &data); err != nil {
-			return err
+			return needView{}, err
 		}
 	}
-	return c.Status(fiber.StatusCreated).JSON(fiber.Map{"need": needView{data.Need, p.item.Unit}})
+	return needView{data.Need, p.item.Unit}, nil
 }
 
 func (s *Server) getOffer(c *fiber.Ctx) error {

@@ -47,7 +47,15 @@ func (s *Server) authenticate(c *fiber.Ctx) (plenty.Delegate, error) {
 	if !ok || !strings.EqualFold(scheme, "Bearer") || token == "" {
 		return plenty.Delegate{}, plenty.Errorf(plenty.EUNAUTHORIZED, "the Authorization header must be \"Bearer TOKEN\"")
 	}
-	hash := plenty.HashToken(strings.TrimSpace(token))
+	return s.delegateByToken(strings.TrimSpace(token))
+}
+
+// delegateByToken returns the delegate whose token this is, for the API's
+// bearer tokens and the desk's sign-in alike. It returns EUNAUTHORIZED
+// when the token is unknown or its mandate expired or was recalled, and
+// ERATELIMIT when the token has written too much.
+func (s *Server) delegateByToken(token string) (plenty.Delegate, error) {
+	hash := plenty.HashToken(token)
 	var d plenty.Delegate
 	var found bool
 	s.ledger.Read(func(st *plenty.State) error {
@@ -58,20 +66,28 @@ func (s *Server) authenticate(c *fiber.Ctx) (plenty.Delegate, error) {
 	if !found || subtle.ConstantTimeCompare([]byte(hash), []byte(d.TokenHash)) != 1 {
 		return plenty.Delegate{}, plenty.Errorf(plenty.EUNAUTHORIZED, "the token is not valid; ask your council for a delegate's token")
 	}
-	now := s.now()
-	switch {
-	case d.RecalledAt != nil:
-		return plenty.Delegate{}, plenty.Errorf(plenty.EUNAUTHORIZED,
-			"delegate %s was recalled at %s; ask your council for a new mandate", d.ID, d.RecalledAt.Format(time.RFC3339))
-	case !now.Before(d.ExpiresAt):
-		return plenty.Delegate{}, plenty.Errorf(plenty.EUNAUTHORIZED,
-			"delegate %s's mandate expired at %s; ask your council for a new mandate", d.ID, d.ExpiresAt.Format(time.RFC3339))
+	if err := s.inForce(d); err != nil {
+		return plenty.Delegate{}, err
 	}
 	if wait, ok := s.tokenLimit.allow(hash); !ok {
 		return plenty.Delegate{}, &rateLimited{retryAfter: wait,
 			err: plenty.Errorf(plenty.ERATELIMIT, "this delegate sent more than %g writes per second; retry after %d s", s.cfg.WriteRate, wait)}
 	}
 	return d, nil
+}
+
+// inForce returns EUNAUTHORIZED when d's mandate was recalled or expired.
+func (s *Server) inForce(d plenty.Delegate) error {
+	now := s.now()
+	switch {
+	case d.RecalledAt != nil:
+		return plenty.Errorf(plenty.EUNAUTHORIZED,
+			"delegate %s was recalled at %s; ask your council for a new mandate", d.ID, d.RecalledAt.Format(time.RFC3339))
+	case !now.Before(d.ExpiresAt):
+		return plenty.Errorf(plenty.EUNAUTHORIZED,
+			"delegate %s's mandate expired at %s; ask your council for a new mandate", d.ID, d.ExpiresAt.Format(time.RFC3339))
+	}
+	return nil
 }
 
 // mandate authenticates the request and checks that the delegate may act

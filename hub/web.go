@@ -1,5 +1,233 @@
 package hub
 
+import (
+	"bytes"
+	"embed"
+	"errors"
+	"fmt"
+	"html/template"
+	"io/fs"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/gofiber/fiber/v2"
+
+	"github.com/plentyhub/plenty"
+)
+
+// The web pages are server-rendered from templates embedded in the binary.
+// They need no JavaScript: every action is a form POST answered by a
+// redirect (or by the same page with the errors at the fields), and the
+// charts are inline SVG drawn on the server. Nothing is fetched from
+// elsewhere at run time.
+//
+//go:embed web
+var webFiles embed.FS
+
+// web holds the pages' templates and the sign-in sessions of the desk and
+// the volunteer board.
+type web struct {
+	s        *Server
+	pages    map[string]*template.Template
+	sessions *sessions
+	home     homeCache
+}
+
 // webRoutes lays out the web pages: the public pages, the council desk and
 // the volunteer board.
-func (s *Server) webRoutes() {}
+func (s *Server) webRoutes() {
+	w := &web{s: s, pages: parsePages(), sessions: newSessions(s.now)}
+	static, err := fs.Sub(webFiles, "web/static")
+	if err != nil {
+		panic(err) // the folder is embedded at build time
+	}
+	s.app.Get("/static/:name", w.serveStatic(static))
+
+	s.app.Get("/", w.handle(w.homePage))
+	s.app.Get("/items", w.handle(w.itemsPage))
+	s.app.Get("/councils/:id", w.handle(w.councilPage))
+	s.app.Get("/open", w.handle(w.openPage))
+
+	s.app.Get("/desk", w.handle(w.deskPage))
+	s.app.Post("/desk/signin", s.limitAddr, w.handle(w.deskSignIn))
+	s.app.Post("/desk/signout", s.limitAddr, w.handle(w.asDelegate(w.deskSignOut)))
+	s.app.Post("/desk/offers", s.limitAddr, w.handle(w.asDelegate(w.deskPostOffer)))
+	s.app.Post("/desk/needs", s.limitAddr, w.handle(w.asDelegate(w.deskPostNeed)))
+	s.app.Post("/desk/delegates", s.limitAddr, w.handle(w.asDelegate(w.deskIssueDelegate)))
+	s.app.Post("/desk/delegates/:id/recall", s.limitAddr, w.handle(w.asDelegate(w.deskRecallDelegate)))
+	s.app.Post("/desk/proposals/:id/:decision", s.limitAddr, w.handle(w.asDelegate(w.deskDecide)))
+	s.app.Post("/desk/agreements/:id/receipt", s.limitAddr, w.handle(w.asDelegate(w.deskConfirmReceipt)))
+
+	s.app.Get("/volunteer", w.handle(w.volunteerPage))
+	s.app.Post("/volunteer/register", s.limitAddr, w.handle(w.volunteerRegister))
+	s.app.Post("/volunteer/signin", s.limitAddr, w.handle(w.volunteerSignIn))
+	s.app.Post("/volunteer/signout", s.limitAddr, w.handle(w.asVolunteer(w.volunteerSignOut)))
+	s.app.Post("/volunteer/tasks/:id/:action", s.limitAddr, w.handle(w.asVolunteer(w.volunteerTaskAct)))
+}
+
+// parsePages parses each page with the shared layout.
+func parsePages() map[string]*template.Template {
+	funcs := template.FuncMap{
+		"date":     func(t time.Time) string { return t.UTC().Format("2 Jan 2006") },
+		"datetime": func(t time.Time) string { return t.UTC().Format("2 Jan 2006 15:04 UTC") },
+		"iso":      func(t time.Time) string { return t.UTC().Format(time.RFC3339) },
+		"pct":      func(f float64) string { return fmt.Sprintf("%.0f%%", f*100) },
+		"num":      func(f float64) string { return trimFloat(f) },
+		"join":     strings.Join,
+		"has":      func(xs []string, x string) bool { return contains(xs, x) },
+		"fields":   strings.Fields,
+		"list":     func(xs ...string) []string { return xs },
+		"input":    fieldOf,
+	}
+	layout := template.Must(template.New("layout").Funcs(funcs).ParseFS(webFiles, "web/templates/layout.html", "web/templates/*.part.html"))
+	names, err := fs.Glob(webFiles, "web/templates/*.html")
+	if err != nil {
+		panic(err)
+	}
+	pages := map[string]*template.Template{}
+	for _, name := range names {
+		base := strings.TrimSuffix(name[len("web/templates/"):], ".html")
+		if base == "layout" || strings.HasSuffix(base, ".part") {
+			continue
+		}
+		pages[base] = template.Must(template.Must(layout.Clone()).ParseFS(webFiles, name))
+	}
+	return pages
+}
+
+func contains(xs []string, x string) bool {
+	for _, y := range xs {
+		if y == x {
+			return true
+		}
+	}
+	return false
+}
+
+// fieldArgs is one form field for the "field" template.
+type fieldArgs struct {
+	Form                                    *form
+	ID, Name, Label, Type, Hint, List, Mode string
+	Required                                bool
+}
+
+// fieldOf describes a field of f; its id is prefix-name.
+func fieldOf(f *form, prefix, name, label, typ, hint string, required bool, list, mode string) fieldArgs {
+	return fieldArgs{Form: f, ID: prefix + "-" + name, Name: name, Label: label, Type: typ, Hint: hint,
+		Required: required, List: list, Mode: mode}
+}
+
+// trimFloat formats f with at most one decimal, without a trailing ".0".
+func trimFloat(f float64) string {
+	s := fmt.Sprintf("%.1f", f)
+	return strings.TrimSuffix(s, ".0")
+}
+
+// view is what every page gets: its title and, on the desk and the
+// board, the session (for the sign-out form and its CSRF token).
+type view struct {
+	Title   string
+	Nav     string // the section the page belongs to, to mark in the menu
+	Session *session
+	Flash   string
+	Token   string // a token issued just now, shown once
+	Error   string // a page-level refusal
+	Data    any
+}
+
+// render answers with the page rendered, in full or not at all.
+func (w *web) render(c *fiber.Ctx, status int, page string, v view) error {
+	t, ok := w.pages[page]
+	if !ok {
+		return fmt.Errorf("no template for page %q", page)
+	}
+	var buf bytes.Buffer
+	if err := t.ExecuteTemplate(&buf, "layout", v); err != nil {
+		return fmt.Errorf("render %s: %w", page, err)
+	}
+	setPageHeaders(c)
+	c.Set(fiber.HeaderContentType, fiber.MIMETextHTMLCharsetUTF8)
+	return c.Status(status).Send(buf.Bytes())
+}
+
+// setPageHeaders forbids scripts, framing and third-party loads: the
+// pages need none.
+func setPageHeaders(c *fiber.Ctx) {
+	c.Set("Content-Security-Policy",
+		"default-src 'none'; style-src 'self'; img-src 'self' data:; form-action 'self'; frame-ancestors 'none'; base-uri 'none'")
+	c.Set("X-Content-Type-Options", "nosniff")
+	c.Set("Referrer-Policy", "same-origin")
+	c.Set(fiber.HeaderCacheControl, "no-store")
+}
+
+// handle answers a page's errors as an HTML page rather than the API's
+// problem documents.
+func (w *web) handle(h fiber.Handler) fiber.Handler {
+	return func(c *fiber.Ctx) error {
+		err := h(c)
+		if err == nil {
+			return nil
+		}
+		return w.errorPage(c, err)
+	}
+}
+
+func (w *web) errorPage(c *fiber.Ctx, err error) error {
+	var (
+		pe *plenty.Error
+		se *statusError
+		rl *rateLimited
+		fe *fiber.Error
+	)
+	status := http.StatusInternalServerError
+	msg := "Something went wrong on the hub's side. It has been logged; please try again later."
+	switch {
+	case errors.As(err, &se):
+		status, msg = se.status, se.err.Message
+	case errors.As(err, &rl):
+		status, msg = http.StatusTooManyRequests, rl.err.Message
+		c.Set(fiber.HeaderRetryAfter, fmt.Sprint(rl.retryAfter))
+	case errors.As(err, &pe) && pe.Code != plenty.EINTERNAL:
+		status, msg = statusOf[pe.Code], pe.Message
+	case errors.As(err, &fe) && fe.Code < 500:
+		status, msg = fe.Code, fe.Message
+	default:
+		w.s.log.Error("internal error", "method", c.Method(), "path", c.Path(), "err", err)
+	}
+	if status == 0 {
+		status = http.StatusInternalServerError
+	}
+	return w.render(c, status, "error", view{Title: http.StatusText(status), Error: msg,
+		Data: struct{ Status int }{status}})
+}
+
+// serveStatic serves the embedded stylesheet and icons.
+func (w *web) serveStatic(static fs.FS) fiber.Handler {
+	return func(c *fiber.Ctx) error {
+		name := c.Params("name")
+		b, err := fs.ReadFile(static, name)
+		if err != nil {
+			return plenty.Errorf(plenty.ENOTFOUND, "no such file: /static/%s", name)
+		}
+		switch {
+		case strings.HasSuffix(name, ".css"):
+			c.Set(fiber.HeaderContentType, "text/css; charset=utf-8")
+		case strings.HasSuffix(name, ".svg"):
+			c.Set(fiber.HeaderContentType, "image/svg+xml")
+		default:
+			c.Set(fiber.HeaderContentType, fiber.MIMEOctetStream)
+		}
+		c.Set(fiber.HeaderCacheControl, "public, max-age=3600")
+		c.Set("X-Content-Type-Options", "nosniff")
+		return c.Send(b)
+	}
+}
+
+// amount formats a quantity with its unit, such as "80.5 kg".
+func amount(a plenty.Amount, unit string) string {
+	if unit == "" {
+		return a.String()
+	}
+	return a.String() + " " + unit
+}

@@ -1,0 +1,295 @@
+package hub
+
+import (
+	"fmt"
+	"net/http"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/gofiber/fiber/v2"
+
+	"github.com/plentyhub/plenty"
+)
+
+// The council desk: a delegate signs in with its token, posts offers and
+// needs, sees its council's proposals with their reasons, accepts,
+// declines and co-signs, confirms receipts, and issues and recalls the
+// council's delegates. Each form calls the same function as the JSON API.
+
+var (
+	offerFields    = []string{"item", "quantity", "unit", "available_until", "min_split", "max_distance_km", "note"}
+	needFields     = []string{"item", "quantity", "unit", "priority", "needed_by", "max_distance_km", "note"}
+	delegateFields = []string{"label", "mandate", "scopes", "cosign_above", "term_days"}
+)
+
+// deskData is the desk of a signed-in delegate.
+type deskData struct {
+	Delegate    delegateView
+	Council     plenty.Council
+	CanPost     bool
+	CanAccept   bool
+	CanDelegate bool
+	Items       []plenty.Item
+	Units       []string
+	Scopes      []string
+	Idem        string // the forms' idempotency key
+
+	Offer, Need, NewDelegate *form
+	Open                     string // the form to show opened: "offer", "need", "delegate"
+
+	Offers, Needs []postingRow
+	Delegates     []delegateView
+	Lifecycle     deskLifecycle
+}
+
+// signInData is the sign-in form.
+type signInData struct {
+	CSRF  string
+	Error string
+}
+
+func (w *web) deskSession(c *fiber.Ctx) *session {
+	return w.sessions.get(c.Cookies(deskCookie), "desk")
+}
+
+// deskPage shows the desk of the signed-in delegate, or the sign-in form.
+func (w *web) deskPage(c *fiber.Ctx) error {
+	sess := w.deskSession(c)
+	if sess == nil {
+		return w.render(c, fiber.StatusOK, "signin", view{Title: "Council desk: sign in", Nav: "desk",
+			Data: signInData{CSRF: w.sessions.preCSRF(c, "/desk")}})
+	}
+	d, err := w.sessionDelegate(c, sess)
+	if err != nil {
+		return w.render(c, fiber.StatusOK, "signin", view{Title: "Council desk: sign in", Nav: "desk",
+			Data: signInData{CSRF: w.sessions.preCSRF(c, "/desk"), Error: plenty.ErrorMessage(err)}})
+	}
+	return w.renderDesk(c, http.StatusOK, sess, d, nil)
+}
+
+// renderDesk renders the desk; failed, when set, is the form that was
+// refused, shown again with its values and errors.
+func (w *web) renderDesk(c *fiber.Ctx, status int, sess *session, d plenty.Delegate, failed func(*deskData)) error {
+	flash, token := w.sessions.take(sess.ID)
+	data := deskData{
+		Delegate: w.s.viewDelegate(d), CanPost: d.HasScope(plenty.ScopePost),
+		CanAccept: d.HasScope(plenty.ScopeAccept), CanDelegate: d.HasScope(plenty.ScopeDelegate),
+		Scopes: plenty.AllScopes, Idem: randomText(),
+		Offer: newForm(), Need: newForm(), NewDelegate: newForm(),
+	}
+	data.NewDelegate.Values["term_days"] = "7"
+	data.NewDelegate.Values["scopes"] = plenty.ScopePost
+	data.Need.Values["priority"] = "3"
+	units := map[string]bool{}
+	w.s.read(func(st *plenty.State) error {
+		data.Council, _ = st.Council(d.Council)
+		data.Items = st.Items()
+		for _, it := range data.Items {
+			for _, u := range plenty.UnitCodes(it.Dimension) {
+				units[u] = true
+			}
+		}
+		data.Offers, data.Needs = councilPostings(st, d.Council, plenty.StatusOpen)
+		for _, del := range st.CouncilDelegates(d.Council) {
+			if del.Active(w.s.now()) {
+				data.Delegates = append(data.Delegates, w.s.viewDelegate(del))
+			}
+		}
+		return nil
+	})
+	for u := range units {
+		data.Units = append(data.Units, u)
+	}
+	sort.Strings(data.Units)
+	data.Lifecycle = w.deskLifecycle(d)
+	if failed != nil {
+		failed(&data)
+	}
+	return w.render(c, status, "desk", view{Title: "Desk: " + data.Council.Name, Nav: "desk",
+		Session: sess, Flash: flash, Token: token, Data: data})
+}
+
+// deskSignIn checks a pasted token and starts a session for its delegate.
+func (w *web) deskSignIn(c *fiber.Ctx) error {
+	if err := w.sessions.checkPreCSRF(c); err != nil {
+		return err
+	}
+	d, err := w.s.delegateByToken(strings.TrimSpace(c.FormValue("token")))
+	if err != nil {
+		if plenty.ErrorCode(err) == plenty.ERATELIMIT {
+			return err
+		}
+		return w.render(c, http.StatusUnauthorized, "signin", view{Title: "Council desk: sign in", Nav: "desk",
+			Data: signInData{CSRF: w.sessions.preCSRF(c, "/desk"), Error: plenty.ErrorMessage(err)}})
+	}
+	// A fresh session id at every sign-in: a cookie planted before it is
+	// worth nothing after.
+	if old := c.Cookies(deskCookie); old != "" {
+		w.sessions.end(old)
+	}
+	sess, err := w.sessions.create("desk", d.ID, d.ExpiresAt)
+	if err != nil {
+		return err
+	}
+	setCookie(c, deskCookie, sess.ID, "/desk")
+	w.sessions.tell(sess.ID, fmt.Sprintf("Signed in as %s (%s).", d.Label, d.ID), "")
+	return c.Redirect("/desk", http.StatusSeeOther)
+}
+
+func (w *web) deskSignOut(c *fiber.Ctx, sess *session, _ plenty.Delegate) error {
+	w.sessions.end(sess.ID)
+	clearCookie(c, deskCookie, "/desk")
+	return c.Redirect("/desk", http.StatusSeeOther)
+}
+
+// deskPostOffer posts an offer from the desk's form.
+func (w *web) deskPostOffer(c *fiber.Ctx, sess *session, d plenty.Delegate) error {
+	var fe fieldErrors
+	in := offerInput{
+		Item: strings.TrimSpace(c.FormValue("item")), Quantity: Decimal(strings.TrimSpace(c.FormValue("quantity"))),
+		Unit: w.formUnit(c), Note: c.FormValue("note"), MinSplit: Decimal(strings.TrimSpace(c.FormValue("min_split"))),
+		MaxDistanceKm: formFloat(&fe, "max_distance_km", c.FormValue("max_distance_km"), "a number of kilometres such as 40"),
+	}
+	if v := c.FormValue("available_until"); v != "" {
+		in.AvailableUntil = formTime(v)
+	}
+	tags, err := w.s.tagErrors(&in)
+	if err != nil {
+		return err
+	}
+	o, err := w.s.createOffer(d, in, append(fe, tags...), w.formRecorder(c))
+	if err != nil {
+		if !isRefusal(err) {
+			return err
+		}
+		return w.renderDesk(c, statusOfErr(err), sess, d, func(data *deskData) {
+			data.Offer.fill(c, offerFields...)
+			data.Offer.refuse(err, nil)
+			data.Open = "offer"
+		})
+	}
+	w.sessions.tell(sess.ID, fmt.Sprintf("Offer %s posted: %s of %s.", o.ID, amount(o.Quantity, o.Unit), o.Item), "")
+	return c.Redirect("/desk#offers", http.StatusSeeOther)
+}
+
+// deskPostNeed posts a need from the desk's form.
+func (w *web) deskPostNeed(c *fiber.Ctx, sess *session, d plenty.Delegate) error {
+	var fe fieldErrors
+	in := needInput{
+		Item: strings.TrimSpace(c.FormValue("item")), Quantity: Decimal(strings.TrimSpace(c.FormValue("quantity"))),
+		Unit: w.formUnit(c), Note: c.FormValue("note"),
+		Priority:      formInt(&fe, "priority", c.FormValue("priority"), "a whole number from 1 to 5"),
+		MaxDistanceKm: formFloat(&fe, "max_distance_km", c.FormValue("max_distance_km"), "a number of kilometres such as 40"),
+	}
+	if v := c.FormValue("needed_by"); v != "" {
+		in.NeededBy = formTime(v)
+	}
+	tags, err := w.s.tagErrors(&in)
+	if err != nil {
+		return err
+	}
+	n, err := w.s.createNeed(d, in, append(fe, tags...), w.formRecorder(c))
+	if err != nil {
+		if !isRefusal(err) {
+			return err
+		}
+		return w.renderDesk(c, statusOfErr(err), sess, d, func(data *deskData) {
+			data.Need.fill(c, needFields...)
+			data.Need.refuse(err, nil)
+			data.Open = "need"
+		})
+	}
+	w.sessions.tell(sess.ID, fmt.Sprintf("Need %s posted: %s of %s.", n.ID, amount(n.Quantity, n.Unit), n.Item), "")
+	return c.Redirect("/desk#needs", http.StatusSeeOther)
+}
+
+// formUnit returns the unit field, or the item's own unit when the field
+// is left empty and the item is known.
+func (w *web) formUnit(c *fiber.Ctx) string {
+	if u := strings.TrimSpace(c.FormValue("unit")); u != "" {
+		return u
+	}
+	var it plenty.Item
+	w.s.read(func(st *plenty.State) error { it, _ = st.Item(strings.TrimSpace(c.FormValue("item"))); return nil })
+	return it.Unit
+}
+
+// deskIssueDelegate issues a delegate of the council from the desk's
+// form; the new token is shown once, on the next page.
+func (w *web) deskIssueDelegate(c *fiber.Ctx, sess *session, by plenty.Delegate) error {
+	refused := func(err error) error {
+		if !isRefusal(err) {
+			return err
+		}
+		return w.renderDesk(c, statusOfErr(err), sess, by, func(data *deskData) {
+			data.NewDelegate.fill(c, delegateFields...)
+			data.NewDelegate.Values["scopes"] = strings.Join(formScopes(c), " ")
+			data.NewDelegate.refuse(err, map[string]string{"expires_at": "term_days"})
+			data.Open = "delegate"
+		})
+	}
+	if !by.HasScope(plenty.ScopeDelegate) {
+		return refused(plenty.Errorf(plenty.EFORBIDDEN, "delegate %s's mandate does not include the %q scope", by.ID, plenty.ScopeDelegate))
+	}
+	var fe fieldErrors
+	in := delegateInput{Label: strings.TrimSpace(c.FormValue("label")), Mandate: strings.TrimSpace(c.FormValue("mandate")),
+		Scopes: formScopes(c), CosignAbove: Decimal(strings.TrimSpace(c.FormValue("cosign_above")))}
+	if days := formInt(&fe, "term_days", c.FormValue("term_days"), "a whole number of days from 1 to 7"); days != nil {
+		if *days < 1 || *days > 7 {
+			fe.addf("term_days", "must be a whole number of days from 1 to 7")
+		} else if *days < 7 {
+			in.ExpiresAt = Timestamp(w.s.now().Add(time.Duration(*days) * 24 * time.Hour).Format(time.RFC3339))
+		}
+	}
+	tags, err := w.s.tagErrors(&in)
+	if err != nil {
+		return err
+	}
+	nd, err := w.s.grantDelegate(by, in, append(fe, tags...), w.formRecorder(c))
+	if err != nil {
+		return refused(err)
+	}
+	msg := fmt.Sprintf("Delegate %s (%s) issued, until %s. Give them the token below; it is shown only now.",
+		nd.Label, nd.ID, nd.ExpiresAt.UTC().Format("2 Jan 2006 15:04 UTC"))
+	if nd.Token == "" {
+		msg = fmt.Sprintf("Delegate %s (%s) was already issued by this form; its token was shown then.", nd.Label, nd.ID)
+	}
+	w.sessions.tell(sess.ID, msg, nd.Token)
+	return c.Redirect("/desk#delegates", http.StatusSeeOther)
+}
+
+func formScopes(c *fiber.Ctx) []string {
+	var out []string
+	c.Context().PostArgs().VisitAll(func(k, v []byte) {
+		if string(k) == "scopes" {
+			out = append(out, string(v))
+		}
+	})
+	return out
+}
+
+// deskRecallDelegate recalls a delegate of the council at once.
+func (w *web) deskRecallDelegate(c *fiber.Ctx, sess *session, by plenty.Delegate) error {
+	if !by.HasScope(plenty.ScopeDelegate) {
+		return plenty.Errorf(plenty.EFORBIDDEN, "delegate %s's mandate does not include the %q scope", by.ID, plenty.ScopeDelegate)
+	}
+	d, err := w.s.recallFor(by, c.Params("id"), w.formRecorder(c))
+	if err != nil {
+		return err
+	}
+	w.sessions.tell(sess.ID, fmt.Sprintf("Delegate %s (%s) recalled.", d.Label, d.ID), "")
+	if d.ID == by.ID {
+		// Recalling oneself ends one's own session.
+		return c.Redirect("/desk", http.StatusSeeOther)
+	}
+	return c.Redirect("/desk#delegates", http.StatusSeeOther)
+}
+
+// statusOfErr is the HTTP status of a refusal, as the API answers it.
+func statusOfErr(err error) int {
+	if st := statusOf[plenty.ErrorCode(err)]; st != 0 {
+		return st
+	}
+	return http.StatusInternalServerError
+}

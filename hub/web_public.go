@@ -1,0 +1,263 @@
+package hub
+
+import (
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/gofiber/fiber/v2"
+
+	"github.com/plentyhub/plenty"
+	"github.com/plentyhub/plenty/exports"
+)
+
+// councilRow is a council in the home page's list.
+type councilRow struct {
+	plenty.Council
+	Offers, Needs int // open ones
+}
+
+// transferRow is a transfer as the public pages show it.
+type transferRow struct {
+	plenty.Transfer
+	Amount                 string
+	ProviderName, Receiver string
+	ReceiverName           string
+}
+
+type homeData struct {
+	Figures      plenty.Figures
+	Councils     []councilRow
+	Items        int
+	NeedsMet     lineChart
+	Flows        barChart
+	Supply       splitChart
+	Transfers    []transferRow // the newest first, at most 20
+	LedgerSize   int64
+	LedgerEvents int64
+}
+
+// homeCache keeps the home page's figures and charts for one ledger size
+// and day, so that reading the page does not fold the whole state again.
+type homeCache struct {
+	mu   sync.Mutex
+	size int64
+	day  time.Time
+	data *homeData
+}
+
+func (w *web) homePage(c *fiber.Ctx) error {
+	now := w.s.now()
+	day := now.Truncate(24 * time.Hour)
+	size := w.s.ledger.Size()
+	w.home.mu.Lock()
+	d := w.home.data
+	if d == nil || w.home.size != size || !w.home.day.Equal(day) {
+		d = w.buildHome(now)
+		w.home.data, w.home.size, w.home.day = d, size, day
+	}
+	w.home.mu.Unlock()
+	return w.render(c, fiber.StatusOK, "home", view{Title: "Plenty: needs met, openly", Nav: "home", Data: d})
+}
+
+func (w *web) buildHome(now time.Time) *homeData {
+	d := &homeData{}
+	w.s.read(func(st *plenty.State) error {
+		d.LedgerSize = st.Size()
+		d.Figures = st.Figures(now)
+		open := map[string][2]int{}
+		for _, o := range st.Offers() {
+			if o.Status == plenty.StatusOpen {
+				x := open[o.Council]
+				x[0]++
+				open[o.Council] = x
+			}
+		}
+		for _, n := range st.Needs() {
+			if n.Status == plenty.StatusOpen {
+				x := open[n.Council]
+				x[1]++
+				open[n.Council] = x
+			}
+		}
+		for _, c := range st.Councils() {
+			d.Councils = append(d.Councils, councilRow{c, open[c.ID][0], open[c.ID][1]})
+		}
+		sort.SliceStable(d.Councils, func(i, j int) bool { return d.Councils[i].Name < d.Councils[j].Name })
+		d.Items = len(st.Items())
+		d.NeedsMet = needsMetChart(st, now)
+		d.Flows = flowsChart(st)
+		d.Supply = supplyChart(d.Figures)
+		trs := transferRows(st, "")
+		if len(trs) > 20 {
+			trs = trs[:20]
+		}
+		d.Transfers = trs
+		return nil
+	})
+	return d
+}
+
+// transferRows lists the transfers, of one council when council is set,
+// the newest first.
+func transferRows(st *plenty.State, council string) []transferRow {
+	var out []transferRow
+	for _, t := range st.Transfers() {
+		if council != "" && t.Provider != council && t.Receiver != council {
+			continue
+		}
+		it, _ := st.Item(t.Item)
+		p, _ := st.Council(t.Provider)
+		r, _ := st.Council(t.Receiver)
+		out = append(out, transferRow{Transfer: t, Amount: amount(t.Quantity, it.Unit),
+			ProviderName: p.Name, ReceiverName: r.Name})
+	}
+	sort.SliceStable(out, func(i, j int) bool { return out[i].RecordedAt.After(out[j].RecordedAt) })
+	return out
+}
+
+func (w *web) itemsPage(c *fiber.Ctx) error {
+	var items []plenty.Item
+	w.s.read(func(st *plenty.State) error { items = st.Items(); return nil })
+	return w.render(c, fiber.StatusOK, "items", view{Title: "Item catalog", Nav: "items", Data: items})
+}
+
+// postingRow is an offer or a need as the council page shows it.
+type postingRow struct {
+	ID, Item, ItemName, Quantity, Remaining, Status, Note string
+	Until                                                 time.Time // available until, or needed by
+	Priority                                              int
+	MaxKm                                                 float64
+}
+
+type accountRow struct {
+	Item, ItemName                       string
+	Given, Received, Committed, Outstand string
+}
+
+type councilData struct {
+	Council   plenty.Council
+	Offers    []postingRow
+	Needs     []postingRow
+	Account   []accountRow
+	Delegates []delegateView
+	Transfers []transferRow
+}
+
+func (w *web) councilPage(c *fiber.Ctx) error {
+	id := c.Params("id")
+	var d councilData
+	var ok bool
+	w.s.read(func(st *plenty.State) error {
+		if d.Council, ok = st.Council(id); !ok {
+			return nil
+		}
+		d.Offers, d.Needs = councilPostings(st, id, plenty.StatusOpen)
+		for _, l := range st.Accounts() {
+			if l.Council != id {
+				continue
+			}
+			it, _ := st.Item(l.Item)
+			d.Account = append(d.Account, accountRow{Item: l.Item, ItemName: it.Name,
+				Given: amount(l.Given, it.Unit), Received: amount(l.Received, it.Unit),
+				Committed: amount(l.Committed, it.Unit), Outstand: amount(st.Outstanding(id, l.Item), it.Unit)})
+		}
+		for _, del := range st.CouncilDelegates(id) {
+			d.Delegates = append(d.Delegates, w.s.viewDelegate(del))
+		}
+		// Mandates in force first, then the newest.
+		sort.SliceStable(d.Delegates, func(i, j int) bool {
+			a, b := d.Delegates[i], d.Delegates[j]
+			if a.Active != b.Active {
+				return a.Active
+			}
+			return a.IssuedAt.After(b.IssuedAt)
+		})
+		d.Transfers = transferRows(st, id)
+		return nil
+	})
+	if !ok {
+		return plenty.Errorf(plenty.ENOTFOUND, "there is no council %s on this hub", id)
+	}
+	return w.render(c, fiber.StatusOK, "council", view{Title: d.Council.Name, Nav: "home", Data: d})
+}
+
+// councilPostings returns the council's offers and needs with the status
+// (every one when status is empty), the newest first.
+func councilPostings(st *plenty.State, council, status string) (offers, needs []postingRow) {
+	f := plenty.PostingFilter{Council: council, Status: status, Limit: 1000}
+	os, _ := st.ListOffers(f)
+	for _, o := range os {
+		it, _ := st.Item(o.Item)
+		offers = append(offers, postingRow{ID: o.ID, Item: o.Item, ItemName: it.Name,
+			Quantity: amount(o.Quantity, it.Unit), Remaining: amount(o.Remaining, it.Unit), Status: o.Status,
+			Note: o.Note, Until: o.AvailableUntil, MaxKm: o.MaxDistanceKm})
+	}
+	ns, _ := st.ListNeeds(f)
+	for _, n := range ns {
+		it, _ := st.Item(n.Item)
+		needs = append(needs, postingRow{ID: n.ID, Item: n.Item, ItemName: it.Name,
+			Quantity: amount(n.Quantity, it.Unit), Remaining: amount(n.Remaining, it.Unit), Status: n.Status,
+			Note: n.Note, Until: n.NeededBy, Priority: n.Priority, MaxKm: n.MaxDistanceKm})
+	}
+	// Ids sort by creation time: reverse for the newest first.
+	for i, j := 0, len(offers)-1; i < j; i, j = i+1, j-1 {
+		offers[i], offers[j] = offers[j], offers[i]
+	}
+	for i, j := 0, len(needs)-1; i < j; i, j = i+1, j-1 {
+		needs[i], needs[j] = needs[j], needs[i]
+	}
+	return offers, needs
+}
+
+type openFile struct{ Name, Label string }
+
+type openTable struct {
+	Table string
+	Files []openFile
+}
+
+type openPageData struct {
+	Tables      []openTable
+	Other       []openFile
+	Checkpoint  string
+	Size        int64
+	VerifierKey string
+	Hub         string // this hub's base URL
+	Empty       bool
+}
+
+// openPage links every file of the open data and shows the checkpoint
+// that /open/checkpoint serves, with how to verify it.
+func (w *web) openPage(c *fiber.Ctx) error {
+	d := openPageData{VerifierKey: w.s.ledger.VerifierKey(), Hub: c.BaseURL()}
+	for _, t := range openTables {
+		ot := openTable{Table: t}
+		for _, f := range exports.Formats {
+			ot.Files = append(ot.Files, openFile{Name: t + "." + string(f), Label: strings.ToUpper(string(f))})
+		}
+		d.Tables = append(d.Tables, ot)
+	}
+	d.Other = []openFile{
+		{exports.DataPackageFile, "the Frictionless Data Package: each file's schema, size and SHA-256"},
+		{exports.CheckpointFile, "the signed checkpoint covering the events"},
+		{exports.KeyFile, "the hub's verifier key"},
+	}
+	dir, size, err := w.s.latestSnapshot(c.UserContext())
+	switch {
+	case plenty.ErrorCode(err) == plenty.ENOTFOUND:
+		d.Empty = true
+	case err != nil:
+		return err
+	default:
+		cp, err := os.ReadFile(filepath.Join(dir, exports.CheckpointFile))
+		if err != nil {
+			return err
+		}
+		d.Checkpoint, d.Size = string(cp), size
+	}
+	return w.render(c, fiber.StatusOK, "open", view{Title: "Open data", Nav: "open", Data: d})
+}

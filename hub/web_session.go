@@ -1,0 +1,251 @@
+package hub
+
+import (
+	"crypto/hmac"
+	"crypto/rand"
+	"crypto/sha256"
+	"crypto/subtle"
+	"encoding/base64"
+	"net/http"
+	"sync"
+	"time"
+
+	"github.com/gofiber/fiber/v2"
+
+	"github.com/plentyhub/plenty"
+)
+
+// Sign-in on the web: a delegate (or a volunteer) pastes its token once;
+// the hub checks it and keeps a session in memory under a random id that
+// the browser holds in an HttpOnly, SameSite=Strict cookie scoped to /desk
+// (or /volunteer), Secure when the request came over TLS. The token itself
+// is never stored: the session names the delegate, whose mandate is
+// checked again on every request, so a recall or an expiry ends the
+// session at once. Sessions are lost when the hub restarts; signing in
+// again is all it takes.
+//
+// Every form POST carries a CSRF token: the session's own (a synchronizer
+// token) once signed in, and before that, on the sign-in forms, an HMAC of
+// a random cookie under a key only this process knows (a signed
+// double-submit cookie).
+
+const (
+	deskCookie      = "plenty_desk"
+	volunteerCookie = "plenty_volunteer"
+	preCookie       = "plenty_pre" // the sign-in forms' double-submit cookie
+	csrfField       = "csrf"
+
+	sessionTTL  = 12 * time.Hour
+	maxSessions = 100_000
+)
+
+// session is one signed-in browser.
+type session struct {
+	ID      string
+	CSRF    string
+	Kind    string // "desk" or "volunteer"
+	Subject string // the delegate's or the volunteer's id
+	Expires time.Time
+
+	flash string // a message for the next page
+	token string // a token issued just now, shown once on the next page
+}
+
+type sessions struct {
+	now func() time.Time
+	key []byte // signs the sign-in forms' CSRF tokens
+
+	mu   sync.Mutex
+	byID map[string]*session
+}
+
+func newSessions(now func() time.Time) *sessions {
+	key := make([]byte, 32)
+	rand.Read(key)
+	return &sessions{now: now, key: key, byID: map[string]*session{}}
+}
+
+func randomText() string {
+	var b [32]byte
+	rand.Read(b[:])
+	return base64.RawURLEncoding.EncodeToString(b[:])
+}
+
+// create starts a session for subject, ending at the earlier of the
+// session's term and until. It returns EUNAVAILABLE when too many
+// sessions are live.
+func (ss *sessions) create(kind, subject string, until time.Time) (*session, error) {
+	now := ss.now()
+	exp := now.Add(sessionTTL)
+	if until.Before(exp) {
+		exp = until
+	}
+	s := &session{ID: randomText(), CSRF: randomText(), Kind: kind, Subject: subject, Expires: exp}
+	ss.mu.Lock()
+	defer ss.mu.Unlock()
+	if len(ss.byID) >= maxSessions {
+		for id, x := range ss.byID {
+			if !now.Before(x.Expires) {
+				delete(ss.byID, id)
+			}
+		}
+		if len(ss.byID) >= maxSessions {
+			return nil, plenty.Errorf(plenty.EUNAVAILABLE, "the hub has too many signed-in sessions; try again later")
+		}
+	}
+	ss.byID[s.ID] = s
+	return s, nil
+}
+
+// get returns a copy of the live session of kind with the id, or nil.
+func (ss *sessions) get(id, kind string) *session {
+	if id == "" {
+		return nil
+	}
+	ss.mu.Lock()
+	defer ss.mu.Unlock()
+	s := ss.byID[id]
+	if s == nil || s.Kind != kind {
+		return nil
+	}
+	if !ss.now().Before(s.Expires) {
+		delete(ss.byID, id)
+		return nil
+	}
+	c := *s
+	return &c
+}
+
+// take returns the session's flash message and once-shown token, and
+// forgets them.
+func (ss *sessions) take(id string) (flash, token string) {
+	ss.mu.Lock()
+	defer ss.mu.Unlock()
+	if s := ss.byID[id]; s != nil {
+		flash, token = s.flash, s.token
+		s.flash, s.token = "", ""
+	}
+	return flash, token
+}
+
+// tell leaves a message (and a token to show once) for the next page.
+func (ss *sessions) tell(id, flash, token string) {
+	ss.mu.Lock()
+	defer ss.mu.Unlock()
+	if s := ss.byID[id]; s != nil {
+		s.flash, s.token = flash, token
+	}
+}
+
+func (ss *sessions) end(id string) {
+	ss.mu.Lock()
+	delete(ss.byID, id)
+	ss.mu.Unlock()
+}
+
+// setCookie sends a session cookie: HttpOnly, SameSite=Strict, Secure
+// over TLS, scoped to the section's path. It carries no expiry of its
+// own: the browser forgets it when closed, and the hub ends the session
+// at its term (by the hub's clock, not the browser's).
+func setCookie(c *fiber.Ctx, name, value, path string) {
+	c.Cookie(&fiber.Cookie{
+		Name: name, Value: value, Path: path,
+		HTTPOnly: true, Secure: c.Secure(), SameSite: fiber.CookieSameSiteStrictMode,
+	})
+}
+
+func clearCookie(c *fiber.Ctx, name, path string) {
+	c.Cookie(&fiber.Cookie{
+		Name: name, Value: "", Path: path, Expires: time.Unix(0, 0), MaxAge: -1,
+		HTTPOnly: true, Secure: c.Secure(), SameSite: fiber.CookieSameSiteStrictMode,
+	})
+}
+
+// preCSRF returns the CSRF token for a sign-in form, setting the
+// double-submit cookie it is bound to when the browser has none.
+func (ss *sessions) preCSRF(c *fiber.Ctx, path string) string {
+	v := c.Cookies(preCookie)
+	if len(v) != 43 {
+		v = randomText()
+		setCookie(c, preCookie, v, path)
+	}
+	return ss.sign(v)
+}
+
+func (ss *sessions) sign(v string) string {
+	m := hmac.New(sha256.New, ss.key)
+	m.Write([]byte(v))
+	return base64.RawURLEncoding.EncodeToString(m.Sum(nil))
+}
+
+// checkPreCSRF checks a sign-in form's CSRF token against its cookie.
+func (ss *sessions) checkPreCSRF(c *fiber.Ctx) error {
+	v := c.Cookies(preCookie)
+	if v == "" || !equalText(c.FormValue(csrfField), ss.sign(v)) {
+		return csrfRefusal()
+	}
+	return nil
+}
+
+// checkCSRF checks a signed-in form's CSRF token against the session's.
+func checkCSRF(c *fiber.Ctx, s *session) error {
+	if !equalText(c.FormValue(csrfField), s.CSRF) {
+		return csrfRefusal()
+	}
+	return nil
+}
+
+func csrfRefusal() error {
+	return &statusError{http.StatusForbidden, plenty.Errorf(plenty.EFORBIDDEN,
+		"this form could not be checked as coming from this hub's own page (its CSRF token is missing or stale); nothing was done. Reload the page and try again.")}
+}
+
+func equalText(a, b string) bool {
+	return a != "" && subtle.ConstantTimeCompare([]byte(a), []byte(b)) == 1
+}
+
+// asDelegate runs h for a form POST of a signed-in delegate whose mandate
+// is in force, after checking the form's CSRF token.
+func (w *web) asDelegate(h func(*fiber.Ctx, *session, plenty.Delegate) error) fiber.Handler {
+	return func(c *fiber.Ctx) error {
+		sess := w.sessions.get(c.Cookies(deskCookie), "desk")
+		if sess == nil {
+			return notSignedIn("desk")
+		}
+		if err := checkCSRF(c, sess); err != nil {
+			return err
+		}
+		d, err := w.sessionDelegate(c, sess)
+		if err != nil {
+			return err
+		}
+		if wait, ok := w.s.tokenLimit.allow(d.TokenHash); !ok {
+			return &rateLimited{retryAfter: wait,
+				err: plenty.Errorf(plenty.ERATELIMIT, "this delegate sent more than %g writes per second; retry after %d s", w.s.cfg.WriteRate, wait)}
+		}
+		return h(c, sess, d)
+	}
+}
+
+func notSignedIn(section string) error {
+	return &statusError{http.StatusUnauthorized, plenty.Errorf(plenty.EUNAUTHORIZED,
+		"you are not signed in, or your session ended; nothing was done. Sign in on the %s page and try again.", section)}
+}
+
+// sessionDelegate returns the session's delegate while its mandate is in
+// force; once it is not, it ends the session and returns EUNAUTHORIZED.
+func (w *web) sessionDelegate(c *fiber.Ctx, sess *session) (plenty.Delegate, error) {
+	var d plenty.Delegate
+	var ok bool
+	w.s.read(func(st *plenty.State) error { d, ok = st.Delegate(sess.Subject); return nil })
+	var err error = plenty.Errorf(plenty.EUNAUTHORIZED, "this session's delegate does not exist; sign in again")
+	if ok {
+		err = w.s.inForce(d)
+	}
+	if err != nil {
+		w.sessions.end(sess.ID)
+		clearCookie(c, deskCookie, "/desk")
+		return d, err
+	}
+	return d, nil
+}

@@ -96,15 +96,6 @@ func parsePages() map[string]*template.Template {
 	return pages
 }
 
-func contains(xs []string, x string) bool {
-	for _, y := range xs {
-		if y == x {
-			return true
-		}
-	}
-	return false
-}
-
 // fieldArgs is one form field for the "field" template.
 type fieldArgs struct {
 	Form                                    *form

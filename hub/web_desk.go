@@ -34,6 +34,7 @@ type deskData struct {
 	Units       []string
 	Scopes      []string
 	Idem        string // the forms' idempotency key
+	CSRF        string
 
 	Offer, Need, NewDelegate *form
 	Open                     string // the form to show opened: "offer", "need", "delegate"
@@ -41,6 +42,7 @@ type deskData struct {
 	Offers, Needs []postingRow
 	Delegates     []delegateView
 	Lifecycle     deskLifecycle
+	Error         string // a refusal shown above the desk
 }
 
 // signInData is the sign-in form.
@@ -75,7 +77,7 @@ func (w *web) renderDesk(c *fiber.Ctx, status int, sess *session, d plenty.Deleg
 	data := deskData{
 		Delegate: w.s.viewDelegate(d), CanPost: d.HasScope(plenty.ScopePost),
 		CanAccept: d.HasScope(plenty.ScopeAccept), CanDelegate: d.HasScope(plenty.ScopeDelegate),
-		Scopes: plenty.AllScopes, Idem: randomText(),
+		Scopes: plenty.AllScopes, Idem: randomText(), CSRF: sess.CSRF,
 		Offer: newForm(), Need: newForm(), NewDelegate: newForm(),
 	}
 	data.NewDelegate.Values["term_days"] = "7"
@@ -107,7 +109,7 @@ func (w *web) renderDesk(c *fiber.Ctx, status int, sess *session, d plenty.Deleg
 		failed(&data)
 	}
 	return w.render(c, status, "desk", view{Title: "Desk: " + data.Council.Name, Nav: "desk",
-		Session: sess, Flash: flash, Token: token, Data: data})
+		Session: sess, Flash: flash, Token: token, Error: data.Error, Data: data})
 }
 
 // deskSignIn checks a pasted token and starts a session for its delegate.

@@ -1,6 +1,7 @@
 package hub
 
 import (
+	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
@@ -76,25 +77,29 @@ func isRefusal(err error) bool {
 	return false
 }
 
-// formRecorder records the events of a web form with the form's own
-// idempotency key (the hidden field "idem", fresh on each page), so that
-// a form sent twice, by a double click or a reload, writes once.
+// formContext returns the request's context carrying the form's own
+// idempotency key (the hidden field "idem", fresh on each page, together
+// with the form's path), so that a form sent twice, by a double click or
+// a reload, writes once.
+func formContext(c *fiber.Ctx) context.Context {
+	ctx := c.UserContext()
+	key := c.FormValue("idem")
+	if len(key) != 43 || !printableASCII(key) {
+		return ctx
+	}
+	k := sha256.Sum256([]byte(key + " " + c.Path()))
+	h := sha256.New()
+	h.Write([]byte(c.Method() + " " + c.Path() + "\n"))
+	h.Write(c.Body())
+	return context.WithValue(ctx, idempotencyKey{}, ledger.Request{
+		IdempotencyKey: "web:" + hex.EncodeToString(k[:16]), RequestHash: hex.EncodeToString(h.Sum(nil))})
+}
+
+// formRecorder records the events of a web form (see formContext).
 func (w *web) formRecorder(c *fiber.Ctx) recordFunc {
+	ctx := formContext(c)
 	return func(kind string, actor plenty.Actor, data any) (plenty.Event, bool, error) {
-		req := ledger.Request{Kind: kind, Actor: actor, Data: data}
-		if key := c.FormValue("idem"); len(key) == 43 && printableASCII(key) {
-			h := sha256.New()
-			h.Write([]byte(c.Method() + " " + c.Path() + "\n"))
-			h.Write(c.Body())
-			req.IdempotencyKey, req.RequestHash = "web:"+key, hex.EncodeToString(h.Sum(nil))
-		}
-		start := time.Now()
-		ev, err := w.s.ledger.Append(c.UserContext(), req)
-		w.s.metrics.observeAppend(time.Since(start), err)
-		if err != nil {
-			return ev, false, err
-		}
-		return ev, req.IdempotencyKey != "" && !sameData(ev, data), nil
+		return w.s.write(ctx, kind, actor, data)
 	}
 }
 

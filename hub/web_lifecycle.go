@@ -1,36 +1,214 @@
 package hub
 
 import (
+	"fmt"
+	"net/http"
+	"strings"
+	"time"
+
 	"github.com/gofiber/fiber/v2"
 
 	"github.com/plentyhub/plenty"
 )
 
-type deskLifecycle struct{}
+// The desk's part of the exchange lifecycle: proposals to accept, decline
+// or co-sign, and agreements whose receipt to confirm. The forms call the
+// same functions as the API (decide, confirmReceipt).
 
-func (w *web) deskLifecycle(d plenty.Delegate) deskLifecycle { return deskLifecycle{} }
+type deskLifecycle struct {
+	Proposals  []deskProposal
+	Agreements []deskAgreement
+}
 
+type decisionRow struct {
+	Council, Delegate string
+	Accepted          bool
+	At                time.Time
+}
+
+type deskProposal struct {
+	proposalView
+	ItemName, Amount, ProviderName, ReceiverName string
+	Role                                         string // "provider" or "receiver"
+	Decisions                                    []decisionRow
+	Todo                                         string // what this council still has to do
+	CanAccept, CanDecline                        bool
+}
+
+type deskAgreement struct {
+	agreementView
+	ItemName, Amount, ReceivedAmount, ProviderName, ReceiverName string
+	CanConfirm                                                   bool
+	Receipt                                                      *form
+}
+
+// deskLifecycle gathers the proposals and agreements of d's council.
+func (w *web) deskLifecycle(d plenty.Delegate) deskLifecycle {
+	var out deskLifecycle
+	props := w.s.proposalsFor(d.Council)
+	ags := w.s.agreementsOf(d.Council)
+	canAccept := d.HasScope(plenty.ScopeAccept)
+	w.s.read(func(st *plenty.State) error {
+		name := func(id string) string {
+			c, ok := st.Council(id)
+			if !ok {
+				return id
+			}
+			return c.Name
+		}
+		labels := func(id string) string {
+			del, ok := st.Delegate(id)
+			if !ok {
+				return id
+			}
+			return del.Label + " (" + id + ")"
+		}
+		for _, p := range props {
+			it, _ := st.Item(p.Item)
+			dp := deskProposal{proposalView: p, ItemName: it.Name, Amount: amount(p.Quantity, p.Unit),
+				ProviderName: name(p.Provider), ReceiverName: name(p.Receiver), Role: "receiver"}
+			if p.Provider == d.Council {
+				dp.Role = "provider"
+			}
+			var mine, ours bool // this delegate accepted; another of the council accepted
+			other := p.Receiver
+			if dp.Role == "receiver" {
+				other = p.Provider
+			}
+			for _, dec := range p.Decisions {
+				dp.Decisions = append(dp.Decisions, decisionRow{Council: name(dec.Council), Delegate: labels(dec.Delegate),
+					Accepted: dec.Accepted, At: dec.At})
+				if dec.Council == d.Council && dec.Accepted {
+					if dec.Delegate == d.ID {
+						mine = true
+					} else {
+						ours = true
+					}
+				}
+			}
+			waiting := contains(p.WaitingFor, d.Council)
+			switch {
+			case p.Agreement != "":
+				dp.Todo = "Agreed as " + p.Agreement + "."
+			case waiting && mine:
+				dp.Todo = "You accepted; the quantity is above your co-signature threshold, so a second delegate of your council must also accept."
+			case waiting && ours:
+				dp.Todo = "Another delegate of your council accepted; your co-signature completes your council's consent."
+				dp.CanAccept = canAccept
+			case waiting:
+				dp.Todo = "Your council's answer is awaited."
+				dp.CanAccept, dp.CanDecline = canAccept, canAccept
+			default:
+				dp.Todo = "Your council accepted; waiting for " + name(other) + "."
+			}
+			out.Proposals = append(out.Proposals, dp)
+		}
+		for _, a := range ags {
+			if a.Status == plenty.AgreementCancelled {
+				continue
+			}
+			it, _ := st.Item(a.Item)
+			da := deskAgreement{agreementView: a, ItemName: it.Name, Amount: amount(a.Quantity, a.Unit),
+				ReceivedAmount: amount(a.Received, a.Unit), ProviderName: name(a.Provider), ReceiverName: name(a.Receiver),
+				Receipt: newForm()}
+			da.CanConfirm = canAccept && a.Receiver == d.Council && a.Status == plenty.AgreementActive
+			da.Receipt.Values["quantity"] = a.Quantity.String()
+			out.Agreements = append(out.Agreements, da)
+		}
+		return nil
+	})
+	return out
+}
+
+// deskDecide accepts (or co-signs) or declines a proposal for the
+// delegate's council.
 func (w *web) deskDecide(c *fiber.Ctx, sess *session, d plenty.Delegate) error {
-	return errLifecyclePending
+	var accept bool
+	switch c.Params("decision") {
+	case "accept":
+		accept = true
+	case "decline":
+	default:
+		return plenty.Errorf(plenty.ENOTFOUND, "no such decision: %s; accept or decline", c.Params("decision"))
+	}
+	id := c.Params("id")
+	refused := func(err error) error {
+		if !isRefusal(err) {
+			return err
+		}
+		return w.renderDeskError(c, sess, d, err)
+	}
+	if !d.HasScope(plenty.ScopeAccept) {
+		return refused(plenty.Errorf(plenty.EFORBIDDEN, "delegate %s's mandate does not include the %q scope", d.ID, plenty.ScopeAccept))
+	}
+	acc, err := w.s.decide(formContext(c), d, id, accept)
+	if err != nil {
+		return refused(err)
+	}
+	var msg string
+	w.s.read(func(st *plenty.State) error {
+		switch {
+		case !accept:
+			msg = fmt.Sprintf("Proposal %s declined for your council.", id)
+		case acc.Agreement != "":
+			msg = fmt.Sprintf("Both councils accepted: agreement %s formed; the quantity is reserved and the delivery goes to the volunteers.", acc.Agreement)
+		case st.Consents(acc, d.Council, w.s.now()):
+			msg = fmt.Sprintf("Proposal %s accepted for your council; waiting for the other council.", id)
+		default:
+			msg = fmt.Sprintf("Proposal %s accepted by you; a second delegate of your council must co-sign.", id)
+		}
+		return nil
+	})
+	w.sessions.tell(sess.ID, msg, "")
+	return c.Redirect("/desk#proposals", http.StatusSeeOther)
 }
 
+// renderDeskError shows the desk again with a refusal above it.
+func (w *web) renderDeskError(c *fiber.Ctx, sess *session, d plenty.Delegate, err error) error {
+	return w.renderDesk(c, statusOfErr(err), sess, d, func(data *deskData) { data.Error = plenty.ErrorMessage(err) })
+}
+
+// deskConfirmReceipt records, for the receiving council, what arrived
+// under an agreement: the transfer.
 func (w *web) deskConfirmReceipt(c *fiber.Ctx, sess *session, d plenty.Delegate) error {
-	return errLifecyclePending
+	id := c.Params("id")
+	var a plenty.Agreement
+	var ok bool
+	w.s.read(func(st *plenty.State) error { a, ok = st.Agreement(id); return nil })
+	if !ok {
+		return w.renderDeskError(c, sess, d, plenty.Errorf(plenty.ENOTFOUND, "agreement %s does not exist", id))
+	}
+	refused := func(err error) error {
+		if !isRefusal(err) {
+			return err
+		}
+		return w.renderDesk(c, statusOfErr(err), sess, d, func(data *deskData) {
+			for i := range data.Lifecycle.Agreements {
+				if da := &data.Lifecycle.Agreements[i]; da.ID == id {
+					da.Receipt.fill(c, "quantity")
+					da.Receipt.refuse(err, nil)
+					return
+				}
+			}
+			data.Error = plenty.ErrorMessage(err)
+		})
+	}
+	if !d.HasScope(plenty.ScopeAccept) {
+		return refused(plenty.Errorf(plenty.EFORBIDDEN, "delegate %s's mandate does not include the %q scope", d.ID, plenty.ScopeAccept))
+	}
+	if d.Council != a.Receiver {
+		return refused(plenty.Errorf(plenty.EFORBIDDEN, "only the receiving council confirms the receipt of agreement %s", id))
+	}
+	q, err := w.s.parseQuantity(a.Item, Decimal(strings.TrimSpace(c.FormValue("quantity"))), "", false)
+	if err != nil {
+		return refused(err)
+	}
+	tr, err := w.s.confirmReceipt(formContext(c), d, id, q)
+	if err != nil {
+		return refused(err)
+	}
+	var unit string
+	w.s.read(func(st *plenty.State) error { it, _ := st.Item(a.Item); unit = it.Unit; return nil })
+	w.sessions.tell(sess.ID, fmt.Sprintf("Receipt confirmed: transfer %s of %s recorded.", tr.ID, amount(tr.Quantity, unit)), "")
+	return c.Redirect("/desk#agreements", http.StatusSeeOther)
 }
-
-func (w *web) volunteerPage(c *fiber.Ctx) error { return errLifecyclePending }
-func (w *web) volunteerRegister(c *fiber.Ctx) error {
-	return errLifecyclePending
-}
-func (w *web) volunteerSignIn(c *fiber.Ctx) error {
-	return errLifecyclePending
-}
-func (w *web) asVolunteer(h func(*fiber.Ctx, *session, plenty.Volunteer) error) fiber.Handler {
-	return func(c *fiber.Ctx) error { return errLifecyclePending }
-}
-func (w *web) volunteerSignOut(c *fiber.Ctx, sess *session, v plenty.Volunteer) error { return nil }
-func (w *web) volunteerTaskAct(c *fiber.Ctx, sess *session, v plenty.Volunteer) error { return nil }
-
-// errLifecyclePending answers the pages that wait for the exchange
-// lifecycle's functions (proposals, receipts, volunteers, tasks).
-var errLifecyclePending = plenty.Errorf(plenty.EUNAVAILABLE, "this part of the hub is not open yet: the exchange lifecycle is being built")

@@ -5,53 +5,16 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
-	"strconv"
 	"strings"
 
+	"github.com/plentyhub/plenty"
 	"golang.org/x/mod/sumdb/note"
 	"golang.org/x/mod/sumdb/tlog"
 )
 
-// Checkpoint is the body of a signed C2SP tlog-checkpoint: the log's origin,
-// the tree size it covers and the RFC 6962 root hash at that size.
-type Checkpoint struct {
-	Origin string
-	Size   int64
-	Root   tlog.Hash
-}
-
-// ParseCheckpoint reads the text of a checkpoint note (without its
-// signatures): an origin line, a decimal tree size, a base64 root hash, and
-// optional extension lines. It fails when any of these is malformed.
-func ParseCheckpoint(text string) (Checkpoint, error) {
-	lines := strings.SplitAfter(text, "\n")
-	if len(lines) < 3 || !strings.HasSuffix(text, "\n") {
-		return Checkpoint{}, fmt.Errorf("checkpoint must have an origin line, a tree size line and a root hash line")
-	}
-	origin := strings.TrimSuffix(lines[0], "\n")
-	if origin == "" {
-		return Checkpoint{}, fmt.Errorf("checkpoint origin line is empty")
-	}
-	sizeText := strings.TrimSuffix(lines[1], "\n")
-	size, err := strconv.ParseInt(sizeText, 10, 64)
-	if err != nil || size < 0 || strconv.FormatInt(size, 10) != sizeText {
-		return Checkpoint{}, fmt.Errorf("checkpoint tree size %q is not a decimal number", sizeText)
-	}
-	rootText := strings.TrimSuffix(lines[2], "\n")
-	root, err := base64.StdEncoding.DecodeString(rootText)
-	if err != nil || len(root) != tlog.HashSize {
-		return Checkpoint{}, fmt.Errorf("checkpoint root hash %q is not a base64 SHA-256 hash", rootText)
-	}
-	var c Checkpoint
-	c.Origin, c.Size = origin, size
-	copy(c.Root[:], root)
-	return c, nil
-}
-
-// String returns the checkpoint body as a note text.
-func (c Checkpoint) String() string {
-	return fmt.Sprintf("%s\n%d\n%s\n", c.Origin, c.Size, base64.StdEncoding.EncodeToString(c.Root[:]))
-}
+// Checkpoint is the body of a signed checkpoint; the format is defined
+// once, in the root package.
+type Checkpoint = plenty.Checkpoint
 
 // OpenCheckpoint checks the signature of a signed checkpoint note against the
 // verifier key (as note.NewVerifier reads it) and returns its body. It fails
@@ -70,7 +33,7 @@ func OpenCheckpoint(signed []byte, verifierKey string) (Checkpoint, error) {
 		}
 		return Checkpoint{}, fmt.Errorf("checkpoint signature does not verify with key %q: %v", v.Name(), err)
 	}
-	c, err := ParseCheckpoint(n.Text)
+	c, err := plenty.ParseCheckpoint(n.Text)
 	if err != nil {
 		return Checkpoint{}, err
 	}

@@ -211,35 +211,6 @@ func TestTreeBuilderMatchesTlog(t *testing.T) {
 	}
 }
 
-func TestParseCheckpoint(t *testing.T) {
-	root := "47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU="
-	tests := []struct {
-		name, text, want string
-	}{
-		{"OK", "example.com/log\n12\n" + root + "\n", ""},
-		{"OKWithExtension", "example.com/log\n12\n" + root + "\nextra\n", ""},
-		{"ErrNoNewline", "example.com/log\n12\n" + root, "must have"},
-		{"ErrEmptyOrigin", "\n12\n" + root + "\n", "origin line is empty"},
-		{"ErrSize", "example.com/log\n012\n" + root + "\n", "tree size"},
-		{"ErrNegative", "example.com/log\n-1\n" + root + "\n", "tree size"},
-		{"ErrRoot", "example.com/log\n12\nAAAA\n", "root hash"},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			c, err := ParseCheckpoint(tt.text)
-			if tt.want == "" {
-				if err != nil || c.Size != 12 || c.Origin != "example.com/log" || hashText(c.Root) != root {
-					t.Fatalf("ParseCheckpoint = %+v, %v", c, err)
-				}
-				return
-			}
-			if err == nil || !strings.Contains(err.Error(), tt.want) {
-				t.Fatalf("error = %v, want one containing %q", err, tt.want)
-			}
-		})
-	}
-}
-
 func TestReadEnvelopeMatchesDecodeEvent(t *testing.T) {
 	l := demoLog(t, "stone-milled")
 	l.add(plenty.KindItemDefined, `odd "actor" \ name`, map[string]string{"x": "y"})

@@ -86,20 +86,3 @@ func FuzzReadTable(f *testing.F) {
 		}
 	})
 }
-
-// FuzzParseCheckpoint checks that a parsed checkpoint prints back to the
-// same text.
-func FuzzParseCheckpoint(f *testing.F) {
-	f.Add("example.com/log\n12\n47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU=\n")
-	f.Add("a\n0\nAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=\nextra\n")
-	f.Fuzz(func(t *testing.T, text string) {
-		c, err := ParseCheckpoint(text)
-		if err != nil {
-			return
-		}
-		c2, err := ParseCheckpoint(c.String())
-		if err != nil || c2 != c {
-			t.Fatalf("round trip of %q: %+v, %v", text, c2, err)
-		}
-	})
-}

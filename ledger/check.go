@@ -194,7 +194,8 @@ func parseSigned(v note.Verifier, b []byte) (string, int64, tlog.Hash, error) {
 	if err != nil {
 		return "", 0, tlog.Hash{}, fmt.Errorf("checkpoint signature does not verify with the hub's key: %w", err)
 	}
-	return ParseCheckpoint(nt.Text)
+	c, err := plenty.ParseCheckpoint(nt.Text)
+	return c.Origin, c.Size, c.Root, err
 }
 
 func checkNote(ctx context.Context, db *sql.DB, v note.Verifier, b []byte, size, n int64) error {

@@ -4,13 +4,11 @@ import (
 	"bytes"
 	"context"
 	"crypto/rand"
-	"encoding/base64"
 	"errors"
 	"fmt"
 	"io/fs"
 	"os"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -81,11 +79,6 @@ func (l *Ledger) VerifierKey() string { return l.signer.vkey }
 // Origin returns the origin line of the hub's checkpoints.
 func (l *Ledger) Origin() string { return l.signer.origin }
 
-// FormatCheckpoint returns the text of a C2SP tlog-checkpoint body.
-func FormatCheckpoint(origin string, size int64, root tlog.Hash) string {
-	return fmt.Sprintf("%s\n%d\n%s\n", origin, size, base64.StdEncoding.EncodeToString(root[:]))
-}
-
 // Checkpoint returns a signed checkpoint covering the ledger's current
 // size, signing a new one when the ledger has grown since the last. It
 // never signs a tree that is not consistent with the previous checkpoint:
@@ -114,7 +107,7 @@ func (l *Ledger) Checkpoint(ctx context.Context) ([]byte, error) {
 				"refusing to sign tree size %d: it is not consistent with the checkpoint at size %d: %v", size, s.lastSize, err)
 		}
 	}
-	signed, err := note.Sign(&note.Note{Text: FormatCheckpoint(s.origin, size, root)}, s.note)
+	signed, err := note.Sign(&note.Note{Text: plenty.Checkpoint{Origin: s.origin, Size: size, Root: root}.String()}, s.note)
 	if err != nil {
 		return nil, fmt.Errorf("sign checkpoint: %w", err)
 	}
@@ -155,23 +148,6 @@ func (l *Ledger) loadLastCheckpoint(ctx context.Context) error {
 	}
 	l.signer.lastSize, l.signer.lastRoot, l.signer.lastNote = size, got, []byte(text)
 	return nil
-}
-
-// ParseCheckpoint reads the body of a checkpoint note: origin, size, root.
-func ParseCheckpoint(text string) (origin string, size int64, root tlog.Hash, err error) {
-	lines := strings.SplitN(text, "\n", 4)
-	if len(lines) < 4 {
-		return "", 0, root, fmt.Errorf("checkpoint: want origin, size and root lines")
-	}
-	size, err = strconv.ParseInt(lines[1], 10, 64)
-	if err != nil || size < 0 {
-		return "", 0, root, fmt.Errorf("checkpoint: bad size %q", lines[1])
-	}
-	b, err := base64.StdEncoding.DecodeString(lines[2])
-	if err != nil || len(b) != tlog.HashSize {
-		return "", 0, root, fmt.Errorf("checkpoint: bad root hash %q", lines[2])
-	}
-	return lines[0], size, tlog.Hash(b), nil
 }
 
 // writeFileAtomic writes data to path through a synced temporary file in

@@ -260,10 +260,11 @@ func TestTreeAndCheckpoints(t *testing.T) {
 			if err != nil {
 				t.Fatalf("checkpoint does not verify: %v", err)
 			}
-			origin, size, root, err := ledger.ParseCheckpoint(n.Text)
-			if err != nil || origin != l.Origin() || size != int64(i+1) {
-				t.Fatalf("checkpoint %q: origin %q size %d err %v", n.Text, origin, size, err)
+			c, err := plenty.ParseCheckpoint(n.Text)
+			if err != nil || c.Origin != l.Origin() || c.Size != int64(i+1) {
+				t.Fatalf("checkpoint %q: origin %q size %d err %v", n.Text, c.Origin, c.Size, err)
 			}
+			size, root := c.Size, tlog.Hash(c.Root)
 			want := rfc6962Root(leafHashes(t, l))
 			if root != tlog.Hash(want) {
 				t.Fatalf("size %d: checkpoint root %x, independent RFC 6962 root %x", size, root, want)

@@ -9,45 +9,8 @@ import (
 
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
-	"github.com/apache/arrow-go/v18/arrow/decimal128"
 	"github.com/plentyhub/plenty"
 )
-
-// appendRow appends one row of values (as projectionRows produces them) to
-// the builder of a record of table t.
-func appendRow(rb *array.RecordBuilder, t *table, row []any) {
-	for i, c := range t.cols {
-		b := rb.Field(i)
-		v := row[i]
-		switch c.typ {
-		case tString:
-			b.(*array.StringBuilder).Append(v.(string))
-		case tInt:
-			b.(*array.Int64Builder).Append(v.(int64))
-		case tFloat:
-			b.(*array.Float64Builder).Append(v.(float64))
-		case tAmount:
-			b.(*array.Decimal128Builder).Append(decimal128.FromI64(int64(v.(plenty.Amount))))
-		case tTime:
-			tb := b.(*array.TimestampBuilder)
-			switch tv := v.(type) {
-			case time.Time:
-				tb.Append(arrow.Timestamp(tv.UnixNano()))
-			case *time.Time:
-				if tv == nil {
-					tb.AppendNull()
-				} else {
-					tb.Append(arrow.Timestamp(tv.UnixNano()))
-				}
-			}
-		case tBinary:
-			b.(*array.BinaryBuilder).Append(v.([]byte))
-		case tHash:
-			h := v.([32]byte)
-			b.(*array.FixedSizeBinaryBuilder).Append(h[:])
-		}
-	}
-}
 
 // formatTime writes a timestamp the way event bodies do, so that text
 // columns sort and compare as the ledger's times.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"slices"
 	"sync/atomic"
 
 	"github.com/apache/arrow-go/v18/arrow"
@@ -32,6 +33,49 @@ type Options struct {
 	Progress func(done, total int64)
 	// Licence of the data in datapackage.json; CC0 1.0 when empty.
 	Licence *Licence
+	// Step, when set, is called as a snapshot moves on from writing the
+	// events to "writing tables" and then "reading back".
+	Step func(step string)
+	// Keep is the number of snapshots Write keeps in its folder, the
+	// newest ones; older ones are removed after a new one is published.
+	// DefaultKeep when zero.
+	Keep int
+	// Formats a snapshot is written in; every format when nil. It must
+	// hold Arrow or Parquet, which the verifier reads the events from.
+	Formats []Format
+}
+
+// DefaultKeep is the number of snapshots kept when Options.Keep is zero.
+const DefaultKeep = 3
+
+func (o *Options) keep() int {
+	if o == nil || o.Keep <= 0 {
+		return DefaultKeep
+	}
+	return o.Keep
+}
+
+func (o *Options) step(s string) {
+	if o != nil && o.Step != nil {
+		o.Step(s)
+	}
+}
+
+// formats returns the formats of a snapshot, in the order of Formats.
+func (o *Options) formats() ([]Format, error) {
+	if o == nil || o.Formats == nil {
+		return Formats, nil
+	}
+	var out []Format
+	for _, f := range Formats {
+		if slices.Contains(o.Formats, f) {
+			out = append(out, f)
+		}
+	}
+	if !slices.Contains(out, Arrow) && !slices.Contains(out, Parquet) {
+		return nil, plenty.Errorf(plenty.EINVALID, "a snapshot needs the events in arrow or parquet, which the verifier reads; formats %v have neither", o.Formats)
+	}
+	return out, nil
 }
 
 func (o *Options) alloc() memory.Allocator {
@@ -221,39 +265,6 @@ func WriteEvents(ctx context.Context, w io.Writer, f Format, src EventSource, fr
 	if err := streamEvents(ctx, src, from, to, []sink{s}, opts, nil, nil); err != nil {
 		s.close()
 		return err
-	}
-	return s.close()
-}
-
-// writeTable writes a projection table computed from st to one sink.
-func writeTable(t *table, st *plenty.State, s sink, mem memory.Allocator, batch int) error {
-	rb := array.NewRecordBuilder(mem, t.schema())
-	defer rb.Release()
-	rows, batches := 0, 0
-	flush := func() error {
-		rec := rb.NewRecordBatch()
-		defer rec.Release()
-		rows = 0
-		batches++
-		return s.write(rec)
-	}
-	err := projectionRows(t, st, func(row []any) error {
-		appendRow(rb, t, row)
-		rows++
-		if rows >= batch {
-			return flush()
-		}
-		return nil
-	})
-	if err != nil {
-		return err
-	}
-	// An empty table still gets one (empty) batch, so that every reader
-	// sees its schema the same way.
-	if rows > 0 || batches == 0 {
-		if err := flush(); err != nil {
-			return err
-		}
 	}
 	return s.close()
 }

@@ -1,10 +1,7 @@
 package exports
 
 import (
-	"strings"
-
 	"github.com/apache/arrow-go/v18/arrow"
-	"github.com/plentyhub/plenty"
 )
 
 // colType is the logical type of a column. Each has one Arrow type (also
@@ -236,61 +233,3 @@ var accountsTable = &table{
 // projections lists the tables derived from the events, in publication
 // order.
 var projections = []*table{councilsTable, delegatesTable, itemsTable, offersTable, needsTable, agreementsTable, transfersTable, accountsTable}
-
-// projectionRows calls emit with each row of t as computed from st, one
-// value per column: string, int64, float64, time.Time, *time.Time or
-// plenty.Amount.
-func projectionRows(t *table, st *plenty.State, emit func(row []any) error) error {
-	units := map[string]string{}
-	for _, it := range st.Items() {
-		units[it.Code] = it.Unit
-	}
-	var err error
-	row := func(vals ...any) {
-		if err == nil {
-			err = emit(vals)
-		}
-	}
-	switch t {
-	case councilsTable:
-		for _, c := range st.Councils() {
-			row(c.ID, c.Name, c.Sector, c.Place, c.Location.Lat, c.Location.Lon, c.RegisteredAt)
-		}
-	case delegatesTable:
-		for _, d := range st.Delegates() {
-			row(d.ID, d.Council, d.Mandate, strings.Join(d.Scopes, " "), d.CosignAbove,
-				d.IssuedBy, d.IssuedAt, d.ExpiresAt, d.RecalledAt)
-		}
-	case itemsTable:
-		for _, it := range st.Items() {
-			row(it.Code, it.Name, string(it.Dimension), it.Unit, it.DefinedBy)
-		}
-	case offersTable:
-		for _, o := range st.Offers() {
-			row(o.ID, o.Council, o.Item, o.Quantity, o.Remaining, units[o.Item],
-				o.Location.Lat, o.Location.Lon, o.MaxDistanceKm, o.Note, o.ExpiresAt, o.Status, o.PostedBy, o.PostedAt,
-				o.AvailableFrom, o.AvailableUntil, o.MinSplit)
-		}
-	case needsTable:
-		for _, n := range st.Needs() {
-			row(n.ID, n.Council, n.Item, n.Quantity, n.Remaining, units[n.Item],
-				n.Location.Lat, n.Location.Lon, n.MaxDistanceKm, n.Note, n.ExpiresAt, n.Status, n.PostedBy, n.PostedAt,
-				n.NeededBy, int64(n.Priority))
-		}
-	case agreementsTable:
-		for _, a := range st.Agreements() {
-			row(a.ID, a.Proposal, a.Offer, a.Need, a.Item, a.Provider, a.Receiver,
-				a.Quantity, units[a.Item], a.DistanceKm, a.Status, a.FormedAt)
-		}
-	case transfersTable:
-		for _, x := range st.Transfers() {
-			row(x.ID, x.Agreement, x.Item, x.Provider, x.Receiver, x.Quantity,
-				units[x.Item], x.RecordedAt, x.Corrects)
-		}
-	case accountsTable:
-		for _, l := range st.Accounts() {
-			row(l.Council, l.Item, units[l.Item], l.Given, l.Received, l.Committed)
-		}
-	}
-	return err
-}

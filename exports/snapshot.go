@@ -2,6 +2,7 @@ package exports
 
 import (
 	"bufio"
+	"cmp"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
@@ -11,6 +12,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 
 	"github.com/plentyhub/plenty"
@@ -66,13 +68,15 @@ func Write(ctx context.Context, dir string, src EventSource, checkpoint []byte, 
 			os.RemoveAll(tmp)
 		}
 	}()
-	if err := writeFiles(ctx, tmp, src, cp, checkpoint, verifierKey, opts); err != nil {
+	written, err := writeFiles(ctx, tmp, src, cp, checkpoint, verifierKey, opts)
+	if err != nil {
 		return nil, err
 	}
 	if err := syncDir(tmp); err != nil {
 		return nil, err
 	}
-	if _, err := Verify(ctx, tmp, &VerifyOptions{Key: verifierKey, Allocator: opts.alloc()}); err != nil {
+	opts.step("reading back")
+	if _, err := verify(ctx, tmp, &VerifyOptions{Key: verifierKey, Allocator: opts.alloc()}, written); err != nil {
 		return nil, fmt.Errorf("reading back the export before publishing it: %w", err)
 	}
 	if err := os.Chmod(tmp, 0o755); err != nil {
@@ -85,82 +89,109 @@ func Write(ctx context.Context, dir string, src EventSource, checkpoint []byte, 
 	if err := syncDir(dir); err != nil {
 		return nil, err
 	}
-	return snap, publishLatest(dir, cp.Size)
+	if err := publishLatest(dir, cp.Size); err != nil {
+		return nil, err
+	}
+	return snap, prune(dir, opts.keep())
 }
 
-// writeFiles writes every file of a snapshot into the folder tmp.
-func writeFiles(ctx context.Context, tmp string, src EventSource, cp Checkpoint, checkpoint []byte, key string, opts *Options) error {
+// writeFiles writes every file of a snapshot into the folder tmp, and
+// returns the digest of the rows written to each projection table, by
+// table name, for the read-back.
+func writeFiles(ctx context.Context, tmp string, src EventSource, cp Checkpoint, checkpoint []byte, key string, opts *Options) (map[string]*rowDigest, error) {
+	formats, err := opts.formats()
+	if err != nil {
+		return nil, err
+	}
 	var resources []Resource
 	st := plenty.NewState()
+	ids := watch(st)
 	var tree treeBuilder
 
-	// The events: one pass over the source feeds all three formats, the
-	// Merkle tree and the state.
 	var files []*outFile
-	var sinks []sink
 	defer func() {
 		for _, f := range files {
 			f.abort()
 		}
 	}()
-	for _, f := range Formats {
-		of, err := createFile(tmp, fileName(eventsTable, f))
-		if err != nil {
-			return err
+	// open creates the files of table t, one per format, and their sinks.
+	open := func(t *table) ([]sink, error) {
+		var sinks []sink
+		for _, f := range formats {
+			of, err := createFile(tmp, fileName(t, f))
+			if err != nil {
+				return nil, err
+			}
+			files = append(files, of)
+			s, err := newSink(f, of, t, opts.alloc())
+			if err != nil {
+				return nil, err
+			}
+			sinks = append(sinks, s)
 		}
-		files = append(files, of)
-		s, err := newSink(f, of, eventsTable, opts.alloc())
-		if err != nil {
-			return err
-		}
-		sinks = append(sinks, s)
+		return sinks, nil
 	}
-	err := streamEvents(ctx, src, 0, cp.Size, sinks, opts, func(ev plenty.Event) error {
+	// finish syncs and closes them, and lists them in datapackage.json.
+	finish := func(t *table) error {
+		for i, f := range formats {
+			r, err := files[i].finish()
+			if err != nil {
+				return err
+			}
+			resources = append(resources, newResource(t, f, r.size, r.sum))
+		}
+		files = nil
+		return nil
+	}
+
+	// The events: one pass over the source feeds every format, the Merkle
+	// tree and the state.
+	sinks, err := open(eventsTable)
+	if err != nil {
+		return nil, err
+	}
+	err = streamEvents(ctx, src, 0, cp.Size, sinks, opts, func(ev plenty.Event) error {
 		if err := st.Apply(ev); err != nil {
 			return plenty.Errorf(plenty.EINVALID, "event %d does not follow from the ledger before it: %v", ev.Seq, err)
 		}
 		return nil
 	}, tree.add)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	if root := tree.root(); root != cp.Root {
-		return plenty.Errorf(plenty.EINVALID, "the %d events hash to root %s, but the checkpoint signs %s",
+		return nil, plenty.Errorf(plenty.EINVALID, "the %d events hash to root %s, but the checkpoint signs %s",
 			cp.Size, hashText(root), hashText(cp.Root))
 	}
-	for i, f := range Formats {
-		if err := sinks[i].close(); err != nil {
-			return err
+	for _, s := range sinks {
+		if err := s.close(); err != nil {
+			return nil, err
 		}
-		r, err := files[i].finish()
-		if err != nil {
-			return err
-		}
-		resources = append(resources, newResource(eventsTable, f, r.size, r.sum))
 	}
-	files = nil
+	if err := finish(eventsTable); err != nil {
+		return nil, err
+	}
 
-	// The projections.
+	// The projections: each row computed once, written to every format
+	// and hashed for the read-back.
+	opts.step("writing tables")
+	written := map[string]*rowDigest{}
 	for _, t := range projections {
-		for _, f := range Formats {
-			of, err := createFile(tmp, fileName(t, f))
-			if err != nil {
-				return err
-			}
-			files = []*outFile{of}
-			s, err := newSink(f, of, t, opts.alloc())
-			if err != nil {
-				return err
-			}
-			if err := writeTable(t, st, s, opts.alloc(), opts.batchRows()); err != nil {
-				return err
-			}
-			r, err := of.finish()
-			if err != nil {
-				return err
-			}
-			files = nil
-			resources = append(resources, newResource(t, f, r.size, r.sum))
+		sinks, err := open(t)
+		if err != nil {
+			return nil, err
+		}
+		d := newRowDigest()
+		if err := writeTable(t, st, ids, sinks, opts.alloc(), opts.batchRows(), d.addBatch); err != nil {
+			return nil, err
+		}
+		d.finish()
+		written[t.name] = d
+		if err := finish(t); err != nil {
+			return nil, err
+		}
+		if err := ctx.Err(); err != nil {
+			return nil, err
 		}
 	}
 
@@ -170,17 +201,17 @@ func writeFiles(ctx context.Context, tmp string, src EventSource, cp Checkpoint,
 	}
 	pkg, err := newDataPackage(cp, st.LastTime(), lic, resources).marshal()
 	if err != nil {
-		return err
+		return nil, err
 	}
 	for _, f := range []struct {
 		name string
 		data []byte
 	}{{CheckpointFile, checkpoint}, {KeyFile, []byte(key + "\n")}, {DataPackageFile, pkg}} {
 		if err := writeSmallFile(tmp, f.name, f.data); err != nil {
-			return err
+			return nil, err
 		}
 	}
-	return nil
+	return written, nil
 }
 
 // outFile is a file being written: buffered, hashed and counted.
@@ -284,4 +315,51 @@ func publishLatest(dir string, size int64) error {
 		return err
 	}
 	return syncDir(dir)
+}
+
+// snapshotSizes returns the tree sizes of the snapshots in dir, largest
+// first.
+func snapshotSizes(dir string) ([]int64, error) {
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		return nil, err
+	}
+	var sizes []int64
+	for _, e := range entries {
+		n, err := strconv.ParseInt(e.Name(), 10, 64)
+		if err != nil || !e.IsDir() || strconv.FormatInt(n, 10) != e.Name() {
+			continue
+		}
+		sizes = append(sizes, n)
+	}
+	slices.SortFunc(sizes, func(a, b int64) int { return cmp.Compare(b, a) })
+	return sizes, nil
+}
+
+// prune removes all but the keep largest snapshots in dir, and never the
+// one latest points to. A reader that has a file of a removed snapshot
+// open keeps reading it; new requests for it find nothing.
+func prune(dir string, keep int) error {
+	sizes, err := snapshotSizes(dir)
+	if err != nil {
+		return err
+	}
+	_, latest, err := Latest(dir)
+	if err != nil {
+		return err
+	}
+	removed := false
+	for i, size := range sizes {
+		if i < keep || size == latest {
+			continue
+		}
+		if err := os.RemoveAll(filepath.Join(dir, strconv.FormatInt(size, 10))); err != nil {
+			return fmt.Errorf("removing the old snapshot %d: %w", size, err)
+		}
+		removed = true
+	}
+	if removed {
+		return syncDir(dir)
+	}
+	return nil
 }

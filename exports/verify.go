@@ -71,6 +71,15 @@ func faultf(file, format string, args ...any) *Fault {
 // It returns a *Fault naming the first fault found, or another error when
 // the source cannot be read at all (a network failure, a missing folder).
 func Verify(ctx context.Context, source string, opts *VerifyOptions) (*Report, error) {
+	return verify(ctx, source, opts, nil)
+}
+
+// verify is Verify; when written is not nil (the read-back of a snapshot
+// just written), each table file is compared with the digest of the rows
+// written to it, by table name, instead of with a second replay of the
+// events, and the events files are checked for their hashes and columns
+// only: the writer already replayed them.
+func verify(ctx context.Context, source string, opts *VerifyOptions, written map[string]*rowDigest) (*Report, error) {
 	if opts == nil {
 		opts = &VerifyOptions{}
 	}
@@ -83,7 +92,7 @@ func Verify(ctx context.Context, source string, opts *VerifyOptions) (*Report, e
 	if mem == nil {
 		mem = memory.DefaultAllocator
 	}
-	v := &verifier{ctx: ctx, src: src, opts: opts, mem: mem, rep: &Report{}}
+	v := &verifier{ctx: ctx, src: src, opts: opts, mem: mem, rep: &Report{}, written: written}
 	if err := v.run(); err != nil {
 		return nil, err
 	}
@@ -99,8 +108,12 @@ type verifier struct {
 	cp     Checkpoint
 	since  *Checkpoint
 	st     *plenty.State
+	ids    *entityIDs          // the entities of st
 	listed map[string]Resource // datapackage.json's resources by path; nil without one
 	seen   map[string]bool
+	// written holds, by table, the digest of the rows written; nil when
+	// the tables are checked against a replay.
+	written map[string]*rowDigest
 }
 
 // readSmall reads a small file whole; found is false when it is absent.
@@ -144,7 +157,7 @@ func (v *verifier) run() error {
 		if err != nil {
 			return err
 		}
-		err = v.checkEvents(f, file, primary)
+		err = v.checkEvents(f, file, primary && v.written == nil)
 		file.Close()
 		if err != nil {
 			return v.fileFault(name, err)
@@ -175,12 +188,6 @@ func (v *verifier) run() error {
 
 // checkProjection checks every file of table t present.
 func (v *verifier) checkProjection(t *table) error {
-	var want *expected
-	defer func() {
-		if want != nil {
-			want.release()
-		}
-	}()
 	for _, f := range Formats {
 		name := fileName(t, f)
 		file, err := v.openChecked(name)
@@ -190,19 +197,38 @@ func (v *verifier) checkProjection(t *table) error {
 		if err != nil {
 			return err
 		}
-		if want == nil {
-			if want, err = expectedRows(t, v.st, v.mem); err != nil {
-				file.Close()
-				return err
+		if d := v.written[t.name]; d != nil {
+			err = v.checkWritten(t, f, file, d)
+		} else {
+			want := streamRows(t, v.st, v.ids, v.mem)
+			err = v.checkTable(t, f, file, want)
+			if cerr := want.close(); err == nil {
+				err = cerr
 			}
 		}
-		err = v.checkTable(t, f, file, want)
 		file.Close()
 		if err != nil {
 			return v.fileFault(name, err)
 		}
 	}
 	return nil
+}
+
+// checkWritten compares a table file with the digest of the rows written
+// to it.
+func (v *verifier) checkWritten(t *table, f Format, file readAtSeeker, want *rowDigest) error {
+	got := newRowDigest()
+	var err error
+	if f == CSV {
+		err = readCSV(v.ctx, file, t, func(row []string) error { got.addRow(row); return nil })
+	} else {
+		err = readBatches(v.ctx, f, file, t, v.mem, got.addBatch)
+	}
+	if err != nil {
+		return err
+	}
+	got.finish()
+	return want.compare(got)
 }
 
 // fileFault turns an error met while checking a file into a Fault naming
@@ -335,11 +361,10 @@ func (v *verifier) openChecked(name string) (*os.File, error) {
 }
 
 // checkTable compares a projection file with the rows the replay gives.
-func (v *verifier) checkTable(t *table, f Format, file readAtSeeker, want *expected) error {
+func (v *verifier) checkTable(t *table, f Format, file readAtSeeker, want *rowStream) error {
 	n := 0
-	c := &cursor{e: want}
 	compare := func(got []string) error {
-		w, err := c.next()
+		w, err := want.next()
 		if err != nil {
 			return err
 		}
@@ -378,8 +403,12 @@ func (v *verifier) checkTable(t *table, f Format, file readAtSeeker, want *expec
 	if err != nil {
 		return err
 	}
-	if n != want.rows {
-		return fmt.Errorf("has %d rows, but the events give %d", n, want.rows)
+	total, err := want.count()
+	if err != nil {
+		return err
+	}
+	if n != total {
+		return fmt.Errorf("has %d rows, but the events give %d", n, total)
 	}
 	return nil
 }
@@ -397,67 +426,104 @@ func rowKey(t *table, row []string) string {
 	return strings.Join(parts, ", ")
 }
 
-// expectedRows computes the table the replay gives, as record batches (the
-// compact form), to compare with each file of the table. The caller
-// releases them.
-func expectedRows(t *table, st *plenty.State, mem memory.Allocator) (*expected, error) {
-	e := &expected{}
-	if err := writeTable(t, st, e, mem, 1<<14); err != nil {
-		e.release()
-		return nil, err
-	}
-	return e, nil
+// rowStream yields the rows of a table as the replay gives them, computed
+// batch by batch on another goroutine while a file is read, so that
+// checking a table holds two batches of it, not the whole table.
+type rowStream struct {
+	batches chan arrow.RecordBatch
+	stop    chan struct{}
+	result  chan error
+	cur     arrow.RecordBatch
+	i       int
+	row     []string
+	rows    int  // rows yielded so far
+	ended   bool // the last batch was taken
+	closed  bool
+	err     error // the computation's, once closed
 }
 
-// expected holds the batches of a table computed from the events; it is a
-// sink that keeps what is written to it.
-type expected struct {
-	batches []arrow.RecordBatch
-	rows    int
+var errStopped = errors.New("stopped")
+
+// streamRows starts computing table t from st. The caller closes the
+// stream.
+func streamRows(t *table, st *plenty.State, ids *entityIDs, mem memory.Allocator) *rowStream {
+	s := &rowStream{batches: make(chan arrow.RecordBatch, 1), stop: make(chan struct{}), result: make(chan error, 1),
+		row: make([]string, len(t.cols))}
+	go func() {
+		err := writeTable(t, st, ids, nil, mem, 1<<14, func(rec arrow.RecordBatch) error {
+			rec.Retain()
+			select {
+			case s.batches <- rec:
+				return nil
+			case <-s.stop:
+				rec.Release()
+				return errStopped
+			}
+		})
+		close(s.batches)
+		s.result <- err
+	}()
+	return s
 }
 
-func (e *expected) write(rec arrow.RecordBatch) error {
-	rec.Retain()
-	e.batches = append(e.batches, rec)
-	e.rows += int(rec.NumRows())
-	return nil
-}
-
-func (e *expected) close() error { return nil }
-
-func (e *expected) release() {
-	for _, b := range e.batches {
-		b.Release()
+// next returns the text of the next row, or nil after the last.
+func (s *rowStream) next() ([]string, error) {
+	for s.cur == nil || s.i >= int(s.cur.NumRows()) {
+		if s.cur != nil {
+			s.cur.Release()
+			s.cur = nil
+		}
+		if s.ended {
+			return nil, nil
+		}
+		rec, ok := <-s.batches
+		if !ok {
+			s.ended = true
+			return nil, s.close()
+		}
+		s.cur, s.i = rec, 0
 	}
-	e.batches = nil
-}
-
-// cursor walks the expected rows in order.
-type cursor struct {
-	e    *expected
-	b, i int
-	row  []string
-}
-
-// next returns the text of the next expected row, or nil at the end.
-func (c *cursor) next() ([]string, error) {
-	for c.b < len(c.e.batches) && c.i >= int(c.e.batches[c.b].NumRows()) {
-		c.b, c.i = c.b+1, 0
-	}
-	if c.b >= len(c.e.batches) {
-		return nil, nil
-	}
-	rec := c.e.batches[c.b]
-	if c.row == nil {
-		c.row = make([]string, rec.NumCols())
-	}
-	for j, col := range rec.Columns() {
-		v, err := cellText(col, c.i)
+	for j, col := range s.cur.Columns() {
+		v, err := cellText(col, s.i)
 		if err != nil {
 			return nil, err
 		}
-		c.row[j] = v
+		s.row[j] = v
 	}
-	c.i++
-	return c.row, nil
+	s.i++
+	s.rows++
+	return s.row, nil
+}
+
+// count returns the number of rows in all: those yielded and those left.
+func (s *rowStream) count() (int, error) {
+	n := s.rows
+	if s.cur != nil {
+		n += int(s.cur.NumRows()) - s.i
+	}
+	for rec := range s.batches {
+		n += int(rec.NumRows())
+		rec.Release()
+	}
+	return n, s.close()
+}
+
+// close stops the computation, releases every batch and returns its
+// error. It may be called more than once.
+func (s *rowStream) close() error {
+	if s.cur != nil {
+		s.cur.Release()
+		s.cur = nil
+	}
+	if !s.closed {
+		s.closed = true
+		close(s.stop)
+		for rec := range s.batches {
+			rec.Release()
+		}
+		if s.err = <-s.result; s.err == errStopped {
+			s.err = nil
+		}
+	}
+	return s.err
 }

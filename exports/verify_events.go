@@ -135,8 +135,10 @@ func (c *eventChecker) end() error {
 // the tables are checked against.
 func (v *verifier) checkEvents(f Format, file readAtSeeker, primary bool) error {
 	c := &eventChecker{cp: v.cp, since: v.since}
+	var ids *entityIDs
 	if primary {
 		c.st = plenty.NewState()
+		ids = watch(c.st)
 	}
 	var err error
 	if f == CSV {
@@ -177,7 +179,7 @@ func (v *verifier) checkEvents(f Format, file readAtSeeker, primary bool) error 
 		return err
 	}
 	if primary {
-		v.st = c.st
+		v.st, v.ids = c.st, ids
 	}
 	return nil
 }

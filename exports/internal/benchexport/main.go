@@ -38,7 +38,11 @@ func main() {
 	format := flag.String("format", "arrow", "none, arrow, parquet, csv or snapshot")
 	out := flag.String("out", os.TempDir(), "folder to write to")
 	cpuprofile := flag.String("cpuprofile", "", "write a CPU profile to this file")
+	memprofile := flag.String("memprofile", "", "write a heap profile taken when the heap in use was largest (sampled every second) to this file")
 	flag.Parse()
+	if *memprofile != "" {
+		go peakHeapProfile(*memprofile)
+	}
 	if *cpuprofile != "" {
 		f, err := os.Create(*cpuprofile)
 		if err == nil {
@@ -50,6 +54,24 @@ func main() {
 		fmt.Fprintln(os.Stderr, "benchexport:", err)
 		pprof.StopCPUProfile()
 		os.Exit(1)
+	}
+}
+
+// peakHeapProfile writes a heap profile to path each time the heap in use
+// exceeds the largest seen so far, checking every second.
+func peakHeapProfile(path string) {
+	var peak uint64
+	for range time.Tick(time.Second) {
+		var ms runtime.MemStats
+		runtime.ReadMemStats(&ms)
+		if ms.HeapInuse <= peak+peak/20 {
+			continue
+		}
+		peak = ms.HeapInuse
+		if f, err := os.Create(path); err == nil {
+			pprof.Lookup("heap").WriteTo(f, 0)
+			f.Close()
+		}
 	}
 }
 

@@ -111,8 +111,9 @@ type nopCloser struct{ io.Writer }
 func (nopCloser) Close() error { return nil }
 
 type csvSink struct {
-	w   *csv.Writer
-	row []string
+	w      *csv.Writer
+	row    []string
+	digest *rowDigest // when not nil, fed every row written
 }
 
 func (s *csvSink) write(rec arrow.RecordBatch) error {
@@ -127,6 +128,9 @@ func (s *csvSink) write(rec arrow.RecordBatch) error {
 		}
 		if err := s.w.Write(s.row); err != nil {
 			return err
+		}
+		if s.digest != nil {
+			s.digest.addRow(s.row)
 		}
 	}
 	return nil

@@ -40,8 +40,16 @@ type Snapshot struct {
 //
 // Every file is written to a temporary folder, synced, then read back with
 // Verify before the folder is renamed into place, so a reader never sees a
-// partial or unverified snapshot. A snapshot that already exists is left as
-// it is (snapshots are immutable) and returned.
+// partial or unverified snapshot. The read-back checks every leaf hash
+// and the root, datapackage.json's sizes and hashes, and each table file
+// against a digest of the rows written to it (Verify on its own computes
+// the tables again from the events; the read-back need not, as the rows
+// were computed from the events just now). A snapshot that already exists
+// is left as it is (snapshots are immutable) and returned.
+//
+// After publishing, Write removes the older snapshots beyond the newest
+// opts.Keep (DefaultKeep), never the one latest points to nor the one it
+// just wrote.
 //
 // It returns an EINVALID error when the checkpoint does not verify or the
 // events do not match it, and the source's, ctx's or the file system's
@@ -92,13 +100,13 @@ func Write(ctx context.Context, dir string, src EventSource, checkpoint []byte, 
 	if err := publishLatest(dir, cp.Size); err != nil {
 		return nil, err
 	}
-	return snap, prune(dir, opts.keep())
+	return snap, prune(dir, opts.keep(), cp.Size)
 }
 
 // writeFiles writes every file of a snapshot into the folder tmp, and
 // returns the digest of the rows written to each projection table, by
 // table name, for the read-back.
-func writeFiles(ctx context.Context, tmp string, src EventSource, cp Checkpoint, checkpoint []byte, key string, opts *Options) (map[string]*rowDigest, error) {
+func writeFiles(ctx context.Context, tmp string, src EventSource, cp Checkpoint, checkpoint []byte, key string, opts *Options) (map[string]*tableDigest, error) {
 	formats, err := opts.formats()
 	if err != nil {
 		return nil, err
@@ -175,14 +183,14 @@ func writeFiles(ctx context.Context, tmp string, src EventSource, cp Checkpoint,
 	// The projections: each row computed once, written to every format
 	// and hashed for the read-back.
 	opts.step("writing tables")
-	written := map[string]*rowDigest{}
+	written := map[string]*tableDigest{}
 	for _, t := range projections {
 		sinks, err := open(t)
 		if err != nil {
 			return nil, err
 		}
-		d := newRowDigest()
-		if err := writeTable(t, st, ids, sinks, opts.alloc(), opts.batchRows(), d.addBatch); err != nil {
+		d := digestSinks(sinks)
+		if err := writeTable(t, st, ids, sinks, opts.alloc(), opts.batchRows(), d.values.addBatch); err != nil {
 			return nil, err
 		}
 		d.finish()
@@ -337,9 +345,10 @@ func snapshotSizes(dir string) ([]int64, error) {
 }
 
 // prune removes all but the keep largest snapshots in dir, and never the
-// one latest points to. A reader that has a file of a removed snapshot
-// open keeps reading it; new requests for it find nothing.
-func prune(dir string, keep int) error {
+// one latest points to nor the one of size just (just written; -1 for
+// none). A reader that has a file of a removed snapshot open keeps reading
+// it; new requests for it find nothing.
+func prune(dir string, keep int, just int64) error {
 	sizes, err := snapshotSizes(dir)
 	if err != nil {
 		return err
@@ -350,7 +359,7 @@ func prune(dir string, keep int) error {
 	}
 	removed := false
 	for i, size := range sizes {
-		if i < keep || size == latest {
+		if i < keep || size == latest || size == just {
 			continue
 		}
 		if err := os.RemoveAll(filepath.Join(dir, strconv.FormatInt(size, 10))); err != nil {

@@ -3,6 +3,7 @@ package exports
 import (
 	"context"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -123,39 +124,61 @@ func TestTableRowsMatchState(t *testing.T) {
 	}
 }
 
+// writtenDigests replays l and returns the digests of its tables as a
+// snapshot's writer computes them.
+func writtenDigests(t *testing.T, l *testLog) map[string]*tableDigest {
+	st := plenty.NewState()
+	ids := watch(st)
+	for _, ev := range l.events {
+		if err := st.Apply(ev); err != nil {
+			t.Fatal(err)
+		}
+	}
+	written := map[string]*tableDigest{}
+	for _, tb := range projections {
+		cs, err := newSink(CSV, io.Discard, tb, memory.DefaultAllocator)
+		if err != nil {
+			t.Fatal(err)
+		}
+		d := digestSinks([]sink{cs})
+		if err := writeTable(tb, st, ids, []sink{cs}, memory.DefaultAllocator, 4, d.values.addBatch); err != nil {
+			t.Fatal(err)
+		}
+		d.finish()
+		written[tb.name] = d
+	}
+	return written
+}
+
 // TestReadBackComparesWithRowsWritten checks the read-back of Write: a
 // table file that does not hold the rows written is caught, naming the
 // rows, without replaying the events again.
 func TestReadBackComparesWithRowsWritten(t *testing.T) {
 	l := demoLog(t, "stone-milled")
 	dir := mustWrite(t, l, 10)
-	// The digests of the rows of another history, with another note.
-	other := demoLog(t, "rewritten")
-	st := plenty.NewState()
-	ids := watch(st)
-	for _, ev := range other.events {
-		if err := st.Apply(ev); err != nil {
-			t.Fatal(err)
-		}
+	ctx := context.Background()
+	if _, err := verify(ctx, dir, &VerifyOptions{Key: l.verifier}, writtenDigests(t, l)); err != nil {
+		t.Fatalf("verify with the digests of the rows written: %v", err)
 	}
-	written := map[string]*rowDigest{}
-	for _, tb := range projections {
-		d := newRowDigest()
-		if err := writeTable(tb, st, ids, nil, memory.DefaultAllocator, 4, d.addBatch); err != nil {
-			t.Fatal(err)
-		}
-		d.finish()
-		written[tb.name] = d
-	}
-	_, err := verify(context.Background(), dir, &VerifyOptions{Key: l.verifier}, written)
-	want := "offers.arrow: rows 1 to 2 read back differently from how they were written"
-	if err == nil || err.Error() != want {
+	// The rows of another history, with another note in offer o1.
+	other := writtenDigests(t, demoLog(t, "rewritten"))
+	written := writtenDigests(t, l)
+	written["offers"].values = other["offers"].values
+	_, err := verify(ctx, dir, &VerifyOptions{Key: l.verifier}, written)
+	if want := "offers.arrow: rows 1 to 2 read back differently from how they were written"; err == nil || err.Error() != want {
 		t.Fatalf("verify = %v, want %q", err, want)
 	}
-	// One row fewer is named as such.
-	d := written["offers"]
-	d.rows--
-	_, err = verify(context.Background(), dir, &VerifyOptions{Key: l.verifier}, written)
+	// The CSV file is compared with the text written.
+	written = writtenDigests(t, l)
+	written["offers"].text = other["offers"].text
+	_, err = verify(ctx, dir, &VerifyOptions{Key: l.verifier}, written)
+	if want := "offers.csv: rows 1 to 2 read back differently from how they were written"; err == nil || err.Error() != want {
+		t.Fatalf("verify = %v, want %q", err, want)
+	}
+	// A row count that differs is named as such.
+	written = writtenDigests(t, l)
+	written["offers"].values.rows--
+	_, err = verify(ctx, dir, &VerifyOptions{Key: l.verifier}, written)
 	if want := "offers.arrow: holds 2 rows, but 1 were written"; err == nil || err.Error() != want {
 		t.Fatalf("verify = %v, want %q", err, want)
 	}
@@ -188,5 +211,121 @@ func TestRowDigestChunks(t *testing.T) {
 	d.finish()
 	if c.compare(d) == nil {
 		t.Fatal("rows ab|c and a|bc have the same digest")
+	}
+}
+
+// folderNames lists dir's entries, for messages and comparisons.
+func folderNames(t *testing.T, dir string) string {
+	t.Helper()
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var names []string
+	for _, e := range entries {
+		names = append(names, e.Name())
+	}
+	return strings.Join(names, " ")
+}
+
+func TestWriteKeepsTheNewestSnapshots(t *testing.T) {
+	l := demoLog(t, "stone-milled")
+	dir := t.TempDir()
+	ctx := context.Background()
+	write := func(n int64) {
+		t.Helper()
+		if _, err := Write(ctx, dir, l.source(), l.checkpoint(n), l.verifier, &Options{Keep: 2}); err != nil {
+			t.Fatalf("Write(%d): %v", n, err)
+		}
+	}
+	write(3)
+	write(5)
+	if got := folderNames(t, dir); got != "3 5 latest" {
+		t.Fatalf("after two snapshots: %q", got)
+	}
+	write(7)
+	if got := folderNames(t, dir); got != "5 7 latest" {
+		t.Fatalf("after a third snapshot with Keep 2: %q, want \"5 7 latest\"", got)
+	}
+	// An older snapshot written late is kept until the next one is
+	// published, and never moves latest.
+	write(4)
+	if got := folderNames(t, dir); got != "4 5 7 latest" {
+		t.Fatalf("after writing an older snapshot: %q, want \"4 5 7 latest\"", got)
+	}
+	// What latest points to is never removed, even when it is not among
+	// the largest (a folder copied in by hand).
+	if err := os.Mkdir(filepath.Join(dir, "9"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Mkdir(filepath.Join(dir, "8"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := prune(dir, 2, -1); err != nil {
+		t.Fatal(err)
+	}
+	if got := folderNames(t, dir); got != "7 8 9 latest" {
+		t.Fatalf("prune with latest at 7 below two larger folders: %q, want \"7 8 9 latest\"", got)
+	}
+	if _, size, err := Latest(dir); err != nil || size != 7 {
+		t.Fatalf("Latest = %d, %v; want 7", size, err)
+	}
+}
+
+func TestWriteDefaultKeep(t *testing.T) {
+	l := demoLog(t, "stone-milled")
+	dir := t.TempDir()
+	for n := int64(1); n <= 5; n++ {
+		if _, err := Write(context.Background(), dir, l.source(), l.checkpoint(n), l.verifier, nil); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if got := folderNames(t, dir); got != "3 4 5 latest" {
+		t.Fatalf("folder holds %q, want the %d newest: \"3 4 5 latest\"", got, DefaultKeep)
+	}
+}
+
+func TestWriteFormats(t *testing.T) {
+	l := demoLog(t, "stone-milled")
+	dir := t.TempDir()
+	snap, err := Write(context.Background(), dir, l.source(), l.checkpoint(10), l.verifier, &Options{Formats: []Format{CSV, Parquet}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rep, err := Verify(context.Background(), snap.Dir, &VerifyOptions{Key: l.verifier})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(rep.Files) != 1+9*2 || rep.Files[1] != "events.parquet" || rep.Files[2] != "events.csv" {
+		t.Errorf("checked %v, want datapackage.json and 9 tables in parquet and csv", rep.Files)
+	}
+	_, err = Write(context.Background(), t.TempDir(), l.source(), l.checkpoint(10), l.verifier, &Options{Formats: []Format{CSV}})
+	if err == nil || !strings.Contains(err.Error(), "needs the events in arrow or parquet") {
+		t.Fatalf("Write with CSV alone = %v", err)
+	}
+}
+
+func TestFormatTimeMatchesTimeFormat(t *testing.T) {
+	for _, ns := range []int64{0, 1, -1, 999_999_999, 1_795_000_000_123_456_789, -6_000_000_000_000_000_000,
+		9_223_372_036_854_775_807, -9_223_372_036_854_775_808, 253_402_300_799_999_999_999 % (1 << 62)} {
+		want := time.Unix(0, ns).UTC().Format(plenty.TimeFormat)
+		if got := formatTime(ns); got != want {
+			t.Errorf("formatTime(%d) = %q, want %q", ns, got, want)
+		}
+	}
+}
+
+func TestParseTime(t *testing.T) {
+	for _, s := range []string{"2026-11-21T10:00:00.000000000Z", "1970-01-01T00:00:00.000000001Z", "2262-04-11T23:47:16.854775807Z"} {
+		ns, ok := parseTime(s)
+		if !ok || formatTime(ns) != s {
+			t.Errorf("parseTime(%q) = %d, %v", s, ns, ok)
+		}
+	}
+	for _, s := range []string{"2026-13-21T10:00:00.000000000Z", "2026-11-21T10:00:00.00000000Z", "2026-11-21 10:00:00.000000000Z",
+		"2026-11-21T10:00:00.000000000+", "2026-11-21T1a:00:00.000000000Z", "2262-04-11T23:47:16.854775808Z", "-026-11-21T10:00:00.000000000Z"} {
+		if ns, ok := parseTime(s); ok {
+			t.Errorf("parseTime(%q) = %d, true; want false", s, ns)
+		}
 	}
 }

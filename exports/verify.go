@@ -79,7 +79,7 @@ func Verify(ctx context.Context, source string, opts *VerifyOptions) (*Report, e
 // written to it, by table name, instead of with a second replay of the
 // events, and the events files are checked for their hashes and columns
 // only: the writer already replayed them.
-func verify(ctx context.Context, source string, opts *VerifyOptions, written map[string]*rowDigest) (*Report, error) {
+func verify(ctx context.Context, source string, opts *VerifyOptions, written map[string]*tableDigest) (*Report, error) {
 	if opts == nil {
 		opts = &VerifyOptions{}
 	}
@@ -113,7 +113,7 @@ type verifier struct {
 	seen   map[string]bool
 	// written holds, by table, the digest of the rows written; nil when
 	// the tables are checked against a replay.
-	written map[string]*rowDigest
+	written map[string]*tableDigest
 }
 
 // readSmall reads a small file whole; found is false when it is absent.
@@ -216,10 +216,13 @@ func (v *verifier) checkProjection(t *table) error {
 
 // checkWritten compares a table file with the digest of the rows written
 // to it.
-func (v *verifier) checkWritten(t *table, f Format, file readAtSeeker, want *rowDigest) error {
-	got := newRowDigest()
+func (v *verifier) checkWritten(t *table, f Format, file readAtSeeker, written *tableDigest) error {
+	got, want := newRowDigest(), written.values
 	var err error
 	if f == CSV {
+		if want = written.text; want == nil {
+			return fmt.Errorf("was not written by this export")
+		}
 		err = readCSV(v.ctx, file, t, func(row []string) error { got.addRow(row); return nil })
 	} else {
 		err = readBatches(v.ctx, f, file, t, v.mem, got.addBatch)

@@ -22,11 +22,13 @@ func runExport(args []string, stdout, stderr io.Writer) int {
 	fs.SetOutput(stderr)
 	data := fs.String("data", DefaultData, "data folder of the hub")
 	out := fs.String("out", "", "folder to write the snapshots to (required)")
+	keep := fs.Int("keep", exports.DefaultKeep, "number of snapshots to keep in --out, the newest; older ones are removed")
+	showProgress := fs.Bool("progress", false, "show progress even when standard error is not a terminal")
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
-	if *out == "" || fs.NArg() > 0 {
-		fmt.Fprintln(stderr, "usage: plenty export [--data DIR] --out DIR")
+	if *out == "" || fs.NArg() > 0 || *keep < 1 {
+		fmt.Fprintln(stderr, "usage: plenty export [--data DIR] --out DIR [--keep N] [--progress]")
 		return 2
 	}
 	if _, err := os.Stat(*data); err != nil {
@@ -47,14 +49,17 @@ func runExport(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "plenty export: %v\n", err)
 		return 1
 	}
-	opts := &exports.Options{}
-	if isTerminal(stderr) {
+	opts := &exports.Options{Keep: *keep}
+	if *showProgress || isTerminal(stderr) {
 		start := time.Now()
 		opts.Progress = func(done, total int64) {
 			fmt.Fprintf(stderr, "\rexporting: %d/%d events (%.0f/s)  ", done, total, float64(done)/time.Since(start).Seconds())
 			if done == total {
 				fmt.Fprintln(stderr)
 			}
+		}
+		opts.Step = func(step string) {
+			fmt.Fprintf(stderr, "exporting: %s (%s)\n", step, time.Since(start).Round(time.Millisecond))
 		}
 	}
 	start := time.Now()

@@ -45,8 +45,13 @@ func TestRunExport(t *testing.T) {
 	}
 
 	var stdout, stderr bytes.Buffer
-	if code := runExport([]string{"--data", data, "--out", out}, &stdout, &stderr); code != 0 {
+	if code := runExport([]string{"--data", data, "--out", out, "--progress"}, &stdout, &stderr); code != 0 {
 		t.Fatalf("exit %d: %s", code, stderr.String())
+	}
+	for _, want := range []string{"\rexporting: 3/3 events (", "exporting: writing tables (", "exporting: reading back ("} {
+		if !strings.Contains(stderr.String(), want) {
+			t.Errorf("progress %q lacks %q", stderr.String(), want)
+		}
 	}
 	if want := "exported 3 events to " + filepath.Join(out, "3"); !strings.Contains(stdout.String(), want) {
 		t.Errorf("stdout %q, want it to contain %q", stdout.String(), want)
@@ -63,7 +68,7 @@ func TestRunExport(t *testing.T) {
 		t.Errorf("verify said %q", stdout.String())
 	}
 
-	for _, args := range [][]string{{"--data", data}, {"--out", out, "extra"}} {
+	for _, args := range [][]string{{"--data", data}, {"--out", out, "extra"}, {"--out", out, "--keep", "0"}} {
 		if code := runExport(args, &stdout, &stderr); code != 2 {
 			t.Errorf("runExport(%q) = %d, want 2", args, code)
 		}

@@ -6,10 +6,13 @@
 //	go run ./exports/internal/benchexport -n 1000000 -format arrow
 //	go run ./exports/internal/benchexport -n 1000000 -format snapshot -out /tmp/x
 //
-// Formats: none (generation alone), arrow, parquet, csv (each one
-// WriteEvents to a file), snapshot (exports.Write: all three formats of the
-// events and every projection, replayed through plenty.State, read back
-// and verified before publishing).
+// Formats: none (generation alone), fold (the events replayed through
+// plenty.State: the memory any snapshot needs), arrow, parquet, csv (each
+// one WriteEvents to a file), snapshot (exports.Write: all three formats
+// of the events and every projection, replayed through plenty.State, read
+// back and verified before publishing), snapshot-arrow, snapshot-parquet
+// (a snapshot in that format alone) and snapshot-csv (Arrow and CSV: the
+// verifier needs the events in a binary format).
 package main
 
 import (
@@ -87,13 +90,39 @@ func run(n int64, format, out string) error {
 		if err != nil {
 			return err
 		}
-	case "snapshot":
+	case "fold":
+		// The replay alone: what any snapshot must hold in memory.
+		st := plenty.NewState()
+		err := src(ctx, 0, n, func(ev plenty.Event) error {
+			size += int64(len(ev.Body))
+			return st.Apply(ev)
+		})
+		if err != nil {
+			return err
+		}
+		runtime.KeepAlive(st)
+	case "snapshot", "snapshot-arrow", "snapshot-parquet", "snapshot-csv":
+		opts := &exports.Options{Formats: map[string][]exports.Format{
+			"snapshot":         exports.Formats,
+			"snapshot-arrow":   {exports.Arrow},
+			"snapshot-parquet": {exports.Parquet},
+			"snapshot-csv":     {exports.Arrow, exports.CSV},
+		}[format]}
+		var last time.Time
+		opts.Step = func(step string) {
+			now := time.Now()
+			if last.IsZero() {
+				last = start
+			}
+			fmt.Fprintf(os.Stderr, "%s after %s\n", step, now.Sub(last).Round(time.Millisecond))
+			last = now
+		}
 		cp, key, err := gen.sign(ctx, n)
 		if err != nil {
 			return err
 		}
 		start = time.Now()
-		snap, err := exports.Write(ctx, out, src, cp, key, nil)
+		snap, err := exports.Write(ctx, out, src, cp, key, opts)
 		if err != nil {
 			return err
 		}

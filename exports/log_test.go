@@ -153,6 +153,8 @@ func demoLog(t testing.TB, note string) *testLog {
 			IssuedAt: l.now, ExpiresAt: l.now.Add(48 * time.Hour)},
 		TokenHash: "hash-of-d3"})
 	l.add(plenty.KindDelegateRecalled, plenty.DelegateActor("d-c1"), plenty.DelegateRecalled{Council: "c1", Delegate: "d3"})
+	// The fold refuses an expiry before its time: n1 ran out after 48 hours.
+	l.now = at.Add(48 * time.Hour)
 	l.add(plenty.KindNeedExpired, plenty.ActorHub, plenty.PostingClosed{ID: "n1"})
 	return l
 }

@@ -1,6 +1,7 @@
 package exports
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"slices"
@@ -202,8 +203,13 @@ func tableRows(t *table, st *plenty.State, ids *entityIDs, rb *array.RecordBuild
 		})
 	case agreementsTable:
 		return each("agreement", func(id string) (bool, error) {
-			var a plenty.Agreement
-			ok, err := entity(st, "agreement", id, &a)
+			var doc struct {
+				plenty.Agreement
+				Quantity signedAmount `json:"quantity"`
+			}
+			ok, err := entity(st, "agreement", id, &doc)
+			a := doc.Agreement
+			a.Quantity = plenty.Amount(doc.Quantity)
 			b.str(a.ID)
 			b.str(a.Proposal)
 			b.str(a.Offer)
@@ -220,8 +226,13 @@ func tableRows(t *table, st *plenty.State, ids *entityIDs, rb *array.RecordBuild
 		})
 	case transfersTable:
 		return each("transfer", func(id string) (bool, error) {
-			var x plenty.Transfer
-			ok, err := entity(st, "transfer", id, &x)
+			var doc struct {
+				plenty.Transfer
+				Quantity signedAmount `json:"quantity"` // a correction's is negative
+			}
+			ok, err := entity(st, "transfer", id, &doc)
+			x := doc.Transfer
+			x.Quantity = plenty.Amount(doc.Quantity)
 			b.str(x.ID)
 			b.str(x.Agreement)
 			b.str(x.Item)
@@ -264,6 +275,27 @@ func entity(st *plenty.State, kind, id string, v any) (bool, error) {
 		return false, fmt.Errorf("%s %s: reading its document: %v", kind, id, err)
 	}
 	return true, nil
+}
+
+// signedAmount reads an amount as the state's documents write it, sign
+// included: plenty.Amount's own decoder refuses negative amounts, which
+// only the fold produces (a correction's transfer).
+type signedAmount plenty.Amount
+
+func (a *signedAmount) UnmarshalJSON(b []byte) error {
+	neg := bytes.HasPrefix(b, []byte(`"-`))
+	if neg {
+		b = append([]byte{'"'}, b[2:]...)
+	}
+	var v plenty.Amount
+	if err := v.UnmarshalJSON(b); err != nil {
+		return err
+	}
+	if neg {
+		v = -v
+	}
+	*a = signedAmount(v)
+	return nil
 }
 
 // writeTable writes table t, computed from st, to the sinks in batches of

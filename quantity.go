@@ -178,14 +178,22 @@ func (a Amount) MarshalJSON() ([]byte, error) {
 }
 
 // UnmarshalJSON reads a decimal string in base units, as MarshalJSON
-// writes it; zero is allowed, negative amounts are not.
+// writes it, a leading "-" included: a correcting transfer may be
+// negative. Where a fact needs a positive amount, the fold checks it.
 func (a *Amount) UnmarshalJSON(b []byte) error {
 	if len(b) < 2 || b[0] != '"' || b[len(b)-1] != '"' {
 		return Errorf(EINVALID, "amount must be a decimal string such as \"80.5\"")
 	}
-	v, err := ParseDecimal(string(b[1 : len(b)-1]))
+	text, neg := strings.CutPrefix(string(b[1:len(b)-1]), "-")
+	v, err := ParseDecimal(text)
 	if err != nil {
 		return err
+	}
+	if neg {
+		if v == 0 {
+			return Errorf(EINVALID, "amount must not be \"-0\"")
+		}
+		v = -v
 	}
 	*a = Amount(v)
 	return nil

@@ -332,6 +332,8 @@ func (s *State) checkGrant(d DelegateGrant) error {
 		return Errorf(ECONFLICT, "delegate %s: token hash is empty or taken", d.ID)
 	case d.ExpiresAt.Sub(d.IssuedAt) > MaxMandateTerm || !d.ExpiresAt.After(d.IssuedAt):
 		return Errorf(EINVALID, "delegate %s: a mandate runs for at most 7 days", d.ID)
+	case d.CosignAbove < 0:
+		return Errorf(EINVALID, "delegate %s: cosign_above must not be negative", d.ID)
 	}
 	return nil
 }
@@ -393,6 +395,9 @@ func (s *State) postOffer(ev Event, o Offer) error {
 	}
 	if o.Remaining != o.Quantity || o.Status != StatusOpen {
 		return Errorf(EINVALID, "offer %s must be posted open with all of its quantity remaining", o.ID)
+	}
+	if o.MinSplit < 0 || o.MinSplit > o.Quantity {
+		return Errorf(EINVALID, "offer %s: min_split must be between 0 and the quantity", o.ID)
 	}
 	s.offers[o.ID] = &o
 	s.touch("offer", o.ID)

@@ -135,6 +135,9 @@ type accountLineView struct {
 	Given     plenty.Amount `json:"given"`
 	Received  plenty.Amount `json:"received"`
 	Committed plenty.Amount `json:"committed"`
+	// Outstanding is committed plus what was agreed, received short and
+	// never made good (see plenty.State.Outstanding).
+	Outstanding plenty.Amount `json:"outstanding"`
 }
 
 func (s *Server) getAccount(c *fiber.Ctx) error {
@@ -150,7 +153,7 @@ func (s *Server) getAccount(c *fiber.Ctx) error {
 		for _, l := range st.Accounts() {
 			if l.Council == id {
 				it, _ := st.Item(l.Item)
-				out = append(out, accountLineView{l.Item, it.Unit, l.Given, l.Received, l.Committed})
+				out = append(out, accountLineView{l.Item, it.Unit, l.Given, l.Received, l.Committed, st.Outstanding(id, l.Item)})
 			}
 		}
 		return nil

@@ -176,6 +176,10 @@ func TestLifecycleEndToEnd(t *testing.T) {
 	h.call("POST", "/api/v1/tasks/"+task+"/dropoff", tokWin, "").want(t, 200)
 
 	// The receiver confirms 80 kg, then corrects it to 80.5.
+	account := func(c council) map[string]any {
+		r := h.call("GET", "/api/v1/councils/"+c.ID+"/account", "", "").want(t, 200)
+		return r.get("account.0").(map[string]any)
+	}
 	h.call("POST", "/api/v1/agreements/"+ag+"/receipt", mill.Token, `{"quantity": "80"}`).want(t, 403)
 	h.call("POST", "/api/v1/agreements/"+ag+"/receipt", bakers.Token, `{"quantity": "81"}`).want(t, 422)
 	tr := h.call("POST", "/api/v1/agreements/"+ag+"/receipt", bakers.Token, `{"quantity": "80"}`).want(t, 201)
@@ -186,16 +190,15 @@ func TestLifecycleEndToEnd(t *testing.T) {
 	if r := h.call("GET", "/api/v1/needs/"+need, "", "").want(t, 200); r.str("need.remaining") != "0.5" || r.str("need.status") != "open" {
 		t.Fatalf("need after a short receipt: %s, want 0.5 open again", r.Raw)
 	}
+	if a := account(bakers); a["received"] != "80" || a["outstanding"] != "0.5" || a["committed"] != "0" {
+		t.Fatalf("bakers' account after a short receipt = %v, want 0.5 outstanding", a)
+	}
 	corr := h.call("POST", "/api/v1/transfers/"+tr.str("transfer.id")+"/correction", bakers.Token, `{"quantity": "80.5"}`).want(t, 201)
 	if corr.str("transfer.quantity") != "0.5" || corr.str("transfer.corrects") != tr.str("transfer.id") {
 		t.Fatalf("correction = %s", corr.Raw)
 	}
 
-	account := func(c council) map[string]any {
-		r := h.call("GET", "/api/v1/councils/"+c.ID+"/account", "", "").want(t, 200)
-		return r.get("account.0").(map[string]any)
-	}
-	if a := account(mill); a["given"] != "80.5" || a["committed"] != "0" {
+	if a := account(mill); a["given"] != "80.5" || a["committed"] != "0" || a["outstanding"] != "0" {
 		t.Fatalf("mill's account = %v", a)
 	}
 	if a := account(bakers); a["received"] != "80.5" {

@@ -4,9 +4,9 @@ import (
 	"context"
 	"encoding/hex"
 	"errors"
+	"strings"
 
 	"github.com/plentyhub/plenty"
-	"github.com/plentyhub/plenty/ledger"
 )
 
 // terms are the hub's published time limits (plenty.Terms).
@@ -67,10 +67,13 @@ func (s *Server) draw(ctx context.Context, tasks []string, record func(string, a
 	if err != nil {
 		return err
 	}
-	_, size, root, err := ledger.ParseCheckpoint(string(signed))
+	// A signed note is its text, a blank line, then the signatures.
+	text, _, _ := strings.Cut(string(signed), "\n\n")
+	cp, err := plenty.ParseCheckpoint(text + "\n")
 	if err != nil {
 		return err
 	}
+	size, root := cp.Size, cp.Root
 	for _, id := range tasks {
 		var candidates []string
 		s.read(func(st *plenty.State) error {

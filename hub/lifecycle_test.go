@@ -12,12 +12,14 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/plentyhub/plenty"
+	"github.com/plentyhub/plenty/exports"
 	"github.com/plentyhub/plenty/hub"
 	"github.com/plentyhub/plenty/ledger"
 	"github.com/plentyhub/plenty/matching"
@@ -222,6 +224,16 @@ func TestLifecycleEndToEnd(t *testing.T) {
 		}
 		return nil
 	})
+
+	// The open data holds the story, and verifies: every leaf, the signed
+	// root, and each table against the events (the correction included).
+	rep, err := exports.Verify(context.Background(), h.base, &exports.VerifyOptions{Key: h.ledger.VerifierKey()})
+	if err != nil {
+		t.Fatalf("open data of the story: %v", err)
+	}
+	if rep.Checkpoint.Size < 20 || !slices.Contains(rep.Files, "transfers.arrow") {
+		t.Fatalf("verified %d events and files %v", rep.Checkpoint.Size, rep.Files)
+	}
 
 	h.srv.Shutdown(context.Background())
 	dir := h.ledger.Dir()

@@ -53,6 +53,43 @@ func BenchmarkIncrementalPosting(b *testing.B) {
 	b.ReportMetric(float64(eng.items["wheat-flour"].s.pivots-pivots)/float64(i), "pivots/op")
 }
 
+// BenchmarkIncrementalChange lowers the remaining quantity of one offer
+// that has flow (as an accepted proposal does) in the same solved item,
+// and on every second iteration withdraws a need.
+func BenchmarkIncrementalChange(b *testing.B) {
+	r := rand.New(rand.NewPCG(31, 32))
+	offers, needs := bigLoad(r, 32000, 33000, 1000, 17)
+	eng := NewIncremental(Options{})
+	ps, _, err := eng.Propose(Input{Offers: offers, Needs: needs, Now: now})
+	if err != nil {
+		b.Fatal(err)
+	}
+	at := map[string]int{}
+	for i, o := range offers {
+		at[o.ID] = i
+	}
+	item := eng.items["wheat-flour"]
+	i, pivots := 0, item.s.pivots
+	for b.Loop() {
+		p := ps[r.IntN(len(ps))]
+		o := &offers[at[p.Offer]]
+		o.Remaining -= min(p.Quantity, o.Remaining-1)
+		if i%2 == 1 {
+			needs[r.IntN(len(needs))].Status = plenty.StatusWithdrawn
+		}
+		i++
+		ps, _, err = eng.Propose(Input{Offers: offers, Needs: needs, Now: now})
+		if err != nil {
+			b.Fatal(err)
+		}
+	}
+	if it := eng.items["wheat-flour"]; it == item && it.s != nil {
+		b.ReportMetric(float64(it.s.pivots-pivots)/float64(i), "pivots/op")
+	} else {
+		b.Fatal("the item was solved cold")
+	}
+}
+
 // BenchmarkProposeFromScratch solves the same item from scratch.
 func BenchmarkProposeFromScratch(b *testing.B) {
 	r := rand.New(rand.NewPCG(31, 32))

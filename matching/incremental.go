@@ -408,6 +408,9 @@ func (it *incItem) warm(a delta, exclude map[Pair]bool) (bool, error) {
 		it.needGrid.add(j, needs[j].Location)
 		it.needPairs = append(it.needPairs, nil)
 	}
+	for _, o := range a.offers {
+		it.minSplit = it.minSplit || o.MinSplit > 0
+	}
 	firstPair := len(p.pairs)
 	for _, c := range cands {
 		p.addPair(c)
@@ -442,7 +445,7 @@ func (it *incItem) warm(a delta, exclude map[Pair]bool) (bool, error) {
 		}
 	}
 	it.res.sol = s.flowsInto(it.res.sol, p.g, it.pos)
-	if len(p.splitViolations(it.res.sol.Flow)) > 0 {
+	if it.minSplit && len(p.splitViolations(it.res.sol.Flow)) > 0 {
 		it.s = nil // the repaired problem is solved cold next time
 		res, err := solveProblem(p)
 		if err != nil {

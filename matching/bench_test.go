@@ -40,6 +40,7 @@ func BenchmarkIncrementalPosting(b *testing.B) {
 	}
 	item := eng.items["wheat-flour"]
 	i, pivots := 0, item.s.pivots
+	cpu0 := cpuTime()
 	for b.Loop() {
 		_, n := bigLoad(r, 0, 1, 1000, 17)
 		n[0].ID = fmt.Sprintf("x%06d", i)
@@ -50,6 +51,7 @@ func BenchmarkIncrementalPosting(b *testing.B) {
 			b.Fatalf("%v %+v", err, st)
 		}
 	}
+	b.ReportMetric(float64(cpuTime()-cpu0)/1e6/float64(i), "cpu-ms/op")
 	b.ReportMetric(float64(eng.items["wheat-flour"].s.pivots-pivots)/float64(i), "pivots/op")
 }
 
@@ -70,6 +72,7 @@ func BenchmarkIncrementalChange(b *testing.B) {
 	}
 	item := eng.items["wheat-flour"]
 	i, pivots := 0, item.s.pivots
+	cpu0 := cpuTime()
 	for b.Loop() {
 		p := ps[r.IntN(len(ps))]
 		o := &offers[at[p.Offer]]
@@ -84,6 +87,7 @@ func BenchmarkIncrementalChange(b *testing.B) {
 		}
 	}
 	if it := eng.items["wheat-flour"]; it == item && it.s != nil {
+		b.ReportMetric(float64(cpuTime()-cpu0)/1e6/float64(i), "cpu-ms/op")
 		b.ReportMetric(float64(it.s.pivots-pivots)/float64(i), "pivots/op")
 	} else {
 		b.Fatal("the item was solved cold")

@@ -431,6 +431,7 @@ func (it *incItem) warm(a delta, exclude map[Pair]bool) (bool, error) {
 	// A change can leave the tree not strongly feasible, so Cunningham's
 	// rule no longer rules out cycling: a generous limit on pivots turns
 	// that case into a cold solve.
+	s.useList = true
 	s.pivotLimit = s.pivots + 20*len(s.src) + 1000
 	if !s.run() || !s.feasible() {
 		it.s = nil

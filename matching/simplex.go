@@ -64,6 +64,12 @@ type simplex struct {
 	temp       map[int32]bool
 	pivotLimit int // 0: none
 
+	// candidate-list pricing, used after a warm start (see
+	// findEnteringFromList)
+	useList bool
+	cand    []int32
+	inCand  []bool
+
 	// the current pivot
 	inArc, join, uIn, vIn, uOut, vOut int32
 	first, second                     int32
@@ -534,10 +540,74 @@ func (s *simplex) updatePotential() {
 	}
 }
 
+// findEnteringFromList is pricing by a candidate list, for re-optimising
+// after a small change: the violating arcs are then few and gathered
+// around the change, and block search would scan many blocks to find each
+// one. The list keeps the violating arcs found so far; each pivot
+// re-prices them and, when fewer than listHead remain, scans blocks until
+// one adds to the list. It declares optimality only after scanning every arc
+// without finding one, so the result is the same optimum; Cunningham's
+// leaving rule keeps it finite whatever the entering arc.
+func (s *simplex) findEnteringFromList() bool {
+	const listHead = 32
+	m := len(s.src)
+	src, tgt, cost, state, pi := s.src[:m], s.tgt[:m], s.cost[:m], s.state[:m], s.pi
+	if len(s.inCand) < m {
+		s.inCand = append(s.inCand, make([]bool, m-len(s.inCand))...)
+	}
+	in, k := int32(-1), 0
+	var min int64
+	for _, e := range s.cand {
+		c := int64(state[e]) * (cost[e] + pi[src[e]] - pi[tgt[e]])
+		if c >= 0 {
+			s.inCand[e] = false
+			continue
+		}
+		s.cand[k] = e
+		k++
+		if c < min {
+			min, in = c, e
+		}
+	}
+	s.cand = s.cand[:k]
+	if k < listHead {
+		e, cnt := s.nextArc, s.blockSize
+		for scanned := 0; scanned < m; scanned++ {
+			c := int64(state[e]) * (cost[e] + pi[src[e]] - pi[tgt[e]])
+			if c < 0 && !s.inCand[e] {
+				s.inCand[e] = true
+				s.cand = append(s.cand, int32(e))
+				if c < min {
+					min, in = c, int32(e)
+				}
+			}
+			if e++; e == m {
+				e = 0
+			}
+			if cnt--; cnt == 0 {
+				if len(s.cand) > k {
+					break
+				}
+				cnt = s.blockSize
+			}
+		}
+		s.nextArc = e
+	}
+	if in < 0 {
+		return false
+	}
+	s.inArc = in
+	return true
+}
+
 // run pivots until no arc violates optimality. It returns false if it
 // stopped at pivotLimit (when set) instead.
 func (s *simplex) run() bool {
-	for s.findEnteringArc() {
+	find := s.findEnteringArc
+	if s.useList {
+		find = s.findEnteringFromList
+	}
+	for find() {
 		if s.pivotLimit > 0 && s.pivots >= s.pivotLimit {
 			return false
 		}

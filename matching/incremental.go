@@ -47,12 +47,14 @@ type incItem struct {
 	dmax                  int64 // the largest pair distance
 
 	offerGrid, needGrid *grid
-	// order lists the pairs by offer ID, then need ID: the proposals'
-	// order. made caches, per pair with flow, the parts of its proposal
+	// live lists the pairs with flow by offer ID, then need ID: the
+	// proposals' order. arcPair maps a graph arc to its pair (-1: not a
+	// pair's arc). made caches, per pair with flow, the parts of its proposal
 	// that cost time to compute (ID and reason), for the flow they were
 	// made for.
-	order []int32
-	made  map[int32]madeProposal
+	live    []int32
+	arcPair []int32
+	made    map[int32]madeProposal
 }
 
 type madeProposal struct {
@@ -216,11 +218,14 @@ func (e *Incremental) cold(item string, offers []plenty.Offer, needs []plenty.Ne
 	for i := range offers {
 		it.minSplit = it.minSplit || offers[i].MinSplit > 0
 	}
-	// cold pairs come sorted by offer, then need: the proposals' order
-	it.order = make([]int32, len(it.p.pairs))
-	for i := range it.order {
-		it.order[i] = int32(i)
+	it.arcPair = make([]int32, it.p.g.Arcs())
+	for e := range it.arcPair {
+		it.arcPair[e] = -1
 	}
+	for x, c := range it.p.pairs {
+		it.arcPair[c.arc] = int32(x)
+	}
+	it.resetLive()
 	return it, nil
 }
 
@@ -445,7 +450,14 @@ func (it *incItem) warm(a delta, exclude map[Pair]bool) (bool, error) {
 			delete(s.temp, e)
 		}
 	}
-	it.res.sol = s.flowsInto(it.res.sol, p.g, it.pos)
+	for len(it.arcPair) < p.g.Arcs() {
+		it.arcPair = append(it.arcPair, -1)
+	}
+	for x := firstPair; x < len(p.pairs); x++ {
+		it.arcPair[p.pairs[x].arc] = int32(x)
+	}
+	var changed []int32
+	it.res.sol, changed = s.flowsInto(it.res.sol, p.g, it.pos, nil)
 	if it.minSplit && len(p.splitViolations(it.res.sol.Flow)) > 0 {
 		it.s = nil // the repaired problem is solved cold next time
 		res, err := solveProblem(p)
@@ -454,16 +466,65 @@ func (it *incItem) warm(a delta, exclude map[Pair]bool) (bool, error) {
 		}
 		it.p, it.res = res.p, res
 		it.made = map[int32]madeProposal{}
-		it.order = it.order[:0]
-		for i := range it.p.pairs {
-			it.order = append(it.order, int32(i))
-		}
-		sort.Slice(it.order, func(x, y int) bool { return it.pairLess(it.order[x], it.order[y]) })
+		it.resetLive()
 		return true, nil
 	}
 	it.res.p = p
-	it.insertOrder(firstPair)
+	it.updateLive(changed)
 	return true, nil
+}
+
+// resetLive lists the pairs with flow in the proposals' order.
+func (it *incItem) resetLive() {
+	it.live = it.live[:0]
+	for x, c := range it.p.pairs {
+		if it.res.sol.Flow[c.arc] > 0 {
+			it.live = append(it.live, int32(x))
+		}
+	}
+	sort.Slice(it.live, func(a, b int) bool { return it.pairLess(it.live[a], it.live[b]) })
+}
+
+// updateLive brings it.live up to date after the flow of the given graph
+// arcs changed, without sorting it again.
+func (it *incItem) updateLive(changed []int32) {
+	moved := map[int32]bool{}
+	for _, e := range changed {
+		if int(e) < len(it.arcPair) {
+			if x := it.arcPair[e]; x >= 0 {
+				moved[x] = true
+			}
+		}
+	}
+	if len(moved) == 0 {
+		return
+	}
+	keep := it.live[:0]
+	for _, x := range it.live {
+		if !moved[x] {
+			keep = append(keep, x)
+		}
+	}
+	var add []int32
+	flow := it.res.sol.Flow
+	for x := range moved {
+		if flow[it.p.pairs[x].arc] > 0 {
+			add = append(add, x)
+		}
+	}
+	sort.Slice(add, func(a, b int) bool { return it.pairLess(add[a], add[b]) })
+	at := make([]int, len(add))
+	for i, x := range add {
+		at[i] = sort.Search(len(keep), func(k int) bool { return it.pairLess(x, keep[k]) })
+	}
+	live := make([]int32, 0, len(keep)+len(add))
+	k := 0
+	for i, x := range add {
+		live = append(live, keep[k:at[i]]...)
+		k = at[i]
+		live = append(live, x)
+	}
+	it.live = append(live, keep[k:]...)
 }
 
 // pairLess orders pairs by offer ID, then need ID.
@@ -476,16 +537,6 @@ func (it *incItem) pairLess(x, y int32) bool {
 	return it.p.needs[a.need].ID < it.p.needs[b.need].ID
 }
 
-// insertOrder inserts the pairs from index first on into it.order.
-func (it *incItem) insertOrder(first int) {
-	for x := int32(first); x < int32(len(it.p.pairs)); x++ {
-		k := sort.Search(len(it.order), func(i int) bool { return it.pairLess(x, it.order[i]) })
-		it.order = append(it.order, 0)
-		copy(it.order[k+1:], it.order[k:])
-		it.order[k] = x
-	}
-}
-
 // proposals appends the item's proposals to out, in offer then need order,
 // as solved.proposals makes them.
 func (it *incItem) proposals(out []plenty.Proposal, in *Input) []plenty.Proposal {
@@ -494,15 +545,9 @@ func (it *incItem) proposals(out []plenty.Proposal, in *Input) []plenty.Proposal
 	if ttl <= 0 {
 		ttl = defaultTTL
 	}
-	for _, x := range it.order {
+	for _, x := range it.live {
 		c := &p.pairs[x]
 		f := flow[c.arc]
-		if f <= 0 {
-			// An entry left in made for a pair without flow is still
-			// right if the flow comes back: a warm item's terms never
-			// change.
-			continue
-		}
 		o, n := &p.offers[c.offer], &p.needs[c.need]
 		m, ok := it.made[x]
 		if !ok || m.flow != f {
@@ -586,8 +631,9 @@ func (s *simplex) attachLeaf(x, e, p int32, dir int8, flow int64) {
 	}
 }
 
-// flowsInto is flows reusing sol's slices.
-func (s *simplex) flowsInto(sol *Solution, g *Graph, pos []int32) *Solution {
+// flowsInto is flows reusing sol's slices; it appends to changed the graph
+// arcs whose flow differs from what sol held (new arcs count as 0).
+func (s *simplex) flowsInto(sol *Solution, g *Graph, pos []int32, changed []int32) (*Solution, []int32) {
 	m, n := len(g.From), len(g.Supply)
 	if cap(sol.Flow) < m {
 		sol.Flow = append(sol.Flow[:cap(sol.Flow)], make([]int64, m-cap(sol.Flow))...)
@@ -597,11 +643,14 @@ func (s *simplex) flowsInto(sol *Solution, g *Graph, pos []int32) *Solution {
 	}
 	sol.Flow, sol.Potential = sol.Flow[:m], sol.Potential[:n]
 	for e := 0; e < m; e++ {
-		sol.Flow[e] = s.flow[pos[e]] + g.Lower[e]
+		if f := s.flow[pos[e]] + g.Lower[e]; f != sol.Flow[e] {
+			sol.Flow[e] = f
+			changed = append(changed, int32(e))
+		}
 	}
 	copy(sol.Potential, s.pi[1:])
 	sol.Pivots = s.pivots
-	return sol
+	return sol, changed
 }
 
 // absorb applies changed remainders to the graph and the tree. An offer's

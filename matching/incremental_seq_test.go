@@ -102,6 +102,7 @@ func TestIncrementalRandomSequences(t *testing.T) {
 					if c := weightedCost(t, got, ref.p); c != want {
 						t.Fatalf("step %d (%+v): incremental cost %d, from scratch %d", step, st, c, want)
 					}
+					checkProposals(t, step, got, offers, needs)
 					for _, it := range eng.items {
 						sol := *it.res.sol
 						sol.Cost, _ = it.p.g.Objective(sol.Flow)
@@ -112,6 +113,32 @@ func TestIncrementalRandomSequences(t *testing.T) {
 				}
 				t.Logf("warm %d, cold %d", total.Warm, total.Cold)
 			})
+		}
+	}
+}
+
+// checkProposals checks what the cached parts of incremental proposals
+// must still be: sorted by offer then need, with the ID and reason of
+// their current terms.
+func checkProposals(t *testing.T, step int, ps []plenty.Proposal, offers []plenty.Offer, needs []plenty.Need) {
+	t.Helper()
+	os, ns := map[string]plenty.Offer{}, map[string]plenty.Need{}
+	for _, o := range offers {
+		os[o.ID] = o
+	}
+	for _, n := range needs {
+		ns[n.ID] = n
+	}
+	for i, p := range ps {
+		if i > 0 && (ps[i-1].Offer > p.Offer || ps[i-1].Offer == p.Offer && ps[i-1].Need >= p.Need) {
+			t.Fatalf("step %d: proposals out of order at %d: %s-%s after %s-%s", step, i, p.Offer, p.Need, ps[i-1].Offer, ps[i-1].Need)
+		}
+		o, n := os[p.Offer], ns[p.Need]
+		if want := ProposalID(o.ID, o.Remaining, n.ID, n.Remaining, p.Quantity); p.ID != want {
+			t.Fatalf("step %d: proposal %s-%s has id %s, its terms give %s", step, p.Offer, p.Need, p.ID, want)
+		}
+		if want := Reason(o.Location.DistanceKm(n.Location), n.Priority, p.Quantity, n.Quantity); p.Reason != want {
+			t.Fatalf("step %d: proposal %s-%s reason %q, want %q", step, p.Offer, p.Need, p.Reason, want)
 		}
 	}
 }

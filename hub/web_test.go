@@ -316,7 +316,7 @@ func TestWebDeskCookieAndCSRF(t *testing.T) {
 	}
 
 	desk := b.signIn(t, a.Token)
-	if got := desk.textOf(t, "delegate-label"); got != "first delegate" {
+	if got := desk.textOf(t, "signed-in-as"); got != "first delegate" {
 		t.Errorf("desk signed in as %q", got)
 	}
 	size := h.ledger.Size()

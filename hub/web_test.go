@@ -2,7 +2,14 @@ package hub_test
 
 import (
 	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/tls"
+	"crypto/x509"
+	"crypto/x509/pkix"
 	"io"
+	"math/big"
 	"net"
 	"net/http"
 	"net/http/cookiejar"
@@ -378,5 +385,83 @@ func TestWebDeskCookieAndCSRF(t *testing.T) {
 	res = b.post("/desk/offers", good).want(t, 401)
 	if h.ledger.Size() != size+1 {
 		t.Error("a signed-out form wrote")
+	}
+}
+
+// TestWebCookieSecureOverTLS checks that the session cookie is Secure
+// when the hub answers over TLS.
+func TestWebCookieSecureOverTLS(t *testing.T) {
+	h := MustOpenHub(t, hub.Config{})
+	a := h.register("Riverside Bakers")
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tmpl := &x509.Certificate{SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "127.0.0.1"},
+		IPAddresses: []net.IP{net.IPv4(127, 0, 0, 1)}, NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour),
+		KeyUsage: x509.KeyUsageDigitalSignature, ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth}}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cert, _ := x509.ParseCertificate(der)
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	tln := tls.NewListener(ln, &tls.Config{Certificates: []tls.Certificate{{Certificate: [][]byte{der}, PrivateKey: key}}})
+	done := make(chan error, 1)
+	go func() { done <- h.srv.Serve(tln) }()
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		h.srv.Shutdown(ctx)
+		<-done
+	})
+	roots := x509.NewCertPool()
+	roots.AddCert(cert)
+	jar, _ := cookiejar.New(nil)
+	b := &browser{t: t, base: "https://" + ln.Addr().String(), c: &http.Client{Jar: jar, Timeout: 30 * time.Second,
+		Transport:     &http.Transport{TLSClientConfig: &tls.Config{RootCAs: roots}},
+		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}}
+	form := b.get("/desk").want(t, 200)
+	res := b.post("/desk/signin", url.Values{"csrf": {form.value(t, "/desk/signin", "csrf")}, "token": {a.Token}}).want(t, 303)
+	var found bool
+	for _, line := range res.Header.Values("Set-Cookie") {
+		if strings.HasPrefix(line, "plenty_desk=") {
+			found = true
+			for _, flag := range []string{"HttpOnly", "secure", "SameSite=Strict", "path=/desk"} {
+				if !strings.Contains(strings.ToLower(line), strings.ToLower(flag)) {
+					t.Errorf("session cookie %q lacks %s over TLS", line, flag)
+				}
+			}
+		}
+	}
+	if !found {
+		t.Fatalf("no session cookie in %v", res.Header.Values("Set-Cookie"))
+	}
+}
+
+// TestWebRecallEndsSession checks that a delegate recalled from the desk
+// is signed out at once, and that the recall is in the public read-back.
+func TestWebRecallEndsSession(t *testing.T) {
+	h := MustServeHub(t, hub.Config{})
+	a := h.register("Riverside Bakers")
+	id, token := h.issue(a, `["post"]`)
+	second := h.browser()
+	second.signIn(t, token)
+	first := h.browser()
+	desk := first.signIn(t, a.Token)
+	res := first.post("/desk/delegates/"+id+"/recall", url.Values{"csrf": {desk.value(t, "/desk/offers", "csrf")}}).want(t, 200)
+	if got := res.textOf(t, "flash"); got != "Delegate second ("+id+") recalled." {
+		t.Errorf("flash = %q", got)
+	}
+	again := second.get("/desk").want(t, 200)
+	if got := again.textOf(t, "signin-error"); !strings.HasPrefix(got, "delegate "+id+" was recalled at") {
+		t.Errorf("the recalled delegate's desk says %q", got)
+	}
+	council := first.get("/councils/"+a.ID).want(t, 200)
+	if got := council.textOf(t, id); !strings.HasPrefix(got, "second recalled 21 Nov 2026") {
+		t.Errorf("public read-back of the recalled mandate: %q", got)
 	}
 }

@@ -209,7 +209,13 @@ func TestBrowserStory(t *testing.T) {
 	// The mill offers flour.
 	m := browser("mill")
 	m.signIn(mill.Token)
-	m.set("offer-item", "wheat-flour", "offer-quantity", "250", "offer-unit", "kg", "offer-note", "stone-milled")
+	m.set("offer-item", "wheat-flour", "offer-quantity", "-250", "offer-unit", "kg", "offer-note", "stone-milled")
+	m.submit(`form[action="/desk/offers"] button`)
+	if got := m.text("#offer-quantity-error"); got != "must be greater than 0" {
+		t.Fatalf("the quantity's error reads %q", got)
+	}
+	m.screenshot("field-error")
+	m.set("offer-quantity", "250") // the other fields kept their values
 	m.submit(`form[action="/desk/offers"] button`)
 	m.wantText("#flash", "Offer o_", "250 kg of wheat-flour")
 	m.wantText("#offers + .table-wrap", "Wheat flour 250 kg 250 kg")

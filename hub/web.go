@@ -49,21 +49,23 @@ func (s *Server) webRoutes() {
 	s.app.Get("/councils/:id", w.handle(w.councilPage))
 	s.app.Get("/open", w.handle(w.openPage))
 
+	// Writes are limited per address as the API's are, answered as a page.
+	limit := w.handle(s.limitAddr)
 	s.app.Get("/desk", w.handle(w.deskPage))
-	s.app.Post("/desk/signin", s.limitAddr, w.handle(w.deskSignIn))
-	s.app.Post("/desk/signout", s.limitAddr, w.handle(w.asDelegate(w.deskSignOut)))
-	s.app.Post("/desk/offers", s.limitAddr, w.handle(w.asDelegate(w.deskPostOffer)))
-	s.app.Post("/desk/needs", s.limitAddr, w.handle(w.asDelegate(w.deskPostNeed)))
-	s.app.Post("/desk/delegates", s.limitAddr, w.handle(w.asDelegate(w.deskIssueDelegate)))
-	s.app.Post("/desk/delegates/:id/recall", s.limitAddr, w.handle(w.asDelegate(w.deskRecallDelegate)))
-	s.app.Post("/desk/proposals/:id/:decision", s.limitAddr, w.handle(w.asDelegate(w.deskDecide)))
-	s.app.Post("/desk/agreements/:id/receipt", s.limitAddr, w.handle(w.asDelegate(w.deskConfirmReceipt)))
+	s.app.Post("/desk/signin", limit, w.handle(w.deskSignIn))
+	s.app.Post("/desk/signout", limit, w.handle(w.asDelegate(w.deskSignOut)))
+	s.app.Post("/desk/offers", limit, w.handle(w.asDelegate(w.deskPostOffer)))
+	s.app.Post("/desk/needs", limit, w.handle(w.asDelegate(w.deskPostNeed)))
+	s.app.Post("/desk/delegates", limit, w.handle(w.asDelegate(w.deskIssueDelegate)))
+	s.app.Post("/desk/delegates/:id/recall", limit, w.handle(w.asDelegate(w.deskRecallDelegate)))
+	s.app.Post("/desk/proposals/:id/:decision", limit, w.handle(w.asDelegate(w.deskDecide)))
+	s.app.Post("/desk/agreements/:id/receipt", limit, w.handle(w.asDelegate(w.deskConfirmReceipt)))
 
 	s.app.Get("/volunteer", w.handle(w.volunteerPage))
-	s.app.Post("/volunteer/register", s.limitAddr, w.handle(w.volunteerRegister))
-	s.app.Post("/volunteer/signin", s.limitAddr, w.handle(w.volunteerSignIn))
-	s.app.Post("/volunteer/signout", s.limitAddr, w.handle(w.asVolunteer(w.volunteerSignOut)))
-	s.app.Post("/volunteer/tasks/:id/:action", s.limitAddr, w.handle(w.asVolunteer(w.volunteerTaskAct)))
+	s.app.Post("/volunteer/register", limit, w.handle(w.volunteerRegister))
+	s.app.Post("/volunteer/signin", limit, w.handle(w.volunteerSignIn))
+	s.app.Post("/volunteer/signout", limit, w.handle(w.asVolunteer(w.volunteerSignOut)))
+	s.app.Post("/volunteer/tasks/:id/:action", limit, w.handle(w.asVolunteer(w.volunteerTaskAct)))
 }
 
 // parsePages parses each page with the shared layout.

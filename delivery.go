@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"crypto/sha256"
 	"encoding/hex"
+	"slices"
 	"strings"
 	"time"
 	"unicode"
@@ -44,10 +45,12 @@ type TaskRef struct {
 }
 
 // TaskAssignment is the data of a task.assigned event, written by the hub
-// after the task's volunteering window closed: Volunteer is
+// after the task's lottery window (Terms) closed: Volunteer is
 // DrawVolunteer(seed, Task, candidates), where seed is the root hash (hex)
-// of the signed checkpoint of TreeSize events. The fold checks the draw;
-// a verifier checks the root against the checkpoint.
+// of the tree of every event before this one: TreeSize is the event's own
+// seq, so the hub cannot choose among earlier roots. The fold checks the
+// rule, the window and the size; the ledger checks the seed against its
+// tree when it appends the event, and plenty check again.
 type TaskAssignment struct {
 	Task      string `json:"task"`
 	Volunteer string `json:"volunteer"`
@@ -87,9 +90,6 @@ type Task struct {
 	AssignedAt   *time.Time `json:"assigned_at,omitempty"`
 	PickedUpAt   *time.Time `json:"picked_up_at,omitempty"`
 	DroppedOffAt *time.Time `json:"dropped_off_at,omitempty"`
-	// lastJoin is the seq of the last event that opened the task or added
-	// a volunteer: the draw's seed must come from a checkpoint covering it.
-	lastJoin int64
 }
 
 func (t *Task) copy() Task {
@@ -161,7 +161,7 @@ func (s *State) registerVolunteer(ev Event, g VolunteerGrant) error {
 func (s *State) openTask(ev Event, a *Agreement, o *Offer, n *Need) {
 	t := &Task{ID: TaskID(a.ID), Agreement: a.ID, Item: a.Item, Quantity: a.Quantity,
 		From: o.Location, To: n.Location, DistanceKm: a.DistanceKm, Status: TaskOpen,
-		OpenedAt: ev.Time, Candidates: []string{}, lastJoin: ev.Seq}
+		OpenedAt: ev.Time, Candidates: []string{}}
 	s.tasks[t.ID] = t
 	s.touch("task", t.ID)
 }
@@ -198,12 +198,15 @@ func (s *State) taskEvent(ev Event, ref TaskRef) error {
 		if t.Status != TaskAssigned {
 			return Errorf(ECONFLICT, "task %s is %s, not assigned", t.ID, t.Status)
 		}
+		if !s.claimLapsed(t, ev.Time) {
+			return Errorf(ECONFLICT, "task %s's claim runs until %s (claim window %s)", t.ID,
+				t.AssignedAt.Add(s.terms.ClaimWindow).Format(time.RFC3339), s.terms.ClaimWindow)
+		}
 		t.Lapsed = append(t.Lapsed, t.Assignee)
 		t.Candidates = remove(t.Candidates, t.Assignee)
 		t.Assignee, t.Seed, t.SeedSize, t.AssignedAt = "", "", 0, nil
 		t.Status = TaskOpen
 		t.OpenedAt = ev.Time
-		t.lastJoin = ev.Seq
 		s.touch("task", t.ID)
 		return nil
 	}
@@ -217,13 +220,12 @@ func (s *State) taskEvent(ev Event, ref TaskRef) error {
 		switch {
 		case t.Status != TaskOpen:
 			return Errorf(ECONFLICT, "task %s is %s, no longer open to volunteers", t.ID, t.Status)
-		case contains(t.Candidates, vol):
+		case slices.Contains(t.Candidates, vol):
 			return Errorf(ECONFLICT, "volunteer %s already offered to carry task %s", vol, t.ID)
-		case contains(t.Lapsed, vol):
+		case slices.Contains(t.Lapsed, vol):
 			return Errorf(ECONFLICT, "volunteer %s's claim on task %s lapsed; it goes to someone else", vol, t.ID)
 		}
 		t.Candidates = append(t.Candidates, vol)
-		t.lastJoin = ev.Seq
 	case KindTaskPickedUp, KindTaskDroppedOff:
 		want, next := TaskAssigned, TaskPickedUp
 		if ev.Kind == KindTaskDroppedOff {
@@ -262,9 +264,11 @@ func (s *State) assignTask(ev Event, d TaskAssignment) error {
 		return Errorf(ECONFLICT, "task %s has no volunteers to draw from", t.ID)
 	case err != nil || len(seed) != sha256.Size:
 		return Invalid("seed", "must be a checkpoint root hash: 64 hexadecimal digits")
-	case d.TreeSize <= t.lastJoin || d.TreeSize > s.size:
-		return Errorf(EINVALID, "the seed must come from a checkpoint after the last volunteer joined (event %d) and within the ledger's %d events, not of size %d",
-			t.lastJoin, s.size, d.TreeSize)
+	case d.TreeSize != s.size:
+		return Errorf(ECONFLICT, "the seed must be the root of the tree of every event before the draw, size %d, not %d", s.size, d.TreeSize)
+	case !s.drawDue(t, ev.Time):
+		return Errorf(ECONFLICT, "task %s's lottery window runs until %s (window %s)", t.ID,
+			t.OpenedAt.Add(s.terms.LotteryWindow).Format(time.RFC3339), s.terms.LotteryWindow)
 	}
 	if win := DrawVolunteer(seed, t.ID, t.Candidates); d.Volunteer != win {
 		return Errorf(EINVALID, "the published rule draws %s for task %s from this seed, not %s", win, t.ID, d.Volunteer)
@@ -273,15 +277,6 @@ func (s *State) assignTask(ev Event, d TaskAssignment) error {
 	t.Status, t.Assignee, t.Seed, t.SeedSize, t.AssignedAt = TaskAssigned, d.Volunteer, d.Seed, d.TreeSize, &at
 	s.touch("task", t.ID)
 	return nil
-}
-
-func contains(xs []string, x string) bool {
-	for _, y := range xs {
-		if y == x {
-			return true
-		}
-	}
-	return false
 }
 
 func remove(xs []string, x string) []string {

@@ -100,15 +100,16 @@ func TestTaskLifecycle(t *testing.T) {
 	bad := []struct {
 		name string
 		d    TaskAssignment
+		code string
 	}{
-		{"NotTheWinner", TaskAssignment{task, loser, seed, size}},
-		{"SeedBeforeLastJoin", TaskAssignment{task, win, seed, size - 1}},
-		{"SeedFromTheFuture", TaskAssignment{task, win, seed, size + 1}},
-		{"ShortSeed", TaskAssignment{task, win, "abcd", size}},
+		{"NotTheWinner", TaskAssignment{task, loser, seed, size}, EINVALID},
+		{"EarlierRoot", TaskAssignment{task, win, seed, size - 1}, ECONFLICT},
+		{"SeedFromTheFuture", TaskAssignment{task, win, seed, size + 1}, ECONFLICT},
+		{"ShortSeed", TaskAssignment{task, win, "abcd", size}, EINVALID},
 	}
 	for _, b := range bad {
 		t.Run(b.name, func(t *testing.T) {
-			wantCode(t, w.apply(KindTaskAssigned, ActorHub, b.d), EINVALID)
+			wantCode(t, w.apply(KindTaskAssigned, ActorHub, b.d), b.code)
 		})
 	}
 	wantCode(t, w.apply(KindTaskAssigned, DelegateActor("d_m1"), TaskAssignment{task, win, seed, size}), EFORBIDDEN)

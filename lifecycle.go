@@ -317,8 +317,9 @@ func (s *State) cancelAgreement(ev Event, d AgreementCancellation) error {
 		if ev.Actor != ActorHub {
 			return Errorf(EFORBIDDEN, "only the hub records expiries")
 		}
-		if t := s.tasks[TaskID(a.ID)]; t != nil && (t.Status == TaskPickedUp || t.Status == TaskDelivered) {
-			return Errorf(ECONFLICT, "agreement %s's goods are on their way; it does not expire", a.ID)
+		if !s.agreementExpired(a, ev.Time) {
+			return Errorf(ECONFLICT, "agreement %s has not run out: its term (%s from %s) has not passed, or its goods are claimed or on their way",
+				a.ID, s.terms.AgreementTerm, a.FormedAt.Format(time.RFC3339))
 		}
 	case CancelWithdrawn:
 		del, err := s.actingDelegate(ev)
@@ -408,8 +409,8 @@ func (s *State) recordCorrection(ev Event, d CorrectionRecorded) error {
 	if err := s.receiverAct(ev, a); err != nil {
 		return err
 	}
-	if d.Quantity > a.Quantity {
-		return Invalid("quantity", "must be at most the "+a.Quantity.String()+" agreed")
+	if d.Quantity < 0 || d.Quantity > a.Quantity {
+		return Invalid("quantity", "must be between 0 and the "+a.Quantity.String()+" agreed")
 	}
 	delta := d.Quantity - s.received[a.ID]
 	if delta == 0 {
@@ -570,6 +571,12 @@ func (s *State) applyLifecycle(ev Event) (ok bool, err error) {
 			return true, err
 		}
 		return true, s.assignTask(ev, d)
+	case KindTermsSet:
+		var d Terms
+		if err := decode(&d); err != nil {
+			return true, err
+		}
+		return true, s.setTerms(ev, d)
 	}
 	return false, nil
 }

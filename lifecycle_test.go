@@ -21,6 +21,10 @@ var t0 = time.Date(2026, 11, 21, 10, 0, 0, 0, time.UTC)
 
 func newWorld(t testing.TB) *world {
 	w := &world{t: t, s: NewState(), now: t0}
+	// Events are a minute apart: these terms let the hub draw, lapse and
+	// expire from the next event on. sunset_test.go checks the limits.
+	w.now = w.now.Add(-time.Minute)
+	w.must(KindTermsSet, ActorHub, Terms{ClaimWindow: time.Minute, AgreementTerm: time.Minute})
 	w.must(KindItemDefined, ActorHub, ItemDefined{Item{Code: "wheat-flour", Name: "Wheat flour", Dimension: Mass, Unit: "kg"}})
 	w.council("c_mill", Location{Lat: 51.50, Lon: -0.10}, "d_m1", 0)
 	w.council("c_bak", Location{Lat: 51.46, Lon: -0.12}, "d_b1", 100_000)

@@ -39,6 +39,8 @@ type State struct {
 	handles         map[string]string // lower-cased handle → volunteer id
 	tasks           map[string]*Task
 	mandateEnded    map[string]bool // delegate id → mandate.expired recorded
+	terms           Terms           // the hub's time limits in force (sunset.go)
+	termsSet        bool
 
 	onChange func(Change)
 }
@@ -357,6 +359,9 @@ func (s *State) recallDelegate(ev Event, r DelegateRecalled) error {
 	}
 	if d.RecalledAt != nil {
 		return Errorf(ECONFLICT, "delegate %s was already recalled", d.ID)
+	}
+	if !d.Active(ev.Time) {
+		return Errorf(ECONFLICT, "delegate %s's mandate already ran out at %s", d.ID, d.ExpiresAt.Format(time.RFC3339))
 	}
 	t := ev.Time
 	d.RecalledAt = &t

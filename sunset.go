@@ -7,30 +7,55 @@ import (
 // Sunset: offers, needs, mandates, agreements and claims end on their own.
 // Nothing expires silently: the hub writes an event for each, and the fold
 // refuses an expiry recorded before its time, so the open data shows when
-// and why everything ended. Proposals are not facts: one past its
+// and why everything ended. The hub's time limits are themselves facts
+// (terms.set): the fold measures draws, lapses and agreement expiries
+// against the terms in force, so the hub cannot draw early or take a claim
+// away before its window closed. Proposals are not facts: one past its
 // ExpiresAt can no longer be accepted (see checkTerms), and since nothing is
 // reserved before an agreement forms, nothing needs releasing.
 
-// KindMandateExpired records that a delegate's mandate ran out (data
-// MandateExpired, by the hub, at or after its ExpiresAt).
-const KindMandateExpired = "mandate.expired"
+// Event kinds of the sunset.
+const (
+	// KindMandateExpired records that a delegate's mandate ran out (data
+	// MandateExpired, by the hub, at or after its ExpiresAt).
+	KindMandateExpired = "mandate.expired"
+	// KindTermsSet publishes the hub's time limits (data Terms, by the
+	// hub); they hold from that event on.
+	KindTermsSet = "terms.set"
+)
 
 // MandateExpired is the data of a mandate.expired event.
 type MandateExpired struct {
 	Delegate string `json:"delegate"`
 }
 
-// Terms are the hub's published time limits of the delivery lifecycle.
+// Terms are the hub's published time limits of the delivery lifecycle,
+// the data of a terms.set event. Until the first, every limit is zero and
+// the hub may not draw, lapse a claim or expire an agreement at all.
 type Terms struct {
 	// LotteryWindow is how long a task collects volunteers after it opens
 	// before the draw.
-	LotteryWindow time.Duration
+	LotteryWindow time.Duration `json:"lottery_window"`
 	// ClaimWindow is how long a drawn volunteer has to pick a task up
 	// before the claim lapses and the task opens again.
-	ClaimWindow time.Duration
+	ClaimWindow time.Duration `json:"claim_window"`
 	// AgreementTerm is how long an agreement may wait for its goods to be
 	// picked up before it expires and releases its reservation.
-	AgreementTerm time.Duration
+	AgreementTerm time.Duration `json:"agreement_term"`
+}
+
+// Terms returns the hub's time limits in force, and whether any were set.
+func (s *State) Terms() (Terms, bool) { return s.terms, s.termsSet }
+
+func (s *State) setTerms(ev Event, t Terms) error {
+	switch {
+	case ev.Actor != ActorHub:
+		return Errorf(EFORBIDDEN, "only the hub sets its terms")
+	case t.LotteryWindow < 0 || t.ClaimWindow <= 0 || t.AgreementTerm <= 0:
+		return Errorf(EINVALID, "terms: the lottery window must not be negative, the claim window and the agreement term must be positive")
+	}
+	s.terms, s.termsSet = t, true
+	return nil
 }
 
 // Due is what has run out at a time and awaits its event, each list
@@ -60,16 +85,29 @@ func needExpired(n *Need, now time.Time) bool {
 }
 
 // agreementExpired reports whether an active agreement's goods are overdue
-// for pickup at now.
-func (s *State) agreementExpired(a *Agreement, now time.Time, term time.Duration) bool {
-	if t := s.tasks[TaskID(a.ID)]; t != nil && (t.Status == TaskPickedUp || t.Status == TaskDelivered) {
+// for pickup at now under the terms in force: its term passed and no
+// volunteer holds a claim on it or carries it.
+func (s *State) agreementExpired(a *Agreement, now time.Time) bool {
+	if t := s.tasks[TaskID(a.ID)]; t != nil && (t.Status == TaskAssigned || t.Status == TaskPickedUp || t.Status == TaskDelivered) {
 		return false
 	}
-	return term > 0 && !now.Before(a.FormedAt.Add(term))
+	return s.termsSet && !now.Before(a.FormedAt.Add(s.terms.AgreementTerm))
 }
 
-// Due returns what has run out at now under the terms and has no event yet.
-func (s *State) Due(now time.Time, terms Terms) Due {
+// claimLapsed reports whether an assigned task's claim ran out at now.
+func (s *State) claimLapsed(t *Task, now time.Time) bool {
+	return t.Status == TaskAssigned && s.termsSet && !now.Before(t.AssignedAt.Add(s.terms.ClaimWindow))
+}
+
+// drawDue reports whether an open task's window closed at now with
+// volunteers to draw from.
+func (s *State) drawDue(t *Task, now time.Time) bool {
+	return t.Status == TaskOpen && len(t.Candidates) > 0 && s.termsSet && !now.Before(t.OpenedAt.Add(s.terms.LotteryWindow))
+}
+
+// Due returns what has run out at now under the terms in force and has no
+// event yet.
+func (s *State) Due(now time.Time) Due {
 	var d Due
 	for _, id := range sortedKeys(s.offers) {
 		if o := s.offers[id]; o.Status == StatusOpen && offerExpired(o, now) {
@@ -87,16 +125,15 @@ func (s *State) Due(now time.Time, terms Terms) Due {
 		}
 	}
 	for _, id := range sortedKeys(s.agreements) {
-		if a := s.agreements[id]; a.Status == AgreementActive && s.agreementExpired(a, now, terms.AgreementTerm) {
+		if a := s.agreements[id]; a.Status == AgreementActive && s.agreementExpired(a, now) {
 			d.Agreements = append(d.Agreements, id)
 		}
 	}
 	for _, id := range sortedKeys(s.tasks) {
-		t := s.tasks[id]
-		switch {
-		case t.Status == TaskAssigned && terms.ClaimWindow > 0 && !now.Before(t.AssignedAt.Add(terms.ClaimWindow)):
+		switch t := s.tasks[id]; {
+		case s.claimLapsed(t, now):
 			d.Claims = append(d.Claims, id)
-		case t.Status == TaskOpen && len(t.Candidates) > 0 && !now.Before(t.OpenedAt.Add(terms.LotteryWindow)):
+		case s.drawDue(t, now):
 			d.Draws = append(d.Draws, id)
 		}
 	}

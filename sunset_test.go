@@ -8,14 +8,14 @@ import (
 
 func TestSunset(t *testing.T) {
 	w := newWorld(t)
-	terms3 := Terms{LotteryWindow: 10 * time.Minute, ClaimWindow: time.Hour, AgreementTerm: 24 * time.Hour}
+	w.must(KindTermsSet, ActorHub, Terms{LotteryWindow: 10 * time.Minute, ClaimWindow: time.Hour, AgreementTerm: 24 * time.Hour})
 	mill := w.s.councils["c_mill"].Location
 	w.must(KindOfferPosted, DelegateActor("d_m1"), OfferPosted{Offer{ID: "o_exp", Council: "c_mill", Item: "wheat-flour",
 		Quantity: 5_000, Remaining: 5_000, Location: mill, Status: StatusOpen, PostedAt: w.now, ExpiresAt: t0.Add(2 * time.Hour)}})
 	w.must(KindNeedPosted, DelegateActor("d_b1"), NeedPosted{Need{ID: "n_exp", Council: "c_bak", Item: "wheat-flour",
 		Quantity: 5_000, Remaining: 5_000, Location: mill, Priority: 2, Status: StatusOpen, PostedAt: w.now, ExpiresAt: t0.Add(3 * time.Hour)}})
 
-	if d := w.s.Due(w.now, terms3); !d.Empty() {
+	if d := w.s.Due(w.now); !d.Empty() {
 		t.Fatalf("due before anything ran out: %+v", d)
 	}
 	if err := w.apply(KindOfferExpired, ActorHub, PostingClosed{ID: "o_exp"}); ErrorCode(err) != ECONFLICT {
@@ -30,29 +30,46 @@ func TestSunset(t *testing.T) {
 		t.Fatal(err)
 	}
 	w.must(KindTaskVolunteered, VolunteerActor("v1"), TaskRef{task})
-	if d := w.s.Due(ag.FormedAt.Add(9*time.Minute), terms3); len(d.Draws) != 0 {
+	if d := w.s.Due(ag.FormedAt.Add(9 * time.Minute)); len(d.Draws) != 0 {
 		t.Fatalf("draw due inside the window: %+v", d)
 	}
-	if d := w.s.Due(ag.FormedAt.Add(10*time.Minute), terms3); !reflect.DeepEqual(d.Draws, []string{task}) {
+	if d := w.s.Due(ag.FormedAt.Add(10 * time.Minute)); !reflect.DeepEqual(d.Draws, []string{task}) {
 		t.Fatalf("draws = %v, want [%s]", d.Draws, task)
+	}
+	w.now = ag.FormedAt.Add(8 * time.Minute) // the next event is a minute later
+	if _, err := w.draw(task); ErrorCode(err) != ECONFLICT {
+		t.Fatalf("a draw inside the window: %v, want ECONFLICT", err)
 	}
 	if _, err := w.draw(task); err != nil {
 		t.Fatal(err)
 	}
 	tk, _ := w.s.Task(task)
-	if d := w.s.Due(tk.AssignedAt.Add(time.Hour), terms3); !reflect.DeepEqual(d.Claims, []string{task}) {
+	if d := w.s.Due(tk.AssignedAt.Add(time.Hour)); !reflect.DeepEqual(d.Claims, []string{task}) {
 		t.Fatalf("claims = %v, want [%s]", d.Claims, task)
 	}
-	w.now = tk.AssignedAt.Add(time.Hour)
+	w.now = tk.AssignedAt.Add(time.Hour - 2*time.Minute)
+	if err := w.apply(KindTaskLapsed, ActorHub, TaskRef{task}); ErrorCode(err) != ECONFLICT {
+		t.Fatalf("a lapse inside the claim window: %v, want ECONFLICT", err)
+	}
 	w.must(KindTaskLapsed, ActorHub, TaskRef{task})
 	tk, _ = w.s.Task(task)
 	if tk.Status != TaskOpen || tk.OpenedAt != w.now || len(tk.Candidates) != 0 {
 		t.Fatalf("lapsed task = %+v, want open again from the lapse, without its volunteer", tk)
 	}
 
+	if err := w.apply(KindAgreementCancelled, ActorHub, AgreementCancellation{ag.ID, CancelExpired}); ErrorCode(err) != ECONFLICT {
+		t.Fatalf("an agreement expired inside its term: %v, want ECONFLICT", err)
+	}
+	if err := w.apply(KindTermsSet, DelegateActor("d_m1"), Terms{ClaimWindow: time.Second, AgreementTerm: time.Second}); ErrorCode(err) != EFORBIDDEN {
+		t.Fatalf("terms set by a delegate: %v, want EFORBIDDEN", err)
+	}
+	if err := w.apply(KindTermsSet, ActorHub, Terms{}); ErrorCode(err) != EINVALID {
+		t.Fatalf("zero claim window: %v, want EINVALID", err)
+	}
+
 	// A day later: the postings, the agreement, nothing else.
 	late := ag.FormedAt.Add(24 * time.Hour)
-	d := w.s.Due(late, terms3)
+	d := w.s.Due(late)
 	want := Due{Offers: []string{"o_exp"}, Needs: []string{"n_exp"}, Agreements: []string{ag.ID}}
 	if !reflect.DeepEqual(d, want) {
 		t.Fatalf("due = %+v, want %+v", d, want)
@@ -66,7 +83,7 @@ func TestSunset(t *testing.T) {
 	if o1.Remaining != 250_000 || n1.Remaining != 80_500 {
 		t.Fatalf("expired agreement left remaining %s/%s, want all released", o1.Remaining, n1.Remaining)
 	}
-	if d := w.s.Due(late, terms3); !d.Empty() {
+	if d := w.s.Due(late); !d.Empty() {
 		t.Fatalf("due after recording: %+v", d)
 	}
 
@@ -76,7 +93,7 @@ func TestSunset(t *testing.T) {
 	if err := w.apply(KindMandateExpired, ActorHub, MandateExpired{"d_m1"}); ErrorCode(err) != ECONFLICT {
 		t.Fatalf("mandate expiry before its time: %v, want ECONFLICT", err)
 	}
-	if d := w.s.Due(del.ExpiresAt, terms3); !reflect.DeepEqual(d.Mandates, []string{"d_m1"}) {
+	if d := w.s.Due(del.ExpiresAt); !reflect.DeepEqual(d.Mandates, []string{"d_m1"}) {
 		t.Fatalf("mandates due = %v", d.Mandates)
 	}
 	w.now = del.ExpiresAt
@@ -91,6 +108,7 @@ func TestSunset(t *testing.T) {
 
 func TestAgreementOnItsWayDoesNotExpire(t *testing.T) {
 	w := newWorld(t)
+	w.must(KindTermsSet, ActorHub, Terms{ClaimWindow: time.Hour, AgreementTerm: time.Hour})
 	ag := w.agree(terms("p1", "o1", "n1", 40_000))
 	task := TaskID(ag.ID)
 	if err := w.volunteer("v1", "Ada"); err != nil {
@@ -101,7 +119,7 @@ func TestAgreementOnItsWayDoesNotExpire(t *testing.T) {
 		t.Fatal(err)
 	}
 	w.must(KindTaskPickedUp, VolunteerActor("v1"), TaskRef{task})
-	if d := w.s.Due(ag.FormedAt.Add(48*time.Hour), Terms{AgreementTerm: time.Hour}); len(d.Agreements) != 0 {
+	if d := w.s.Due(ag.FormedAt.Add(48 * time.Hour)); len(d.Agreements) != 0 {
 		t.Fatalf("agreement on its way is due: %+v", d)
 	}
 	if err := w.apply(KindAgreementCancelled, ActorHub, AgreementCancellation{ag.ID, CancelExpired}); ErrorCode(err) != ECONFLICT {

@@ -100,6 +100,20 @@ func (s *Server) parseQuantity(item string, q Decimal, unit string, allowZero bo
 	return a, nil
 }
 
+// readReceipt reads a receipt's or a correction's body: a quantity of
+// item, zero allowed only when allowZero.
+func (s *Server) readReceipt(c *fiber.Ctx, item string, allowZero bool) (plenty.Amount, error) {
+	var in receiptInput
+	var fe fieldErrors
+	if err := s.decodeBody(c, &in, &fe); err != nil {
+		return 0, err
+	}
+	if err := fe.err(); err != nil {
+		return 0, err
+	}
+	return s.parseQuantity(item, in.Quantity, in.Unit, allowZero)
+}
+
 // confirmReceipt records, for delegate d of the receiving council, that q
 // arrived under the agreement: the transfer. Less than agreed gives the
 // shortfall back to the need.
@@ -148,15 +162,7 @@ func (s *Server) postReceipt(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	var in receiptInput
-	var fe fieldErrors
-	if err := s.decodeBody(c, &in, &fe); err != nil {
-		return err
-	}
-	if err := fe.err(); err != nil {
-		return err
-	}
-	q, err := s.parseQuantity(a.Item, in.Quantity, in.Unit, false)
+	q, err := s.readReceipt(c, a.Item, false)
 	if err != nil {
 		return err
 	}
@@ -197,15 +203,7 @@ func (s *Server) postCorrection(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	var in receiptInput
-	var fe fieldErrors
-	if err := s.decodeBody(c, &in, &fe); err != nil {
-		return err
-	}
-	if err := fe.err(); err != nil {
-		return err
-	}
-	q, err := s.parseQuantity(orig.Item, in.Quantity, in.Unit, true)
+	q, err := s.readReceipt(c, orig.Item, true)
 	if err != nil {
 		return err
 	}

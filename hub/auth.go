@@ -39,15 +39,26 @@ func newID(prefix string, now time.Time) string {
 // its mandate expired or was recalled, and ERATELIMIT when the token has
 // written too much.
 func (s *Server) authenticate(c *fiber.Ctx) (plenty.Delegate, error) {
+	token, err := bearerToken(c, "delegate")
+	if err != nil {
+		return plenty.Delegate{}, err
+	}
+	return s.delegateByToken(token)
+}
+
+// bearerToken returns the token of the request's Authorization: Bearer
+// header; who names whose token it should be, for the error.
+func bearerToken(c *fiber.Ctx, who string) (string, error) {
 	h := c.Get(fiber.HeaderAuthorization)
 	scheme, token, ok := strings.Cut(h, " ")
 	if h == "" {
-		return plenty.Delegate{}, plenty.Errorf(plenty.EUNAUTHORIZED, "send the delegate's token as Authorization: Bearer TOKEN")
+		return "", plenty.Errorf(plenty.EUNAUTHORIZED, "send the %s's token as Authorization: Bearer TOKEN", who)
 	}
+	token = strings.TrimSpace(token)
 	if !ok || !strings.EqualFold(scheme, "Bearer") || token == "" {
-		return plenty.Delegate{}, plenty.Errorf(plenty.EUNAUTHORIZED, "the Authorization header must be \"Bearer TOKEN\"")
+		return "", plenty.Errorf(plenty.EUNAUTHORIZED, "the Authorization header must be \"Bearer TOKEN\"")
 	}
-	return s.delegateByToken(strings.TrimSpace(token))
+	return token, nil
 }
 
 // delegateByToken returns the delegate whose token this is, for the API's

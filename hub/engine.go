@@ -2,6 +2,8 @@ package hub
 
 import (
 	"context"
+	"slices"
+	"sort"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -53,7 +55,8 @@ type engine struct {
 	cur   atomic.Pointer[proposalSet]
 	dirty chan struct{} // a change since the last run; buffered, size 1
 
-	mu     sync.Mutex // serialises runs and guards served
+	run    sync.Mutex // serialises runs
+	mu     sync.Mutex // guards served
 	served map[string]plenty.Proposal
 }
 
@@ -87,17 +90,20 @@ func (e *engine) lookup(id string, now time.Time) (plenty.Proposal, bool) {
 
 // RunMatching recomputes the proposals from the ledger's current state.
 // The server runs it after changes and on every tick; tests call it to
-// see proposals at once.
+// see proposals at once. Runs are serialised; acceptances meanwhile read
+// the proposals served so far.
 func (s *Server) RunMatching(ctx context.Context) error {
 	e := s.engine
-	e.mu.Lock()
-	defer e.mu.Unlock()
+	e.run.Lock()
+	defer e.run.Unlock()
 	now := s.now()
 	var in matching.Input
-	s.read(func(st *plenty.State) error {
+	if err := s.read(func(st *plenty.State) error {
 		in = ProposalInput(st, now)
 		return nil
-	})
+	}); err != nil {
+		return err
+	}
 	start := time.Now()
 	ps, err := matching.Propose(in)
 	if err != nil {
@@ -112,13 +118,39 @@ func (s *Server) RunMatching(ctx context.Context) error {
 		if ps[i].Receiver != ps[i].Provider {
 			set.byCouncil[ps[i].Receiver] = append(set.byCouncil[ps[i].Receiver], i)
 		}
-		e.served[ps[i].ID] = ps[i]
+	}
+	e.mu.Lock()
+	for _, p := range ps {
+		e.served[p.ID] = p
 	}
 	for id, p := range e.served {
 		if !now.Before(p.ExpiresAt) {
 			delete(e.served, id)
 		}
 	}
+	e.mu.Unlock()
 	e.cur.Store(set)
 	return nil
+}
+
+func declined(d plenty.Decision) bool { return !d.Accepted }
+
+// pending returns the proposals served and not expired at now that a
+// council has accepted and that have no agreement (or refusal) yet,
+// except those in skip: a proposal waiting for a co-signature stays in view even after a
+// newer run replaced it.
+func (e *engine) pending(st *plenty.State, council string, now time.Time, skip map[string]bool) []plenty.Proposal {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	var out []plenty.Proposal
+	for id, p := range e.served {
+		if skip[id] || !now.Before(p.ExpiresAt) || (council != "" && p.Provider != council && p.Receiver != council) {
+			continue
+		}
+		if acc, ok := st.Acceptance(id); ok && acc.Agreement == "" && !slices.ContainsFunc(acc.Decisions, declined) {
+			out = append(out, p)
+		}
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].ID < out[j].ID })
+	return out
 }

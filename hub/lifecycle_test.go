@@ -128,6 +128,22 @@ func TestLifecycleEndToEnd(t *testing.T) {
 	if w := h.call("GET", "/api/v1/proposals?council="+bakers.ID, "", "").want(t, 200).get("proposals.0.waiting_for"); !reflect.DeepEqual(w, []any{bakers.ID}) {
 		t.Fatalf("waiting_for = %v, want the bakers' co-signature", w)
 	}
+	// A more urgent need elsewhere takes the whole offer in the next run;
+	// the proposal waiting for its co-signature stays in the bakers' view.
+	school := h.register("School")
+	h.call("POST", "/api/v1/needs", school.Token, `{"item": "wheat-flour", "quantity": "250", "unit": "kg", "priority": 5}`).want(t, 201)
+	for deadline := time.Now().Add(20 * time.Second); ; time.Sleep(5 * time.Millisecond) {
+		r := h.call("GET", "/api/v1/proposals?council="+school.ID, "", "").want(t, 200)
+		if len(r.get("proposals").([]any)) > 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("no proposal for the school within 20 s")
+		}
+	}
+	if got := h.call("GET", "/api/v1/proposals?council="+bakers.ID, "", "").want(t, 200).str("proposals.0.id"); got != id {
+		t.Fatalf("the bakers see %q, want the proposal %s still waiting for its co-signature", got, id)
+	}
 	agreed := h.call("POST", "/api/v1/proposals/"+id+"/accept", b3.Token, "").want(t, 200)
 	ag := agreed.str("agreement.id")
 	if ag == "" || agreed.str("agreement.status") != "active" || agreed.str("agreement.quantity") != "80.5" {

@@ -46,29 +46,39 @@ func viewProposal(st *plenty.State, p plenty.Proposal, now time.Time) proposalVi
 }
 
 // proposalsFor returns the current proposals that involve council (all of
-// them when council is ""), in the engine's order.
+// them when council is ""), in the engine's order, then those a newer run
+// replaced while a council's decision on them is pending.
 func (s *Server) proposalsFor(council string) []proposalView {
-	set := s.engine.current()
+	views, _ := s.proposalsOf(s.engine.current(), council)
+	return views
+}
+
+func (s *Server) proposalsOf(set *proposalSet, council string) ([]proposalView, error) {
 	now := s.now()
 	out := []proposalView{}
-	s.read(func(st *plenty.State) error {
+	err := s.read(func(st *plenty.State) error {
+		listed := map[string]bool{}
 		add := func(p plenty.Proposal) {
 			if now.Before(p.ExpiresAt) {
 				out = append(out, viewProposal(st, p, now))
+				listed[p.ID] = true
 			}
 		}
 		if council == "" {
 			for _, p := range set.list {
 				add(p)
 			}
-			return nil
+		} else {
+			for _, i := range set.byCouncil[council] {
+				add(set.list[i])
+			}
 		}
-		for _, i := range set.byCouncil[council] {
-			add(set.list[i])
+		for _, p := range s.engine.pending(st, council, now, listed) {
+			add(p)
 		}
 		return nil
 	})
-	return out
+	return out, err
 }
 
 func (s *Server) listProposals(c *fiber.Ctx) error {
@@ -79,7 +89,11 @@ func (s *Server) listProposals(c *fiber.Ctx) error {
 		}
 	}
 	set := s.engine.current()
-	return c.JSON(fiber.Map{"proposals": s.proposalsFor(council), "ledger_size": set.size, "computed_at": set.at})
+	views, err := s.proposalsOf(set, council)
+	if err != nil {
+		return err
+	}
+	return c.JSON(fiber.Map{"proposals": views, "ledger_size": set.size, "computed_at": set.at})
 }
 
 // decide records delegate d's acceptance or refusal of a proposal the hub

@@ -9,24 +9,42 @@ import (
 	"github.com/plentyhub/plenty"
 )
 
-// terms are the hub's published time limits (plenty.Terms).
+// terms are the hub's time limits (plenty.Terms), as configured.
 func (s *Server) terms() plenty.Terms {
 	return plenty.Terms{LotteryWindow: s.cfg.LotteryWindow, ClaimWindow: s.cfg.ClaimWindow, AgreementTerm: s.cfg.AgreementTerm}
+}
+
+// publishTerms records the configured terms when they are not the ones in
+// force: the fold measures draws, lapses and expiries against the terms
+// the ledger holds, so everyone can see them.
+func (s *Server) publishTerms(ctx context.Context) error {
+	var cur plenty.Terms
+	var set bool
+	s.read(func(st *plenty.State) error { cur, set = st.Terms(); return nil })
+	if set && cur == s.terms() {
+		return nil
+	}
+	_, _, err := s.write(ctx, plenty.KindTermsSet, plenty.ActorHub, s.terms())
+	return err
 }
 
 // Tick runs the timers once at the hub's clock: it records what ran out
 // (offers, needs, mandates, agreements never picked up, claims not picked
 // up in time) and draws a volunteer for each task whose window closed. The
 // server ticks every TickInterval; tests call Tick after moving the clock.
+// The first tick publishes the hub's terms (plenty.Terms) in the ledger.
 //
-// A draw is seeded by the root of a checkpoint the hub signs after the
-// window closed, which covers the last volunteer's offer to carry: the
-// winner is plenty.DrawVolunteer(root, task, candidates), recorded with the
-// checkpoint's size so anyone can check it against the signed checkpoint.
+// A draw is seeded by the root of the tree of every event before it, in a
+// checkpoint the hub signs just before: the winner is
+// plenty.DrawVolunteer(root, task, candidates). The ledger checks the seed
+// against its tree; anyone can check it against the signed checkpoint.
 func (s *Server) Tick(ctx context.Context) error {
+	if err := s.publishTerms(ctx); err != nil {
+		return err
+	}
 	var due plenty.Due
 	now := s.now()
-	s.read(func(st *plenty.State) error { due = st.Due(now, s.terms()); return nil })
+	s.read(func(st *plenty.State) error { due = st.Due(now); return nil })
 	if due.Empty() {
 		return nil
 	}
@@ -53,40 +71,48 @@ func (s *Server) Tick(ctx context.Context) error {
 	for _, id := range due.Claims {
 		record(plenty.KindTaskLapsed, plenty.TaskRef{Task: id})
 	}
-	if len(due.Draws) > 0 {
-		if err := s.draw(ctx, due.Draws, record); err != nil {
+	for _, id := range due.Draws {
+		if err := s.draw(ctx, id); err != nil {
 			errs = append(errs, err)
 		}
 	}
 	return errors.Join(errs...)
 }
 
-// draw assigns each task by the lottery, seeded from a fresh checkpoint.
-func (s *Server) draw(ctx context.Context, tasks []string, record func(string, any)) error {
-	signed, err := s.ledger.Checkpoint(ctx)
-	if err != nil {
-		return err
-	}
-	// A signed note is its text, a blank line, then the signatures.
-	text, _, _ := strings.Cut(string(signed), "\n\n")
-	cp, err := plenty.ParseCheckpoint(text + "\n")
-	if err != nil {
-		return err
-	}
-	size, root := cp.Size, cp.Root
-	for _, id := range tasks {
+// drawAttempts bounds the retries of a draw that other writes overtook
+// between its checkpoint and its event; the next tick tries again.
+const drawAttempts = 3
+
+// draw assigns a task by the lottery, seeded from a checkpoint of every
+// event before the draw.
+func (s *Server) draw(ctx context.Context, task string) error {
+	for range drawAttempts {
+		signed, err := s.ledger.Checkpoint(ctx)
+		if err != nil {
+			return err
+		}
+		// A signed note is its text, a blank line, then the signatures.
+		text, _, _ := strings.Cut(string(signed), "\n\n")
+		cp, err := plenty.ParseCheckpoint(text + "\n")
+		if err != nil {
+			return err
+		}
 		var candidates []string
 		s.read(func(st *plenty.State) error {
-			if t, ok := st.Task(id); ok && t.Status == plenty.TaskOpen {
+			if t, ok := st.Task(task); ok && t.Status == plenty.TaskOpen {
 				candidates = t.Candidates
 			}
 			return nil
 		})
 		if len(candidates) == 0 {
-			continue
+			return nil
 		}
-		record(plenty.KindTaskAssigned, plenty.TaskAssignment{
-			Task: id, Volunteer: plenty.DrawVolunteer(root[:], id, candidates), Seed: hex.EncodeToString(root[:]), TreeSize: size})
+		_, _, err = s.write(ctx, plenty.KindTaskAssigned, plenty.ActorHub, plenty.TaskAssignment{
+			Task: task, Volunteer: plenty.DrawVolunteer(cp.Root[:], task, candidates),
+			Seed: hex.EncodeToString(cp.Root[:]), TreeSize: cp.Size})
+		if plenty.ErrorCode(err) != plenty.ECONFLICT {
+			return err
+		}
 	}
 	return nil
 }

@@ -2,6 +2,7 @@ package hub
 
 import (
 	"context"
+	"slices"
 	"strings"
 
 	"github.com/gofiber/fiber/v2"
@@ -9,25 +10,12 @@ import (
 	"github.com/plentyhub/plenty"
 )
 
-// bearerToken returns the token of an Authorization: Bearer header.
-func bearerToken(c *fiber.Ctx) (string, error) {
-	h := c.Get(fiber.HeaderAuthorization)
-	scheme, token, ok := strings.Cut(h, " ")
-	if h == "" {
-		return "", plenty.Errorf(plenty.EUNAUTHORIZED, "send the volunteer's token as Authorization: Bearer TOKEN")
-	}
-	if !ok || !strings.EqualFold(scheme, "Bearer") || strings.TrimSpace(token) == "" {
-		return "", plenty.Errorf(plenty.EUNAUTHORIZED, "the Authorization header must be \"Bearer TOKEN\"")
-	}
-	return token, nil
-}
-
 // taskStatuses are the statuses GET /api/v1/tasks filters by.
 var taskStatuses = []string{plenty.TaskOpen, plenty.TaskAssigned, plenty.TaskPickedUp, plenty.TaskDelivered, plenty.TaskClosed, plenty.TaskCancelled}
 
 func (s *Server) listTasks(c *fiber.Ctx) error {
 	status := c.Query("status")
-	if status != "" && !contains(taskStatuses, status) {
+	if status != "" && !slices.Contains(taskStatuses, status) {
 		return plenty.Invalid("status", "must be one of "+strings.Join(taskStatuses, ", "))
 	}
 	var out []plenty.Task
@@ -75,7 +63,7 @@ func (s *Server) taskAct(ctx context.Context, v plenty.Volunteer, task, action s
 
 func (s *Server) actOnTask(action string) fiber.Handler {
 	return func(c *fiber.Ctx) error {
-		token, err := bearerToken(c)
+		token, err := bearerToken(c, "volunteer")
 		if err != nil {
 			return err
 		}
@@ -93,19 +81,4 @@ func (s *Server) actOnTask(action string) fiber.Handler {
 		}
 		return c.JSON(fiber.Map{"task": t})
 	}
-}
-
-func contains(xs []string, x string) bool {
-	for _, y := range xs {
-		if y == x {
-			return true
-		}
-	}
-	return false
-}
-
-func (s *Server) getFigures(c *fiber.Ctx) error {
-	var f plenty.Figures
-	s.read(func(st *plenty.State) error { f = st.Figures(s.now()); return nil })
-	return c.JSON(fiber.Map{"figures": f})
 }

@@ -28,7 +28,7 @@ type volunteerView struct {
 }
 
 // contacts keeps volunteers' optional contact details in the data folder's
-// private/ folder (mode 0700), one JSON line per volunteer, synced before
+// private/ folder (mode 0700), one JSON line per volunteer, synced after
 // the volunteer is recorded. They never reach the ledger or the open data.
 type contacts struct {
 	mu  sync.Mutex
@@ -67,11 +67,6 @@ func (s *Server) newVolunteer(ctx context.Context, handle, contact string) (plen
 	now := s.now()
 	token := newToken()
 	v := plenty.Volunteer{ID: newID("v_", now), Handle: handle, RegisteredAt: now}
-	if contact != "" {
-		if err := s.contacts.add(v.ID, contact, now); err != nil {
-			return v, "", plenty.Errorf(plenty.EINTERNAL, "could not keep the contact: %v", err)
-		}
-	}
 	ev, replay, err := s.write(ctx, plenty.KindVolunteerRegistered, plenty.ActorPublic,
 		plenty.VolunteerGrant{Volunteer: v, TokenHash: plenty.HashToken(token)})
 	if err != nil {
@@ -82,6 +77,13 @@ func (s *Server) newVolunteer(ctx context.Context, handle, contact string) (plen
 		var g plenty.VolunteerGrant
 		json.Unmarshal(ev.Data, &g)
 		return g.Volunteer, "", nil
+	}
+	// Kept only for a volunteer who exists. Should the hub stop between the
+	// two writes, the volunteer stands without a contact, which is optional.
+	if contact != "" {
+		if err := s.contacts.add(v.ID, contact, now); err != nil {
+			return v, "", plenty.Errorf(plenty.EINTERNAL, "registered as %s, but the contact could not be kept: %v", v.ID, err)
+		}
 	}
 	return v, token, nil
 }

@@ -8,6 +8,7 @@ import (
 	"html/template"
 	"io/fs"
 	"net/http"
+	"slices"
 	"strings"
 	"time"
 
@@ -77,7 +78,7 @@ func parsePages() map[string]*template.Template {
 		"pct":      func(f float64) string { return fmt.Sprintf("%.0f%%", f*100) },
 		"num":      func(f float64) string { return trimFloat(f) },
 		"join":     strings.Join,
-		"has":      func(xs []string, x string) bool { return contains(xs, x) },
+		"has":      func(xs []string, x string) bool { return slices.Contains(xs, x) },
 		"fields":   strings.Fields,
 		"list":     func(xs ...string) []string { return xs },
 		"input":    fieldOf,

@@ -3,6 +3,7 @@ package hub
 import (
 	"fmt"
 	"net/http"
+	"slices"
 	"strings"
 	"time"
 
@@ -86,7 +87,7 @@ func (w *web) deskLifecycle(d plenty.Delegate) deskLifecycle {
 					}
 				}
 			}
-			waiting := contains(p.WaitingFor, d.Council)
+			waiting := slices.Contains(p.WaitingFor, d.Council)
 			switch {
 			case p.Agreement != "":
 				dp.Todo = "Agreed as " + p.Agreement + "."

@@ -3,6 +3,7 @@ package hub
 import (
 	"fmt"
 	"net/http"
+	"slices"
 	"strings"
 	"time"
 
@@ -66,7 +67,7 @@ func (w *web) renderBoard(c *fiber.Ctx, status int, sess *session, v plenty.Volu
 		row := func(t plenty.Task) taskRow {
 			it, _ := st.Item(t.Item)
 			r := taskRow{Task: t, ItemName: it.Name, Amount: amount(t.Quantity, it.Unit),
-				DrawAt: t.OpenedAt.Add(w.s.cfg.LotteryWindow), Offered: contains(t.Candidates, v.ID)}
+				DrawAt: t.OpenedAt.Add(w.s.cfg.LotteryWindow), Offered: slices.Contains(t.Candidates, v.ID)}
 			if a, ok := st.Agreement(t.Agreement); ok {
 				from, _ := st.Council(a.Provider)
 				to, _ := st.Council(a.Receiver)

@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"context"
 	"database/sql"
+	"encoding/hex"
+	"encoding/json"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -61,6 +63,9 @@ func Check(ctx context.Context, dir string) (int64, error) {
 	defer leaves.Close()
 
 	err = readEvents(ctx, db, 0, n, func(ev plenty.Event) error {
+		if err := checkDraw(ev, reader); err != nil {
+			return err
+		}
 		if err := st.Apply(ev); err != nil {
 			return fmt.Errorf("event %d: %w", ev.Seq, err)
 		}
@@ -284,4 +289,27 @@ func Recover(ctx context.Context, dir string, opts Options) (int64, string, erro
 		return n, aside, err
 	}
 	return n, aside, nil
+}
+
+// checkDraw checks that a lottery draw's seed is the root of the tree of
+// the events before it, as the ledger checked when it appended the draw.
+func checkDraw(ev plenty.Event, r tlog.HashReader) error {
+	if ev.Kind != plenty.KindTaskAssigned {
+		return nil
+	}
+	var d plenty.TaskAssignment
+	if err := json.Unmarshal(ev.Data, &d); err != nil {
+		return fmt.Errorf("event %d: %w", ev.Seq, err)
+	}
+	if d.TreeSize != ev.Seq {
+		return fmt.Errorf("event %d: the draw names the tree of size %d, not of the %d events before it", ev.Seq, d.TreeSize, ev.Seq)
+	}
+	root, err := tlog.TreeHash(ev.Seq, r)
+	if err != nil {
+		return err
+	}
+	if d.Seed != hex.EncodeToString(root[:]) {
+		return fmt.Errorf("event %d: the draw's seed %s is not the root %x of the tree of size %d", ev.Seq, d.Seed, root, ev.Seq)
+	}
+	return nil
 }

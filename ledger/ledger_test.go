@@ -3,6 +3,7 @@ package ledger_test
 import (
 	"context"
 	"crypto/sha256"
+	"encoding/hex"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -148,6 +149,14 @@ func TestAppendRefusesWhatDoesNotFollow(t *testing.T) {
 		{"WithdrawUnknown", ledger.Request{Kind: plenty.KindOfferWithdrawn, Actor: plenty.DelegateActor("d-c-a-0"),
 			Data: plenty.PostingClosed{ID: "nope"}}, plenty.ENOTFOUND},
 		{"UnknownKind", ledger.Request{Kind: "rumour.heard", Actor: plenty.ActorHub, Data: map[string]string{}}, plenty.EINVALID},
+		// A draw's seed must be the root of the tree it names: the ledger
+		// checks it (the fold cannot), before the fold finds no such task.
+		{"DrawWithAnInventedSeed", ledger.Request{Kind: plenty.KindTaskAssigned, Actor: plenty.ActorHub,
+			Data: plenty.TaskAssignment{Task: "tk", Volunteer: "v", Seed: strings.Repeat("ab", 32), TreeSize: 1}}, plenty.EINVALID},
+		{"DrawFromAnUncommittedTree", ledger.Request{Kind: plenty.KindTaskAssigned, Actor: plenty.ActorHub,
+			Data: plenty.TaskAssignment{Task: "tk", Volunteer: "v", Seed: strings.Repeat("ab", 32), TreeSize: 2}}, plenty.ECONFLICT},
+		{"DrawWithTheTrueSeed", ledger.Request{Kind: plenty.KindTaskAssigned, Actor: plenty.ActorHub,
+			Data: plenty.TaskAssignment{Task: "tk", Volunteer: "v", Seed: rootHex(t, l, 1), TreeSize: 1}}, plenty.ENOTFOUND},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -304,4 +313,13 @@ func TestTreeAndCheckpoints(t *testing.T) {
 	if n, err := ledger.Check(ctx, dir); err != nil || n != 37 {
 		t.Fatalf("Check = %d, %v", n, err)
 	}
+}
+
+func rootHex(t *testing.T, l *ledger.Ledger, size int64) string {
+	t.Helper()
+	root, err := l.TreeHash(context.Background(), size)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return hex.EncodeToString(root[:])
 }

@@ -3,6 +3,7 @@ package ledger
 import (
 	"context"
 	"database/sql/driver"
+	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"time"
@@ -62,6 +63,11 @@ func (l *Ledger) Append(ctx context.Context, r Request) (plenty.Event, error) {
 	if err != nil {
 		return plenty.Event{}, fmt.Errorf("encode %s data: %w", r.Kind, err)
 	}
+	if r.Kind == plenty.KindTaskAssigned {
+		if err := l.checkSeed(ctx, data); err != nil {
+			return plenty.Event{}, err
+		}
+	}
 	req := &request{
 		kind: r.Kind, actor: r.Actor, data: data,
 		reqHash: r.RequestHash, enqueued: time.Now(),
@@ -82,6 +88,27 @@ func (l *Ledger) Append(ctx context.Context, r Request) (plenty.Event, error) {
 	res := <-req.reply
 	l.stats.observe(time.Since(req.enqueued))
 	return res.ev, res.err
+}
+
+// checkSeed checks that a lottery draw's seed is the root of the tree it
+// names, which the state fold cannot see: the fold then checks that the
+// tree is every event before the draw. The tree must be committed.
+func (l *Ledger) checkSeed(ctx context.Context, data []byte) error {
+	var d plenty.TaskAssignment
+	if err := json.Unmarshal(data, &d); err != nil {
+		return plenty.Errorf(plenty.EINVALID, "task.assigned: %v", err)
+	}
+	if d.TreeSize <= 0 || d.TreeSize > l.Size() {
+		return plenty.Errorf(plenty.ECONFLICT, "the draw's tree of size %d is not committed (the ledger has %d events)", d.TreeSize, l.Size())
+	}
+	root, err := l.TreeHash(ctx, d.TreeSize)
+	if err != nil {
+		return err
+	}
+	if d.Seed != hex.EncodeToString(root[:]) {
+		return plenty.Errorf(plenty.EINVALID, "the draw's seed %s is not the root %x of the tree of size %d", d.Seed, root, d.TreeSize)
+	}
+	return nil
 }
 
 func (l *Ledger) submit(ctx context.Context, req *request) (err error) {

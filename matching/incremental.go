@@ -48,18 +48,15 @@ type incItem struct {
 
 	offerGrid, needGrid *grid
 	// live lists the pairs with flow by offer ID, then need ID: the
-	// proposals' order. arcPair maps a graph arc to its pair (-1: not a
-	// pair's arc). made caches, per pair with flow, the parts of its proposal
-	// that cost time to compute (ID and reason), for the flow they were
-	// made for.
-	live    []int32
-	arcPair []int32
-	made    map[int32]madeProposal
-}
-
-type madeProposal struct {
-	flow       int64
-	id, reason string
+	// proposals' order; props holds their proposals as last made (an
+	// empty ID: to be made), with expiries for propsExp. dirty marks
+	// pairs whose terms changed. arcPair maps a graph arc to its pair
+	// (-1: not a pair's arc).
+	live     []int32
+	props    []plenty.Proposal
+	propsExp time.Time
+	dirty    map[int32]bool
+	arcPair  []int32
 }
 
 // NewIncremental returns an engine with the given options.
@@ -107,11 +104,11 @@ func (e *Incremental) Propose(in Input) ([]plenty.Proposal, Stats, error) {
 	}
 	sort.Strings(items)
 	next := make(map[string]*incItem, len(items))
-	made := 0
+	live := 0
 	for _, it := range e.items {
-		made += len(it.made)
+		live += len(it.live)
 	}
-	out := make([]plenty.Proposal, 0, made+made/8)
+	out := make([]plenty.Proposal, 0, live+live/8)
 	for _, item := range items {
 		it, how, err := e.update(item, &in, byItem[item])
 		if err != nil {
@@ -177,7 +174,7 @@ func (e *Incremental) cold(item string, offers []plenty.Offer, needs []plenty.Ne
 	if err != nil {
 		return nil, err
 	}
-	it := &incItem{offerAt: make(map[string]int, len(offers)), needAt: make(map[string]int, len(needs)), made: map[int32]madeProposal{}}
+	it := &incItem{offerAt: make(map[string]int, len(offers)), needAt: make(map[string]int, len(needs))}
 	for i, o := range offers {
 		it.offerAt[o.ID] = i
 	}
@@ -465,7 +462,6 @@ func (it *incItem) warm(a delta, exclude map[Pair]bool) (bool, error) {
 			return false, err
 		}
 		it.p, it.res = res.p, res
-		it.made = map[int32]madeProposal{}
 		it.resetLive()
 		return true, nil
 	}
@@ -483,12 +479,18 @@ func (it *incItem) resetLive() {
 		}
 	}
 	sort.Slice(it.live, func(a, b int) bool { return it.pairLess(it.live[a], it.live[b]) })
+	it.props = make([]plenty.Proposal, len(it.live))
+	it.dirty = nil
 }
 
 // updateLive brings it.live up to date after the flow of the given graph
 // arcs changed, without sorting it again.
 func (it *incItem) updateLive(changed []int32) {
-	moved := map[int32]bool{}
+	moved := it.dirty
+	if moved == nil {
+		moved = map[int32]bool{}
+	}
+	it.dirty = nil
 	for _, e := range changed {
 		if int(e) < len(it.arcPair) {
 			if x := it.arcPair[e]; x >= 0 {
@@ -499,10 +501,11 @@ func (it *incItem) updateLive(changed []int32) {
 	if len(moved) == 0 {
 		return
 	}
-	keep := it.live[:0]
-	for _, x := range it.live {
+	keep, keepProps := it.live[:0], it.props[:0]
+	for i, x := range it.live {
 		if !moved[x] {
 			keep = append(keep, x)
+			keepProps = append(keepProps, it.props[i])
 		}
 	}
 	var add []int32
@@ -517,14 +520,18 @@ func (it *incItem) updateLive(changed []int32) {
 	for i, x := range add {
 		at[i] = sort.Search(len(keep), func(k int) bool { return it.pairLess(x, keep[k]) })
 	}
-	live := make([]int32, 0, len(keep)+len(add))
+	n := len(keep) + len(add)
+	live, props := make([]int32, 0, n), make([]plenty.Proposal, 0, n)
 	k := 0
 	for i, x := range add {
 		live = append(live, keep[k:at[i]]...)
+		props = append(props, keepProps[k:at[i]]...)
 		k = at[i]
 		live = append(live, x)
+		props = append(props, plenty.Proposal{}) // made by proposals
 	}
 	it.live = append(live, keep[k:]...)
+	it.props = append(props, keepProps[k:]...)
 }
 
 // pairLess orders pairs by offer ID, then need ID.
@@ -545,40 +552,41 @@ func (it *incItem) proposals(out []plenty.Proposal, in *Input) []plenty.Proposal
 	if ttl <= 0 {
 		ttl = defaultTTL
 	}
-	for _, x := range it.live {
+	exp0 := in.Now.Add(ttl)
+	refresh := !exp0.Equal(it.propsExp)
+	for i, x := range it.live {
 		c := &p.pairs[x]
-		f := flow[c.arc]
 		o, n := &p.offers[c.offer], &p.needs[c.need]
-		m, ok := it.made[x]
-		if !ok || m.flow != f {
-			m = madeProposal{flow: f,
-				id:     ProposalID(o.ID, o.Remaining, n.ID, n.Remaining, plenty.Amount(f)),
-				reason: Reason(c.km, n.Priority, plenty.Amount(f), n.Quantity)}
-			it.made[x] = m
-		}
-		exp := in.Now.Add(ttl)
-		for _, t := range [...]time.Time{o.ExpiresAt, n.ExpiresAt, o.AvailableUntil} {
-			if !t.IsZero() && t.Before(exp) {
-				exp = t
+		pr := &it.props[i]
+		if pr.ID == "" || refresh {
+			pr.ExpiresAt = exp0
+			for _, t := range [...]time.Time{o.ExpiresAt, n.ExpiresAt, o.AvailableUntil} {
+				if !t.IsZero() && t.Before(pr.ExpiresAt) {
+					pr.ExpiresAt = t
+				}
 			}
 		}
-		out = append(out, plenty.Proposal{
-			ID:         m.id,
-			Offer:      o.ID,
-			Need:       n.ID,
-			Item:       p.item,
-			Provider:   o.Council,
-			Receiver:   n.Council,
-			Quantity:   plenty.Amount(f),
-			DistanceKm: math.Round(c.km*10) / 10,
-			Score:      Score(n.Priority, c.dist),
-			Reason:     m.reason,
-			ExpiresAt:  exp,
-			LedgerSize: in.LedgerSize,
-			Engine:     Engine,
-		})
+		if pr.ID == "" {
+			f := plenty.Amount(flow[c.arc])
+			*pr = plenty.Proposal{
+				ID:         ProposalID(o.ID, o.Remaining, n.ID, n.Remaining, f),
+				Offer:      o.ID,
+				Need:       n.ID,
+				Item:       p.item,
+				Provider:   o.Council,
+				Receiver:   n.Council,
+				Quantity:   f,
+				DistanceKm: math.Round(c.km*10) / 10,
+				Score:      Score(n.Priority, c.dist),
+				Reason:     Reason(c.km, n.Priority, f, n.Quantity),
+				ExpiresAt:  pr.ExpiresAt,
+				Engine:     Engine,
+			}
+		}
+		pr.LedgerSize = in.LedgerSize
 	}
-	return out
+	it.propsExp = exp0
+	return append(out, it.props...)
 }
 
 // growNode appends a node to the simplex with the given supply.
@@ -677,6 +685,9 @@ func (it *incItem) absorb(a delta) bool {
 	if s.temp == nil {
 		s.temp = map[int32]bool{}
 	}
+	if it.dirty == nil {
+		it.dirty = map[int32]bool{}
+	}
 	// imbalance carries d units from x to y on a temporary arc.
 	imbalance := func(x, y int32, d int64) {
 		if d < 0 {
@@ -733,7 +744,7 @@ func (it *incItem) absorb(a delta) bool {
 		for _, x := range it.offerPairs[ch.index] {
 			c := &p.pairs[x]
 			setCap(c.arc, min(int64(o.Remaining), int64(p.needs[c.need].Remaining)))
-			delete(it.made, x)
+			it.dirty[x] = true
 		}
 	}
 	for _, ch := range a.needChange {
@@ -762,7 +773,7 @@ func (it *incItem) absorb(a delta) bool {
 		for _, x := range it.needPairs[ch.index] {
 			c := &p.pairs[x]
 			setCap(c.arc, min(int64(p.offers[c.offer].Remaining), int64(nd.Remaining)))
-			delete(it.made, x)
+			it.dirty[x] = true
 		}
 	}
 	return true

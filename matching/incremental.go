@@ -23,6 +23,10 @@ import (
 type Incremental struct {
 	opt   Options
 	items map[string]*incItem
+	// hints map a posting's position in the last input to its index in
+	// its item's problem (-1: unknown), so that an input in the same
+	// order as the last one is diffed without a map lookup per posting.
+	offerHint, needHint []int32
 }
 
 // Stats says what the last Propose call did with each item.
@@ -79,22 +83,39 @@ func (e *Incremental) Propose(in Input) ([]plenty.Proposal, Stats, error) {
 	in.Options = e.opt
 	var st Stats
 	byItem := map[string]*itemPostings{}
+	var lastItem string
+	var last *itemPostings
 	for i := range in.Offers {
 		if o := &in.Offers[i]; usableOffer(o, in.Now) {
-			b := byItem[o.Item]
-			if b == nil {
-				b = &itemPostings{}
-				byItem[o.Item] = b
+			if last == nil || o.Item != lastItem {
+				last = byItem[o.Item]
+				if last == nil {
+					last = &itemPostings{}
+					byItem[o.Item] = last
+				}
+				lastItem = o.Item
 			}
-			b.offers = append(b.offers, int32(i))
+			last.offers = append(last.offers, int32(i))
 		}
 	}
+	last = nil
 	for i := range in.Needs {
 		if n := &in.Needs[i]; usableNeed(n, in.Now) {
-			if b := byItem[n.Item]; b != nil {
-				b.needs = append(b.needs, int32(i))
+			if last == nil || n.Item != lastItem {
+				last, lastItem = byItem[n.Item], n.Item
+			}
+			if last != nil {
+				last.needs = append(last.needs, int32(i))
 			}
 		}
+	}
+	h := hints{oldOffer: e.offerHint, oldNeed: e.needHint,
+		offer: make([]int32, len(in.Offers)), need: make([]int32, len(in.Needs))}
+	for i := range h.offer {
+		h.offer[i] = -1
+	}
+	for i := range h.need {
+		h.need[i] = -1
 	}
 	var items []string
 	for item, b := range byItem {
@@ -110,7 +131,7 @@ func (e *Incremental) Propose(in Input) ([]plenty.Proposal, Stats, error) {
 	}
 	out := make([]plenty.Proposal, 0, live+live/8)
 	for _, item := range items {
-		it, how, err := e.update(item, &in, byItem[item])
+		it, how, err := e.update(item, &in, byItem[item], &h)
 		if err != nil {
 			return nil, st, err
 		}
@@ -126,6 +147,7 @@ func (e *Incremental) Propose(in Input) ([]plenty.Proposal, Stats, error) {
 		out = it.proposals(out, &in)
 	}
 	e.items = next
+	e.offerHint, e.needHint = h.offer, h.need
 	return out, st, nil
 }
 
@@ -137,10 +159,10 @@ const (
 
 // update returns the item's state for its postings in in, and how it was
 // reached.
-func (e *Incremental) update(item string, in *Input, b *itemPostings) (*incItem, int, error) {
+func (e *Incremental) update(item string, in *Input, b *itemPostings, h *hints) (*incItem, int, error) {
 	old := e.items[item]
 	if old != nil {
-		d, ok := old.diff(in, b)
+		d, ok := old.diff(in, b, h)
 		if ok && d.empty() {
 			return old, reused, nil
 		}
@@ -226,6 +248,12 @@ func (e *Incremental) cold(item string, offers []plenty.Offer, needs []plenty.Ne
 	return it, nil
 }
 
+// hints carries the last call's hints and collects this call's.
+type hints struct {
+	oldOffer, oldNeed []int32
+	offer, need       []int32
+}
+
 // delta is what changed in an item since the last call: new postings, and
 // old ones whose remaining quantity changed (0 when withdrawn, expired or
 // gone).
@@ -249,17 +277,27 @@ func (d *delta) empty() bool {
 // It returns false when a posting changed in anything but its remaining
 // quantity, or when a change touches smallest splits (which decide which
 // pairs are compatible), so the item must be solved cold.
-func (it *incItem) diff(in *Input, b *itemPostings) (delta, bool) {
+func (it *incItem) diff(in *Input, b *itemPostings, h *hints) (delta, bool) {
 	var d delta
 	p := it.p
 	seenO := make([]bool, len(p.offers))
 	for _, i := range b.offers {
 		o := &in.Offers[i]
-		k, ok := it.offerAt[o.ID]
+		k, ok := -1, false
+		if int(i) < len(h.oldOffer) {
+			// a ghost (nothing remaining) is never matched by its hint
+			if x := int(h.oldOffer[i]); x >= 0 && x < len(p.offers) && p.offers[x].ID == o.ID && p.offers[x].Remaining > 0 {
+				k, ok = x, true
+			}
+		}
+		if !ok {
+			k, ok = it.offerAt[o.ID]
+		}
 		if !ok {
 			d.offers = append(d.offers, *o)
 			continue
 		}
+		h.offer[i] = int32(k)
 		seenO[k] = true
 		if prev := &p.offers[k]; *prev != *o {
 			x := *o
@@ -273,11 +311,20 @@ func (it *incItem) diff(in *Input, b *itemPostings) (delta, bool) {
 	seenN := make([]bool, len(p.needs))
 	for _, i := range b.needs {
 		n := &in.Needs[i]
-		k, ok := it.needAt[n.ID]
+		k, ok := -1, false
+		if int(i) < len(h.oldNeed) {
+			if x := int(h.oldNeed[i]); x >= 0 && x < len(p.needs) && p.needs[x].ID == n.ID && p.needs[x].Remaining > 0 {
+				k, ok = x, true
+			}
+		}
+		if !ok {
+			k, ok = it.needAt[n.ID]
+		}
 		if !ok {
 			d.needs = append(d.needs, *n)
 			continue
 		}
+		h.need[i] = int32(k)
 		seenN[k] = true
 		if prev := &p.needs[k]; *prev != *n {
 			x := *n
@@ -501,13 +548,6 @@ func (it *incItem) updateLive(changed []int32) {
 	if len(moved) == 0 {
 		return
 	}
-	keep, keepProps := it.live[:0], it.props[:0]
-	for i, x := range it.live {
-		if !moved[x] {
-			keep = append(keep, x)
-			keepProps = append(keepProps, it.props[i])
-		}
-	}
 	var add []int32
 	flow := it.res.sol.Flow
 	for x := range moved {
@@ -516,22 +556,36 @@ func (it *incItem) updateLive(changed []int32) {
 		}
 	}
 	sort.Slice(add, func(a, b int) bool { return it.pairLess(add[a], add[b]) })
-	at := make([]int, len(add))
-	for i, x := range add {
-		at[i] = sort.Search(len(keep), func(k int) bool { return it.pairLess(x, keep[k]) })
-	}
-	n := len(keep) + len(add)
+	// One merge of the old list, less the moved pairs, with the sorted
+	// additions; the moved pairs still in the old list keep it sorted, so
+	// positions are found there.
+	old, oldProps := it.live, it.props
+	n := len(old) + len(add)
 	live, props := make([]int32, 0, n), make([]plenty.Proposal, 0, n)
+	copyRun := func(from, to int) {
+		for from < to {
+			end := from
+			for end < to && !moved[old[end]] {
+				end++
+			}
+			live = append(live, old[from:end]...)
+			props = append(props, oldProps[from:end]...)
+			for end < to && moved[old[end]] {
+				end++
+			}
+			from = end
+		}
+	}
 	k := 0
-	for i, x := range add {
-		live = append(live, keep[k:at[i]]...)
-		props = append(props, keepProps[k:at[i]]...)
-		k = at[i]
+	for _, x := range add {
+		at := k + sort.Search(len(old)-k, func(i int) bool { return it.pairLess(x, old[k+i]) })
+		copyRun(k, at)
+		k = at
 		live = append(live, x)
 		props = append(props, plenty.Proposal{}) // made by proposals
 	}
-	it.live = append(live, keep[k:]...)
-	it.props = append(props, keepProps[k:]...)
+	copyRun(k, len(old))
+	it.live, it.props = live, props
 }
 
 // pairLess orders pairs by offer ID, then need ID.

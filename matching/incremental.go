@@ -656,6 +656,9 @@ func (s *simplex) growNode(supply int64) int32 {
 	s.lastSucc = append(s.lastSucc, 0)
 	x := int32(len(s.pi) - 1)
 	s.lastSucc[x] = x
+	if s.adj != nil {
+		s.adj = append(s.adj, nil)
+	}
 	return x
 }
 
@@ -667,7 +670,12 @@ func (s *simplex) addArc(u, v int32, cap, cost int64) int32 {
 	s.cost = append(s.cost, cost)
 	s.flow = append(s.flow, 0)
 	s.state = append(s.state, stateLower)
-	return int32(len(s.src) - 1)
+	e := int32(len(s.src) - 1)
+	if s.adj != nil {
+		s.adj[u] = append(s.adj[u], e)
+		s.adj[v] = append(s.adj[v], e)
+	}
+	return e
 }
 
 // attachLeaf hangs the new node x under p by arc e carrying flow, which

@@ -66,9 +66,11 @@ type simplex struct {
 
 	// candidate-list pricing, used after a warm start (see
 	// findEnteringFromList)
-	useList bool
-	cand    []int32
-	inCand  []bool
+	useList   bool
+	listValid bool
+	cand      []int32
+	inCand    []bool
+	adj       [][]int32 // per node, its arcs (nil until the list is used)
 
 	// the current pivot
 	inArc, join, uIn, vIn, uOut, vOut int32
@@ -541,19 +543,34 @@ func (s *simplex) updatePotential() {
 }
 
 // findEnteringFromList is pricing by a candidate list, for re-optimising
-// after a small change: the violating arcs are then few and gathered
-// around the change, and block search would scan many blocks to find each
-// one. The list keeps the violating arcs found so far; each pivot
-// re-prices them and, when fewer than listHead remain, scans blocks until
-// one adds to the list. It declares optimality only after scanning every arc
-// without finding one, so the result is the same optimum; Cunningham's
-// leaving rule keeps it finite whatever the entering arc.
+// after a small change, when the violating arcs are few and gathered
+// around the change and block search would scan many blocks to find each
+// one. The list holds every violating arc (and maybe others): a full scan
+// fills it at the start, and after each pivot only the arcs at nodes whose
+// potential changed can become violating, so those are priced
+// (priceSubtree), or, when that subtree is large, the next call scans
+// every arc again. Each call re-prices the list and takes its most
+// violating arc; an empty list means no arc violates, so the optimum is
+// the one block search would certify. Cunningham's leaving rule keeps the
+// method finite whatever the entering arc.
 func (s *simplex) findEnteringFromList() bool {
-	const listHead = 32
 	m := len(s.src)
 	src, tgt, cost, state, pi := s.src[:m], s.tgt[:m], s.cost[:m], s.state[:m], s.pi
 	if len(s.inCand) < m {
 		s.inCand = append(s.inCand, make([]bool, m-len(s.inCand))...)
+	}
+	if !s.listValid {
+		for _, e := range s.cand {
+			s.inCand[e] = false
+		}
+		s.cand = s.cand[:0]
+		for e := 0; e < m; e++ {
+			if int64(state[e])*(cost[e]+pi[src[e]]-pi[tgt[e]]) < 0 {
+				s.inCand[e] = true
+				s.cand = append(s.cand, int32(e))
+			}
+		}
+		s.listValid = true
 	}
 	in, k := int32(-1), 0
 	var min int64
@@ -570,34 +587,54 @@ func (s *simplex) findEnteringFromList() bool {
 		}
 	}
 	s.cand = s.cand[:k]
-	if k < listHead {
-		e, cnt := s.nextArc, s.blockSize
-		for scanned := 0; scanned < m; scanned++ {
-			c := int64(state[e]) * (cost[e] + pi[src[e]] - pi[tgt[e]])
-			if c < 0 && !s.inCand[e] {
-				s.inCand[e] = true
-				s.cand = append(s.cand, int32(e))
-				if c < min {
-					min, in = c, int32(e)
-				}
-			}
-			if e++; e == m {
-				e = 0
-			}
-			if cnt--; cnt == 0 {
-				if len(s.cand) > k {
-					break
-				}
-				cnt = s.blockSize
-			}
-		}
-		s.nextArc = e
-	}
 	if in < 0 {
 		return false
 	}
 	s.inArc = in
 	return true
+}
+
+// priceSubtree adds to the candidate list the violating arcs at the nodes
+// of u's subtree, whose potentials just changed; when the subtree is large
+// it marks the list for a full scan instead.
+func (s *simplex) priceSubtree(u int32) {
+	if !s.listValid {
+		return
+	}
+	if int(s.succNum[u]) > len(s.adj)/8+64 {
+		s.listValid = false
+		return
+	}
+	src, tgt, cost, state, pi := s.src, s.tgt, s.cost, s.state, s.pi
+	end := s.thread[s.lastSucc[u]]
+	for x := u; x != end; x = s.thread[x] {
+		for _, e := range s.adj[x] {
+			if !s.inCand[e] && int64(state[e])*(cost[e]+pi[src[e]]-pi[tgt[e]]) < 0 {
+				s.inCand[e] = true
+				s.cand = append(s.cand, e)
+			}
+		}
+	}
+}
+
+// buildAdjacency lists each node's arcs, for priceSubtree.
+func (s *simplex) buildAdjacency() {
+	s.adj = make([][]int32, len(s.pi))
+	deg := make([]int32, len(s.pi))
+	for e := range s.src {
+		deg[s.src[e]]++
+		deg[s.tgt[e]]++
+	}
+	flat := make([]int32, 0, 2*len(s.src))
+	for u := range s.adj {
+		s.adj[u] = flat[len(flat) : len(flat) : len(flat)+int(deg[u])]
+		flat = flat[:len(flat)+int(deg[u])]
+	}
+	for e := range s.src {
+		u, v := s.src[e], s.tgt[e]
+		s.adj[u] = append(s.adj[u], int32(e))
+		s.adj[v] = append(s.adj[v], int32(e))
+	}
 }
 
 // run pivots until no arc violates optimality. It returns false if it
@@ -606,6 +643,10 @@ func (s *simplex) run() bool {
 	find := s.findEnteringArc
 	if s.useList {
 		find = s.findEnteringFromList
+		if len(s.adj) != len(s.pi) {
+			s.buildAdjacency()
+		}
+		s.listValid = false
 	}
 	for find() {
 		if s.pivotLimit > 0 && s.pivots >= s.pivotLimit {
@@ -617,6 +658,9 @@ func (s *simplex) run() bool {
 		if change {
 			s.updateTreeStructure()
 			s.updatePotential()
+			if s.useList {
+				s.priceSubtree(s.uIn)
+			}
 		}
 		s.pivots++
 	}

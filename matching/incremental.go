@@ -52,12 +52,15 @@ type incItem struct {
 
 	offerGrid, needGrid *grid
 	// live lists the pairs with flow by offer ID, then need ID: the
-	// proposals' order; props holds their proposals as last made (an
-	// empty ID: to be made), with expiries for propsExp. dirty marks
-	// pairs whose terms changed. arcPair maps a graph arc to its pair
-	// (-1: not a pair's arc).
+	// proposals' order; slot[i] is where in slab live[i]'s proposal is
+	// kept as last made (an empty ID: to be made), with expiries for
+	// propsExp; free lists unused slots. dirty marks pairs whose terms
+	// changed. arcPair maps a graph arc to its pair (-1: not a pair's
+	// arc).
 	live     []int32
-	props    []plenty.Proposal
+	slot     []int32
+	slab     []plenty.Proposal
+	free     []int32
 	propsExp time.Time
 	dirty    map[int32]bool
 	arcPair  []int32
@@ -526,7 +529,12 @@ func (it *incItem) resetLive() {
 		}
 	}
 	sort.Slice(it.live, func(a, b int) bool { return it.pairLess(it.live[a], it.live[b]) })
-	it.props = make([]plenty.Proposal, len(it.live))
+	it.slab = make([]plenty.Proposal, len(it.live))
+	it.slot = make([]int32, len(it.live))
+	for i := range it.slot {
+		it.slot[i] = int32(i)
+	}
+	it.free = nil
 	it.dirty = nil
 }
 
@@ -558,22 +566,18 @@ func (it *incItem) updateLive(changed []int32) {
 	sort.Slice(add, func(a, b int) bool { return it.pairLess(add[a], add[b]) })
 	// One merge of the old list, less the moved pairs, with the sorted
 	// additions; the moved pairs still in the old list keep it sorted, so
-	// positions are found there.
-	old, oldProps := it.live, it.props
+	// positions are found there. Proposals stay in their slots.
+	old, oldSlot := it.live, it.slot
 	n := len(old) + len(add)
-	live, props := make([]int32, 0, n), make([]plenty.Proposal, 0, n)
+	live, slot := make([]int32, 0, n), make([]int32, 0, n)
 	copyRun := func(from, to int) {
-		for from < to {
-			end := from
-			for end < to && !moved[old[end]] {
-				end++
+		for ; from < to; from++ {
+			if moved[old[from]] {
+				it.free = append(it.free, oldSlot[from])
+				continue
 			}
-			live = append(live, old[from:end]...)
-			props = append(props, oldProps[from:end]...)
-			for end < to && moved[old[end]] {
-				end++
-			}
-			from = end
+			live = append(live, old[from])
+			slot = append(slot, oldSlot[from])
 		}
 	}
 	k := 0
@@ -582,10 +586,22 @@ func (it *incItem) updateLive(changed []int32) {
 		copyRun(k, at)
 		k = at
 		live = append(live, x)
-		props = append(props, plenty.Proposal{}) // made by proposals
+		slot = append(slot, -1)
 	}
 	copyRun(k, len(old))
-	it.live, it.props = live, props
+	for i := range slot {
+		if slot[i] < 0 {
+			if f := len(it.free); f > 0 {
+				slot[i] = it.free[f-1]
+				it.free = it.free[:f-1]
+			} else {
+				slot[i] = int32(len(it.slab))
+				it.slab = append(it.slab, plenty.Proposal{})
+			}
+			it.slab[slot[i]].ID = "" // made by proposals
+		}
+	}
+	it.live, it.slot = live, slot
 }
 
 // pairLess orders pairs by offer ID, then need ID.
@@ -611,7 +627,7 @@ func (it *incItem) proposals(out []plenty.Proposal, in *Input) []plenty.Proposal
 	for i, x := range it.live {
 		c := &p.pairs[x]
 		o, n := &p.offers[c.offer], &p.needs[c.need]
-		pr := &it.props[i]
+		pr := &it.slab[it.slot[i]]
 		if pr.ID == "" || refresh {
 			pr.ExpiresAt = exp0
 			for _, t := range [...]time.Time{o.ExpiresAt, n.ExpiresAt, o.AvailableUntil} {
@@ -638,9 +654,10 @@ func (it *incItem) proposals(out []plenty.Proposal, in *Input) []plenty.Proposal
 			}
 		}
 		pr.LedgerSize = in.LedgerSize
+		out = append(out, *pr)
 	}
 	it.propsExp = exp0
-	return append(out, it.props...)
+	return out
 }
 
 // growNode appends a node to the simplex with the given supply.

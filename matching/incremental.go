@@ -64,6 +64,10 @@ type incItem struct {
 	propsExp time.Time
 	dirty    map[int32]bool
 	arcPair  []int32
+	// graphOf maps the simplex's arcs to graph arcs (-1: artificial or
+	// temporary), known for the graph arcs below graphKnown.
+	graphOf    []int32
+	graphKnown int
 }
 
 // NewIncremental returns an engine with the given options.
@@ -367,6 +371,8 @@ func (it *incItem) warm(a delta, exclude map[Pair]bool) (bool, error) {
 	if 2*(it.ghosts+len(a.offerChange)+len(a.needChange)) > len(p.offers)+len(p.needs) {
 		return false, nil // mostly ghosts: a cold solve is smaller
 	}
+	it.s.track = true
+	it.s.touched = it.s.touched[:0]
 	if !it.absorb(a) {
 		return false, nil
 	}
@@ -503,8 +509,7 @@ func (it *incItem) warm(a delta, exclude map[Pair]bool) (bool, error) {
 	for x := firstPair; x < len(p.pairs); x++ {
 		it.arcPair[p.pairs[x].arc] = int32(x)
 	}
-	var changed []int32
-	it.res.sol, changed = s.flowsInto(it.res.sol, p.g, it.pos, nil)
+	changed := it.updateFlows()
 	if it.minSplit && len(p.splitViolations(it.res.sol.Flow)) > 0 {
 		it.s = nil // the repaired problem is solved cold next time
 		res, err := solveProblem(p)
@@ -718,6 +723,47 @@ func (s *simplex) attachLeaf(x, e, p int32, dir int8, flow int64) {
 	}
 }
 
+// updateFlows copies back to the item's solution the flows the warm start
+// changed (the arcs changeFlow and absorb touched, and the new arcs) and
+// all potentials, and returns the graph arcs whose flow changed.
+func (it *incItem) updateFlows() []int32 {
+	s, g, sol := it.s, it.p.g, it.res.sol
+	m, n := g.Arcs(), g.Nodes()
+	oldM := len(sol.Flow)
+	for len(sol.Flow) < m {
+		sol.Flow = append(sol.Flow, 0)
+	}
+	for len(sol.Potential) < n {
+		sol.Potential = append(sol.Potential, 0)
+	}
+	for len(it.graphOf) < len(s.src) {
+		it.graphOf = append(it.graphOf, -1)
+	}
+	for e := it.graphKnown; e < len(it.pos); e++ {
+		it.graphOf[it.pos[e]] = int32(e)
+	}
+	it.graphKnown = len(it.pos)
+	var changed []int32
+	check := func(e int) {
+		if f := s.flow[it.pos[e]] + g.Lower[e]; f != sol.Flow[e] {
+			sol.Flow[e] = f
+			changed = append(changed, int32(e))
+		}
+	}
+	for _, ie := range s.touched {
+		if e := it.graphOf[ie]; e >= 0 {
+			check(int(e))
+		}
+	}
+	for e := oldM; e < m; e++ {
+		check(e)
+	}
+	s.touched = s.touched[:0]
+	copy(sol.Potential, s.pi[1:])
+	sol.Pivots = s.pivots
+	return changed
+}
+
 // flowsInto is flows reusing sol's slices; it appends to changed the graph
 // arcs whose flow differs from what sol held (new arcs count as 0).
 func (s *simplex) flowsInto(sol *Solution, g *Graph, pos []int32, changed []int32) (*Solution, []int32) {
@@ -799,6 +845,7 @@ func (it *incItem) absorb(a delta) bool {
 		s.cap[ie] = c
 		if nf != f {
 			s.flow[ie] = nf
+			s.touched = append(s.touched, ie)
 			// u sends nf-f more: it lacks that much, v has it in excess
 			imbalance(v, u, nf-f)
 		}

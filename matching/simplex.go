@@ -72,6 +72,11 @@ type simplex struct {
 	inCand    []bool
 	adj       [][]int32 // per node, its arcs (nil until the list is used)
 
+	// track has changeFlow record the arcs whose flow it changed in
+	// touched, so that the incremental engine copies only those back.
+	track   bool
+	touched []int32
+
 	// the current pivot
 	inArc, join, uIn, vIn, uOut, vOut int32
 	first, second                     int32
@@ -393,6 +398,15 @@ func (s *simplex) changeFlow(change bool) {
 		}
 		for u := s.tgt[in]; u != s.join; u = s.parent[u] {
 			s.flow[s.pred[u]] += int64(s.predDir[u]) * val
+		}
+		if s.track {
+			s.touched = append(s.touched, in)
+			for u := s.src[in]; u != s.join; u = s.parent[u] {
+				s.touched = append(s.touched, s.pred[u])
+			}
+			for u := s.tgt[in]; u != s.join; u = s.parent[u] {
+				s.touched = append(s.touched, s.pred[u])
+			}
 		}
 	}
 	if change {

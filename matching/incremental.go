@@ -630,15 +630,18 @@ func (it *incItem) proposals(out []plenty.Proposal, in *Input) []plenty.Proposal
 	exp0 := in.Now.Add(ttl)
 	refresh := !exp0.Equal(it.propsExp)
 	for i, x := range it.live {
+		pr := &it.slab[it.slot[i]]
+		if pr.ID != "" && !refresh {
+			pr.LedgerSize = in.LedgerSize
+			out = append(out, *pr)
+			continue
+		}
 		c := &p.pairs[x]
 		o, n := &p.offers[c.offer], &p.needs[c.need]
-		pr := &it.slab[it.slot[i]]
-		if pr.ID == "" || refresh {
-			pr.ExpiresAt = exp0
-			for _, t := range [...]time.Time{o.ExpiresAt, n.ExpiresAt, o.AvailableUntil} {
-				if !t.IsZero() && t.Before(pr.ExpiresAt) {
-					pr.ExpiresAt = t
-				}
+		pr.ExpiresAt = exp0
+		for _, t := range [...]time.Time{o.ExpiresAt, n.ExpiresAt, o.AvailableUntil} {
+			if !t.IsZero() && t.Before(pr.ExpiresAt) {
+				pr.ExpiresAt = t
 			}
 		}
 		if pr.ID == "" {

@@ -11,15 +11,18 @@ import (
 // Incremental is a matching engine that remembers, per item, the last
 // problem, its optimal flow and the simplex's spanning tree and potentials.
 // On each call it re-solves only the items whose usable offers or needs
-// changed. When an item only gained postings and its priority weight stays
-// the same, the new nodes and arcs are appended to the solver's arrays in
-// place and the simplex continues from the previous optimal basis (warm
-// start); a posting that changed, was withdrawn or is gone makes the item
-// solve from scratch (the documented fallback; see docs/matching.md). The
-// optimum is the same either way; when several flows are optimal the two
-// may pick different ones, so the hub publishes the from-scratch Propose as
-// the recomputable reference and uses Incremental for the live page. An
-// Incremental is not safe for concurrent use.
+// changed, and those from the previous optimal basis (warm start): new
+// postings are appended to the solver's arrays in place; a remainder that
+// changed, a withdrawal, an expiry or a posting that is gone changes
+// supplies and capacities in place. Some changes make the item solve from
+// scratch instead (a posting changed in anything but its remainder,
+// smallest splits involved, a new priority weight; see docs/matching.md).
+// The optimum is the same either way; when several flows are optimal the
+// two may pick different ones, so the hub publishes the from-scratch
+// Propose as the recomputable reference and uses Incremental for the live
+// page. The engine's Options, Exclude included, are fixed when it is made:
+// declining a pair later needs a new engine. An Incremental is not safe
+// for concurrent use.
 type Incremental struct {
 	opt   Options
 	items map[string]*incItem

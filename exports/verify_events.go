@@ -3,6 +3,7 @@ package exports
 import (
 	"bytes"
 	"encoding/hex"
+	"encoding/json"
 	"fmt"
 	"strconv"
 	"time"
@@ -92,11 +93,31 @@ func (c *eventChecker) row(r eventRow) error {
 			formatTime(r.timeNS), ev.Time.Format(plenty.TimeFormat))
 	}
 	if c.st != nil {
+		if err := c.checkDraw(ev); err != nil {
+			return err
+		}
 		if err := c.st.Apply(ev); err != nil {
 			return fmt.Errorf("event %d does not follow from the events before it: %v", i, err)
 		}
 	}
 	return c.add(leaf)
+}
+
+// checkDraw checks that a lottery draw's seed is the root of the tree of
+// every event before it, which the state fold cannot see.
+func (c *eventChecker) checkDraw(ev plenty.Event) error {
+	if ev.Kind != plenty.KindTaskAssigned {
+		return nil
+	}
+	var d plenty.TaskAssignment
+	if err := json.Unmarshal(ev.Data, &d); err != nil {
+		return fmt.Errorf("event %d: %v", ev.Seq, err)
+	}
+	if root := c.tree.root(); d.TreeSize != ev.Seq || d.Seed != hex.EncodeToString(root[:]) {
+		return fmt.Errorf("event %d: the lottery's seed %s (tree size %d) is not the root %x of the %d events before the draw: the draw was steered",
+			ev.Seq, d.Seed, d.TreeSize, root[:], ev.Seq)
+	}
+	return nil
 }
 
 // add adds the leaf of the row just checked to the tree.

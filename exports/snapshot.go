@@ -49,7 +49,8 @@ type Snapshot struct {
 //
 // After publishing, Write removes the older snapshots beyond the newest
 // opts.Keep (DefaultKeep), never the one latest points to nor the one it
-// just wrote.
+// just wrote. When only that removal fails, it returns the published
+// snapshot together with the error.
 //
 // It returns an EINVALID error when the checkpoint does not verify or the
 // events do not match it, and the source's, ctx's or the file system's
@@ -100,7 +101,10 @@ func Write(ctx context.Context, dir string, src EventSource, checkpoint []byte, 
 	if err := publishLatest(dir, cp.Size); err != nil {
 		return nil, err
 	}
-	return snap, prune(dir, opts.keep(), cp.Size)
+	if err := prune(dir, opts.keep(), cp.Size); err != nil {
+		return snap, fmt.Errorf("published snapshot %d, but could not remove the older ones: %w", cp.Size, err)
+	}
+	return snap, nil
 }
 
 // writeFiles writes every file of a snapshot into the folder tmp, and

@@ -115,8 +115,12 @@ func (s *Server) writeSnapshot(ctx context.Context) (*exports.Snapshot, error) {
 	s.open.mu.Lock()
 	s.open.lastWrite = s.cfg.Now()
 	s.open.mu.Unlock()
-	if err != nil {
+	if err != nil && snap == nil {
 		return nil, err
+	}
+	if err != nil {
+		// Published, but older snapshots are left behind: serve the new one.
+		s.log.Warn("open data: snapshot published with a fault", "size", snap.Checkpoint.Size, "err", err)
 	}
 	s.log.Info("open data: snapshot published", "size", snap.Checkpoint.Size, "took", time.Since(start))
 	return snap, nil

@@ -424,10 +424,13 @@ func (it *incItem) warm(a delta, exclude map[Pair]bool) (bool, error) {
 		return false, nil
 	}
 	var supply int64
+	ok := true
 	for _, o := range a.offers {
-		supply += int64(o.Remaining)
+		if supply, ok = addCheck(supply, int64(o.Remaining)); !ok {
+			break
+		}
 	}
-	if supply > MaxValue || -p.g.Supply[0] > MaxValue-supply {
+	if !ok || supply > MaxValue || -p.g.Supply[0] > MaxValue-supply {
 		it.s = nil
 		return false, nil
 	}

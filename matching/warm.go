@@ -85,6 +85,13 @@ func (it *incItem) absorb(a delta) bool {
 	if !ok || tempCost > math.MaxInt64/8/k {
 		return false
 	}
+	// The total supply must stay within MaxValue, as for a cold solve.
+	total := -p.g.Supply[0]
+	for _, ch := range a.offerChange {
+		if total, ok = addCheck(total, int64(ch.remaining)-int64(p.offers[ch.index].Remaining)); !ok || total > MaxValue {
+			return false
+		}
+	}
 	if s.temp == nil {
 		s.temp = map[int32]bool{}
 	}

@@ -91,15 +91,21 @@ func (h *testHub) do(method, path, token, body string, header ...string) respons
 		req.Header.Set(header[i], header[i+1])
 	}
 	res, err := h.srv.App().Test(req, -1)
+	return h.answer(req, res, err)
+}
+
+// answer reads a response, its body decoded when it is a JSON object.
+func (h *testHub) answer(req *http.Request, res *http.Response, err error) response {
+	h.t.Helper()
 	if err != nil {
-		h.t.Fatalf("%s %s: %v", method, path, err)
+		h.t.Fatalf("%s %s: %v", req.Method, req.URL.Path, err)
 	}
 	defer res.Body.Close()
 	raw, _ := io.ReadAll(res.Body)
 	out := response{Status: res.StatusCode, Header: res.Header, Raw: raw}
 	if bytes.HasPrefix(bytes.TrimSpace(raw), []byte("{")) {
 		if err := json.Unmarshal(raw, &out.Body); err != nil {
-			h.t.Fatalf("%s %s: answer is not JSON: %v\n%s", method, path, err, raw)
+			h.t.Fatalf("%s %s: answer is not JSON: %v\n%s", req.Method, req.URL.Path, err, raw)
 		}
 	}
 	return out

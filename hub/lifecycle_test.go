@@ -57,18 +57,7 @@ func (h *testHub) call(method, path, token, body string) response {
 		req.Header.Set("Authorization", "Bearer "+token)
 	}
 	res, err := http.DefaultClient.Do(req)
-	if err != nil {
-		h.t.Fatalf("%s %s: %v", method, path, err)
-	}
-	defer res.Body.Close()
-	raw, _ := io.ReadAll(res.Body)
-	out := response{Status: res.StatusCode, Header: res.Header, Raw: raw}
-	if bytes.HasPrefix(bytes.TrimSpace(raw), []byte("{")) {
-		if err := json.Unmarshal(raw, &out.Body); err != nil {
-			h.t.Fatalf("%s %s: answer is not JSON: %v\n%s", method, path, err, raw)
-		}
-	}
-	return out
+	return h.answer(req, res, err)
 }
 
 func (h *testHub) delegate(c council, label, cosign string) council {

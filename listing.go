@@ -30,33 +30,28 @@ func (f PostingFilter) match(id, council, item, status string) bool {
 // ListOffers returns one page of the offers that f selects, ordered by id,
 // and whether more follow.
 func (s *State) ListOffers(f PostingFilter) (page []Offer, more bool) {
-	var ids []string
-	for id, o := range s.offers {
-		if f.match(id, o.Council, o.Item, o.Status) {
-			ids = append(ids, id)
-		}
-	}
-	ids, more = firstIDs(ids, f.limit())
-	page = make([]Offer, len(ids))
-	for i, id := range ids {
-		page[i] = *s.offers[id]
-	}
-	return page, more
+	return listPage(s.offers, f, func(o *Offer) (string, string, string) { return o.Council, o.Item, o.Status })
 }
 
 // ListNeeds returns one page of the needs that f selects, ordered by id,
 // and whether more follow.
 func (s *State) ListNeeds(f PostingFilter) (page []Need, more bool) {
+	return listPage(s.needs, f, func(n *Need) (string, string, string) { return n.Council, n.Item, n.Status })
+}
+
+// listPage returns one page of the postings in m that f selects, by the
+// council, item and status that fields gives of each.
+func listPage[T any](m map[string]*T, f PostingFilter, fields func(*T) (council, item, status string)) (page []T, more bool) {
 	var ids []string
-	for id, n := range s.needs {
-		if f.match(id, n.Council, n.Item, n.Status) {
+	for id, p := range m {
+		if c, it, st := fields(p); f.match(id, c, it, st) {
 			ids = append(ids, id)
 		}
 	}
 	ids, more = firstIDs(ids, f.limit())
-	page = make([]Need, len(ids))
+	page = make([]T, len(ids))
 	for i, id := range ids {
-		page[i] = *s.needs[id]
+		page[i] = *m[id]
 	}
 	return page, more
 }

@@ -202,7 +202,7 @@ func (s *session) signIn(token string) {
 // the public pages show the transfer.
 func TestBrowserStory(t *testing.T) {
 	h := MustServeHub(t, hub.Config{MatchDelay: time.Millisecond, TickInterval: time.Hour, LotteryWindow: 10 * time.Minute})
-	browser := newBrowser(t, h.URL)
+	browser := newBrowser(t, h.base)
 	mill, bakers := h.register("Mill"), h.register("Bakers")
 	ctx := context.Background()
 

@@ -28,10 +28,8 @@ var MatchOptions = matching.Options{FairSegments: 3, FairStepKm: 10}
 func ProposalInput(st *plenty.State, now time.Time) matching.Input {
 	exclude := map[matching.Pair]bool{}
 	for _, a := range st.Acceptances() {
-		for _, d := range a.Decisions {
-			if !d.Accepted {
-				exclude[matching.Pair{Offer: a.Proposal.Offer, Need: a.Proposal.Need}] = true
-			}
+		if slices.ContainsFunc(a.Decisions, declined) {
+			exclude[matching.Pair{Offer: a.Proposal.Offer, Need: a.Proposal.Need}] = true
 		}
 	}
 	opt := MatchOptions

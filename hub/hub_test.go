@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"io"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -62,6 +63,28 @@ func MustOpenHub(t *testing.T, cfg hub.Config) *testHub {
 		cfg.AddrRate, cfg.AddrBurst = 1e6, 1e6
 	}
 	return &testHub{t: t, srv: hub.New(l, cfg), ledger: l, clock: clk}
+}
+
+// serve runs the hub on a free loopback port, with its engine and timers,
+// until the test ends, and returns its base URL (also in h.base).
+func (h *testHub) serve() string {
+	h.t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- h.srv.Serve(ln) }()
+	h.t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		if err := h.srv.Shutdown(ctx); err != nil {
+			h.t.Errorf("shutdown: %v", err)
+		}
+		<-done
+	})
+	h.base = "http://" + ln.Addr().String()
+	return h.base
 }
 
 // response is an answer of the hub, with its body decoded.

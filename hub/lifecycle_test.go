@@ -7,7 +7,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -24,20 +23,6 @@ import (
 	"github.com/plentyhub/plenty/ledger"
 	"github.com/plentyhub/plenty/matching"
 )
-
-// serve runs the hub on a free local port, with its engine and timers, and
-// returns its base URL. Requests then go through real HTTP (see call).
-func (h *testHub) serve() string {
-	h.t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		h.t.Fatal(err)
-	}
-	go h.srv.Serve(ln)
-	h.t.Cleanup(func() { h.srv.Shutdown(context.Background()) })
-	h.base = "http://" + ln.Addr().String()
-	return h.base
-}
 
 // call sends a request over HTTP to the served hub.
 func (h *testHub) call(method, path, token, body string) response {

@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/base64"
 	"encoding/json"
-	"net"
 	"strconv"
 	"strings"
 	"sync"
@@ -278,20 +277,9 @@ func TestOpenVerify(t *testing.T) {
 	h := MustOpenHub(t, hub.Config{})
 	h.register("Riverside Bakers")
 	h.register("Hill Farm")
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	done := make(chan error, 1)
-	go func() { done <- h.srv.Serve(ln) }()
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		h.srv.Shutdown(ctx)
-		<-done
-	})
+	base := h.serve()
 	ctx := context.Background()
-	rep, err := exports.Verify(ctx, "http://"+ln.Addr().String(), nil)
+	rep, err := exports.Verify(ctx, base, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -302,7 +290,7 @@ func TestOpenVerify(t *testing.T) {
 		t.Fatalf("files checked: %v", rep.Files)
 	}
 	// And a snapshot by size, pinned to the hub's key.
-	url := "http://" + ln.Addr().String() + "/open/" + strconv.FormatInt(rep.Checkpoint.Size, 10) + "/"
+	url := base + "/open/" + strconv.FormatInt(rep.Checkpoint.Size, 10) + "/"
 	if _, err := exports.Verify(ctx, url, &exports.VerifyOptions{Key: h.ledger.VerifierKey()}); err != nil {
 		t.Fatal(err)
 	}

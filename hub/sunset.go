@@ -4,7 +4,8 @@ import (
 	"context"
 	"encoding/hex"
 	"errors"
-	"strings"
+
+	"golang.org/x/mod/sumdb/note"
 
 	"github.com/plentyhub/plenty"
 )
@@ -79,6 +80,20 @@ func (s *Server) Tick(ctx context.Context) error {
 	return errors.Join(errs...)
 }
 
+// openCheckpoint checks a checkpoint's signature with the hub's verifier
+// key and reads it.
+func (s *Server) openCheckpoint(signed []byte) (plenty.Checkpoint, error) {
+	v, err := note.NewVerifier(s.ledger.VerifierKey())
+	if err != nil {
+		return plenty.Checkpoint{}, err
+	}
+	n, err := note.Open(signed, note.VerifierList(v))
+	if err != nil {
+		return plenty.Checkpoint{}, err
+	}
+	return plenty.ParseCheckpoint(n.Text)
+}
+
 // drawAttempts bounds the retries of a draw that other writes overtook
 // between its checkpoint and its event; the next tick tries again.
 const drawAttempts = 3
@@ -91,9 +106,7 @@ func (s *Server) draw(ctx context.Context, task string) error {
 		if err != nil {
 			return err
 		}
-		// A signed note is its text, a blank line, then the signatures.
-		text, _, _ := strings.Cut(string(signed), "\n\n")
-		cp, err := plenty.ParseCheckpoint(text + "\n")
+		cp, err := s.openCheckpoint(signed)
 		if err != nil {
 			return err
 		}

@@ -23,33 +23,13 @@ import (
 	"github.com/plentyhub/plenty/hub"
 )
 
-// webHub is a hub serving on a free loopback port, for the web pages'
-// tests: plain HTTP here, Chromium in browser_test.go.
-type webHub struct {
-	*testHub
-	URL string
-}
-
 // MustServeHub starts a hub (as MustOpenHub) on 127.0.0.1 and stops it
-// when the test ends.
-func MustServeHub(t *testing.T, cfg hub.Config) *webHub {
+// when the test ends; its URL is h.base.
+func MustServeHub(t *testing.T, cfg hub.Config) *testHub {
 	t.Helper()
 	h := MustOpenHub(t, cfg)
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	done := make(chan error, 1)
-	go func() { done <- h.srv.Serve(ln) }()
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		defer cancel()
-		if err := h.srv.Shutdown(ctx); err != nil {
-			t.Errorf("shutdown: %v", err)
-		}
-		<-done
-	})
-	return &webHub{testHub: h, URL: "http://" + ln.Addr().String()}
+	h.serve()
+	return h
 }
 
 // browser is a plain HTTP client with cookies: a reader without
@@ -60,9 +40,9 @@ type browser struct {
 	c    *http.Client
 }
 
-func (h *webHub) browser() *browser {
+func (h *testHub) browser() *browser {
 	jar, _ := cookiejar.New(nil)
-	return &browser{t: h.t, base: h.URL, c: &http.Client{Jar: jar, Timeout: 30 * time.Second}}
+	return &browser{t: h.t, base: h.base, c: &http.Client{Jar: jar, Timeout: 30 * time.Second}}
 }
 
 // page is an answer of the hub, parsed as HTML.
@@ -290,10 +270,10 @@ func TestWebDeskCookieAndCSRF(t *testing.T) {
 
 	// The session cookie's flags.
 	form = b.get("/desk")
-	req, _ := http.NewRequest("POST", h.URL+"/desk/signin", strings.NewReader(url.Values{
+	req, _ := http.NewRequest("POST", h.base+"/desk/signin", strings.NewReader(url.Values{
 		"csrf": {form.value(t, "/desk/signin", "csrf")}, "token": {a.Token}}.Encode()))
 	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-	u, _ := url.Parse(h.URL + "/desk")
+	u, _ := url.Parse(h.base + "/desk")
 	for _, c := range b.c.Jar.Cookies(u) {
 		req.AddCookie(c)
 	}

@@ -185,12 +185,3 @@ func writeFileAtomic(path string, data []byte, perm os.FileMode) error {
 	defer d.Close()
 	return d.Sync()
 }
-
-// ParseCheckpoint reads the origin, tree size and root hash of a
-// checkpoint's text (the note's text, or the whole signed note, whose
-// signature lines it ignores) with plenty.ParseCheckpoint, where the
-// format is defined. It checks no signature: use note.Open first for that.
-func ParseCheckpoint(text string) (origin string, size int64, root tlog.Hash, err error) {
-	c, err := plenty.ParseCheckpoint(text)
-	return c.Origin, c.Size, c.Root, err
-}

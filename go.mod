@@ -3,6 +3,7 @@ module github.com/plentyhub/plenty
 go 1.26.8
 
 require (
+	filippo.io/edwards25519 v1.2.0
 	github.com/apache/arrow-go/v18 v18.8.0
 	github.com/chromedp/chromedp v0.23.0
 	github.com/duckdb/duckdb-go/v2 v2.10503.0

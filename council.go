@@ -37,12 +37,19 @@ type Delegate struct {
 	// CosignAbove is the quantity (in thousandths of the item's base unit)
 	// above which an acceptance needs a second, different delegate. Zero
 	// means no co-signature is required.
-	CosignAbove Amount     `json:"cosign_above"`
-	IssuedBy    string     `json:"issued_by,omitempty"`
+	CosignAbove Amount `json:"cosign_above"`
+	// IssuedBy is the delegate that issued the mandate, or "assembly", or
+	// "registration" for a council's first delegate.
+	IssuedBy    string     `json:"issued_by"`
 	IssuedAt    time.Time  `json:"issued_at"`
 	ExpiresAt   time.Time  `json:"expires_at"`
 	RecalledAt  *time.Time `json:"recalled_at,omitempty"`
-	TokenHash   string     `json:"-"`
+	// RecalledBy is the actor whose recall ended the mandate, and RecallOf
+	// the mandate that recall named: this one, or one above it in its
+	// chain of issue.
+	RecalledBy string `json:"recalled_by,omitempty"`
+	RecallOf   string `json:"recall_of,omitempty"`
+	TokenHash  string `json:"-"`
 }
 
 // HasScope reports whether the mandate grants scope.
@@ -67,5 +74,8 @@ type Volunteer struct {
 	ID           string    `json:"id"`
 	Handle       string    `json:"handle"`
 	RegisteredAt time.Time `json:"registered_at"`
-	TokenHash    string    `json:"-"`
+	// VouchedBy lists the councils that vouched for the volunteer, in
+	// order; only a vouched volunteer enters lotteries.
+	VouchedBy []string `json:"vouched_by"`
+	TokenHash string   `json:"-"`
 }

@@ -3,22 +3,12 @@ package plenty
 import (
 	"bytes"
 	"crypto/sha256"
-	"encoding/hex"
 	"slices"
 	"strings"
 	"time"
 	"unicode"
 	"unicode/utf8"
 )
-
-// VolunteerGrant is a volunteer as registered, with the hash of its token
-// (HashToken). It is the data of a volunteer.registered event, written by
-// the hub or the public. Contact details are never part of it: they stay in
-// the hub's private store and never reach the ledger or an export.
-type VolunteerGrant struct {
-	Volunteer
-	TokenHash string `json:"token_hash"`
-}
 
 // MaxHandleLen bounds a volunteer's handle, in characters.
 const MaxHandleLen = 40
@@ -42,20 +32,6 @@ func ValidHandle(h string) bool {
 // actor ("volunteer:ID").
 type TaskRef struct {
 	Task string `json:"task"`
-}
-
-// TaskAssignment is the data of a task.assigned event, written by the hub
-// after the task's lottery window (Terms) closed: Volunteer is
-// DrawVolunteer(seed, Task, candidates), where seed is the root hash (hex)
-// of the tree of every event before this one: TreeSize is the event's own
-// seq, so the hub cannot choose among earlier roots. The fold checks the
-// rule, the window and the size; the ledger checks the seed against its
-// tree when it appends the event, and plenty check again.
-type TaskAssignment struct {
-	Task      string `json:"task"`
-	Volunteer string `json:"volunteer"`
-	Seed      string `json:"seed"`
-	TreeSize  int64  `json:"tree_size"`
 }
 
 // Task status.
@@ -82,12 +58,20 @@ type Task struct {
 	DistanceKm   float64    `json:"distance_km"`
 	Status       string     `json:"status"`
 	OpenedAt     time.Time  `json:"opened_at"` // when it last opened to volunteers
-	Candidates   []string   `json:"candidates"`
-	Lapsed       []string   `json:"lapsed,omitempty"`
-	Assignee     string     `json:"assignee,omitempty"`
-	Seed         string     `json:"seed,omitempty"`
-	SeedSize     int64      `json:"seed_tree_size,omitempty"`
-	AssignedAt   *time.Time `json:"assigned_at,omitempty"`
+	// ClosesAt ends the lottery window that opened at OpenedAt, by the
+	// terms in force then: volunteers join before it, the draw comes after.
+	ClosesAt time.Time `json:"closes_at"`
+	// CloseSize is the number of events before the first event at or after
+	// ClosesAt, and CloseRoot the root of their tree (hex): the log as it
+	// stood when the window closed, which the draw's seed depends on.
+	CloseSize  int64      `json:"close_size,omitempty"`
+	CloseRoot  string     `json:"close_root,omitempty"`
+	Candidates []string   `json:"candidates"`
+	Lapsed     []string   `json:"lapsed,omitempty"`
+	Assignee   string     `json:"assignee,omitempty"`
+	Seed       string     `json:"seed,omitempty"`
+	Proof      string     `json:"proof,omitempty"`
+	AssignedAt *time.Time `json:"assigned_at,omitempty"`
 	PickedUpAt   *time.Time `json:"picked_up_at,omitempty"`
 	DroppedOffAt *time.Time `json:"dropped_off_at,omitempty"`
 }
@@ -114,10 +98,10 @@ func VolunteerActor(id string) Actor { return "volunteer:" + id }
 // DrawVolunteer is the lottery's published rule: among candidates, the
 // winner is the one whose SHA-256(seed ‖ taskID ‖ 0x00 ‖ volunteerID) is
 // smallest as a big-endian number, ties (which SHA-256 makes practically
-// impossible) going to the smaller id. seed is the raw root hash of the
-// signed checkpoint the hub draws from, which did not exist before the
-// task's last volunteer joined, so nobody could steer the draw. It returns
-// "" when there is no candidate. Anyone holding the open data can run it.
+// impossible) going to the smaller id. seed is DrawSeed of the hub's
+// verifiable random function and the log at the window's close (draw.go).
+// It returns "" when there is no candidate. Anyone holding the open data
+// can run it.
 func DrawVolunteer(seed []byte, taskID string, candidates []string) string {
 	var best string
 	var bestSum [sha256.Size]byte
@@ -136,33 +120,19 @@ func DrawVolunteer(seed []byte, taskID string, candidates []string) string {
 	return best
 }
 
-func (s *State) registerVolunteer(ev Event, g VolunteerGrant) error {
-	v := g.Volunteer
-	switch {
-	case ev.Actor != ActorHub && ev.Actor != ActorPublic:
-		return Errorf(EFORBIDDEN, "%s may not register volunteers", ev.Actor)
-	case v.ID == "" || s.volunteers[v.ID] != nil:
-		return Errorf(ECONFLICT, "volunteer id %q is empty or taken", v.ID)
-	case !ValidHandle(v.Handle):
-		return Invalid("handle", "must be 1 to 40 printable characters without leading or trailing spaces")
-	case s.handles[strings.ToLower(v.Handle)] != "":
-		return Errorf(ECONFLICT, "the handle %q is taken; choose another", v.Handle)
-	case g.TokenHash == "" || s.volunteerTokens[g.TokenHash] != "" || s.byToken[g.TokenHash] != "":
-		return Errorf(ECONFLICT, "volunteer %s: token hash is empty or taken", v.ID)
-	}
-	v.TokenHash = g.TokenHash
-	s.volunteers[v.ID] = &v
-	s.volunteerTokens[v.TokenHash] = v.ID
-	s.handles[strings.ToLower(v.Handle)] = v.ID
-	s.touch("volunteer", v.ID)
-	return nil
-}
-
 func (s *State) openTask(ev Event, a *Agreement, o *Offer, n *Need) {
 	t := &Task{ID: TaskID(a.ID), Agreement: a.ID, Item: a.Item, Quantity: a.Quantity,
-		From: o.Location, To: n.Location, DistanceKm: a.DistanceKm, Status: TaskOpen,
-		OpenedAt: ev.Time, Candidates: []string{}}
+		From: o.Location, To: n.Location, DistanceKm: a.DistanceKm, Candidates: []string{}}
 	s.tasks[t.ID] = t
+	s.reopen(t, ev.Time)
+}
+
+// reopen opens a task's lottery window at now, closing by the terms in
+// force.
+func (s *State) reopen(t *Task, now time.Time) {
+	t.Status, t.OpenedAt, t.ClosesAt = TaskOpen, now, now.Add(s.terms.LotteryWindow)
+	t.CloseSize, t.CloseRoot = 0, ""
+	s.closing = append(s.closing, t.ID)
 	s.touch("task", t.ID)
 }
 
@@ -204,10 +174,8 @@ func (s *State) taskEvent(ev Event, ref TaskRef) error {
 		}
 		t.Lapsed = append(t.Lapsed, t.Assignee)
 		t.Candidates = remove(t.Candidates, t.Assignee)
-		t.Assignee, t.Seed, t.SeedSize, t.AssignedAt = "", "", 0, nil
-		t.Status = TaskOpen
-		t.OpenedAt = ev.Time
-		s.touch("task", t.ID)
+		t.Assignee, t.Seed, t.Proof, t.AssignedAt = "", "", "", nil
+		s.reopen(t, ev.Time)
 		return nil
 	}
 	vol, err := s.actingVolunteer(ev)
@@ -220,6 +188,10 @@ func (s *State) taskEvent(ev Event, ref TaskRef) error {
 		switch {
 		case t.Status != TaskOpen:
 			return Errorf(ECONFLICT, "task %s is %s, no longer open to volunteers", t.ID, t.Status)
+		case !ev.Time.Before(t.ClosesAt):
+			return Errorf(ECONFLICT, "task %s's lottery window closed at %s; its candidates are final", t.ID, t.ClosesAt.Format(time.RFC3339))
+		case len(s.volunteers[vol].VouchedBy) == 0:
+			return Errorf(ECONFLICT, "volunteer %s is not vouched for by any council; a council's delegate vouches with POST /api/v1/volunteers/%s/vouch", vol, vol)
 		case slices.Contains(t.Candidates, vol):
 			return Errorf(ECONFLICT, "volunteer %s already offered to carry task %s", vol, t.ID)
 		case slices.Contains(t.Lapsed, vol):
@@ -248,37 +220,6 @@ func (s *State) taskEvent(ev Event, ref TaskRef) error {
 	return nil
 }
 
-func (s *State) assignTask(ev Event, d TaskAssignment) error {
-	if ev.Actor != ActorHub {
-		return Errorf(EFORBIDDEN, "only the hub draws volunteers")
-	}
-	t := s.tasks[d.Task]
-	if t == nil {
-		return Errorf(ENOTFOUND, "task %s does not exist", d.Task)
-	}
-	seed, err := hex.DecodeString(d.Seed)
-	switch {
-	case t.Status != TaskOpen:
-		return Errorf(ECONFLICT, "task %s is %s, not open", t.ID, t.Status)
-	case len(t.Candidates) == 0:
-		return Errorf(ECONFLICT, "task %s has no volunteers to draw from", t.ID)
-	case err != nil || len(seed) != sha256.Size:
-		return Invalid("seed", "must be a checkpoint root hash: 64 hexadecimal digits")
-	case d.TreeSize != s.size:
-		return Errorf(ECONFLICT, "the seed must be the root of the tree of every event before the draw, size %d, not %d", s.size, d.TreeSize)
-	case !s.drawDue(t, ev.Time):
-		return Errorf(ECONFLICT, "task %s's lottery window runs until %s (window %s)", t.ID,
-			t.OpenedAt.Add(s.terms.LotteryWindow).Format(time.RFC3339), s.terms.LotteryWindow)
-	}
-	if win := DrawVolunteer(seed, t.ID, t.Candidates); d.Volunteer != win {
-		return Errorf(EINVALID, "the published rule draws %s for task %s from this seed, not %s", win, t.ID, d.Volunteer)
-	}
-	at := ev.Time
-	t.Status, t.Assignee, t.Seed, t.SeedSize, t.AssignedAt = TaskAssigned, d.Volunteer, d.Seed, d.TreeSize, &at
-	s.touch("task", t.ID)
-	return nil
-}
-
 func remove(xs []string, x string) []string {
 	out := make([]string, 0, len(xs))
 	for _, y := range xs {
@@ -296,17 +237,27 @@ func (s *State) Volunteer(id string) (Volunteer, bool) {
 	if v == nil {
 		return Volunteer{}, false
 	}
-	return *v, true
+	c := *v
+	c.VouchedBy = append([]string{}, v.VouchedBy...)
+	return c, true
 }
 
 // VolunteerByToken returns the volunteer whose token hashes to hash.
 func (s *State) VolunteerByToken(hash string) (Volunteer, bool) {
-	return s.Volunteer(s.volunteerTokens[hash])
+	id, ok := strings.CutPrefix(s.credentials[hash], "volunteer:")
+	if !ok {
+		return Volunteer{}, false
+	}
+	return s.Volunteer(id)
 }
 
 // Volunteers returns every volunteer, ordered by id.
 func (s *State) Volunteers() []Volunteer {
-	return sorted(s.volunteers, func(v *Volunteer) Volunteer { return *v })
+	return sorted(s.volunteers, func(v *Volunteer) Volunteer {
+		c := *v
+		c.VouchedBy = append([]string{}, v.VouchedBy...)
+		return c
+	})
 }
 
 // Task returns the task with the given id.

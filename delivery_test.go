@@ -4,11 +4,21 @@ import (
 	"encoding/hex"
 	"strings"
 	"testing"
+	"time"
 )
 
 func (w *world) volunteer(id, handle string) error {
-	return w.apply(KindVolunteerRegistered, ActorPublic, VolunteerGrant{
-		Volunteer: Volunteer{ID: id, Handle: handle, RegisteredAt: w.now}, TokenHash: HashToken("vtoken-" + id)})
+	return w.applyWith(KindVolunteerRegistered, ActorPublic, VolunteerRegistration{ID: id, Handle: handle},
+		Credential{VolunteerActor(id), HashToken("vtoken-" + id)})
+}
+
+// vouched registers a volunteer the mill vouches for.
+func (w *world) vouched(id string) {
+	w.t.Helper()
+	if err := w.volunteer(id, "handle "+id); err != nil {
+		w.t.Fatal(err)
+	}
+	w.must(KindVolunteerVouched, DelegateActor("d_m1"), VolunteerVouch{Volunteer: id, Council: "c_mill"})
 }
 
 func TestRegisterVolunteer(t *testing.T) {
@@ -32,8 +42,8 @@ func TestRegisterVolunteer(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			err := w.apply(KindVolunteerRegistered, tc.actor, VolunteerGrant{
-				Volunteer: Volunteer{ID: tc.id, Handle: tc.handle}, TokenHash: HashToken("x-" + tc.name)})
+			err := w.applyWith(KindVolunteerRegistered, tc.actor, VolunteerRegistration{ID: tc.id, Handle: tc.handle},
+				Credential{VolunteerActor(tc.id), HashToken("x-" + tc.name)})
 			wantCode(t, err, tc.code)
 		})
 	}
@@ -50,22 +60,36 @@ func TestRegisterVolunteer(t *testing.T) {
 	wantCode(t, w.s.Apply(ev), EINVALID)
 }
 
-// draw writes the task.assigned event the hub would, seeding from a made-up
-// root of the current tree size.
-func (w *world) draw(task string) (string, error) {
-	seed := make([]byte, 32)
-	copy(seed, []byte("root of "+string(rune('a'+w.s.Size()%26))))
+// drawData returns the task.assigned data the hub would write as the next
+// event, once the task's window has closed: the winner and the proof.
+func (w *world) drawData(task string) TaskAssignment {
 	tk := w.s.tasks[task]
-	win := DrawVolunteer(seed, task, tk.Candidates)
-	return win, w.apply(KindTaskAssigned, ActorHub, TaskAssignment{task, win, hex.EncodeToString(seed), w.s.Size()})
+	if next := w.now.Add(time.Minute); next.Before(tk.ClosesAt) {
+		w.now = tk.ClosesAt.Add(-time.Minute)
+	}
+	closesAt, root, ok := w.s.DrawRoot(task, w.now.Add(time.Minute))
+	if !ok {
+		return TaskAssignment{Task: task}
+	}
+	proof, out := testDrawKey.Prove(DrawInput(task, closesAt))
+	rootBytes, _ := hex.DecodeString(root)
+	win := DrawVolunteer(DrawSeed(out, rootBytes), task, tk.Candidates)
+	return TaskAssignment{Task: task, Volunteer: win, Proof: hex.EncodeToString(proof)}
+}
+
+// draw waits for the task's window to close and writes its draw.
+func (w *world) draw(task string) (string, error) {
+	d := w.drawData(task)
+	return d.Volunteer, w.apply(KindTaskAssigned, ActorHub, d)
 }
 
 func TestTaskLifecycle(t *testing.T) {
 	w := newWorld(t)
 	for _, v := range []string{"v1", "v2", "v3"} {
-		if err := w.volunteer(v, "handle "+v); err != nil {
-			t.Fatal(err)
-		}
+		w.vouched(v)
+	}
+	if err := w.volunteer("v4", "not vouched"); err != nil {
+		t.Fatal(err)
 	}
 	a := w.agree(terms("p1", "o1", "n1", 80_500))
 	task := TaskID(a.ID)
@@ -76,8 +100,8 @@ func TestTaskLifecycle(t *testing.T) {
 		}
 		return w.apply(kind, actor, TaskRef{task})
 	}
-	if _, err := w.draw(task); ErrorCode(err) != ECONFLICT {
-		t.Fatalf("draw with no candidates: %v", err)
+	if err := w.apply(KindTaskAssigned, ActorHub, TaskAssignment{task, "v1", hex.EncodeToString(make([]byte, 80))}); ErrorCode(err) != ECONFLICT {
+		t.Fatalf("draw with no candidates, window open: %v", err)
 	}
 	for _, v := range []string{"v1", "v2", "v3"} {
 		if err := act(KindTaskVolunteered, v); err != nil {
@@ -86,34 +110,49 @@ func TestTaskLifecycle(t *testing.T) {
 	}
 	wantCode(t, act(KindTaskVolunteered, "v1"), ECONFLICT)
 	wantCode(t, act(KindTaskVolunteered, "nobody"), EFORBIDDEN)
+	wantCode(t, act(KindTaskVolunteered, "v4"), ECONFLICT) // not vouched for
 
-	// The hub must name the rule's winner, from a seed that covers the last
-	// volunteer's event.
-	seed := strings.Repeat("ab", 32)
-	raw, _ := hex.DecodeString(seed)
-	win := DrawVolunteer(raw, task, []string{"v1", "v2", "v3"})
+	// Before the window closes there is no draw.
+	if d := (TaskAssignment{task, "v1", hex.EncodeToString(make([]byte, 80))}); true {
+		wantCode(t, w.apply(KindTaskAssigned, ActorHub, d), ECONFLICT)
+	}
+	w.must(KindVolunteerVouched, DelegateActor("d_b1"), VolunteerVouch{Volunteer: "v4", Council: "c_bak"})
+	// The hub must name the rule's winner, with a proof of its draw key.
+	good := w.drawData(task)
+	at := w.now // the next event is the first after the close
+	win := good.Volunteer
 	loser := "v1"
 	if win == "v1" {
 		loser = "v2"
 	}
-	size := w.s.Size()
+	otherKey, _ := NewVRFKey(DrawKeySeed([]byte("another hub")))
+	tk0 := w.s.tasks[task]
+	forged, _ := otherKey.Prove(DrawInput(task, tk0.ClosesAt))
+	flipped, _ := hex.DecodeString(good.Proof)
+	flipped[40] ^= 1
 	bad := []struct {
 		name string
 		d    TaskAssignment
 		code string
 	}{
-		{"NotTheWinner", TaskAssignment{task, loser, seed, size}, EINVALID},
-		{"EarlierRoot", TaskAssignment{task, win, seed, size - 1}, ECONFLICT},
-		{"SeedFromTheFuture", TaskAssignment{task, win, seed, size + 1}, ECONFLICT},
-		{"ShortSeed", TaskAssignment{task, win, "abcd", size}, EINVALID},
+		{"NotTheWinner", TaskAssignment{task, loser, good.Proof}, EINVALID},
+		{"OtherKeysProof", TaskAssignment{task, win, hex.EncodeToString(forged)}, EINVALID},
+		{"TamperedProof", TaskAssignment{task, win, hex.EncodeToString(flipped)}, EINVALID},
+		{"ShortProof", TaskAssignment{task, win, "abcd"}, EINVALID},
 	}
 	for _, b := range bad {
 		t.Run(b.name, func(t *testing.T) {
+			w.now = at
 			wantCode(t, w.apply(KindTaskAssigned, ActorHub, b.d), b.code)
 		})
 	}
-	wantCode(t, w.apply(KindTaskAssigned, DelegateActor("d_m1"), TaskAssignment{task, win, seed, size}), EFORBIDDEN)
-	w.must(KindTaskAssigned, ActorHub, TaskAssignment{task, win, seed, size})
+	// A vouched volunteer joining late is refused: the candidates are final.
+	w.now = at
+	wantCode(t, act(KindTaskVolunteered, "v4"), ECONFLICT)
+	w.now = at
+	wantCode(t, w.apply(KindTaskAssigned, DelegateActor("d_m1"), good), EFORBIDDEN)
+	w.now = at
+	w.must(KindTaskAssigned, ActorHub, good)
 	wantCode(t, act(KindTaskPickedUp, loser), EFORBIDDEN)
 	wantCode(t, act(KindTaskDroppedOff, win), ECONFLICT)
 
@@ -170,9 +209,7 @@ func TestTaskEndsWithAgreement(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			w := newWorld(t)
-			if err := w.volunteer("v1", "v1"); err != nil {
-				t.Fatal(err)
-			}
+			w.vouched("v1")
 			a := w.agree(terms("p1", "o1", "n1", 80_500))
 			task := TaskID(a.ID)
 			if tc.claim {

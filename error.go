@@ -33,17 +33,25 @@ type Error struct {
 	Code    string
 	Message string
 	Fields  []FieldError
+	// Event names the event the fold refused ("event 12 (offer.posted)"),
+	// when the error is a refusal of a recorded or proposed event. It is
+	// left out of Message, which the hub shows the client as it is.
+	Event string
 }
 
 func (e *Error) Error() string {
-	if len(e.Fields) == 0 {
-		return e.Message
+	msg := e.Message
+	if len(e.Fields) > 1 || (len(e.Fields) == 1 && e.Message != e.Fields[0].Field+" "+e.Fields[0].Message) {
+		parts := make([]string, len(e.Fields))
+		for i, f := range e.Fields {
+			parts[i] = f.Field + " " + f.Message
+		}
+		msg += ": " + strings.Join(parts, "; ")
 	}
-	parts := make([]string, len(e.Fields))
-	for i, f := range e.Fields {
-		parts[i] = f.Field + " " + f.Message
+	if e.Event != "" {
+		return e.Event + ": " + msg
 	}
-	return e.Message + ": " + strings.Join(parts, "; ")
+	return msg
 }
 
 // Errorf returns an *Error with the given code and a formatted message.

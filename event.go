@@ -22,10 +22,13 @@ const (
 	KindNeedPosted        = "need.posted"
 	KindNeedWithdrawn     = "need.withdrawn"
 	KindNeedExpired       = "need.expired"
+	KindDelegateRenewed   = "delegate.renewed"
+	KindAssemblyReplaced  = "assembly.key_replaced"
+	KindVolunteerVouched  = "volunteer.vouched"
 )
 
-// Actor names who caused an event: "hub", "public", "delegate:ID" or
-// "volunteer:ID". A delegate's id names its mandate.
+// Actor names who caused an event: "hub", "public", "delegate:ID",
+// "assembly:COUNCIL" or "volunteer:ID". A delegate's id names its mandate.
 type Actor = string
 
 // ActorHub is the hub itself: expiries, catalog, draws.
@@ -38,6 +41,10 @@ const ActorPublic Actor = "public"
 // DelegateActor returns the actor string of a delegate.
 func DelegateActor(id string) Actor { return "delegate:" + id }
 
+// AssemblyActor returns the actor string of a council's assembly, which
+// acts with the council's assembly key.
+func AssemblyActor(council string) Actor { return "assembly:" + council }
+
 // Event is one fact in the ledger. Body is the exact canonical bytes that
 // are hashed into the Merkle tree and stored verbatim; the other fields are
 // read from it.
@@ -48,6 +55,18 @@ type Event struct {
 	Actor Actor
 	Data  json.RawMessage
 	Body  []byte
+	// Credentials are the hashes of the secrets the event grants (a
+	// delegate's or volunteer's token, an assembly key). They travel beside
+	// Body, in the journal and a private table, never in it: the open data
+	// has none, and the fold accepts an event without them.
+	Credentials []Credential
+}
+
+// Credential is the hash of a secret (HashToken) and the actor it
+// authenticates: "delegate:ID", "volunteer:ID" or "assembly:COUNCIL".
+type Credential struct {
+	Holder Actor
+	Hash   string
 }
 
 // envelope is the canonical JSON shape of an event body. Field order is

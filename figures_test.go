@@ -9,9 +9,7 @@ import (
 func TestFigures(t *testing.T) {
 	w := newWorld(t)
 	for _, v := range []string{"v1", "v2"} {
-		if err := w.volunteer(v, v); err != nil {
-			t.Fatal(err)
-		}
+		w.vouched(v)
 	}
 	near := terms("p1", "o1", "n1", 80_500)
 	far := terms("p2", "o1", "n2", 100_000)
@@ -23,8 +21,11 @@ func TestFigures(t *testing.T) {
 	}
 	// v1 carries two deliveries, v2 one, and the third agreement is
 	// cancelled: it is not a flow.
-	for i, v := range []string{"v1", "v1", "v2"} {
+	carriers := []string{"v1", "v1", "v2"}
+	for i, v := range carriers {
 		w.must(KindTaskVolunteered, VolunteerActor(v), TaskRef{tasks[i]})
+	}
+	for i, v := range carriers {
 		if _, err := w.draw(tasks[i]); err != nil {
 			t.Fatal(err)
 		}
@@ -45,10 +46,10 @@ func TestFigures(t *testing.T) {
 		Deliveries: 3, Volunteers: 2, BusiestVolunteerShare: 2.0 / 3, BusiestThreeVolunteersShare: 1,
 		Flows: 2, LargestCouncilShare: 1, LargestThreeCouncilsShare: 1,
 		// d_m1, d_b1, d_b2, d_b3: one mandate each, all running, issued
-		// 1, 2, 3 and 4 minutes after t0.
+		// 2, 3, 4 and 5 minutes after t0.
 		Tenures: 4, MostMandates: 1,
-		LongestTenureDays: asOf.Sub(t0.Add(time.Minute)).Hours() / 24,
-		MedianTenureDays:  asOf.Sub(t0.Add(150*time.Second)).Hours() / 24,
+		LongestTenureDays: asOf.Sub(t0.Add(2*time.Minute)).Hours() / 24,
+		MedianTenureDays:  asOf.Sub(t0.Add(210*time.Second)).Hours() / 24,
 		Needs:             2, NeedsMet: 1, NeedsMetShare: 0.5,
 		MedianHoursToMeet: metAt.Sub(n1.PostedAt).Hours(),
 		Received:          2, DistanceKm: 34.7, MedianDistanceKm: 17.35, Local: 1, Distant: 1, LocalShare: 0.5,

@@ -204,6 +204,8 @@ func (s *State) decideProposal(ev Event, d ProposalDecision, accept bool) error 
 				return Errorf(ECONFLICT, "council %s declined proposal %s", del.Council, t.ID)
 			case x.Delegate == del.ID && accept:
 				return Errorf(ECONFLICT, "delegate %s already accepted proposal %s; a co-signature must come from another delegate", del.ID, t.ID)
+			case x.Council == del.Council && x.Accepted && accept && s.inChain(s.delegates[x.Delegate], del) && s.delegates[x.Delegate].Active(ev.Time):
+				return Errorf(EFORBIDDEN, "delegate %s is in the chain of issue of %s, who accepted proposal %s: a co-signature counts only from a delegate outside it", del.ID, x.Delegate, t.ID)
 			}
 		}
 	}
@@ -227,6 +229,8 @@ func (s *State) decideProposal(ev Event, d ProposalDecision, accept bool) error 
 // checkTerms checks that an accepted proposal still fits its offer and need.
 func (s *State) checkTerms(ev Event, t ProposalTerms, o *Offer, n *Need) error {
 	switch {
+	case o.Council == n.Council:
+		return Errorf(EINVALID, "proposal %s pairs council %s's offer with its own need: no exchange with oneself", t.ID, o.Council)
 	case o.Item != n.Item:
 		return Errorf(EINVALID, "proposal %s pairs offer %s of %s with need %s of %s", t.ID, o.ID, o.Item, n.ID, n.Item)
 	case t.Quantity <= 0:
@@ -253,10 +257,11 @@ func (s *State) checkTerms(ev Event, t ProposalTerms, o *Offer, n *Need) error {
 
 // councilConsents reports whether council's acceptance of acc counts at the
 // event's time: a delegate in force accepted with a threshold the quantity
-// does not exceed (zero: no threshold), or two different delegates in force
-// accepted.
+// does not exceed (zero: no threshold), or two delegates in force accepted
+// who are not in one chain of issue (neither issued the other, directly or
+// through others): a second pair of hands, not a hand the first one made.
 func (s *State) councilConsents(ev Event, acc *Acceptance, council string) bool {
-	signers := 0
+	var signers []*Delegate
 	for _, x := range acc.Decisions {
 		if x.Council != council || !x.Accepted {
 			continue
@@ -268,9 +273,14 @@ func (s *State) councilConsents(ev Event, acc *Acceptance, council string) bool 
 		if d.CosignAbove == 0 || acc.Proposal.Quantity <= d.CosignAbove {
 			return true
 		}
-		signers++
+		for _, y := range signers {
+			if !s.inChain(d, y) {
+				return true
+			}
+		}
+		signers = append(signers, d)
 	}
-	return signers >= 2
+	return false
 }
 
 // formAgreement records the agreement, reserves its quantity and opens its
@@ -554,7 +564,7 @@ func (s *State) applyLifecycle(ev Event) (ok bool, err error) {
 		}
 		return true, s.recordCorrection(ev, d)
 	case KindVolunteerRegistered:
-		var d VolunteerGrant
+		var d VolunteerRegistration
 		if err := decode(&d); err != nil {
 			return true, err
 		}

@@ -19,17 +19,26 @@ type world struct {
 
 var t0 = time.Date(2026, 11, 21, 10, 0, 0, 0, time.UTC)
 
+// testDrawKey is the hub's draw key in the fold's tests.
+var testDrawKey, _ = NewVRFKey(DrawKeySeed([]byte("plenty test hub signing seed....")))
+
+// testWindow is the lottery window of the fold's tests: ten events.
+const testWindow = 10 * time.Minute
+
 func newWorld(t testing.TB) *world {
 	w := &world{t: t, s: NewState(), now: t0}
-	// Events are a minute apart: these terms let the hub draw, lapse and
-	// expire from the next event on. sunset_test.go checks the limits.
+	// Events are a minute apart: these terms let the hub lapse and expire
+	// from the next event on. sunset_test.go checks the limits.
 	w.now = w.now.Add(-time.Minute)
-	w.must(KindTermsSet, ActorHub, Terms{ClaimWindow: time.Minute, AgreementTerm: time.Minute})
-	w.must(KindItemDefined, ActorHub, ItemDefined{Item{Code: "wheat-flour", Name: "Wheat flour", Dimension: Mass, Unit: "kg"}})
+	w.must(KindTermsSet, ActorHub, Terms{LotteryWindow: testWindow, ClaimWindow: time.Minute, AgreementTerm: time.Minute,
+		DrawKey: hex.EncodeToString(testDrawKey.Public())})
+	w.must(KindItemDefined, ActorHub, ItemDefinition{Code: "wheat-flour", Name: "Wheat flour", Dimension: Mass, Unit: "kg"})
 	w.council("c_mill", Location{Lat: 51.50, Lon: -0.10}, "d_m1", 0)
 	w.council("c_bak", Location{Lat: 51.46, Lon: -0.12}, "d_b1", 100_000)
-	w.delegate("d_b1", "d_b2", 100_000, AllScopes)
-	w.delegate("d_b1", "d_b3", 0, []string{ScopePost})
+	// d_b2 is the bakery assembly's own mandate, outside d_b1's chain, so
+	// the two co-sign; d_b3, issued by d_b1, only posts.
+	w.delegateBy(AssemblyActor("c_bak"), "c_bak", "d_b2", 100_000, AllScopes)
+	w.delegate("d_b1", "d_b3", 100_000, []string{ScopePost})
 	w.offer("o1", "d_m1", 250_000)
 	w.need("n1", "d_b1", 80_500)
 	w.need("n2", "d_b1", 300_000)
@@ -43,12 +52,22 @@ func (w *world) event(kind string, actor Actor, data any) Event {
 		w.t.Fatal(err)
 	}
 	w.now = w.now.Add(time.Minute)
-	return Event{Seq: w.s.Size(), Time: w.now, Kind: kind, Actor: actor, Data: raw}
+	seq := w.s.Size()
+	return Event{Seq: seq, Time: w.now, Kind: kind, Actor: actor, Data: raw,
+		Body: EncodeEvent(seq, w.now, kind, actor, raw)}
 }
 
 func (w *world) apply(kind string, actor Actor, data any) error {
 	w.t.Helper()
 	return w.s.Apply(w.event(kind, actor, data))
+}
+
+// applyWith applies an event that grants credentials.
+func (w *world) applyWith(kind string, actor Actor, data any, creds ...Credential) error {
+	w.t.Helper()
+	ev := w.event(kind, actor, data)
+	ev.Credentials = creds
+	return w.s.Apply(ev)
 }
 
 func (w *world) must(kind string, actor Actor, data any) {
@@ -58,36 +77,57 @@ func (w *world) must(kind string, actor Actor, data any) {
 	}
 }
 
-func grant(id, council string, cosign Amount, scopes []string, at time.Time) DelegateGrant {
-	return DelegateGrant{
-		Delegate: Delegate{ID: id, Council: council, Label: id, Mandate: "trade flour", Scopes: scopes,
-			CosignAbove: cosign, IssuedAt: at, ExpiresAt: at.Add(MaxMandateTerm)},
-		TokenHash: HashToken("token-" + id),
-	}
+func grant(id, council string, cosign Amount, scopes []string, expires time.Time) MandateGrant {
+	return MandateGrant{ID: id, Council: council, Label: id, Mandate: "trade flour", Scopes: scopes,
+		CosignAbove: cosign, ExpiresAt: expires}
 }
 
 func (w *world) council(id string, at Location, first string, cosign Amount) {
-	w.must(KindCouncilRegistered, ActorPublic, CouncilRegistered{
-		Council:  Council{ID: id, Name: id, Location: at, RegisteredAt: w.now},
-		Delegate: grant(first, id, cosign, AllScopes, w.now),
-	})
+	w.t.Helper()
+	err := w.applyWith(KindCouncilRegistered, ActorPublic, CouncilRegistration{
+		ID: id, Name: id, Sector: "food", Place: "Testville", Location: at,
+		Delegate: grant(first, id, cosign, AllScopes, w.now.Add(MaxMandateTerm)),
+	}, Credential{DelegateActor(first), HashToken("token-" + first)}, Credential{AssemblyActor(id), HashToken("assembly-" + id)})
+	if err != nil {
+		w.t.Fatalf("register %s: %v", id, err)
+	}
 }
 
+// delegate issues a mandate by delegate by, ending with by's own.
 func (w *world) delegate(by, id string, cosign Amount, scopes []string) {
-	council := w.s.delegates[by].Council
-	w.must(KindDelegateIssued, DelegateActor(by), grant(id, council, cosign, scopes, w.now))
+	w.t.Helper()
+	d := w.s.delegates[by]
+	if err := w.issue(DelegateActor(by), grant(id, d.Council, cosign, scopes, d.ExpiresAt)); err != nil {
+		w.t.Fatalf("issue %s by %s: %v", id, by, err)
+	}
+}
+
+// delegateBy issues a mandate by any actor for the longest term.
+func (w *world) delegateBy(actor Actor, council, id string, cosign Amount, scopes []string) {
+	w.t.Helper()
+	if err := w.issue(actor, grant(id, council, cosign, scopes, w.now.Add(MaxMandateTerm))); err != nil {
+		w.t.Fatalf("issue %s by %s: %v", id, actor, err)
+	}
+}
+
+func (w *world) issue(actor Actor, g MandateGrant) error {
+	return w.applyWith(KindDelegateIssued, actor, g, Credential{DelegateActor(g.ID), HashToken("token-" + g.ID)})
 }
 
 func (w *world) offer(id, by string, q Amount) {
+	w.t.Helper()
 	d := w.s.delegates[by]
-	w.must(KindOfferPosted, DelegateActor(by), OfferPosted{Offer{ID: id, Council: d.Council, Item: "wheat-flour",
-		Quantity: q, Remaining: q, Location: w.s.councils[d.Council].Location, Status: StatusOpen, PostedAt: w.now}})
+	w.must(KindOfferPosted, DelegateActor(by), OfferPosting{ID: id, Council: d.Council, Item: "wheat-flour",
+		Quantity: q, Location: w.s.councils[d.Council].Location, AvailableFrom: w.now, AvailableUntil: w.now.Add(DefaultPostingTTL),
+		MaxDistanceKm: DefaultMaxKm, ExpiresAt: w.now.Add(DefaultPostingTTL)})
 }
 
 func (w *world) need(id, by string, q Amount) {
+	w.t.Helper()
 	d := w.s.delegates[by]
-	w.must(KindNeedPosted, DelegateActor(by), NeedPosted{Need{ID: id, Council: d.Council, Item: "wheat-flour",
-		Quantity: q, Remaining: q, Location: w.s.councils[d.Council].Location, Priority: 3, Status: StatusOpen, PostedAt: w.now}})
+	w.must(KindNeedPosted, DelegateActor(by), NeedPosting{ID: id, Council: d.Council, Item: "wheat-flour",
+		Quantity: q, Location: w.s.councils[d.Council].Location, NeededBy: w.now.Add(DefaultPostingTTL), Priority: 3,
+		MaxDistanceKm: DefaultMaxKm, ExpiresAt: w.now.Add(DefaultPostingTTL)})
 }
 
 func terms(id, offer, need string, q Amount) ProposalTerms {
@@ -248,8 +288,8 @@ func TestRecallVoidsPendingCosignature(t *testing.T) {
 	if err := w.accept("d_b1", p); err != nil {
 		t.Fatal(err)
 	}
-	w.must(KindDelegateRecalled, DelegateActor("d_b2"), DelegateRecalled{Council: "c_bak", Delegate: "d_b1"})
-	w.delegate("d_b2", "d_b4", 100_000, AllScopes)
+	w.must(KindDelegateRecalled, AssemblyActor("c_bak"), MandateRecall{Council: "c_bak", Delegate: "d_b1"})
+	w.delegateBy(AssemblyActor("c_bak"), "c_bak", "d_b4", 100_000, AllScopes)
 	for _, by := range []string{"d_m1", "d_b2"} {
 		if err := w.accept(by, p); err != nil {
 			t.Fatal(err)

@@ -59,3 +59,86 @@ const (
 	DefaultPostingTTL = 30 * 24 * time.Hour
 	MaxPostingTTL     = 366 * 24 * time.Hour
 )
+
+// MaxNoteLen bounds a posting's note, in characters.
+const MaxNoteLen = 2000
+
+func (s *State) postOffer(ev Event, p OfferPosting) error {
+	var c checks
+	s.checkPosting(&c, ev, p.ID, p.Item, p.Quantity, p.Location, p.MaxDistanceKm, p.Note, p.ExpiresAt)
+	switch {
+	case !p.AvailableUntil.After(p.AvailableFrom):
+		c.add("available_until", "must be after available_from")
+	case !p.AvailableUntil.After(ev.Time):
+		c.add("available_until", "must be in the future")
+	case p.AvailableUntil.After(p.ExpiresAt):
+		c.add("available_until", "must not be after expires_at")
+	}
+	if !c.has("quantity") && (p.MinSplit < 0 || p.MinSplit > p.Quantity) {
+		c.add("min_split", "must be between 0 and the quantity offered")
+	}
+	if err := s.postingAllowed(&c, ev, p.ID, p.Council, p.Item); err != nil {
+		return err
+	}
+	s.offers[p.ID] = &Offer{ID: p.ID, Council: p.Council, Item: p.Item, Quantity: p.Quantity, Remaining: p.Quantity,
+		Location: p.Location, AvailableFrom: p.AvailableFrom, AvailableUntil: p.AvailableUntil, MinSplit: p.MinSplit,
+		MaxDistanceKm: p.MaxDistanceKm, Note: p.Note, ExpiresAt: p.ExpiresAt, Status: StatusOpen,
+		PostedBy: s.actorDelegate(ev).ID, PostedAt: ev.Time}
+	s.touch("offer", p.ID)
+	return nil
+}
+
+func (s *State) postNeed(ev Event, p NeedPosting) error {
+	var c checks
+	s.checkPosting(&c, ev, p.ID, p.Item, p.Quantity, p.Location, p.MaxDistanceKm, p.Note, p.ExpiresAt)
+	if p.Priority < MinPriority || p.Priority > MaxPriority {
+		c.add("priority", "must be a whole number from 1 (can wait) to 5 (most urgent)")
+	}
+	switch {
+	case !p.NeededBy.After(ev.Time):
+		c.add("needed_by", "must be in the future")
+	case p.NeededBy.After(p.ExpiresAt):
+		c.add("needed_by", "must not be after expires_at")
+	}
+	if err := s.postingAllowed(&c, ev, p.ID, p.Council, p.Item); err != nil {
+		return err
+	}
+	s.needs[p.ID] = &Need{ID: p.ID, Council: p.Council, Item: p.Item, Quantity: p.Quantity, Remaining: p.Quantity,
+		Location: p.Location, NeededBy: p.NeededBy, Priority: p.Priority, MaxDistanceKm: p.MaxDistanceKm,
+		Note: p.Note, ExpiresAt: p.ExpiresAt, Status: StatusOpen, PostedBy: s.actorDelegate(ev).ID, PostedAt: ev.Time}
+	s.touch("need", p.ID)
+	return nil
+}
+
+// checkPosting checks the fields offers and needs share.
+func (s *State) checkPosting(c *checks, ev Event, id, item string, q Amount, loc Location, maxKm float64, note string, expires time.Time) {
+	if id == "" {
+		c.add("id", "is required")
+	}
+	if s.items[item] == nil {
+		c.addf("item", "is not in the catalog: %q", item)
+	}
+	c.quantity("quantity", q)
+	c.location("location", loc)
+	c.distance("max_distance_km", maxKm)
+	c.text("note", note, MaxNoteLen, false)
+	c.expiry("expires_at", expires, ev.Time, MaxPostingTTL, "366 days")
+}
+
+// postingAllowed returns the field faults, then checks the id and that the
+// actor is a delegate of the council with the post scope.
+func (s *State) postingAllowed(c *checks, ev Event, id, council, item string) error {
+	if s.councils[council] == nil {
+		return Errorf(ENOTFOUND, "council %s does not exist", council)
+	}
+	if err := s.authorize(ev, council, ScopePost); err != nil {
+		return err
+	}
+	if err := c.err(); err != nil {
+		return err
+	}
+	if s.offers[id] != nil || s.needs[id] != nil {
+		return Errorf(ECONFLICT, "posting id %q is taken", id)
+	}
+	return nil
+}

@@ -3,10 +3,13 @@ package plenty
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"sort"
 	"strings"
 	"time"
+
+	"golang.org/x/mod/sumdb/tlog"
 )
 
 // State is the fold of the ledger's events: the current councils,
@@ -24,7 +27,6 @@ type State struct {
 
 	councils   map[string]*Council
 	delegates  map[string]*Delegate
-	byToken    map[string]string // token hash → delegate id
 	items      map[string]*Item
 	offers     map[string]*Offer
 	needs      map[string]*Need
@@ -35,12 +37,22 @@ type State struct {
 	acceptances     map[string]*Acceptance // proposal id →
 	received        map[string]Amount      // agreement id → received, corrections included
 	volunteers      map[string]*Volunteer
-	volunteerTokens map[string]string // token hash → volunteer id
 	handles         map[string]string // lower-cased handle → volunteer id
 	tasks           map[string]*Task
 	mandateEnded    map[string]bool // delegate id → mandate.expired recorded
 	terms           Terms           // the hub's time limits in force (sunset.go)
 	termsSet        bool
+
+	// Capture resistance (mandate.go, draw.go).
+	credentials  map[string]Actor    // credential hash → holder; private, never in a body
+	assemblyKeys map[string]string   // council → hash of its assembly key
+	issued       map[string][]string // delegate id → the mandates it issued
+	councilNames map[string]string   // folded place and name → council id
+	closing      []string            // open tasks whose lottery window has not closed
+
+	// The Merkle tree over every applied body (tree.go).
+	tree       Tree
+	lastHashes []tlog.Hash
 
 	onChange func(Change)
 }
@@ -158,20 +170,23 @@ func NewState() *State {
 	return &State{
 		councils:   map[string]*Council{},
 		delegates:  map[string]*Delegate{},
-		byToken:    map[string]string{},
 		items:      map[string]*Item{},
 		offers:     map[string]*Offer{},
 		needs:      map[string]*Need{},
 		agreements: map[string]*Agreement{},
 		transfers:  map[string]*Transfer{},
 
-		acceptances:     map[string]*Acceptance{},
-		received:        map[string]Amount{},
-		volunteers:      map[string]*Volunteer{},
-		volunteerTokens: map[string]string{},
-		handles:         map[string]string{},
-		tasks:           map[string]*Task{},
-		mandateEnded:    map[string]bool{},
+		acceptances:  map[string]*Acceptance{},
+		received:     map[string]Amount{},
+		volunteers:   map[string]*Volunteer{},
+		handles:      map[string]string{},
+		tasks:        map[string]*Task{},
+		mandateEnded: map[string]bool{},
+
+		credentials:  map[string]Actor{},
+		assemblyKeys: map[string]string{},
+		issued:       map[string][]string{},
+		councilNames: map[string]string{},
 	}
 }
 
@@ -181,9 +196,17 @@ func (s *State) Size() int64 { return s.size }
 // LastTime is the time of the last event applied.
 func (s *State) LastTime() time.Time { return s.lastTime }
 
+// Root is the Merkle tree hash of every event applied (RFC 6962 over their
+// bodies).
+func (s *State) Root() tlog.Hash { return s.tree.Root() }
+
+// StoredHashes returns the tree hashes the last applied event completed,
+// from tlog.StoredHashIndex(0, seq) on: what a store of the tree appends.
+func (s *State) StoredHashes() []tlog.Hash { return s.lastHashes }
+
 // Apply folds one event into the state. It returns ECONFLICT, EFORBIDDEN,
 // ENOTFOUND or EINVALID when the event does not follow from the state, and
-// then changes nothing.
+// then changes nothing. The error names the event and the rule.
 func (s *State) Apply(ev Event) error {
 	if ev.Seq != s.size {
 		return Errorf(EINVALID, "event seq %d does not follow ledger size %d", ev.Seq, s.size)
@@ -192,55 +215,85 @@ func (s *State) Apply(ev Event) error {
 		return Errorf(EINVALID, "event %d time %s is before the previous event's %s",
 			ev.Seq, ev.Time.Format(time.RFC3339Nano), s.lastTime.Format(time.RFC3339Nano))
 	}
-	if err := s.apply(ev); err != nil {
-		return err
+	if err := s.checkCredentials(ev); err != nil {
+		return withEvent(ev, err)
 	}
+	// Lottery windows that closed by this event's time close before it
+	// applies: their candidates and the tree they draw from are fixed.
+	closed := s.closeWindows(ev.Time)
+	if err := s.apply(ev); err != nil {
+		s.reopenWindows(closed)
+		return withEvent(ev, err)
+	}
+	s.grantCredentials(ev)
 	s.size++
 	s.lastTime = ev.Time
+	s.lastHashes = s.tree.Add(tlog.RecordHash(ev.Body))
 	return nil
+}
+
+// withEvent names the refused event in err's message, keeping its code and
+// fields, so that a verifier's message names the event and the rule.
+func withEvent(ev Event, err error) error {
+	var e *Error
+	if !errors.As(err, &e) || e.Event != "" {
+		return err
+	}
+	c := *e
+	c.Event = fmt.Sprintf("event %d (%s)", ev.Seq, ev.Kind)
+	return &c
 }
 
 func (s *State) apply(ev Event) error {
 	switch ev.Kind {
 	case KindCouncilRegistered:
-		var d CouncilRegistered
+		var d CouncilRegistration
 		if err := decodeData(ev, &d); err != nil {
 			return err
 		}
 		return s.registerCouncil(ev, d)
 	case KindDelegateIssued:
-		var d DelegateGrant
+		var d MandateGrant
 		if err := decodeData(ev, &d); err != nil {
-			return err
-		}
-		if err := s.authorize(ev, d.Council, ScopeDelegate); err != nil {
 			return err
 		}
 		return s.issueDelegate(ev, d)
 	case KindDelegateRecalled:
-		var d DelegateRecalled
+		var d MandateRecall
 		if err := decodeData(ev, &d); err != nil {
 			return err
 		}
 		return s.recallDelegate(ev, d)
+	case KindDelegateRenewed:
+		var d MandateRenewal
+		if err := decodeData(ev, &d); err != nil {
+			return err
+		}
+		return s.renewDelegate(ev, d)
+	case KindAssemblyReplaced:
+		var d AssemblyKeyReplaced
+		if err := decodeData(ev, &d); err != nil {
+			return err
+		}
+		return s.replaceAssemblyKey(ev, d)
 	case KindItemDefined:
-		var d ItemDefined
+		var d ItemDefinition
 		if err := decodeData(ev, &d); err != nil {
 			return err
 		}
-		return s.defineItem(ev, d.Item)
+		return s.defineItem(ev, d)
 	case KindOfferPosted:
-		var d OfferPosted
+		var d OfferPosting
 		if err := decodeData(ev, &d); err != nil {
 			return err
 		}
-		return s.postOffer(ev, d.Offer)
+		return s.postOffer(ev, d)
 	case KindNeedPosted:
-		var d NeedPosted
+		var d NeedPosting
 		if err := decodeData(ev, &d); err != nil {
 			return err
 		}
-		return s.postNeed(ev, d.Need)
+		return s.postNeed(ev, d)
 	case KindMandateExpired:
 		var d MandateExpired
 		if err := decodeData(ev, &d); err != nil {
@@ -253,12 +306,18 @@ func (s *State) apply(ev Event) error {
 			return err
 		}
 		return s.closePosting(ev, d.ID)
+	case KindVolunteerVouched:
+		var d VolunteerVouch
+		if err := decodeData(ev, &d); err != nil {
+			return err
+		}
+		return s.vouchVolunteer(ev, d)
 	default:
 		if ok, err := s.applyLifecycle(ev); ok {
 			return err
 		}
 	}
-	return Errorf(EINVALID, "event %d has unknown kind %q", ev.Seq, ev.Kind)
+	return Errorf(EINVALID, "unknown event kind %q", ev.Kind)
 }
 
 // decodeData reads an event's data strictly: unknown fields are refused.
@@ -266,21 +325,28 @@ func decodeData(ev Event, v any) error {
 	dec := json.NewDecoder(bytes.NewReader(ev.Data))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(v); err != nil {
-		return Errorf(EINVALID, "event %d (%s): data: %v", ev.Seq, ev.Kind, err)
+		return Errorf(EINVALID, "data: %v", err)
+	}
+	if dec.More() {
+		return Errorf(EINVALID, "data: more than one JSON value")
 	}
 	return nil
 }
 
 // authorize checks that the event's actor is a delegate of council whose
-// mandate grants scope and is in force at the event's time. The hub actor
-// is always allowed.
+// mandate grants scope and is in force at the event's time, or, for the
+// delegate scope only, the council's assembly. The hub is not a council's
+// delegate: it acts only where a rule names it.
 func (s *State) authorize(ev Event, council, scope string) error {
-	if ev.Actor == ActorHub {
+	if ev.Actor == AssemblyActor(council) {
+		if scope != ScopeDelegate {
+			return Errorf(EFORBIDDEN, "the assembly key of council %s may only issue, renew and recall mandates; a delegate must %s", council, scopeVerb(scope))
+		}
 		return nil
 	}
 	id, ok := strings.CutPrefix(ev.Actor, "delegate:")
 	if !ok {
-		return Errorf(EFORBIDDEN, "%s may not %s for council %s", ev.Actor, scope, council)
+		return Errorf(EFORBIDDEN, "%s may not %s for council %s", ev.Actor, scopeVerb(scope), council)
 	}
 	d := s.delegates[id]
 	switch {
@@ -298,86 +364,32 @@ func (s *State) authorize(ev Event, council, scope string) error {
 	return nil
 }
 
-func (s *State) registerCouncil(ev Event, d CouncilRegistered) error {
-	c := d.Council
-	if c.ID == "" || s.councils[c.ID] != nil {
-		return Errorf(ECONFLICT, "council id %q is empty or taken", c.ID)
+func scopeVerb(scope string) string {
+	switch scope {
+	case ScopePost:
+		return "post, withdraw or define items"
+	case ScopeAccept:
+		return "accept, decline, vouch or confirm receipts"
 	}
-	if d.Delegate.Council != c.ID {
-		return Errorf(EINVALID, "event %d: first delegate is not of council %s", ev.Seq, c.ID)
-	}
-	if err := s.checkGrant(d.Delegate); err != nil {
-		return err
-	}
-	s.councils[c.ID] = &c
-	s.touch("council", c.ID)
-	s.addDelegate(d.Delegate)
-	return nil
+	return "issue, renew or recall mandates"
 }
 
-func (s *State) issueDelegate(ev Event, d DelegateGrant) error {
-	if s.councils[d.Council] == nil {
-		return Errorf(ENOTFOUND, "council %s does not exist", d.Council)
-	}
-	if err := s.checkGrant(d); err != nil {
-		return err
-	}
-	s.addDelegate(d)
-	return nil
-}
-
-func (s *State) checkGrant(d DelegateGrant) error {
-	switch {
-	case d.ID == "" || s.delegates[d.ID] != nil:
-		return Errorf(ECONFLICT, "delegate id %q is empty or taken", d.ID)
-	case d.TokenHash == "" || s.byToken[d.TokenHash] != "":
-		return Errorf(ECONFLICT, "delegate %s: token hash is empty or taken", d.ID)
-	case d.ExpiresAt.Sub(d.IssuedAt) > MaxMandateTerm || !d.ExpiresAt.After(d.IssuedAt):
-		return Errorf(EINVALID, "delegate %s: a mandate runs for at most 7 days", d.ID)
-	case d.CosignAbove < 0:
-		return Errorf(EINVALID, "delegate %s: cosign_above must not be negative", d.ID)
-	}
-	return nil
-}
-
-func (s *State) addDelegate(g DelegateGrant) {
-	d := g.Delegate
-	d.TokenHash = g.TokenHash
-	d.Scopes = append([]string(nil), d.Scopes...)
-	s.delegates[d.ID] = &d
-	s.byToken[d.TokenHash] = d.ID
-	s.touch("delegate", d.ID)
-}
-
-func (s *State) recallDelegate(ev Event, r DelegateRecalled) error {
-	d := s.delegates[r.Delegate]
-	if d == nil || d.Council != r.Council {
-		return Errorf(ENOTFOUND, "council %s has no delegate %s", r.Council, r.Delegate)
-	}
-	if err := s.authorize(ev, r.Council, ScopeDelegate); err != nil {
-		return err
-	}
-	if d.RecalledAt != nil {
-		return Errorf(ECONFLICT, "delegate %s was already recalled", d.ID)
-	}
-	if !d.Active(ev.Time) {
-		return Errorf(ECONFLICT, "delegate %s's mandate already ran out at %s", d.ID, d.ExpiresAt.Format(time.RFC3339))
-	}
-	t := ev.Time
-	d.RecalledAt = &t
-	s.touch("delegate", d.ID)
-	return nil
-}
-
-func (s *State) defineItem(ev Event, it Item) error {
+func (s *State) defineItem(ev Event, it ItemDefinition) error {
+	var c checks
 	if !ValidItemCode(it.Code) {
-		return Errorf(EINVALID, "item code %q is not a slug such as wheat-flour", it.Code)
+		c.add("code", "must be a slug of lower-case letters, digits and dashes, such as wheat-flour")
+	}
+	c.text("name", it.Name, 200, true)
+	if base, ok := BaseUnit(it.Dimension); !ok {
+		c.add("dimension", "must be one of mass, volume, count, time, length, area")
+	} else if base != it.Unit {
+		c.addf("unit", "must be %q, the base unit of %s", base, it.Dimension)
+	}
+	if err := c.err(); err != nil {
+		return err
 	}
 	if s.items[it.Code] != nil {
 		return Errorf(ECONFLICT, "item %s is already defined", it.Code)
-	}
-	if base, ok := BaseUnit(it.Dimension); !ok || base != it.Unit {
-		return Errorf(EINVALID, "item %s: unit %q is not the base unit of dimension %q", it.Code, it.Unit, it.Dimension)
 	}
 	if ev.Actor != ActorHub {
 		id, _ := strings.CutPrefix(ev.Actor, "delegate:")
@@ -389,55 +401,9 @@ func (s *State) defineItem(ev Event, it Item) error {
 			return err
 		}
 	}
-	s.items[it.Code] = &it
+	s.items[it.Code] = &Item{Code: it.Code, Name: it.Name, Dimension: it.Dimension, Unit: it.Unit}
 	s.touch("item", it.Code)
 	return nil
-}
-
-func (s *State) postOffer(ev Event, o Offer) error {
-	if err := s.checkPosting(ev, o.ID, o.Council, o.Item, o.Quantity); err != nil {
-		return err
-	}
-	if o.Remaining != o.Quantity || o.Status != StatusOpen {
-		return Errorf(EINVALID, "offer %s must be posted open with all of its quantity remaining", o.ID)
-	}
-	if o.MinSplit < 0 || o.MinSplit > o.Quantity {
-		return Errorf(EINVALID, "offer %s: min_split must be between 0 and the quantity", o.ID)
-	}
-	s.offers[o.ID] = &o
-	s.touch("offer", o.ID)
-	return nil
-}
-
-func (s *State) postNeed(ev Event, n Need) error {
-	if err := s.checkPosting(ev, n.ID, n.Council, n.Item, n.Quantity); err != nil {
-		return err
-	}
-	if n.Remaining != n.Quantity || n.Status != StatusOpen {
-		return Errorf(EINVALID, "need %s must be posted open with all of its quantity remaining", n.ID)
-	}
-	if n.Priority < MinPriority || n.Priority > MaxPriority {
-		return Errorf(EINVALID, "need %s: priority %d is outside 1–5", n.ID, n.Priority)
-	}
-	s.needs[n.ID] = &n
-	s.touch("need", n.ID)
-	return nil
-}
-
-func (s *State) checkPosting(ev Event, id, council, item string, q Amount) error {
-	if id == "" || s.offers[id] != nil || s.needs[id] != nil {
-		return Errorf(ECONFLICT, "posting id %q is empty or taken", id)
-	}
-	if s.councils[council] == nil {
-		return Errorf(ENOTFOUND, "council %s does not exist", council)
-	}
-	if s.items[item] == nil {
-		return Errorf(ENOTFOUND, "item %s does not exist", item)
-	}
-	if q <= 0 || q > MaxAmount {
-		return Errorf(EINVALID, "posting %s: quantity %s is out of range", id, q)
-	}
-	return s.authorize(ev, council, ScopePost)
 }
 
 func (s *State) closePosting(ev Event, id string) error {
@@ -473,8 +439,10 @@ func (s *State) closePosting(ev Event, id string) error {
 	if *cur != StatusOpen {
 		return Errorf(ECONFLICT, "%s is %s, not open", id, *cur)
 	}
-	if err := s.authorize(ev, *council, ScopePost); err != nil {
-		return err
+	if status == StatusWithdrawn {
+		if err := s.authorize(ev, *council, ScopePost); err != nil {
+			return err
+		}
 	}
 	*cur = status
 	s.touch(kind, id)
@@ -501,7 +469,11 @@ func (s *State) Delegate(id string) (Delegate, bool) {
 
 // DelegateByToken returns the delegate whose token hashes to hash.
 func (s *State) DelegateByToken(hash string) (Delegate, bool) {
-	return s.Delegate(s.byToken[hash])
+	id, ok := strings.CutPrefix(s.credentials[hash], "delegate:")
+	if !ok {
+		return Delegate{}, false
+	}
+	return s.Delegate(id)
 }
 
 // Item returns the item with the given code.

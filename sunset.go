@@ -42,6 +42,10 @@ type Terms struct {
 	// AgreementTerm is how long an agreement may wait for its goods to be
 	// picked up before it expires and releases its reservation.
 	AgreementTerm time.Duration `json:"agreement_term"`
+	// DrawKey is the public key (hex) of the hub's verifiable random
+	// function, which draws the lotteries (draw.go). Once published it
+	// never changes: a hub that could change it could choose among seeds.
+	DrawKey string `json:"draw_key"`
 }
 
 // Terms returns the hub's time limits in force, and whether any were set.
@@ -53,6 +57,13 @@ func (s *State) setTerms(ev Event, t Terms) error {
 		return Errorf(EFORBIDDEN, "only the hub sets its terms")
 	case t.LotteryWindow < 0 || t.ClaimWindow <= 0 || t.AgreementTerm <= 0:
 		return Errorf(EINVALID, "terms: the lottery window must not be negative, the claim window and the agreement term must be positive")
+	case s.terms.DrawKey != "" && t.DrawKey != s.terms.DrawKey:
+		return Errorf(EFORBIDDEN, "terms: the draw key %s was published and never changes", s.terms.DrawKey)
+	}
+	if t.DrawKey != "" {
+		if err := checkDrawKey(t.DrawKey); err != nil {
+			return err
+		}
 	}
 	s.terms, s.termsSet = t, true
 	return nil
@@ -102,7 +113,7 @@ func (s *State) claimLapsed(t *Task, now time.Time) bool {
 // drawDue reports whether an open task's window closed at now with
 // volunteers to draw from.
 func (s *State) drawDue(t *Task, now time.Time) bool {
-	return t.Status == TaskOpen && len(t.Candidates) > 0 && s.termsSet && !now.Before(t.OpenedAt.Add(s.terms.LotteryWindow))
+	return t.Status == TaskOpen && len(t.Candidates) > 0 && s.terms.DrawKey != "" && !now.Before(t.ClosesAt)
 }
 
 // Due returns what has run out at now under the terms in force and has no

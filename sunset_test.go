@@ -1,6 +1,7 @@
 package plenty
 
 import (
+	"encoding/hex"
 	"reflect"
 	"testing"
 	"time"
@@ -8,13 +9,12 @@ import (
 
 func TestSunset(t *testing.T) {
 	w := newWorld(t)
-	w.must(KindTermsSet, ActorHub, Terms{LotteryWindow: 10 * time.Minute, ClaimWindow: time.Hour, AgreementTerm: 24 * time.Hour})
+	w.must(KindTermsSet, ActorHub, Terms{LotteryWindow: 10 * time.Minute, ClaimWindow: time.Hour, AgreementTerm: 24 * time.Hour, DrawKey: hex.EncodeToString(testDrawKey.Public())})
 	mill := w.s.councils["c_mill"].Location
-	w.must(KindOfferPosted, DelegateActor("d_m1"), OfferPosted{Offer{ID: "o_exp", Council: "c_mill", Item: "wheat-flour",
-		Quantity: 5_000, Remaining: 5_000, Location: mill, Status: StatusOpen, PostedAt: w.now, ExpiresAt: t0.Add(2 * time.Hour)}})
-	w.must(KindNeedPosted, DelegateActor("d_b1"), NeedPosted{Need{ID: "n_exp", Council: "c_bak", Item: "wheat-flour",
-		Quantity: 5_000, Remaining: 5_000, Location: mill, Priority: 2, Status: StatusOpen, PostedAt: w.now, ExpiresAt: t0.Add(3 * time.Hour)}})
-
+	w.must(KindOfferPosted, DelegateActor("d_m1"), OfferPosting{ID: "o_exp", Council: "c_mill", Item: "wheat-flour",
+		Quantity: 5_000, Location: mill, AvailableFrom: w.now, AvailableUntil: t0.Add(2 * time.Hour), MaxDistanceKm: 50, ExpiresAt: t0.Add(2 * time.Hour)})
+	w.must(KindNeedPosted, DelegateActor("d_b1"), NeedPosting{ID: "n_exp", Council: "c_bak", Item: "wheat-flour",
+		Quantity: 5_000, Location: mill, NeededBy: t0.Add(3 * time.Hour), Priority: 2, MaxDistanceKm: 50, ExpiresAt: t0.Add(3 * time.Hour)})
 	if d := w.s.Due(w.now); !d.Empty() {
 		t.Fatalf("due before anything ran out: %+v", d)
 	}
@@ -26,9 +26,7 @@ func TestSunset(t *testing.T) {
 	// closes: the draw is due, not before.
 	ag := w.agree(terms("p1", "o1", "n1", 40_000))
 	task := TaskID(ag.ID)
-	if err := w.volunteer("v1", "Ada"); err != nil {
-		t.Fatal(err)
-	}
+	w.vouched("v1")
 	w.must(KindTaskVolunteered, VolunteerActor("v1"), TaskRef{task})
 	if d := w.s.Due(ag.FormedAt.Add(9 * time.Minute)); len(d.Draws) != 0 {
 		t.Fatalf("draw due inside the window: %+v", d)
@@ -37,7 +35,8 @@ func TestSunset(t *testing.T) {
 		t.Fatalf("draws = %v, want [%s]", d.Draws, task)
 	}
 	w.now = ag.FormedAt.Add(8 * time.Minute) // the next event is a minute later
-	if _, err := w.draw(task); ErrorCode(err) != ECONFLICT {
+	early := TaskAssignment{Task: task, Volunteer: "v1", Proof: hex.EncodeToString(make([]byte, 80))}
+	if err := w.apply(KindTaskAssigned, ActorHub, early); ErrorCode(err) != ECONFLICT {
 		t.Fatalf("a draw inside the window: %v, want ECONFLICT", err)
 	}
 	if _, err := w.draw(task); err != nil {
@@ -60,11 +59,16 @@ func TestSunset(t *testing.T) {
 	if err := w.apply(KindAgreementCancelled, ActorHub, AgreementCancellation{ag.ID, CancelExpired}); ErrorCode(err) != ECONFLICT {
 		t.Fatalf("an agreement expired inside its term: %v, want ECONFLICT", err)
 	}
-	if err := w.apply(KindTermsSet, DelegateActor("d_m1"), Terms{ClaimWindow: time.Second, AgreementTerm: time.Second}); ErrorCode(err) != EFORBIDDEN {
+	if err := w.apply(KindTermsSet, DelegateActor("d_m1"), Terms{ClaimWindow: time.Second, AgreementTerm: time.Second, DrawKey: hex.EncodeToString(testDrawKey.Public())}); ErrorCode(err) != EFORBIDDEN {
 		t.Fatalf("terms set by a delegate: %v, want EFORBIDDEN", err)
 	}
-	if err := w.apply(KindTermsSet, ActorHub, Terms{}); ErrorCode(err) != EINVALID {
+	if err := w.apply(KindTermsSet, ActorHub, Terms{DrawKey: hex.EncodeToString(testDrawKey.Public())}); ErrorCode(err) != EINVALID {
 		t.Fatalf("zero claim window: %v, want EINVALID", err)
+	}
+	other, _ := NewVRFKey(DrawKeySeed([]byte("a key chosen later")))
+	if err := w.apply(KindTermsSet, ActorHub, Terms{LotteryWindow: time.Minute, ClaimWindow: time.Hour, AgreementTerm: 24 * time.Hour,
+		DrawKey: hex.EncodeToString(other.Public())}); ErrorCode(err) != EFORBIDDEN {
+		t.Fatalf("a new draw key: %v, want EFORBIDDEN", err)
 	}
 
 	// A day later: the postings, the agreement, nothing else.
@@ -108,12 +112,10 @@ func TestSunset(t *testing.T) {
 
 func TestAgreementOnItsWayDoesNotExpire(t *testing.T) {
 	w := newWorld(t)
-	w.must(KindTermsSet, ActorHub, Terms{ClaimWindow: time.Hour, AgreementTerm: time.Hour})
+	w.must(KindTermsSet, ActorHub, Terms{LotteryWindow: testWindow, ClaimWindow: time.Hour, AgreementTerm: time.Hour, DrawKey: hex.EncodeToString(testDrawKey.Public())})
 	ag := w.agree(terms("p1", "o1", "n1", 40_000))
 	task := TaskID(ag.ID)
-	if err := w.volunteer("v1", "Ada"); err != nil {
-		t.Fatal(err)
-	}
+	w.vouched("v1")
 	w.must(KindTaskVolunteered, VolunteerActor("v1"), TaskRef{task})
 	if _, err := w.draw(task); err != nil {
 		t.Fatal(err)

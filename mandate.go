@@ -383,3 +383,31 @@ func (s *State) AssemblyByKey(hash string) (council string, ok bool) {
 // HasAssemblyKey reports whether the council's assembly key is known to
 // this state (it is not in the open data).
 func (s *State) HasAssemblyKey(council string) bool { return s.assemblyKeys[council] != "" }
+
+// CheckMandates checks the mandate invariants over the whole state: no
+// mandate issued by a delegate outranks its issuer (scopes, threshold),
+// outlives it, or stays in force after it was recalled. It returns an
+// EINTERNAL error naming the first mandate that breaks them, by id.
+func (s *State) CheckMandates() error {
+	for _, id := range sortedKeys(s.delegates) {
+		d := s.delegates[id]
+		by := s.delegates[d.IssuedBy]
+		if by == nil {
+			continue
+		}
+		switch {
+		case d.ExpiresAt.After(by.ExpiresAt):
+			return Errorf(EINTERNAL, "mandate %s ends at %s, after its issuer %s's", id, d.ExpiresAt.Format(time.RFC3339), by.ID)
+		case by.RecalledAt != nil && (d.RecalledAt == nil || d.RecalledAt.After(*by.RecalledAt)) && !s.mandateEnded[id]:
+			return Errorf(EINTERNAL, "mandate %s outlived the recall of its issuer %s", id, by.ID)
+		case by.CosignAbove > 0 && (d.CosignAbove == 0 || d.CosignAbove > by.CosignAbove):
+			return Errorf(EINTERNAL, "mandate %s's co-sign threshold is weaker than its issuer %s's", id, by.ID)
+		}
+		for _, sc := range d.Scopes {
+			if !by.HasScope(sc) {
+				return Errorf(EINTERNAL, "mandate %s holds the %q scope its issuer %s lacks", id, sc, by.ID)
+			}
+		}
+	}
+	return nil
+}

@@ -4,8 +4,6 @@ import (
 	"bytes"
 	"context"
 	"database/sql"
-	"encoding/hex"
-	"encoding/json"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -62,14 +60,17 @@ func Check(ctx context.Context, dir string) (int64, error) {
 	}
 	defer leaves.Close()
 
+	creds, err := readCredentials(ctx, db)
+	if err != nil {
+		return 0, err
+	}
 	err = readEvents(ctx, db, 0, n, func(ev plenty.Event) error {
-		if err := checkDraw(ev, reader); err != nil {
+		ev.Credentials = creds[ev.Seq]
+		if err := st.Apply(ev); err != nil {
 			return err
 		}
-		if err := st.Apply(ev); err != nil {
-			return fmt.Errorf("event %d: %w", ev.Seq, err)
-		}
-		leaf := tlog.RecordHash(ev.Body)
+		hashes := st.StoredHashes()
+		leaf := hashes[0]
 		var seq int64
 		var stored []byte
 		if !leaves.Next() {
@@ -80,10 +81,6 @@ func Check(ctx context.Context, dir string) (int64, error) {
 		}
 		if !bytes.Equal(stored, leaf[:]) {
 			return fmt.Errorf("event %d: stored leaf hash %x differs from the hash of its body %x", ev.Seq, stored, leaf[:])
-		}
-		hashes, err := tlog.StoredHashesForRecordHash(ev.Seq, leaf, reader)
-		if err != nil {
-			return err
 		}
 		base := tlog.StoredHashIndex(0, ev.Seq)
 		for i, h := range hashes {
@@ -110,6 +107,12 @@ func Check(ctx context.Context, dir string) (int64, error) {
 		var b []byte
 		tree.Scan(&idx, &b)
 		return 0, fmt.Errorf("tree: stored hash %d is beyond the %d events", idx, n)
+	}
+	if err := st.CheckBalances(); err != nil {
+		return 0, err
+	}
+	if err := st.CheckMandates(); err != nil {
+		return 0, err
 	}
 	if err := checkProjections(ctx, db, st); err != nil {
 		return 0, err
@@ -291,25 +294,3 @@ func Recover(ctx context.Context, dir string, opts Options) (int64, string, erro
 	return n, aside, nil
 }
 
-// checkDraw checks that a lottery draw's seed is the root of the tree of
-// the events before it, as the ledger checked when it appended the draw.
-func checkDraw(ev plenty.Event, r tlog.HashReader) error {
-	if ev.Kind != plenty.KindTaskAssigned {
-		return nil
-	}
-	var d plenty.TaskAssignment
-	if err := json.Unmarshal(ev.Data, &d); err != nil {
-		return fmt.Errorf("event %d: %w", ev.Seq, err)
-	}
-	if d.TreeSize != ev.Seq {
-		return fmt.Errorf("event %d: the draw names the tree of size %d, not of the %d events before it", ev.Seq, d.TreeSize, ev.Seq)
-	}
-	root, err := tlog.TreeHash(ev.Seq, r)
-	if err != nil {
-		return err
-	}
-	if d.Seed != hex.EncodeToString(root[:]) {
-		return fmt.Errorf("event %d: the draw's seed %s is not the root %x of the tree of size %d", ev.Seq, d.Seed, root, ev.Seq)
-	}
-	return nil
-}

@@ -7,6 +7,8 @@ import (
 	"hash/crc32"
 	"io"
 	"os"
+
+	"github.com/plentyhub/plenty"
 )
 
 // The journal is a second, plain copy of every event, written and synced
@@ -19,7 +21,9 @@ import (
 //
 // Each record is: u32 length of payload, u32 CRC-32C of payload, payload.
 // The payload is: u16 length of the idempotency key, the key, u8 length of
-// the request hash, the hash, then the event body. A torn record at the end
+// the request hash, the hash, u8 number of credentials and for each a u8
+// length and the holder, a u8 length and the hash, then the event body.
+// Credentials are private: they are never part of the body. A torn record at the end
 // (a crash during the write) fails its length or checksum and is dropped:
 // it was never acknowledged.
 
@@ -29,6 +33,7 @@ var castagnoli = crc32.MakeTable(crc32.Castagnoli)
 type journalRecord struct {
 	IdemKey     string
 	RequestHash string
+	Credentials []plenty.Credential
 	Body        []byte
 }
 
@@ -38,7 +43,10 @@ type journal struct {
 }
 
 func appendJournalRecord(buf []byte, r journalRecord) []byte {
-	n := 2 + len(r.IdemKey) + 1 + len(r.RequestHash) + len(r.Body)
+	n := 2 + len(r.IdemKey) + 1 + len(r.RequestHash) + 1 + len(r.Body)
+	for _, c := range r.Credentials {
+		n += 2 + len(c.Holder) + len(c.Hash)
+	}
 	buf = binary.BigEndian.AppendUint32(buf, uint32(n))
 	crcAt := len(buf)
 	buf = append(buf, 0, 0, 0, 0)
@@ -47,6 +55,13 @@ func appendJournalRecord(buf []byte, r journalRecord) []byte {
 	buf = append(buf, r.IdemKey...)
 	buf = append(buf, byte(len(r.RequestHash)))
 	buf = append(buf, r.RequestHash...)
+	buf = append(buf, byte(len(r.Credentials)))
+	for _, c := range r.Credentials {
+		buf = append(buf, byte(len(c.Holder)))
+		buf = append(buf, c.Holder...)
+		buf = append(buf, byte(len(c.Hash)))
+		buf = append(buf, c.Hash...)
+	}
 	buf = append(buf, r.Body...)
 	binary.BigEndian.PutUint32(buf[crcAt:], crc32.Checksum(buf[start:], castagnoli))
 	return buf
@@ -103,10 +118,25 @@ func parseJournalPayload(p []byte) (journalRecord, bool) {
 	p = p[k:]
 	h := int(p[0])
 	p = p[1:]
-	if len(p) < h {
+	if len(p) < h+1 {
 		return journalRecord{}, false
 	}
-	return journalRecord{IdemKey: key, RequestHash: string(p[:h]), Body: p[h:]}, true
+	rec := journalRecord{IdemKey: key, RequestHash: string(p[:h])}
+	p = p[h:]
+	nc := int(p[0])
+	p = p[1:]
+	for i := 0; i < nc; i++ {
+		var parts [2]string
+		for j := range parts {
+			if len(p) < 1 || len(p) < 1+int(p[0]) {
+				return journalRecord{}, false
+			}
+			parts[j], p = string(p[1:1+int(p[0])]), p[1+int(p[0]):]
+		}
+		rec.Credentials = append(rec.Credentials, plenty.Credential{Holder: parts[0], Hash: parts[1]})
+	}
+	rec.Body = p
+	return rec, true
 }
 
 // openJournal opens the journal at path for appending at offset end,

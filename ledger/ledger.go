@@ -19,12 +19,12 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
 
 	_ "github.com/duckdb/duckdb-go/v2" // registers the "duckdb" driver
-	"golang.org/x/mod/sumdb/tlog"
 
 	"github.com/plentyhub/plenty"
 )
@@ -36,7 +36,35 @@ const (
 	SignerKeyFile  = "hub.key"
 	VerifierFile   = "hub.pub"
 	CheckpointFile = "checkpoint"
+	FormatFile     = "FORMAT"
 )
+
+// EventFormat names the event format this version writes and replays. A
+// data folder whose FORMAT file names another (or, holding events, has
+// none: the first format) is refused with a message, never mixed.
+const EventFormat = "plenty-events 2"
+
+// checkFormat refuses a data folder written in another event format, and
+// marks a new one.
+func checkFormat(dir string) error {
+	path := filepath.Join(dir, FormatFile)
+	b, err := os.ReadFile(path)
+	if err == nil {
+		if got := strings.TrimSpace(string(b)); got != EventFormat {
+			return fmt.Errorf("the data folder %s holds events in the format %q, but this version of Plenty reads only %q; start afresh with a new --data folder (keep the old one: the version that wrote it can still verify and export it)", dir, got, EventFormat)
+		}
+		return nil
+	}
+	if !os.IsNotExist(err) {
+		return err
+	}
+	for _, name := range []string{DatabaseFile, JournalFile} {
+		if fi, err := os.Stat(filepath.Join(dir, name)); err == nil && fi.Size() > 0 {
+			return fmt.Errorf("the data folder %s was written by an earlier version of Plenty (event format 1, before the log became the rulebook), which this version cannot replay; start afresh with a new --data folder (keep the old one: the version that wrote it can still verify and export it)", dir)
+		}
+	}
+	return writeFileAtomic(path, []byte(EventFormat+"\n"), 0o644)
+}
 
 const schema = `
 CREATE TABLE IF NOT EXISTS events (
@@ -52,6 +80,11 @@ CREATE TABLE IF NOT EXISTS events (
 CREATE TABLE IF NOT EXISTS tree (
 	idx  BIGINT NOT NULL,
 	hash BLOB   NOT NULL
+);
+CREATE TABLE IF NOT EXISTS credentials (
+	seq    BIGINT  NOT NULL,
+	holder VARCHAR NOT NULL,
+	hash   VARCHAR NOT NULL
 );
 CREATE TABLE IF NOT EXISTS checkpoints (
 	size      BIGINT    NOT NULL,
@@ -117,7 +150,6 @@ type Ledger struct {
 	conn      *sql.Conn
 	appenders appenders
 	journal   *journal
-	frontier  map[int64]tlog.Hash
 	changes   map[plenty.Change]struct{}
 }
 
@@ -156,11 +188,13 @@ func Open(dir string, opts Options) (*Ledger, error) {
 		done:     make(chan struct{}),
 		state:    plenty.NewState(),
 		idem:     map[string]idemEntry{},
-		frontier: map[int64]tlog.Hash{},
 		changes:  map[plenty.Change]struct{}{},
 	}
 	l.state.OnChange(func(c plenty.Change) { l.changes[c] = struct{}{} })
 
+	if err := checkFormat(dir); err != nil {
+		return nil, err
+	}
 	var err error
 	if l.signer, err = loadOrCreateSigner(dir); err != nil {
 		return nil, err

@@ -43,15 +43,12 @@ func councilRequest(tag string, i int) ledger.Request {
 	return ledger.Request{
 		Kind:  plenty.KindCouncilRegistered,
 		Actor: plenty.ActorPublic,
-		Data: plenty.CouncilRegistered{
-			Council: plenty.Council{ID: id, Name: "Council " + id, Sector: "food", Place: "Riverside",
-				Location: plenty.Location{Lat: 51.46, Lon: -0.11}, RegisteredAt: t0},
-			Delegate: plenty.DelegateGrant{
-				Delegate: plenty.Delegate{ID: "d-" + id, Council: id, Label: "first", Mandate: "post our surplus",
-					Scopes: plenty.AllScopes, IssuedAt: t0, ExpiresAt: t0.Add(7 * 24 * time.Hour)},
-				TokenHash: fmt.Sprintf("%x", sha256.Sum256([]byte(id))),
-			},
+		Data: plenty.CouncilRegistration{ID: id, Name: "Council " + id, Sector: "food", Place: "Riverside",
+			Location: plenty.Location{Lat: 51.46, Lon: -0.11},
+			Delegate: plenty.MandateGrant{ID: "d-" + id, Council: id, Label: "first", Mandate: "post our surplus",
+				Scopes: plenty.AllScopes, ExpiresAt: time.Now().Add(6 * 24 * time.Hour).UTC().Truncate(time.Second)},
 		},
+		Credentials: []plenty.Credential{{Holder: plenty.DelegateActor("d-" + id), Hash: fmt.Sprintf("%x", sha256.Sum256([]byte(id)))}},
 	}
 }
 
@@ -145,18 +142,15 @@ func TestAppendRefusesWhatDoesNotFollow(t *testing.T) {
 	}{
 		{"DuplicateCouncil", councilRequest("a", 0), plenty.ECONFLICT},
 		{"RecallByStranger", ledger.Request{Kind: plenty.KindDelegateRecalled, Actor: plenty.DelegateActor("nobody"),
-			Data: plenty.DelegateRecalled{Council: "c-a-0", Delegate: "d-c-a-0"}}, plenty.EFORBIDDEN},
+			Data: plenty.MandateRecall{Council: "c-a-0", Delegate: "d-c-a-0"}}, plenty.EFORBIDDEN},
 		{"WithdrawUnknown", ledger.Request{Kind: plenty.KindOfferWithdrawn, Actor: plenty.DelegateActor("d-c-a-0"),
 			Data: plenty.PostingClosed{ID: "nope"}}, plenty.ENOTFOUND},
 		{"UnknownKind", ledger.Request{Kind: "rumour.heard", Actor: plenty.ActorHub, Data: map[string]string{}}, plenty.EINVALID},
-		// A draw's seed must be the root of the tree it names: the ledger
-		// checks it (the fold cannot), before the fold finds no such task.
-		{"DrawWithAnInventedSeed", ledger.Request{Kind: plenty.KindTaskAssigned, Actor: plenty.ActorHub,
-			Data: plenty.TaskAssignment{Task: "tk", Volunteer: "v", Seed: strings.Repeat("ab", 32), TreeSize: 1}}, plenty.EINVALID},
-		{"DrawFromAnUncommittedTree", ledger.Request{Kind: plenty.KindTaskAssigned, Actor: plenty.ActorHub,
-			Data: plenty.TaskAssignment{Task: "tk", Volunteer: "v", Seed: strings.Repeat("ab", 32), TreeSize: 2}}, plenty.ECONFLICT},
-		{"DrawWithTheTrueSeed", ledger.Request{Kind: plenty.KindTaskAssigned, Actor: plenty.ActorHub,
-			Data: plenty.TaskAssignment{Task: "tk", Volunteer: "v", Seed: rootHex(t, l, 1), TreeSize: 1}}, plenty.ENOTFOUND},
+		{"DrawOfNoTask", ledger.Request{Kind: plenty.KindTaskAssigned, Actor: plenty.ActorHub,
+			Data: plenty.TaskAssignment{Task: "tk", Volunteer: "v", Proof: strings.Repeat("ab", 80)}}, plenty.ENOTFOUND},
+		{"TokenOfAnother", ledger.Request{Kind: plenty.KindDelegateIssued, Actor: plenty.DelegateActor("d-c-a-0"),
+			Data:        plenty.MandateGrant{ID: "d2", Council: "c-a-0", Label: "x", Mandate: "y", Scopes: []string{"post"}, ExpiresAt: time.Now().Add(time.Hour)},
+			Credentials: []plenty.Credential{{Holder: plenty.DelegateActor("d-c-a-0x"), Hash: strings.Repeat("ab", 32)}}}, plenty.EINVALID},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -195,7 +189,7 @@ func TestIdempotency(t *testing.T) {
 	}
 	// Another actor may use the same key.
 	hub := ledger.Request{Kind: plenty.KindItemDefined, Actor: plenty.ActorHub, IdempotencyKey: "key-1",
-		Data: plenty.ItemDefined{Item: plenty.Item{Code: "wheat-flour", Name: "Wheat flour", Dimension: plenty.Mass, Unit: "kg"}}}
+		Data: plenty.ItemDefinition{Code: "wheat-flour", Name: "Wheat flour", Dimension: plenty.Mass, Unit: "kg"}}
 	if ev, err := l.Append(ctx, hub); err != nil || ev.Seq != 1 {
 		t.Fatalf("other actor's key: seq %d, %v", ev.Seq, err)
 	}
@@ -322,4 +316,65 @@ func rootHex(t *testing.T, l *ledger.Ledger, size int64) string {
 		t.Fatal(err)
 	}
 	return hex.EncodeToString(root[:])
+}
+
+// Token hashes travel beside the body: never in it, kept by the database
+// and the journal, so a restart and a rebuild from the journal both still
+// know every credential.
+func TestCredentialsBesideTheBody(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	l := MustOpen(t, dir)
+	req := councilRequest("cred", 0)
+	hash := req.Credentials[0].Hash
+	ev, err := l.Append(ctx, req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(string(ev.Body), hash) || strings.Contains(string(ev.Body), "token") {
+		t.Fatalf("the body carries a credential: %s", ev.Body)
+	}
+	l.Close()
+	known := func(l *ledger.Ledger) string {
+		var id string
+		l.Read(func(st *plenty.State) error {
+			d, _ := st.DelegateByToken(hash)
+			id = d.ID
+			return nil
+		})
+		return id
+	}
+	l2 := MustOpen(t, dir)
+	if got := known(l2); got != "d-c-cred-0" {
+		t.Fatalf("after restart the token names %q", got)
+	}
+	l2.Close()
+	if _, _, err := ledger.Recover(ctx, dir, ledger.Options{}); err != nil {
+		t.Fatal(err)
+	}
+	l3 := MustOpen(t, dir)
+	if got := known(l3); got != "d-c-cred-0" {
+		t.Fatalf("after a rebuild from the journal the token names %q", got)
+	}
+}
+
+// A data folder of the first event format is refused with a message that
+// says to start afresh; nothing in it is touched.
+func TestOldFormatRefused(t *testing.T) {
+	dir := t.TempDir()
+	l := MustOpen(t, dir)
+	if _, err := l.Append(context.Background(), councilRequest("old", 0)); err != nil {
+		t.Fatal(err)
+	}
+	l.Close()
+	if err := os.Remove(filepath.Join(dir, ledger.FormatFile)); err != nil {
+		t.Fatal(err)
+	}
+	_, err := ledger.Open(dir, ledger.Options{})
+	if err == nil || !strings.Contains(err.Error(), "earlier version of Plenty") || !strings.Contains(err.Error(), "start afresh") {
+		t.Fatalf("open of an old folder: %v", err)
+	}
+	if _, err := os.Stat(filepath.Join(dir, ledger.FormatFile)); !os.IsNotExist(err) {
+		t.Fatal("the refused folder was marked with the new format")
+	}
 }

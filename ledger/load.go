@@ -2,6 +2,7 @@ package ledger
 
 import (
 	"context"
+	"database/sql"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -36,7 +37,12 @@ func (l *Ledger) load() error {
 	if maxSeq != n-1 {
 		return fmt.Errorf("the events table holds %d events but its last seq is %d: seq is not contiguous; run `plenty check --data %s`", n, maxSeq, l.dir)
 	}
+	creds, err := readCredentials(ctx, l.db)
+	if err != nil {
+		return &OpenError{Dir: l.dir, Err: err}
+	}
 	if err := readEvents(ctx, l.db, 0, n, func(ev plenty.Event) error {
+		ev.Credentials = creds[ev.Seq]
 		if err := l.state.Apply(ev); err != nil {
 			return fmt.Errorf("event %d in the database does not follow from the events before it: %w", ev.Seq, err)
 		}
@@ -63,13 +69,14 @@ func (l *Ledger) load() error {
 		return err
 	}
 	l.committed.Store(n)
-	front := frontierIndexes(n)
-	hashes, err := readHashes(ctx, l.db, front)
-	if err != nil {
-		return fmt.Errorf("tree: %w; run `plenty check --data %s`", err, l.dir)
-	}
-	for i, x := range front {
-		l.frontier[x] = hashes[i]
+	if n > 0 {
+		stored, err := tlog.TreeHash(n, l.hashReader(ctx))
+		if err != nil {
+			return fmt.Errorf("tree: %w; run `plenty check --data %s`", err, l.dir)
+		}
+		if stored != l.state.Root() {
+			return fmt.Errorf("the stored tree of %d events differs from the tree of their bodies; run `plenty check --data %s`", n, l.dir)
+		}
 	}
 	if err := l.loadLastCheckpoint(ctx); err != nil {
 		return err
@@ -139,6 +146,7 @@ func (l *Ledger) levelJournal(ctx context.Context, n int64) error {
 			if ev.Seq != count {
 				return fmt.Errorf("journal record %d holds event %d", count, ev.Seq)
 			}
+			ev.Credentials = rec.Credentials
 			p, err := l.applyPrepared(ev, rec.IdemKey, rec.RequestHash)
 			if err != nil {
 				return fmt.Errorf("journal event %d does not follow from the ledger: %w", ev.Seq, err)
@@ -181,12 +189,19 @@ func (l *Ledger) rewriteJournal(ctx context.Context, from, to int64) error {
 		return err
 	}
 	defer rows.Close()
+	creds, err := readCredentials(ctx, l.db)
+	if err != nil {
+		return err
+	}
 	var recs []journalRecord
+	seq := from
 	for rows.Next() {
 		var r journalRecord
 		if err := rows.Scan(&r.IdemKey, &r.RequestHash, &r.Body); err != nil {
 			return err
 		}
+		r.Credentials = creds[seq]
+		seq++
 		if recs = append(recs, r); len(recs) == 4096 {
 			if err := l.journal.write(recs); err != nil {
 				return err
@@ -201,4 +216,24 @@ func (l *Ledger) rewriteJournal(ctx context.Context, from, to int64) error {
 		return l.journal.write(recs)
 	}
 	return nil
+}
+
+// readCredentials reads the private credentials table: the hashes each
+// event granted, by seq.
+func readCredentials(ctx context.Context, db *sql.DB) (map[int64][]plenty.Credential, error) {
+	rows, err := db.QueryContext(ctx, "SELECT seq, holder, hash FROM credentials ORDER BY seq, holder")
+	if err != nil {
+		return nil, fmt.Errorf("read credentials: %w", err)
+	}
+	defer rows.Close()
+	out := map[int64][]plenty.Credential{}
+	for rows.Next() {
+		var seq int64
+		var c plenty.Credential
+		if err := rows.Scan(&seq, &c.Holder, &c.Hash); err != nil {
+			return nil, err
+		}
+		out[seq] = append(out[seq], c)
+	}
+	return out, rows.Err()
 }

@@ -3,7 +3,6 @@ package ledger
 import (
 	"context"
 	"database/sql/driver"
-	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"time"
@@ -27,6 +26,9 @@ type Request struct {
 	// RequestHash identifies the request the key was sent with, such as a
 	// hash of its method, path and body. Empty means the event's data.
 	RequestHash string
+	// Credentials are the hashes of the secrets the event grants; they are
+	// kept beside the event (journal, private table), never in its body.
+	Credentials []plenty.Credential
 }
 
 type request struct {
@@ -34,6 +36,7 @@ type request struct {
 	data        json.RawMessage
 	idemKey     string
 	reqHash     string
+	creds       []plenty.Credential
 	enqueued    time.Time
 	reply       chan result
 }
@@ -63,13 +66,8 @@ func (l *Ledger) Append(ctx context.Context, r Request) (plenty.Event, error) {
 	if err != nil {
 		return plenty.Event{}, fmt.Errorf("encode %s data: %w", r.Kind, err)
 	}
-	if r.Kind == plenty.KindTaskAssigned {
-		if err := l.checkSeed(ctx, data); err != nil {
-			return plenty.Event{}, err
-		}
-	}
 	req := &request{
-		kind: r.Kind, actor: r.Actor, data: data,
+		kind: r.Kind, actor: r.Actor, data: data, creds: r.Credentials,
 		reqHash: r.RequestHash, enqueued: time.Now(),
 		reply: make(chan result, 1),
 	}
@@ -88,27 +86,6 @@ func (l *Ledger) Append(ctx context.Context, r Request) (plenty.Event, error) {
 	res := <-req.reply
 	l.stats.observe(time.Since(req.enqueued))
 	return res.ev, res.err
-}
-
-// checkSeed checks that a lottery draw's seed is the root of the tree it
-// names, which the state fold cannot see: the fold then checks that the
-// tree is every event before the draw. The tree must be committed.
-func (l *Ledger) checkSeed(ctx context.Context, data []byte) error {
-	var d plenty.TaskAssignment
-	if err := json.Unmarshal(data, &d); err != nil {
-		return plenty.Errorf(plenty.EINVALID, "task.assigned: %v", err)
-	}
-	if d.TreeSize <= 0 || d.TreeSize > l.Size() {
-		return plenty.Errorf(plenty.ECONFLICT, "the draw's tree of size %d is not committed (the ledger has %d events)", d.TreeSize, l.Size())
-	}
-	root, err := l.TreeHash(ctx, d.TreeSize)
-	if err != nil {
-		return err
-	}
-	if d.Seed != hex.EncodeToString(root[:]) {
-		return plenty.Errorf(plenty.EINVALID, "the draw's seed %s is not the root %x of the tree of size %d", d.Seed, root, d.TreeSize)
-	}
-	return nil
 }
 
 func (l *Ledger) submit(ctx context.Context, req *request) (err error) {
@@ -179,7 +156,7 @@ func (l *Ledger) commitBatch(batch []*request) {
 				continue
 			}
 		}
-		p, err := l.prepare(r.kind, r.actor, r.data, r.idemKey, r.reqHash)
+		p, err := l.prepare(r)
 		if err != nil {
 			answers[i].err = err
 			continue
@@ -208,15 +185,15 @@ func (l *Ledger) commitBatch(batch []*request) {
 
 // prepare assigns the next seq and time, builds the body, applies it to
 // the state and computes its tree hashes. The caller holds l.mu.
-func (l *Ledger) prepare(kind, actor string, data json.RawMessage, idemKey, reqHash string) (pending, error) {
+func (l *Ledger) prepare(r *request) (pending, error) {
 	seq := l.state.Size()
 	t := l.opts.Now().UTC()
 	if last := l.state.LastTime(); t.Before(last) {
 		t = last
 	}
-	body := plenty.EncodeEvent(seq, t, kind, actor, data)
-	ev := plenty.Event{Seq: seq, Time: t, Kind: kind, Actor: actor, Data: data, Body: body}
-	return l.applyPrepared(ev, idemKey, reqHash)
+	body := plenty.EncodeEvent(seq, t, r.kind, r.actor, r.data)
+	ev := plenty.Event{Seq: seq, Time: t, Kind: r.kind, Actor: r.actor, Data: r.data, Body: body, Credentials: r.creds}
+	return l.applyPrepared(ev, r.idemKey, r.reqHash)
 }
 
 // applyPrepared applies a built event to the state and computes its tree
@@ -225,64 +202,13 @@ func (l *Ledger) applyPrepared(ev plenty.Event, idemKey, reqHash string) (pendin
 	if err := l.state.Apply(ev); err != nil {
 		return pending{}, err
 	}
-	leaf := tlog.RecordHash(ev.Body)
-	hashes, err := tlog.StoredHashesForRecordHash(ev.Seq, leaf, l.frontierReader())
-	if err != nil {
-		// The state already moved on; only a restart can reconcile.
-		l.failed = fmt.Errorf("tree hashes for event %d: %w", ev.Seq, err)
-		return pending{}, l.failed
-	}
-	l.advanceFrontier(ev.Seq, hashes)
+	// The fold keeps the tree: the hashes this event completed.
+	hashes := l.state.StoredHashes()
+	leaf := hashes[0]
 	if idemKey != "" {
 		l.idem[idemKey] = idemEntry{requestHash: reqHash, seq: ev.Seq}
 	}
 	return pending{ev: ev, leaf: leaf, hashes: hashes, idemKey: idemKey, reqHash: reqHash}, nil
-}
-
-// frontierReader reads the stored hashes of the complete subtrees at the
-// right edge of the tree, which are all that appending needs.
-func (l *Ledger) frontierReader() tlog.HashReader {
-	return tlog.HashReaderFunc(func(idx []int64) ([]tlog.Hash, error) {
-		out := make([]tlog.Hash, len(idx))
-		for i, x := range idx {
-			h, ok := l.frontier[x]
-			if !ok {
-				return nil, fmt.Errorf("tree hash %d is not on the frontier", x)
-			}
-			out[i] = h
-		}
-		return out, nil
-	})
-}
-
-// frontierIndexes returns the stored-hash indexes of the complete subtrees
-// that make up a tree of size n.
-func frontierIndexes(n int64) []int64 {
-	var out []int64
-	for level := 0; n>>level > 0; level++ {
-		if (n>>level)&1 == 1 {
-			out = append(out, tlog.StoredHashIndex(level, n>>level-1))
-		}
-	}
-	return out
-}
-
-// advanceFrontier records the hashes stored for record seq and forgets
-// those no longer on the right edge of the tree of size seq+1.
-func (l *Ledger) advanceFrontier(seq int64, hashes []tlog.Hash) {
-	base := tlog.StoredHashIndex(0, seq)
-	for i, h := range hashes {
-		l.frontier[base+int64(i)] = h
-	}
-	keep := map[int64]bool{}
-	for _, x := range frontierIndexes(seq + 1) {
-		keep[x] = true
-	}
-	for x := range l.frontier {
-		if !keep[x] {
-			delete(l.frontier, x)
-		}
-	}
 }
 
 // persist writes applied events to the journal (unless they come from it)
@@ -293,7 +219,7 @@ func (l *Ledger) persist(evs []pending, toJournal bool) error {
 	if toJournal {
 		recs := make([]journalRecord, len(evs))
 		for i, p := range evs {
-			recs[i] = journalRecord{IdemKey: p.idemKey, RequestHash: p.reqHash, Body: p.ev.Body}
+			recs[i] = journalRecord{IdemKey: p.idemKey, RequestHash: p.reqHash, Credentials: p.ev.Credentials, Body: p.ev.Body}
 		}
 		if err := l.journal.write(recs); err != nil {
 			return err
@@ -331,6 +257,16 @@ func (l *Ledger) persist(evs []pending, toJournal bool) error {
 		})
 	}
 	if err == nil {
+		err = l.appendRows(l.appenders.credentials, len(evs), func(a *duckdb.Appender, i int) error {
+			for _, c := range evs[i].ev.Credentials {
+				if err := a.AppendRow(evs[i].ev.Seq, c.Holder, c.Hash); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+	}
+	if err == nil {
 		err = l.appendRows(l.appenders.projections, len(docs), func(a *duckdb.Appender, i int) error {
 			return a.AppendRow(docs[i][0], docs[i][1], last, docs[i][2])
 		})
@@ -351,7 +287,7 @@ func (l *Ledger) persist(evs []pending, toJournal bool) error {
 // connection. A flush inside an open transaction belongs to it, so each
 // batch is appended and then committed or rolled back as one.
 type appenders struct {
-	events, tree, projections *duckdb.Appender
+	events, tree, credentials, projections *duckdb.Appender
 }
 
 func (l *Ledger) openAppenders() error {
@@ -361,7 +297,8 @@ func (l *Ledger) openAppenders() error {
 		for _, t := range []struct {
 			table string
 			a     **duckdb.Appender
-		}{{"events", &l.appenders.events}, {"tree", &l.appenders.tree}, {"projection_log", &l.appenders.projections}} {
+		}{{"events", &l.appenders.events}, {"tree", &l.appenders.tree}, {"credentials", &l.appenders.credentials},
+			{"projection_log", &l.appenders.projections}} {
 			if *t.a, err = duckdb.NewAppenderFromConn(conn, "", t.table); err != nil {
 				return fmt.Errorf("appender for %s: %w", t.table, err)
 			}
@@ -371,7 +308,7 @@ func (l *Ledger) openAppenders() error {
 }
 
 func (l *Ledger) closeAppenders() {
-	for _, a := range []*duckdb.Appender{l.appenders.events, l.appenders.tree, l.appenders.projections} {
+	for _, a := range []*duckdb.Appender{l.appenders.events, l.appenders.tree, l.appenders.credentials, l.appenders.projections} {
 		if a != nil {
 			a.Close()
 		}

@@ -40,10 +40,10 @@ type Delegate struct {
 	CosignAbove Amount `json:"cosign_above"`
 	// IssuedBy is the delegate that issued the mandate, or "assembly", or
 	// "registration" for a council's first delegate.
-	IssuedBy    string     `json:"issued_by"`
-	IssuedAt    time.Time  `json:"issued_at"`
-	ExpiresAt   time.Time  `json:"expires_at"`
-	RecalledAt  *time.Time `json:"recalled_at,omitempty"`
+	IssuedBy   string     `json:"issued_by"`
+	IssuedAt   time.Time  `json:"issued_at"`
+	ExpiresAt  time.Time  `json:"expires_at"`
+	RecalledAt *time.Time `json:"recalled_at,omitempty"`
 	// RecalledBy is the actor whose recall ended the mandate, and RecallOf
 	// the mandate that recall named: this one, or one above it in its
 	// chain of issue.

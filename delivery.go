@@ -49,29 +49,29 @@ const (
 // draws one by lottery. A claim not picked up in time lapses and the task
 // opens again, without the lapsed volunteer among its candidates.
 type Task struct {
-	ID           string     `json:"id"`
-	Agreement    string     `json:"agreement"`
-	Item         string     `json:"item"`
-	Quantity     Amount     `json:"quantity"`
-	From         Location   `json:"from"`
-	To           Location   `json:"to"`
-	DistanceKm   float64    `json:"distance_km"`
-	Status       string     `json:"status"`
-	OpenedAt     time.Time  `json:"opened_at"` // when it last opened to volunteers
+	ID         string    `json:"id"`
+	Agreement  string    `json:"agreement"`
+	Item       string    `json:"item"`
+	Quantity   Amount    `json:"quantity"`
+	From       Location  `json:"from"`
+	To         Location  `json:"to"`
+	DistanceKm float64   `json:"distance_km"`
+	Status     string    `json:"status"`
+	OpenedAt   time.Time `json:"opened_at"` // when it last opened to volunteers
 	// ClosesAt ends the lottery window that opened at OpenedAt, by the
 	// terms in force then: volunteers join before it, the draw comes after.
 	ClosesAt time.Time `json:"closes_at"`
 	// CloseSize is the number of events before the first event at or after
 	// ClosesAt, and CloseRoot the root of their tree (hex): the log as it
 	// stood when the window closed, which the draw's seed depends on.
-	CloseSize  int64      `json:"close_size,omitempty"`
-	CloseRoot  string     `json:"close_root,omitempty"`
-	Candidates []string   `json:"candidates"`
-	Lapsed     []string   `json:"lapsed,omitempty"`
-	Assignee   string     `json:"assignee,omitempty"`
-	Seed       string     `json:"seed,omitempty"`
-	Proof      string     `json:"proof,omitempty"`
-	AssignedAt *time.Time `json:"assigned_at,omitempty"`
+	CloseSize    int64      `json:"close_size,omitempty"`
+	CloseRoot    string     `json:"close_root,omitempty"`
+	Candidates   []string   `json:"candidates"`
+	Lapsed       []string   `json:"lapsed,omitempty"`
+	Assignee     string     `json:"assignee,omitempty"`
+	Seed         string     `json:"seed,omitempty"`
+	Proof        string     `json:"proof,omitempty"`
+	AssignedAt   *time.Time `json:"assigned_at,omitempty"`
 	PickedUpAt   *time.Time `json:"picked_up_at,omitempty"`
 	DroppedOffAt *time.Time `json:"dropped_off_at,omitempty"`
 }

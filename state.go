@@ -34,14 +34,14 @@ type State struct {
 	transfers  map[string]*Transfer
 
 	// The exchange lifecycle (lifecycle.go, delivery.go).
-	acceptances     map[string]*Acceptance // proposal id →
-	received        map[string]Amount      // agreement id → received, corrections included
-	volunteers      map[string]*Volunteer
-	handles         map[string]string // lower-cased handle → volunteer id
-	tasks           map[string]*Task
-	mandateEnded    map[string]bool // delegate id → mandate.expired recorded
-	terms           Terms           // the hub's time limits in force (sunset.go)
-	termsSet        bool
+	acceptances  map[string]*Acceptance // proposal id →
+	received     map[string]Amount      // agreement id → received, corrections included
+	volunteers   map[string]*Volunteer
+	handles      map[string]string // lower-cased handle → volunteer id
+	tasks        map[string]*Task
+	mandateEnded map[string]bool // delegate id → mandate.expired recorded
+	terms        Terms           // the hub's time limits in force (sunset.go)
+	termsSet     bool
 
 	// Capture resistance (mandate.go, draw.go).
 	credentials  map[string]Actor    // credential hash → holder; private, never in a body

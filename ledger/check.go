@@ -293,4 +293,3 @@ func Recover(ctx context.Context, dir string, opts Options) (int64, string, erro
 	}
 	return n, aside, nil
 }
-

@@ -181,14 +181,14 @@ func Open(dir string, opts Options) (*Ledger, error) {
 		return nil, fmt.Errorf("create data folder: %w", err)
 	}
 	l := &Ledger{
-		dir:      dir,
-		opts:     opts,
-		log:      opts.Logger,
-		reqs:     make(chan *request, 4*opts.MaxBatch),
-		done:     make(chan struct{}),
-		state:    plenty.NewState(),
-		idem:     map[string]idemEntry{},
-		changes:  map[plenty.Change]struct{}{},
+		dir:     dir,
+		opts:    opts,
+		log:     opts.Logger,
+		reqs:    make(chan *request, 4*opts.MaxBatch),
+		done:    make(chan struct{}),
+		state:   plenty.NewState(),
+		idem:    map[string]idemEntry{},
+		changes: map[plenty.Change]struct{}{},
 	}
 	l.state.OnChange(func(c plenty.Change) { l.changes[c] = struct{}{} })
 

@@ -92,3 +92,15 @@ func ErrorMessage(err error) string {
 	}
 	return "internal error"
 }
+
+// ErrorMessageWithFields returns ErrorMessage followed by every failed
+// field, for messages that name all of a refusal's faults.
+func ErrorMessageWithFields(err error) string {
+	var e *Error
+	if !errors.As(err, &e) {
+		return err.Error()
+	}
+	c := *e
+	c.Event = ""
+	return c.Error()
+}

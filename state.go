@@ -391,17 +391,18 @@ func (s *State) defineItem(ev Event, it ItemDefinition) error {
 	if s.items[it.Code] != nil {
 		return Errorf(ECONFLICT, "item %s is already defined", it.Code)
 	}
+	var by string
 	if ev.Actor != ActorHub {
-		id, _ := strings.CutPrefix(ev.Actor, "delegate:")
-		d := s.delegates[id]
+		d := s.actorDelegate(ev)
 		if d == nil {
 			return Errorf(EFORBIDDEN, "%s may not define items", ev.Actor)
 		}
 		if err := s.authorize(ev, d.Council, ScopePost); err != nil {
 			return err
 		}
+		by = d.Council
 	}
-	s.items[it.Code] = &Item{Code: it.Code, Name: it.Name, Dimension: it.Dimension, Unit: it.Unit}
+	s.items[it.Code] = &Item{Code: it.Code, Name: it.Name, Dimension: it.Dimension, Unit: it.Unit, DefinedBy: by}
 	s.touch("item", it.Code)
 	return nil
 }

@@ -40,39 +40,6 @@ func OpenCheckpoint(signed []byte, verifierKey string) (Checkpoint, error) {
 	return c, nil
 }
 
-// treeBuilder computes RFC 6962 Merkle tree hashes over leaves added one by
-// one, with memory logarithmic in the number of leaves: it keeps the roots
-// of the complete subtrees on the tree's right edge.
-type treeBuilder struct {
-	n     int64
-	stack []tlog.Hash // roots of complete subtrees, largest first
-}
-
-// add appends a leaf hash.
-func (t *treeBuilder) add(h tlog.Hash) {
-	t.stack = append(t.stack, h)
-	// Each trailing 1 bit of the old size is a complete subtree of the
-	// same height as the one just completed: merge them.
-	for n := t.n; n&1 == 1; n >>= 1 {
-		k := len(t.stack)
-		t.stack[k-2] = tlog.NodeHash(t.stack[k-2], t.stack[k-1])
-		t.stack = t.stack[:k-1]
-	}
-	t.n++
-}
-
-// root returns the tree hash of the leaves added so far.
-func (t *treeBuilder) root() tlog.Hash {
-	if len(t.stack) == 0 {
-		return tlog.Hash(sha256Empty)
-	}
-	h := t.stack[len(t.stack)-1]
-	for i := len(t.stack) - 2; i >= 0; i-- {
-		h = tlog.NodeHash(t.stack[i], h)
-	}
-	return h
-}
-
 // sha256Empty is the RFC 6962 hash of the empty tree, SHA-256 of nothing.
 var sha256Empty = [32]byte{
 	0xe3, 0xb0, 0xc4, 0x42, 0x98, 0xfc, 0x1c, 0x14, 0x9a, 0xfb, 0xf4, 0xc8, 0x99, 0x6f, 0xb9, 0x24,

@@ -192,25 +192,6 @@ func TestWriteEventsIncremental(t *testing.T) {
 	}
 }
 
-func TestTreeBuilderMatchesTlog(t *testing.T) {
-	l := newTestLog(t)
-	var tree treeBuilder
-	if tree.root() != tlog.Hash(sha256Empty) {
-		t.Fatal("empty tree root is wrong")
-	}
-	for i := 0; i < 70; i++ {
-		l.add(plenty.KindItemDefined, plenty.ActorHub, map[string]int{"i": i})
-		tree.add(tlog.RecordHash(l.events[i].Body))
-		cp, err := OpenCheckpoint(l.checkpoint(int64(i+1)), l.verifier)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if got := tree.root(); got != cp.Root {
-			t.Fatalf("root at size %d = %s, tlog says %s", i+1, hashText(got), hashText(cp.Root))
-		}
-	}
-}
-
 func TestReadEnvelopeMatchesDecodeEvent(t *testing.T) {
 	l := demoLog(t, "stone-milled")
 	l.add(plenty.KindItemDefined, `odd "actor" \ name`, map[string]string{"x": "y"})

@@ -118,41 +118,33 @@ func demoLog(t testing.TB, note string) *testLog {
 	l := newTestLog(t)
 	at := l.now
 	council := func(id, name string, lat, lon float64) {
-		l.add(plenty.KindCouncilRegistered, plenty.ActorPublic, plenty.CouncilRegistered{
-			Council: plenty.Council{ID: id, Name: name, Sector: "food", Place: "Riverside",
-				Location: plenty.Location{Lat: lat, Lon: lon}, RegisteredAt: l.now},
-			Delegate: plenty.DelegateGrant{
-				Delegate: plenty.Delegate{ID: "d-" + id, Council: id, Label: "Jo Bloggs", Mandate: "post and accept bread flour",
-					Scopes: plenty.AllScopes, IssuedAt: l.now, ExpiresAt: l.now.Add(plenty.MaxMandateTerm)},
-				TokenHash: "hash-of-" + id,
-			},
+		l.add(plenty.KindCouncilRegistered, plenty.ActorPublic, plenty.CouncilRegistration{
+			ID: id, Name: name, Sector: "food", Place: "Riverside", Location: plenty.Location{Lat: lat, Lon: lon},
+			Delegate: plenty.MandateGrant{ID: "d-" + id, Council: id, Label: "Jo Bloggs", Mandate: "post and accept bread flour",
+				Scopes: plenty.AllScopes, ExpiresAt: l.now.Add(plenty.MaxMandateTerm)},
 		})
 	}
 	council("c1", "Riverside Bakers", 51.4613, -0.1156)
 	council("c2", "Hill Mill, \"North\"", 51.5, -0.2)
-	l.add(plenty.KindItemDefined, plenty.ActorHub, plenty.ItemDefined{Item: plenty.Item{
-		Code: "wheat-flour", Name: "Wheat flour", Dimension: plenty.Mass, Unit: "kg"}})
+	l.add(plenty.KindItemDefined, plenty.ActorHub, plenty.ItemDefinition{
+		Code: "wheat-flour", Name: "Wheat flour", Dimension: plenty.Mass, Unit: "kg"})
 	offer := func(id string, q plenty.Amount, n string) {
-		l.add(plenty.KindOfferPosted, plenty.DelegateActor("d-c2"), plenty.OfferPosted{Offer: plenty.Offer{
-			ID: id, Council: "c2", Item: "wheat-flour", Quantity: q, Remaining: q,
+		l.add(plenty.KindOfferPosted, plenty.DelegateActor("d-c2"), plenty.OfferPosting{
+			ID: id, Council: "c2", Item: "wheat-flour", Quantity: q,
 			Location: plenty.Location{Lat: 51.5, Lon: -0.2}, AvailableFrom: at, AvailableUntil: at.Add(72 * time.Hour),
-			MinSplit: 500, MaxDistanceKm: 40, Note: n, ExpiresAt: at.Add(72 * time.Hour), Status: plenty.StatusOpen,
-			PostedBy: "d-c2", PostedAt: l.now}})
+			MinSplit: 500, MaxDistanceKm: 40, Note: n, ExpiresAt: at.Add(72 * time.Hour)})
 	}
 	offer("o1", 250_000, note)
-	l.add(plenty.KindNeedPosted, plenty.DelegateActor("d-c1"), plenty.NeedPosted{Need: plenty.Need{
-		ID: "n1", Council: "c1", Item: "wheat-flour", Quantity: 80_500, Remaining: 80_500,
+	l.add(plenty.KindNeedPosted, plenty.DelegateActor("d-c1"), plenty.NeedPosting{
+		ID: "n1", Council: "c1", Item: "wheat-flour", Quantity: 80_500,
 		Location: plenty.Location{Lat: 51.4613, Lon: -0.1156}, NeededBy: at.Add(48 * time.Hour), Priority: 4,
-		MaxDistanceKm: 50, Note: "for the winter bread", ExpiresAt: at.Add(48 * time.Hour), Status: plenty.StatusOpen,
-		PostedBy: "d-c1", PostedAt: l.now}})
+		MaxDistanceKm: 50, Note: "for the winter bread", ExpiresAt: at.Add(48 * time.Hour)})
 	offer("o2", 1_234, "small, line1\nline2")
 	l.add(plenty.KindOfferWithdrawn, plenty.DelegateActor("d-c2"), plenty.PostingClosed{ID: "o2"})
-	l.add(plenty.KindDelegateIssued, plenty.DelegateActor("d-c1"), plenty.DelegateGrant{
-		Delegate: plenty.Delegate{ID: "d3", Council: "c1", Label: "Sam", Mandate: "accept only",
-			Scopes: []string{plenty.ScopeAccept}, CosignAbove: 100_000, IssuedBy: "d-c1",
-			IssuedAt: l.now, ExpiresAt: l.now.Add(48 * time.Hour)},
-		TokenHash: "hash-of-d3"})
-	l.add(plenty.KindDelegateRecalled, plenty.DelegateActor("d-c1"), plenty.DelegateRecalled{Council: "c1", Delegate: "d3"})
+	l.add(plenty.KindDelegateIssued, plenty.DelegateActor("d-c1"), plenty.MandateGrant{
+		ID: "d3", Council: "c1", Label: "Sam", Mandate: "accept only",
+		Scopes: []string{plenty.ScopeAccept}, CosignAbove: 100_000, ExpiresAt: l.now.Add(48 * time.Hour)})
+	l.add(plenty.KindDelegateRecalled, plenty.DelegateActor("d-c1"), plenty.MandateRecall{Council: "c1", Delegate: "d3"})
 	// The fold refuses an expiry before its time: n1 ran out after 48 hours.
 	l.now = at.Add(48 * time.Hour)
 	l.add(plenty.KindNeedExpired, plenty.ActorHub, plenty.PostingClosed{ID: "n1"})

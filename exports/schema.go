@@ -122,10 +122,12 @@ var delegatesTable = &table{
 		{name: "mandate", typ: tString, desc: "The mandate's text as written by the council's assembly."},
 		{name: "scopes", typ: tString, desc: "Scopes granted, space-separated: post, accept, delegate."},
 		{name: "cosign_above", typ: tAmount, desc: "Acceptances above this quantity (in the item's base unit) need a second delegate; 0 means never."},
-		{name: "issued_by", typ: tString, desc: "Delegate who issued the mandate; empty for a council's first delegate."},
+		{name: "issued_by", typ: tString, desc: "Who issued the mandate: a delegate's id, \"assembly\" (the council's assembly key) or \"registration\" (a council's first delegate)."},
 		{name: "issued_at", typ: tTime, vf: "vf:hasBeginning", desc: "When the mandate was issued."},
 		{name: "expires_at", typ: tTime, vf: "vf:hasEnd", desc: "When the mandate expires (at most 7 days after issue)."},
 		{name: "recalled_at", typ: tTime, nullable: true, desc: "When the council recalled the delegate; empty if not recalled."},
+		{name: "recalled_by", typ: tString, desc: "Who recalled it (assembly:COUNCIL or delegate:ID); empty if not recalled."},
+		{name: "recall_of", typ: tString, desc: "The mandate the recall named: this one, or one above it in its chain of issue (a recall ends every mandate issued under the one named)."},
 	},
 }
 

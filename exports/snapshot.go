@@ -16,6 +16,7 @@ import (
 	"strconv"
 
 	"github.com/plentyhub/plenty"
+	"golang.org/x/mod/sumdb/tlog"
 )
 
 // File names of a snapshot besides the tables.
@@ -118,7 +119,6 @@ func writeFiles(ctx context.Context, tmp string, src EventSource, cp Checkpoint,
 	var resources []Resource
 	st := plenty.NewState()
 	ids := watch(st)
-	var tree treeBuilder
 
 	var files []*outFile
 	defer func() {
@@ -167,11 +167,11 @@ func writeFiles(ctx context.Context, tmp string, src EventSource, cp Checkpoint,
 			return plenty.Errorf(plenty.EINVALID, "event %d does not follow from the ledger before it: %v", ev.Seq, err)
 		}
 		return nil
-	}, tree.add)
+	}, func(tlog.Hash) {})
 	if err != nil {
 		return nil, err
 	}
-	if root := tree.root(); root != cp.Root {
+	if root := st.Root(); root != cp.Root {
 		return nil, plenty.Errorf(plenty.EINVALID, "the %d events hash to root %s, but the checkpoint signs %s",
 			cp.Size, hashText(root), hashText(cp.Root))
 	}

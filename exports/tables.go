@@ -148,6 +148,8 @@ func tableRows(t *table, st *plenty.State, ids *entityIDs, rb *array.RecordBuild
 			b.time(d.IssuedAt)
 			b.time(d.ExpiresAt)
 			b.timeOrNull(d.RecalledAt)
+			b.str(d.RecalledBy)
+			b.str(d.RecallOf)
 			return ok, nil
 		})
 	case itemsTable:

@@ -21,11 +21,10 @@ import (
 func exchangeLog(t *testing.T) *testLog {
 	l := demoLog(t, "stone-milled")
 	at := l.now
-	l.add(plenty.KindNeedPosted, plenty.DelegateActor("d-c1"), plenty.NeedPosted{Need: plenty.Need{
-		ID: "n2", Council: "c1", Item: "wheat-flour", Quantity: 60_000, Remaining: 60_000,
+	l.add(plenty.KindNeedPosted, plenty.DelegateActor("d-c1"), plenty.NeedPosting{
+		ID: "n2", Council: "c1", Item: "wheat-flour", Quantity: 60_000,
 		Location: plenty.Location{Lat: 51.4613, Lon: -0.1156}, NeededBy: at.Add(48 * time.Hour), Priority: 5,
-		MaxDistanceKm: 50, Note: "rye too", ExpiresAt: at.Add(48 * time.Hour), Status: plenty.StatusOpen,
-		PostedBy: "d-c1", PostedAt: l.now}})
+		MaxDistanceKm: 50, Note: "rye too", ExpiresAt: at.Add(48 * time.Hour)})
 	terms := plenty.ProposalTerms{ID: "p1", Offer: "o1", Need: "n2", Quantity: 50_000, DistanceKm: 12.25,
 		LedgerSize: int64(len(l.events)), Engine: "test", ExpiresAt: at.Add(time.Hour)}
 	l.add(plenty.KindProposalAccepted, plenty.DelegateActor("d-c2"), plenty.ProposalDecision{Proposal: terms})

@@ -3,7 +3,6 @@ package exports
 import (
 	"bytes"
 	"encoding/hex"
-	"encoding/json"
 	"fmt"
 	"strconv"
 	"time"
@@ -32,7 +31,7 @@ type eventChecker struct {
 	cp    Checkpoint
 	since *Checkpoint
 	st    *plenty.State // nil for a file checked only for its hashes
-	tree  treeBuilder
+	tree  plenty.Tree
 	n     int64
 	// gap is the first row whose seq is not its position; what it means
 	// (a missing, swapped or repeated event) shows at the next row.
@@ -93,36 +92,16 @@ func (c *eventChecker) row(r eventRow) error {
 			formatTime(r.timeNS), ev.Time.Format(plenty.TimeFormat))
 	}
 	if c.st != nil {
-		if err := c.checkDraw(ev); err != nil {
-			return err
-		}
 		if err := c.st.Apply(ev); err != nil {
-			return fmt.Errorf("event %d does not follow from the events before it: %v", i, err)
+			return fmt.Errorf("event %d does not follow from the events before it (the rulebook refuses it): %v", i, plenty.ErrorMessageWithFields(err))
 		}
 	}
 	return c.add(leaf)
 }
 
-// checkDraw checks that a lottery draw's seed is the root of the tree of
-// every event before it, which the state fold cannot see.
-func (c *eventChecker) checkDraw(ev plenty.Event) error {
-	if ev.Kind != plenty.KindTaskAssigned {
-		return nil
-	}
-	var d plenty.TaskAssignment
-	if err := json.Unmarshal(ev.Data, &d); err != nil {
-		return fmt.Errorf("event %d: %v", ev.Seq, err)
-	}
-	if root := c.tree.root(); d.TreeSize != ev.Seq || d.Seed != hex.EncodeToString(root[:]) {
-		return fmt.Errorf("event %d: the lottery's seed %s (tree size %d) is not the root %x of the %d events before the draw: the draw was steered",
-			ev.Seq, d.Seed, d.TreeSize, root[:], ev.Seq)
-	}
-	return nil
-}
-
 // add adds the leaf of the row just checked to the tree.
 func (c *eventChecker) add(leaf tlog.Hash) error {
-	c.tree.add(leaf)
+	c.tree.Add(leaf)
 	c.n++
 	if c.since != nil && c.n == c.since.Size {
 		return c.checkSince()
@@ -148,7 +127,7 @@ func (c *eventChecker) envelopeIs(r eventRow) bool {
 }
 
 func (c *eventChecker) checkSince() error {
-	if root := c.tree.root(); root != c.since.Root {
+	if root := c.tree.Root(); root != c.since.Root {
 		return fmt.Errorf("not consistent with the earlier checkpoint (--since): its first %d events hash to %s, "+
 			"but the earlier checkpoint signed %s: the history was rewritten", c.since.Size, hashText(root), hashText(c.since.Root))
 	}
@@ -169,7 +148,7 @@ func (c *eventChecker) end() error {
 		return fmt.Errorf("not consistent with the earlier checkpoint (--since): it signs an empty tree with root %s, not the empty tree's",
 			hashText(c.since.Root))
 	}
-	if root := c.tree.root(); root != c.cp.Root {
+	if root := c.tree.Root(); root != c.cp.Root {
 		return fmt.Errorf("the %d events hash to root %s, but the checkpoint signs %s: the events were rewritten",
 			c.n, hashText(root), hashText(c.cp.Root))
 	}
@@ -225,6 +204,14 @@ func (v *verifier) checkEvents(f Format, file readAtSeeker, primary bool) error 
 		return err
 	}
 	if primary {
+		// The invariants over the whole state: every reservation
+		// balances, and no mandate outranks or outlives its issuer.
+		if err := c.st.CheckBalances(); err != nil {
+			return err
+		}
+		if err := c.st.CheckMandates(); err != nil {
+			return err
+		}
 		v.st, v.ids = c.st, ids
 	}
 	return nil

@@ -25,6 +25,16 @@ func newToken() string {
 	return tokenPrefix + base64.RawURLEncoding.EncodeToString(b[:])
 }
 
+// assemblyKeyPrefix marks assembly keys.
+const assemblyKeyPrefix = "plenty_assembly_"
+
+// newAssemblyKey returns a council's assembly key: 256 random bits.
+func newAssemblyKey() string {
+	var b [32]byte
+	rand.Read(b[:])
+	return assemblyKeyPrefix + base64.RawURLEncoding.EncodeToString(b[:])
+}
+
 // newID returns an opaque id that sorts by creation time: 48 bits of
 // milliseconds and 64 random bits, in hex, after a prefix naming the kind.
 func newID(prefix string, now time.Time) string {

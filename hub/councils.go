@@ -2,7 +2,7 @@ package hub
 
 import (
 	"encoding/json"
-	"time"
+	"slices"
 
 	"github.com/gofiber/fiber/v2"
 
@@ -22,16 +22,16 @@ func (l *locationInput) location() plenty.Location {
 }
 
 type councilInput struct {
-	Name     string         `json:"name" validate:"required,text,max=200"`
-	Sector   string         `json:"sector" validate:"required,text,max=100"`
-	Place    string         `json:"place" validate:"required,text,max=200"`
+	Name     string         `json:"name"`
+	Sector   string         `json:"sector"`
+	Place    string         `json:"place"`
 	Location *locationInput `json:"location" validate:"required"`
 	Delegate *firstDelegate `json:"delegate"`
 }
 
 type firstDelegate struct {
-	Label   string `json:"label" validate:"omitempty,text,max=100"`
-	Mandate string `json:"mandate" validate:"omitempty,text,max=4000"`
+	Label   string `json:"label"`
+	Mandate string `json:"mandate"`
 }
 
 // delegateView is a delegate as the public sees it: the mandate's text,
@@ -47,8 +47,9 @@ func (s *Server) viewDelegate(d plenty.Delegate) delegateView {
 	return delegateView{Delegate: d, Active: d.Active(s.now())}
 }
 
-// registerCouncil registers a council and issues its first delegate, who
-// holds every scope for the longest term. The token is shown only here.
+// registerCouncil registers a council, issues its first delegate, who
+// holds every scope for the longest term, and makes its assembly key. The
+// token and the key are shown only here.
 func (s *Server) registerCouncil(c *fiber.Ctx) error {
 	var in councilInput
 	var fe fieldErrors
@@ -59,8 +60,8 @@ func (s *Server) registerCouncil(c *fiber.Ctx) error {
 		return err
 	}
 	now := s.now()
-	id := newID("c_", now)
-	token := newToken()
+	id, first := newID("c_", now), newID("d_", now)
+	token, key := newToken(), newAssemblyKey()
 	label, mandate := "first delegate", "Registers the council; may post, accept and issue delegates until the assembly issues its own mandates."
 	if in.Delegate != nil {
 		if in.Delegate.Label != "" {
@@ -70,30 +71,41 @@ func (s *Server) registerCouncil(c *fiber.Ctx) error {
 			mandate = in.Delegate.Mandate
 		}
 	}
-	data := plenty.CouncilRegistered{
-		Council: plenty.Council{ID: id, Name: in.Name, Sector: in.Sector, Place: in.Place,
-			Location: in.Location.location(), RegisteredAt: now},
-		Delegate: plenty.DelegateGrant{
-			Delegate: plenty.Delegate{ID: newID("d_", now), Council: id, Label: label, Mandate: mandate,
-				Scopes: plenty.AllScopes, IssuedAt: now, ExpiresAt: now.Add(plenty.MaxMandateTerm)},
-			TokenHash: plenty.HashToken(token),
-		},
+	data := plenty.CouncilRegistration{ID: id, Name: in.Name, Sector: in.Sector, Place: in.Place,
+		Location: in.Location.location(),
+		Delegate: plenty.MandateGrant{ID: first, Council: id, Label: label, Mandate: mandate,
+			Scopes: plenty.AllScopes, ExpiresAt: now.Add(plenty.MaxMandateTerm)},
 	}
-	ev, replay, err := s.record(c, plenty.KindCouncilRegistered, plenty.ActorPublic, data)
+	ev, replay, err := s.record(c, plenty.KindCouncilRegistered, plenty.ActorPublic, data,
+		plenty.Credential{Holder: plenty.DelegateActor(first), Hash: plenty.HashToken(token)},
+		plenty.Credential{Holder: plenty.AssemblyActor(id), Hash: plenty.HashToken(key)})
 	if err != nil {
 		return err
 	}
 	if replay {
-		// The first answer carried the token; it is not kept, so a
-		// replay shows the same council and delegate without it.
+		// The first answer carried the secrets; they are not kept, so a
+		// replay shows the same council and delegate without them.
 		if err := json.Unmarshal(ev.Data, &data); err != nil {
 			return err
 		}
-		token = ""
 	}
-	d := s.viewDelegate(data.Delegate.Delegate)
-	d.Token = token
-	return c.Status(fiber.StatusCreated).JSON(fiber.Map{"council": data.Council, "delegate": d})
+	var council plenty.Council
+	var d plenty.Delegate
+	if err := s.read(func(st *plenty.State) error {
+		council, _ = st.Council(data.ID)
+		d, _ = st.Delegate(data.Delegate.ID)
+		return nil
+	}); err != nil {
+		return err
+	}
+	view := s.viewDelegate(d)
+	res := fiber.Map{"council": council, "delegate": &view}
+	if !replay {
+		view.Token = token
+		res["assembly"] = fiber.Map{"key": key,
+			"note": "Keep this key with the council's assembly: it issues, renews and recalls mandates and replaces itself. It is shown only now."}
+	}
+	return c.Status(fiber.StatusCreated).JSON(res)
 }
 
 func (s *Server) listCouncils(c *fiber.Ctx) error {
@@ -165,11 +177,59 @@ func (s *Server) getAccount(c *fiber.Ctx) error {
 }
 
 type delegateInput struct {
-	Label       string    `json:"label" validate:"required,text,max=100"`
-	Mandate     string    `json:"mandate" validate:"required,text,max=4000"`
-	Scopes      []string  `json:"scopes" validate:"required,min=1,max=3,unique,dive,oneof=post accept delegate"`
+	Label       string    `json:"label"`
+	Mandate     string    `json:"mandate"`
+	Scopes      []string  `json:"scopes"`
 	CosignAbove Decimal   `json:"cosign_above"`
 	ExpiresAt   Timestamp `json:"expires_at"`
+}
+
+// authority is who manages a council's mandates in a request: a delegate
+// with the delegate scope, or the council's assembly (Delegate nil).
+type authority struct {
+	Actor    plenty.Actor
+	Council  string
+	Delegate *plenty.Delegate
+}
+
+// manager authenticates a request that manages council's mandates: a
+// delegate's token (which must hold the delegate scope) or the council's
+// assembly key.
+func (s *Server) manager(c *fiber.Ctx, council string) (authority, error) {
+	token, err := bearerToken(c, "delegate's or assembly")
+	if err != nil {
+		return authority{}, err
+	}
+	var assembly string
+	var isAssembly bool
+	if err := s.read(func(st *plenty.State) error {
+		assembly, isAssembly = st.AssemblyByKey(plenty.HashToken(token))
+		return nil
+	}); err != nil {
+		return authority{}, err
+	}
+	if isAssembly {
+		if assembly != council {
+			return authority{}, plenty.Errorf(plenty.EFORBIDDEN, "this assembly key is council %s's, not %s's", assembly, council)
+		}
+		return authority{Actor: plenty.AssemblyActor(council), Council: council}, nil
+	}
+	d, err := s.delegateByToken(token)
+	if err != nil {
+		return authority{}, err
+	}
+	if d.Council != council {
+		return authority{}, plenty.Errorf(plenty.EFORBIDDEN, "delegate %s acts for council %s, not %s", d.ID, d.Council, council)
+	}
+	if !d.HasScope(plenty.ScopeDelegate) {
+		return authority{}, plenty.Errorf(plenty.EFORBIDDEN, "delegate %s's mandate does not include the %q scope", d.ID, plenty.ScopeDelegate)
+	}
+	return authority{Actor: plenty.DelegateActor(d.ID), Council: council, Delegate: &d}, nil
+}
+
+// byDelegate is the authority of a signed-in delegate.
+func byDelegate(d plenty.Delegate) authority {
+	return authority{Actor: plenty.DelegateActor(d.ID), Council: d.Council, Delegate: &d}
 }
 
 // issueDelegate issues a delegate of the council with a written mandate.
@@ -178,7 +238,7 @@ func (s *Server) issueDelegate(c *fiber.Ctx) error {
 	if err := s.councilExists(council); err != nil {
 		return err
 	}
-	by, err := s.mandate(c, council, plenty.ScopeDelegate)
+	by, err := s.manager(c, council)
 	if err != nil {
 		return err
 	}
@@ -194,54 +254,39 @@ func (s *Server) issueDelegate(c *fiber.Ctx) error {
 	return c.Status(fiber.StatusCreated).JSON(fiber.Map{"delegate": d})
 }
 
-// grantDelegate issues a delegate of by's council, by holding the delegate
-// scope (the caller checks it). by may grant only scopes it holds
-// (EFORBIDDEN otherwise); the term runs at most 7 days. fe holds the
-// failures of in's struct tags; any failure is EINVALID naming the fields.
+// grantDelegate issues a delegate of by's council. Without expires_at the
+// term runs as long as allowed: 7 days, and never past the issuing
+// delegate's own. The fold checks the mandate against its issuer's
+// (EFORBIDDEN naming the field and the limit) and its fields (EINVALID).
 // The answer carries the new token, except on an idempotent replay.
-func (s *Server) grantDelegate(by plenty.Delegate, in delegateInput, fe fieldErrors, rec recordFunc) (delegateView, error) {
+func (s *Server) grantDelegate(by authority, in delegateInput, fe fieldErrors, rec recordFunc) (delegateView, error) {
 	now := s.now()
 	expires := now.Add(plenty.MaxMandateTerm)
+	if by.Delegate != nil && by.Delegate.ExpiresAt.Before(expires) {
+		expires = by.Delegate.ExpiresAt
+	}
 	if in.ExpiresAt != "" {
 		t, f := in.ExpiresAt.parse("expires_at")
 		fe.add(f)
-		switch {
-		case f != nil:
-		case !t.After(now):
-			fe.addf("expires_at", "must be in the future")
-		case t.Sub(now) > plenty.MaxMandateTerm:
-			fe.addf("expires_at", "must be at most 7 days from now (%s)", now.Add(plenty.MaxMandateTerm).Format(time.RFC3339))
-		default:
-			expires = t
-		}
+		expires = t
 	}
 	var cosign plenty.Amount
-	if in.CosignAbove != "" {
+	if in.CosignAbove != "" && string(in.CosignAbove) != "0" {
 		// The threshold is in base units of whatever item is accepted.
-		raw := string(in.CosignAbove)
-		if raw == "0" {
-			cosign = 0
-		} else if a, f := in.CosignAbove.parse("cosign_above", "each", plenty.Count); f != nil {
-			fe.add(f)
-		} else {
-			cosign = a
-		}
+		a, f := in.CosignAbove.parse("cosign_above", "each", plenty.Count)
+		fe.add(f)
+		cosign = a
+	} else if in.CosignAbove == "" && by.Delegate != nil {
+		cosign = by.Delegate.CosignAbove // no weaker than the issuer's
 	}
 	if err := fe.err(); err != nil {
 		return delegateView{}, err
 	}
-	for _, sc := range in.Scopes {
-		if !by.HasScope(sc) {
-			return delegateView{}, plenty.Errorf(plenty.EFORBIDDEN, "delegate %s may not grant the %q scope, which its own mandate lacks", by.ID, sc)
-		}
-	}
 	token := newToken()
-	data := plenty.DelegateGrant{
-		Delegate: plenty.Delegate{ID: newID("d_", now), Council: by.Council, Label: in.Label, Mandate: in.Mandate,
-			Scopes: orderScopes(in.Scopes), CosignAbove: cosign, IssuedBy: by.ID, IssuedAt: now, ExpiresAt: expires},
-		TokenHash: plenty.HashToken(token),
-	}
-	ev, replay, err := rec(plenty.KindDelegateIssued, plenty.DelegateActor(by.ID), data)
+	data := plenty.MandateGrant{ID: newID("d_", now), Council: by.Council, Label: in.Label, Mandate: in.Mandate,
+		Scopes: orderScopes(in.Scopes), CosignAbove: cosign, ExpiresAt: expires}
+	ev, replay, err := rec(plenty.KindDelegateIssued, by.Actor, data,
+		plenty.Credential{Holder: plenty.DelegateActor(data.ID), Hash: plenty.HashToken(token)})
 	if err != nil {
 		return delegateView{}, err
 	}
@@ -251,11 +296,17 @@ func (s *Server) grantDelegate(by plenty.Delegate, in delegateInput, fe fieldErr
 		}
 		token = ""
 	}
-	d := s.viewDelegate(data.Delegate)
-	d.Token = token
-	return d, nil
+	var d plenty.Delegate
+	if err := s.read(func(st *plenty.State) error { d, _ = st.Delegate(data.ID); return nil }); err != nil {
+		return delegateView{}, err
+	}
+	v := s.viewDelegate(d)
+	v.Token = token
+	return v, nil
 }
 
+// orderScopes puts scopes in the order the fold expects, keeping unknown
+// ones (which the fold refuses by name) at the end.
 func orderScopes(in []string) []string {
 	var out []string
 	for _, sc := range plenty.AllScopes {
@@ -265,16 +316,22 @@ func orderScopes(in []string) []string {
 			}
 		}
 	}
+	for _, x := range in {
+		if !slices.Contains(plenty.AllScopes, x) {
+			out = append(out, x)
+		}
+	}
 	return out
 }
 
-// recallDelegate recalls a delegate of the council at once.
+// recallDelegate recalls a delegate of the council, and every mandate
+// issued under it, at once.
 func (s *Server) recallDelegate(c *fiber.Ctx) error {
 	council, target := c.Params("id"), c.Params("delegate")
 	if err := s.councilExists(council); err != nil {
 		return err
 	}
-	by, err := s.mandate(c, council, plenty.ScopeDelegate)
+	by, err := s.manager(c, council)
 	if err != nil {
 		return err
 	}
@@ -285,28 +342,88 @@ func (s *Server) recallDelegate(c *fiber.Ctx) error {
 	return c.JSON(fiber.Map{"delegate": d})
 }
 
-// recallFor recalls the delegate target of by's council, by holding the
-// delegate scope (the caller checks it). It returns ENOTFOUND when the
-// council has no such delegate, and the ledger's ECONFLICT when it was
-// already recalled.
-func (s *Server) recallFor(by plenty.Delegate, target string, rec recordFunc) (delegateView, error) {
-	var d plenty.Delegate
-	var ok bool
-	s.read(func(st *plenty.State) error { d, ok = st.Delegate(target); return nil })
-	if !ok || d.Council != by.Council {
-		return delegateView{}, plenty.Errorf(plenty.ENOTFOUND, "council %s has no delegate %s", by.Council, target)
-	}
-	if _, _, err := rec(plenty.KindDelegateRecalled, plenty.DelegateActor(by.ID),
-		plenty.DelegateRecalled{Council: by.Council, Delegate: target}); err != nil {
+// recallFor recalls the delegate target of by's council. It returns
+// ENOTFOUND when the council has no such delegate, EFORBIDDEN when by may
+// not recall it, and ECONFLICT when it was already recalled.
+func (s *Server) recallFor(by authority, target string, rec recordFunc) (delegateView, error) {
+	if _, _, err := rec(plenty.KindDelegateRecalled, by.Actor,
+		plenty.MandateRecall{Council: by.Council, Delegate: target}); err != nil {
 		return delegateView{}, err
 	}
-	s.read(func(st *plenty.State) error { d, _ = st.Delegate(target); return nil })
+	var d plenty.Delegate
+	if err := s.read(func(st *plenty.State) error { d, _ = st.Delegate(target); return nil }); err != nil {
+		return delegateView{}, err
+	}
 	return s.viewDelegate(d), nil
+}
+
+type renewalInput struct {
+	ExpiresAt Timestamp `json:"expires_at"`
+}
+
+// renewDelegate gives a mandate in force a new end, by the assembly or a
+// delegate above it in its chain of issue.
+func (s *Server) renewDelegate(c *fiber.Ctx) error {
+	council, target := c.Params("id"), c.Params("delegate")
+	if err := s.councilExists(council); err != nil {
+		return err
+	}
+	by, err := s.manager(c, council)
+	if err != nil {
+		return err
+	}
+	var in renewalInput
+	var fe fieldErrors
+	if err := s.decodeBody(c, &in, &fe); err != nil {
+		return err
+	}
+	expires := s.now().Add(plenty.MaxMandateTerm)
+	if in.ExpiresAt != "" {
+		t, f := in.ExpiresAt.parse("expires_at")
+		fe.add(f)
+		expires = t
+	}
+	if err := fe.err(); err != nil {
+		return err
+	}
+	if _, _, err := s.record(c, plenty.KindDelegateRenewed, by.Actor,
+		plenty.MandateRenewal{Council: council, Delegate: target, ExpiresAt: expires}); err != nil {
+		return err
+	}
+	var d plenty.Delegate
+	if err := s.read(func(st *plenty.State) error { d, _ = st.Delegate(target); return nil }); err != nil {
+		return err
+	}
+	return c.JSON(fiber.Map{"delegate": s.viewDelegate(d)})
+}
+
+// replaceAssemblyKey gives the council's assembly a new key; the old one
+// stops working at once. Only the assembly key itself may do it.
+func (s *Server) replaceAssemblyKey(c *fiber.Ctx) error {
+	council := c.Params("id")
+	if err := s.councilExists(council); err != nil {
+		return err
+	}
+	by, err := s.manager(c, council)
+	if err != nil {
+		return err
+	}
+	key := newAssemblyKey()
+	if _, replay, err := s.record(c, plenty.KindAssemblyReplaced, by.Actor, plenty.AssemblyKeyReplaced{Council: council},
+		plenty.Credential{Holder: plenty.AssemblyActor(council), Hash: plenty.HashToken(key)}); err != nil {
+		return err
+	} else if replay {
+		return c.JSON(fiber.Map{"assembly": fiber.Map{"council": council}})
+	}
+	return c.Status(fiber.StatusCreated).JSON(fiber.Map{"assembly": fiber.Map{"council": council, "key": key,
+		"note": "The previous key no longer works. Keep this one with the assembly; it is shown only now."}})
 }
 
 func (s *Server) councilExists(id string) error {
 	var ok bool
-	s.read(func(st *plenty.State) error { _, ok = st.Council(id); return nil })
+	if err := s.read(func(st *plenty.State) error { _, ok = st.Council(id); return nil }); err != nil {
+		return err
+	}
 	if !ok {
 		return plenty.Errorf(plenty.ENOTFOUND, "council %s does not exist", id)
 	}

@@ -160,6 +160,8 @@ func (s *Server) routes() {
 	api.Get("/councils/:id", s.getCouncil)
 	api.Get("/councils/:id/account", s.getAccount)
 	api.Post("/councils/:id/delegates", s.limitAddr, s.issueDelegate)
+	api.Post("/councils/:id/delegates/:delegate/renew", s.limitAddr, s.renewDelegate)
+	api.Post("/councils/:id/assembly/key", s.limitAddr, s.replaceAssemblyKey)
 	api.Delete("/councils/:id/delegates/:delegate", s.limitAddr, s.recallDelegate)
 
 	api.Get("/items", s.listItems)

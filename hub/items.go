@@ -69,7 +69,7 @@ func (s *Server) defineItem(c *fiber.Ctx) error {
 	if exists && c.Get("Idempotency-Key") == "" {
 		return plenty.Errorf(plenty.ECONFLICT, "item %s is already defined", in.Code)
 	}
-	if _, _, err := s.record(c, plenty.KindItemDefined, plenty.DelegateActor(d.ID), plenty.ItemDefined{Item: it}); err != nil {
+	if _, _, err := s.record(c, plenty.KindItemDefined, plenty.DelegateActor(d.ID), plenty.ItemDefinition{Code: it.Code, Name: it.Name, Dimension: it.Dimension, Unit: it.Unit}); err != nil {
 		return err
 	}
 	return c.Status(fiber.StatusCreated).JSON(fiber.Map{"item": it})

@@ -16,6 +16,7 @@ func (s *Server) lifecycleRoutes(api fiber.Router) {
 	api.Post("/transfers/:id/correction", s.limitAddr, s.postCorrection)
 
 	api.Post("/volunteers", s.limitAddr, s.registerVolunteer)
+	api.Post("/volunteers/:id/vouch", s.limitAddr, s.vouchVolunteer)
 	api.Get("/tasks", s.listTasks)
 	api.Get("/tasks/:id", s.getTask)
 	api.Post("/tasks/:id/volunteer", s.limitAddr, s.actOnTask("volunteer"))

@@ -18,8 +18,8 @@ type offerInput struct {
 	AvailableFrom  Timestamp      `json:"available_from"`
 	AvailableUntil Timestamp      `json:"available_until"`
 	MinSplit       Decimal        `json:"min_split"`
-	MaxDistanceKm  *float64       `json:"max_distance_km" validate:"omitempty,gt=0,lte=20000"`
-	Note           string         `json:"note" validate:"max=2000"`
+	MaxDistanceKm  *float64       `json:"max_distance_km"`
+	Note           string         `json:"note"`
 	ExpiresAt      Timestamp      `json:"expires_at"`
 }
 
@@ -29,9 +29,9 @@ type needInput struct {
 	Unit          string         `json:"unit" validate:"required,max=16"`
 	Location      *locationInput `json:"location"`
 	NeededBy      Timestamp      `json:"needed_by"`
-	Priority      *int           `json:"priority" validate:"omitempty,gte=1,lte=5"`
-	MaxDistanceKm *float64       `json:"max_distance_km" validate:"omitempty,gt=0,lte=20000"`
-	Note          string         `json:"note" validate:"max=2000"`
+	Priority      *int           `json:"priority"`
+	MaxDistanceKm *float64       `json:"max_distance_km"`
+	Note          string         `json:"note"`
 	ExpiresAt     Timestamp      `json:"expires_at"`
 }
 
@@ -86,15 +86,7 @@ func (s *Server) checkPosting(fe *fieldErrors, council, item string, q Decimal, 
 	if expiresAt != "" {
 		t, f := expiresAt.parse("expires_at")
 		fe.add(f)
-		switch {
-		case f != nil:
-		case !t.After(now):
-			fe.addf("expires_at", "must be in the future")
-		case t.Sub(now) > plenty.MaxPostingTTL:
-			fe.addf("expires_at", "must be at most 366 days from now")
-		default:
-			p.expires = t
-		}
+		p.expires = t
 	}
 	return p
 }
@@ -106,12 +98,12 @@ func isUnitProblem(unit string, dim plenty.Dimension) bool {
 
 // recordFunc appends one event for a request: the API's passes the
 // request's Idempotency-Key (s.record), the web forms' the form's key.
-type recordFunc func(kind string, actor plenty.Actor, data any) (ev plenty.Event, replay bool, err error)
+type recordFunc func(kind string, actor plenty.Actor, data any, creds ...plenty.Credential) (ev plenty.Event, replay bool, err error)
 
 // apiRecorder records events for an API request, with its Idempotency-Key.
 func (s *Server) apiRecorder(c *fiber.Ctx) recordFunc {
-	return func(kind string, actor plenty.Actor, data any) (plenty.Event, bool, error) {
-		return s.record(c, kind, actor, data)
+	return func(kind string, actor plenty.Actor, data any, creds ...plenty.Credential) (plenty.Event, bool, error) {
+		return s.record(c, kind, actor, data, creds...)
 	}
 }
 
@@ -151,25 +143,14 @@ func (s *Server) createOffer(d plenty.Delegate, in offerInput, fe fieldErrors, r
 	if in.AvailableUntil != "" {
 		t, f := in.AvailableUntil.parse("available_until")
 		fe.add(f)
-		switch {
-		case f != nil:
-		case !t.After(now):
-			fe.addf("available_until", "must be in the future")
-		case !t.After(from):
-			fe.addf("available_until", "must be after available_from")
-		default:
-			until = t
-		}
+		until = t
 	}
 	fitExpiry(&fe, "available_until", until, &p.expires, in.ExpiresAt != "", now)
 	var minSplit plenty.Amount
-	if in.MinSplit != "" && p.item.Code != "" && p.quantity > 0 {
+	if in.MinSplit != "" && p.item.Code != "" {
 		var f *plenty.FieldError
 		minSplit, f = in.MinSplit.parse("min_split", in.Unit, p.item.Dimension)
 		fe.add(f)
-		if f == nil && minSplit > p.quantity {
-			fe.addf("min_split", "must be at most the quantity offered")
-		}
 	}
 	maxKm := float64(plenty.DefaultMaxKm)
 	if in.MaxDistanceKm != nil {
@@ -178,13 +159,11 @@ func (s *Server) createOffer(d plenty.Delegate, in offerInput, fe fieldErrors, r
 	if err := fe.err(); err != nil {
 		return offerView{}, err
 	}
-	o := plenty.Offer{
-		ID: newID("o_", now), Council: d.Council, Item: p.item.Code, Quantity: p.quantity, Remaining: p.quantity,
+	data := plenty.OfferPosting{
+		ID: newID("o_", now), Council: d.Council, Item: p.item.Code, Quantity: p.quantity,
 		Location: p.location, AvailableFrom: from, AvailableUntil: until, MinSplit: minSplit,
-		MaxDistanceKm: maxKm, Note: in.Note, ExpiresAt: p.expires, Status: plenty.StatusOpen,
-		PostedBy: d.ID, PostedAt: now,
+		MaxDistanceKm: maxKm, Note: in.Note, ExpiresAt: p.expires,
 	}
-	data := plenty.OfferPosted{Offer: o}
 	ev, replay, err := rec(plenty.KindOfferPosted, plenty.DelegateActor(d.ID), data)
 	if err != nil {
 		return offerView{}, err
@@ -194,7 +173,11 @@ func (s *Server) createOffer(d plenty.Delegate, in offerInput, fe fieldErrors, r
 			return offerView{}, err
 		}
 	}
-	return offerView{data.Offer, p.item.Unit}, nil
+	var o plenty.Offer
+	if err := s.read(func(st *plenty.State) error { o, _ = st.Offer(data.ID); return nil }); err != nil {
+		return offerView{}, err
+	}
+	return offerView{o, p.item.Unit}, nil
 }
 
 func (s *Server) postNeed(c *fiber.Ctx) error {
@@ -223,13 +206,7 @@ func (s *Server) createNeed(d plenty.Delegate, in needInput, fe fieldErrors, rec
 	if in.NeededBy != "" {
 		t, f := in.NeededBy.parse("needed_by")
 		fe.add(f)
-		switch {
-		case f != nil:
-		case !t.After(now):
-			fe.addf("needed_by", "must be in the future")
-		default:
-			neededBy = t
-		}
+		neededBy = t
 	}
 	fitExpiry(&fe, "needed_by", neededBy, &p.expires, in.ExpiresAt != "", now)
 	priority := 3
@@ -243,12 +220,11 @@ func (s *Server) createNeed(d plenty.Delegate, in needInput, fe fieldErrors, rec
 	if err := fe.err(); err != nil {
 		return needView{}, err
 	}
-	n := plenty.Need{
-		ID: newID("n_", now), Council: d.Council, Item: p.item.Code, Quantity: p.quantity, Remaining: p.quantity,
+	data := plenty.NeedPosting{
+		ID: newID("n_", now), Council: d.Council, Item: p.item.Code, Quantity: p.quantity,
 		Location: p.location, NeededBy: neededBy, Priority: priority, MaxDistanceKm: maxKm, Note: in.Note,
-		ExpiresAt: p.expires, Status: plenty.StatusOpen, PostedBy: d.ID, PostedAt: now,
+		ExpiresAt: p.expires,
 	}
-	data := plenty.NeedPosted{Need: n}
 	ev, replay, err := rec(plenty.KindNeedPosted, plenty.DelegateActor(d.ID), data)
 	if err != nil {
 		return needView{}, err
@@ -258,7 +234,11 @@ func (s *Server) createNeed(d plenty.Delegate, in needInput, fe fieldErrors, rec
 			return needView{}, err
 		}
 	}
-	return needView{data.Need, p.item.Unit}, nil
+	var n plenty.Need
+	if err := s.read(func(st *plenty.State) error { n, _ = st.Need(data.ID); return nil }); err != nil {
+		return needView{}, err
+	}
+	return needView{n, p.item.Unit}, nil
 }
 
 func (s *Server) getOffer(c *fiber.Ctx) error {

@@ -22,7 +22,7 @@ func SeedCatalog(ctx context.Context, l *ledger.Ledger) (int, error) {
 	items := fixtures.Catalog()
 	for _, it := range items {
 		if _, err := l.Append(ctx, ledger.Request{Kind: plenty.KindItemDefined, Actor: plenty.ActorHub,
-			Data: plenty.ItemDefined{Item: it}}); err != nil {
+			Data: plenty.ItemDefinition{Code: it.Code, Name: it.Name, Dimension: it.Dimension, Unit: it.Unit}}); err != nil {
 			return 0, fmt.Errorf("seed item %s: %w", it.Code, err)
 		}
 	}
@@ -63,23 +63,26 @@ func LoadDemo(ctx context.Context, l *ledger.Ledger, now time.Time) ([]DemoDeleg
 		delegates[i] = DemoDelegate{Council: c.ID, Name: c.Name, Delegate: did, Token: token}
 		actor[c.ID] = plenty.DelegateActor(did)
 		reqs = append(reqs, ledger.Request{Kind: plenty.KindCouncilRegistered, Actor: plenty.ActorPublic,
-			Data: plenty.CouncilRegistered{Council: c, Delegate: plenty.DelegateGrant{
-				Delegate: plenty.Delegate{ID: did, Council: c.ID, Label: "demo delegate",
+			Data: plenty.CouncilRegistration{ID: c.ID, Name: c.Name, Sector: c.Sector, Place: c.Place, Location: c.Location,
+				Delegate: plenty.MandateGrant{ID: did, Council: c.ID, Label: "demo delegate",
 					Mandate: "Post the council's surplus and needs in the demo region; accept exchanges.",
-					Scopes:  plenty.AllScopes, IssuedAt: now, ExpiresAt: now.Add(plenty.MaxMandateTerm)},
-				TokenHash: plenty.HashToken(token)}}})
+					Scopes:  plenty.AllScopes, ExpiresAt: now.Add(plenty.MaxMandateTerm)}},
+			Credentials: []plenty.Credential{{Holder: plenty.DelegateActor(did), Hash: plenty.HashToken(token)}}})
 	}
 	if err := appendAll(ctx, l, reqs); err != nil {
 		return nil, err
 	}
 	reqs = reqs[:0]
 	for _, o := range region.Offers {
-		o.PostedBy = actor[o.Council][len("delegate:"):]
-		reqs = append(reqs, ledger.Request{Kind: plenty.KindOfferPosted, Actor: actor[o.Council], Data: plenty.OfferPosted{Offer: o}})
+		reqs = append(reqs, ledger.Request{Kind: plenty.KindOfferPosted, Actor: actor[o.Council], Data: plenty.OfferPosting{
+			ID: o.ID, Council: o.Council, Item: o.Item, Quantity: o.Quantity, Location: o.Location,
+			AvailableFrom: o.AvailableFrom, AvailableUntil: o.AvailableUntil, MinSplit: o.MinSplit,
+			MaxDistanceKm: o.MaxDistanceKm, Note: o.Note, ExpiresAt: o.ExpiresAt}})
 	}
 	for _, n := range region.Needs {
-		n.PostedBy = actor[n.Council][len("delegate:"):]
-		reqs = append(reqs, ledger.Request{Kind: plenty.KindNeedPosted, Actor: actor[n.Council], Data: plenty.NeedPosted{Need: n}})
+		reqs = append(reqs, ledger.Request{Kind: plenty.KindNeedPosted, Actor: actor[n.Council], Data: plenty.NeedPosting{
+			ID: n.ID, Council: n.Council, Item: n.Item, Quantity: n.Quantity, Location: n.Location,
+			NeededBy: n.NeededBy, Priority: n.Priority, MaxDistanceKm: n.MaxDistanceKm, Note: n.Note, ExpiresAt: n.ExpiresAt}})
 	}
 	if err := appendAll(ctx, l, reqs); err != nil {
 		return nil, err

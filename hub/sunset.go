@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/hex"
 	"errors"
+	"time"
 
 	"golang.org/x/mod/sumdb/note"
 
@@ -12,7 +13,8 @@ import (
 
 // terms are the hub's time limits (plenty.Terms), as configured.
 func (s *Server) terms() plenty.Terms {
-	return plenty.Terms{LotteryWindow: s.cfg.LotteryWindow, ClaimWindow: s.cfg.ClaimWindow, AgreementTerm: s.cfg.AgreementTerm}
+	return plenty.Terms{LotteryWindow: s.cfg.LotteryWindow, ClaimWindow: s.cfg.ClaimWindow, AgreementTerm: s.cfg.AgreementTerm,
+		DrawKey: hex.EncodeToString(s.ledger.DrawKey().Public())}
 }
 
 // publishTerms records the configured terms when they are not the ones in
@@ -94,36 +96,41 @@ func (s *Server) openCheckpoint(signed []byte) (plenty.Checkpoint, error) {
 	return plenty.ParseCheckpoint(n.Text)
 }
 
-// drawAttempts bounds the retries of a draw that other writes overtook
-// between its checkpoint and its event; the next tick tries again.
+// drawAttempts bounds the retries of a draw that another write overtook
+// between reading the log and recording the draw; the next tick tries
+// again.
 const drawAttempts = 3
 
-// draw assigns a task by the lottery, seeded from a checkpoint of every
-// event before the draw.
+// draw assigns a task by the lottery: the winner under the published rule,
+// from the hub's verifiable random function over the task and its close
+// and the log as it stood at the close (plenty.DrawSeed).
 func (s *Server) draw(ctx context.Context, task string) error {
+	key := s.ledger.DrawKey()
 	for range drawAttempts {
-		signed, err := s.ledger.Checkpoint(ctx)
-		if err != nil {
-			return err
-		}
-		cp, err := s.openCheckpoint(signed)
-		if err != nil {
-			return err
-		}
-		var candidates []string
-		s.read(func(st *plenty.State) error {
-			if t, ok := st.Task(task); ok && t.Status == plenty.TaskOpen {
+		var (
+			candidates []string
+			closesAt   time.Time
+			root       string
+			ok         bool
+		)
+		if err := s.read(func(st *plenty.State) error {
+			if t, found := st.Task(task); found && t.Status == plenty.TaskOpen {
 				candidates = t.Candidates
+				closesAt, root, ok = st.DrawRoot(task, s.now())
 			}
 			return nil
-		})
-		if len(candidates) == 0 {
+		}); err != nil {
+			return err
+		}
+		if len(candidates) == 0 || !ok {
 			return nil
 		}
-		_, _, err = s.write(ctx, plenty.KindTaskAssigned, plenty.ActorHub, plenty.TaskAssignment{
-			Task: task, Volunteer: plenty.DrawVolunteer(cp.Root[:], task, candidates),
-			Seed: hex.EncodeToString(cp.Root[:]), TreeSize: cp.Size})
-		if plenty.ErrorCode(err) != plenty.ECONFLICT {
+		proof, out := key.Prove(plenty.DrawInput(task, closesAt))
+		rootBytes, _ := hex.DecodeString(root)
+		win := plenty.DrawVolunteer(plenty.DrawSeed(out, rootBytes), task, candidates)
+		_, _, err := s.write(ctx, plenty.KindTaskAssigned, plenty.ActorHub,
+			plenty.TaskAssignment{Task: task, Volunteer: win, Proof: hex.EncodeToString(proof)})
+		if c := plenty.ErrorCode(err); c != plenty.ECONFLICT && c != plenty.EINVALID {
 			return err
 		}
 	}

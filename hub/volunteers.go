@@ -58,25 +58,30 @@ func (c *contacts) add(volunteer, contact string, at time.Time) error {
 // newVolunteer registers a volunteer with a pseudonymous handle and
 // returns it with its token. A contact, when given, is kept privately.
 func (s *Server) newVolunteer(ctx context.Context, handle, contact string) (plenty.Volunteer, string, error) {
-	if !plenty.ValidHandle(handle) {
-		return plenty.Volunteer{}, "", plenty.Invalid("handle", "must be 1 to 40 printable characters without leading or trailing spaces")
-	}
 	if strings.ContainsAny(contact, "\x00\r\n") {
 		return plenty.Volunteer{}, "", plenty.Invalid("contact", "must be one line of text")
 	}
 	now := s.now()
 	token := newToken()
-	v := plenty.Volunteer{ID: newID("v_", now), Handle: handle, RegisteredAt: now}
-	ev, replay, err := s.write(ctx, plenty.KindVolunteerRegistered, plenty.ActorPublic,
-		plenty.VolunteerGrant{Volunteer: v, TokenHash: plenty.HashToken(token)})
+	data := plenty.VolunteerRegistration{ID: newID("v_", now), Handle: handle}
+	ev, replay, err := s.write(ctx, plenty.KindVolunteerRegistered, plenty.ActorPublic, data,
+		plenty.Credential{Holder: plenty.VolunteerActor(data.ID), Hash: plenty.HashToken(token)})
 	if err != nil {
-		return v, "", err
+		return plenty.Volunteer{}, "", err
 	}
 	if replay {
 		// The first registration's token cannot be shown again.
-		var g plenty.VolunteerGrant
-		json.Unmarshal(ev.Data, &g)
-		return g.Volunteer, "", nil
+		if err := json.Unmarshal(ev.Data, &data); err != nil {
+			return plenty.Volunteer{}, "", err
+		}
+		token = ""
+	}
+	var v plenty.Volunteer
+	if err := s.read(func(st *plenty.State) error { v, _ = st.Volunteer(data.ID); return nil }); err != nil {
+		return v, "", err
+	}
+	if replay {
+		return v, "", nil
 	}
 	// Kept only for a volunteer who exists. Should the hub stop between the
 	// two writes, the volunteer stands without a contact, which is optional.
@@ -123,4 +128,24 @@ func (s *Server) volunteerByToken(token string) (plenty.Volunteer, error) {
 			err: plenty.Errorf(plenty.ERATELIMIT, "this volunteer sent more than %g writes per second; retry after %d s", s.cfg.WriteRate, wait)}
 	}
 	return v, nil
+}
+
+// vouchVolunteer records that the delegate's council vouches for a
+// volunteer, who may then offer to carry deliveries. The vouch is public:
+// it names the council and the volunteer's handle, never a person.
+func (s *Server) vouchVolunteer(c *fiber.Ctx) error {
+	d, err := s.mandate(c, "", plenty.ScopeAccept)
+	if err != nil {
+		return err
+	}
+	id := c.Params("id")
+	if _, _, err := s.record(c, plenty.KindVolunteerVouched, plenty.DelegateActor(d.ID),
+		plenty.VolunteerVouch{Volunteer: id, Council: d.Council}); err != nil {
+		return err
+	}
+	var v plenty.Volunteer
+	if err := s.read(func(st *plenty.State) error { v, _ = st.Volunteer(id); return nil }); err != nil {
+		return err
+	}
+	return c.JSON(fiber.Map{"volunteer": volunteerView{v, ""}})
 }

@@ -248,7 +248,7 @@ func (w *web) deskIssueDelegate(c *fiber.Ctx, sess *session, by plenty.Delegate)
 	if err != nil {
 		return err
 	}
-	nd, err := w.s.grantDelegate(by, in, append(fe, tags...), w.formRecorder(c))
+	nd, err := w.s.grantDelegate(byDelegate(by), in, append(fe, tags...), w.formRecorder(c))
 	if err != nil {
 		return refused(err)
 	}
@@ -276,7 +276,7 @@ func (w *web) deskRecallDelegate(c *fiber.Ctx, sess *session, by plenty.Delegate
 	if !by.HasScope(plenty.ScopeDelegate) {
 		return plenty.Errorf(plenty.EFORBIDDEN, "delegate %s's mandate does not include the %q scope", by.ID, plenty.ScopeDelegate)
 	}
-	d, err := w.s.recallFor(by, c.Params("id"), w.formRecorder(c))
+	d, err := w.s.recallFor(byDelegate(by), c.Params("id"), w.formRecorder(c))
 	if err != nil {
 		return err
 	}

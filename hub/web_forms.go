@@ -98,8 +98,8 @@ func formContext(c *fiber.Ctx) context.Context {
 // formRecorder records the events of a web form (see formContext).
 func (w *web) formRecorder(c *fiber.Ctx) recordFunc {
 	ctx := formContext(c)
-	return func(kind string, actor plenty.Actor, data any) (plenty.Event, bool, error) {
-		return w.s.write(ctx, kind, actor, data)
+	return func(kind string, actor plenty.Actor, data any, creds ...plenty.Credential) (plenty.Event, bool, error) {
+		return w.s.write(ctx, kind, actor, data, creds...)
 	}
 }
 

@@ -18,12 +18,12 @@ const maxIdempotencyKey = 200
 // record appends one event for the request. With an Idempotency-Key, a
 // repeat of the same request returns the first event (replay is true) and
 // writes nothing; the same key with another request is ECONFLICT.
-func (s *Server) record(c *fiber.Ctx, kind string, actor plenty.Actor, data any) (ev plenty.Event, replay bool, err error) {
+func (s *Server) record(c *fiber.Ctx, kind string, actor plenty.Actor, data any, creds ...plenty.Credential) (ev plenty.Event, replay bool, err error) {
 	ctx, err := idempotent(c)
 	if err != nil {
 		return ev, false, err
 	}
-	ev, replay, err = s.write(ctx, kind, actor, data)
+	ev, replay, err = s.write(ctx, kind, actor, data, creds...)
 	if err != nil {
 		return ev, false, err
 	}
@@ -61,8 +61,8 @@ func idempotent(c *fiber.Ctx) (context.Context, error) {
 // write appends one event, with the Idempotency-Key ctx carries, if any
 // (replay is true when the key returned an earlier event). A write that
 // may change what the engine proposes asks for a new matching run.
-func (s *Server) write(ctx context.Context, kind string, actor plenty.Actor, data any) (ev plenty.Event, replay bool, err error) {
-	req := ledger.Request{Kind: kind, Actor: actor, Data: data}
+func (s *Server) write(ctx context.Context, kind string, actor plenty.Actor, data any, creds ...plenty.Credential) (ev plenty.Event, replay bool, err error) {
+	req := ledger.Request{Kind: kind, Actor: actor, Data: data, Credentials: creds}
 	if key, ok := ctx.Value(idempotencyKey{}).(ledger.Request); ok {
 		req.IdempotencyKey, req.RequestHash = key.IdempotencyKey, key.RequestHash
 	}

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"crypto/rand"
+	"encoding/base64"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -28,6 +29,7 @@ type signer struct {
 	lastSize int64
 	lastRoot tlog.Hash
 	lastNote []byte
+	draw     *plenty.VRFKey
 }
 
 // loadOrCreateSigner reads the hub's signing key from dir, creating it
@@ -69,8 +71,31 @@ func loadOrCreateSigner(dir string) (*signer, error) {
 	if err != nil || v.KeyHash() != ns.KeyHash() || v.Name() != ns.Name() {
 		return nil, fmt.Errorf("verifier key %s does not match the hub key %s", vkPath, skPath)
 	}
-	return &signer{note: ns, vkey: vkey, origin: ns.Name(), lastSize: -1}, nil
+	seed, err := signerSeed(strings.TrimSpace(string(sk)))
+	if err != nil {
+		return nil, fmt.Errorf("hub key %s: %w", skPath, err)
+	}
+	draw, err := plenty.NewVRFKey(plenty.DrawKeySeed(seed))
+	if err != nil {
+		return nil, err
+	}
+	return &signer{note: ns, vkey: vkey, origin: ns.Name(), lastSize: -1, draw: draw}, nil
 }
+
+// signerSeed reads the Ed25519 seed of a note signer key
+// ("PRIVATE+KEY+name+hash+base64(1 ‖ seed)").
+func signerSeed(skey string) ([]byte, error) {
+	i := strings.LastIndex(skey, "+")
+	b, err := base64.StdEncoding.DecodeString(skey[i+1:])
+	if err != nil || len(b) != 33 || b[0] != 1 {
+		return nil, errors.New("not an Ed25519 note signer key")
+	}
+	return b[1:], nil
+}
+
+// DrawKey returns the hub's key for the lottery's verifiable random
+// function, derived from its signing key (plenty.DrawKeySeed).
+func (l *Ledger) DrawKey() *plenty.VRFKey { return l.signer.draw }
 
 // VerifierKey returns the public key that verifies the hub's checkpoints,
 // in the note verifier key format ("name+hash+key").

@@ -159,11 +159,11 @@ func run(n, conns int, maxTime time.Duration) error {
 			defer wg.Done()
 			for next.Add(1) <= int64(n) && time.Now().Before(deadline) {
 				now := time.Now().UTC()
-				o := plenty.Offer{ID: fmt.Sprintf("load-%d", seq.Add(1)), Council: council, Item: "wheat-flour",
-					Quantity: 250000, Remaining: 250000, AvailableFrom: now, AvailableUntil: now.Add(24 * time.Hour),
-					MaxDistanceKm: 40, ExpiresAt: now.Add(24 * time.Hour), Status: plenty.StatusOpen, PostedBy: d.ID, PostedAt: now}
+				o := plenty.OfferPosting{ID: fmt.Sprintf("load-%d", seq.Add(1)), Council: council, Item: "wheat-flour",
+					Quantity: 250000, AvailableFrom: now, AvailableUntil: now.Add(24 * time.Hour),
+					MaxDistanceKm: 40, ExpiresAt: now.Add(24 * time.Hour)}
 				if _, err := l.Append(ctx, ledger.Request{Kind: plenty.KindOfferPosted, Actor: plenty.DelegateActor(d.ID),
-					Data: plenty.OfferPosted{Offer: o}}); err != nil {
+					Data: o}); err != nil {
 					fails.Add(1)
 				}
 			}

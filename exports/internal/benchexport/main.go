@@ -192,19 +192,17 @@ func newGenerator() *generator {
 		}
 		g.head = append(g.head, ev)
 	}
-	add(plenty.KindCouncilRegistered, plenty.ActorPublic, plenty.CouncilRegistered{
-		Council: plenty.Council{ID: "c1", Name: "Riverside Bakers", Sector: "food", Place: "Riverside",
-			Location: plenty.Location{Lat: 51.4613, Lon: -0.1156}, RegisteredAt: g.t0},
-		Delegate: plenty.DelegateGrant{Delegate: plenty.Delegate{ID: "d-c1", Council: "c1", Label: "first",
-			Mandate: "post our surplus", Scopes: plenty.AllScopes, IssuedAt: g.t0, ExpiresAt: g.t0.Add(plenty.MaxMandateTerm)},
-			TokenHash: "0000"}})
-	add(plenty.KindItemDefined, plenty.ActorHub, plenty.ItemDefined{Item: plenty.Item{
-		Code: "wheat-flour", Name: "Wheat flour", Dimension: plenty.Mass, Unit: "kg"}})
-	raw, _ := plenty.CanonicalJSON(plenty.OfferPosted{Offer: plenty.Offer{
-		ID: "@ID@", Council: "c1", Item: "wheat-flour", Quantity: 250_000, Remaining: 250_000,
+	add(plenty.KindCouncilRegistered, plenty.ActorPublic, plenty.CouncilRegistration{
+		ID: "c1", Name: "Riverside Bakers", Sector: "food", Place: "Riverside",
+		Location: plenty.Location{Lat: 51.4613, Lon: -0.1156},
+		Delegate: plenty.MandateGrant{ID: "d-c1", Council: "c1", Label: "first",
+			Mandate: "post our surplus", Scopes: plenty.AllScopes, ExpiresAt: g.t0.Add(plenty.MaxMandateTerm)}})
+	add(plenty.KindItemDefined, plenty.ActorHub, plenty.ItemDefinition{
+		Code: "wheat-flour", Name: "Wheat flour", Dimension: plenty.Mass, Unit: "kg"})
+	raw, _ := plenty.CanonicalJSON(plenty.OfferPosting{
+		ID: "@ID@", Council: "c1", Item: "wheat-flour", Quantity: 250_000,
 		Location: plenty.Location{Lat: 51.4613, Lon: -0.1156}, AvailableFrom: g.t0, AvailableUntil: g.t0.Add(72 * time.Hour),
-		MinSplit: 500, MaxDistanceKm: 40, Note: "stone-milled", ExpiresAt: g.t0.Add(72 * time.Hour),
-		Status: plenty.StatusOpen, PostedBy: "d-c1", PostedAt: g.t0}})
+		MinSplit: 500, MaxDistanceKm: 40, Note: "stone-milled", ExpiresAt: g.t0.Add(72 * time.Hour)})
 	i := indexOf(raw, "@ID@")
 	g.offerPre, g.offerPost = raw[:i], raw[i+len("@ID@"):]
 	return g

@@ -85,8 +85,12 @@ func loadOrCreateSigner(dir string) (*signer, error) {
 // signerSeed reads the Ed25519 seed of a note signer key
 // ("PRIVATE+KEY+name+hash+base64(1 ‖ seed)").
 func signerSeed(skey string) ([]byte, error) {
-	i := strings.LastIndex(skey, "+")
-	b, err := base64.StdEncoding.DecodeString(skey[i+1:])
+	// The name holds no "+"; the base64 key may.
+	parts := strings.SplitN(skey, "+", 5)
+	if len(parts) != 5 {
+		return nil, errors.New("not a note signer key")
+	}
+	b, err := base64.StdEncoding.DecodeString(parts[4])
 	if err != nil || len(b) != 33 || b[0] != 1 {
 		return nil, errors.New("not an Ed25519 note signer key")
 	}

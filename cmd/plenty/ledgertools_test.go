@@ -19,7 +19,7 @@ func TestCheckAndRecoverCommands(t *testing.T) {
 	}
 	item := plenty.Item{Code: "wheat-flour", Name: "Wheat flour", Dimension: plenty.Mass, Unit: "kg"}
 	if _, err := l.Append(context.Background(), ledger.Request{Kind: plenty.KindItemDefined, Actor: plenty.ActorHub,
-		Data: plenty.ItemDefined{Item: item}}); err != nil {
+		Data: plenty.ItemDefinition{Code: item.Code, Name: item.Name, Dimension: item.Dimension, Unit: item.Unit}}); err != nil {
 		t.Fatal(err)
 	}
 	l.Close()

@@ -44,8 +44,8 @@ func exportFixture(t *testing.T, n int) (dir, vkey string, sign func(size int) [
 	})
 	at := time.Date(2026, 11, 21, 10, 0, 0, 0, time.UTC)
 	for i := 0; i < n; i++ {
-		data, _ := plenty.CanonicalJSON(plenty.ItemDefined{Item: plenty.Item{
-			Code: fmt.Sprintf("item-%d", i), Name: "Item", Dimension: plenty.Mass, Unit: "kg"}})
+		data, _ := plenty.CanonicalJSON(plenty.ItemDefinition{
+			Code: fmt.Sprintf("item-%d", i), Name: "Item", Dimension: plenty.Mass, Unit: "kg"})
 		ev, err := plenty.DecodeEvent(plenty.EncodeEvent(int64(i), at, plenty.KindItemDefined, plenty.ActorHub, data))
 		if err != nil {
 			t.Fatal(err)

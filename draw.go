@@ -195,3 +195,5 @@ func checkDrawKey(key string) error {
 	}
 	return nil
 }
+
+func hexBytes(s string) ([]byte, error) { return hex.DecodeString(s) }

@@ -15,6 +15,7 @@ type world struct {
 	t   testing.TB
 	s   *State
 	now time.Time
+	log []Event // every event applied, in order
 }
 
 var t0 = time.Date(2026, 11, 21, 10, 0, 0, 0, time.UTC)
@@ -59,7 +60,7 @@ func (w *world) event(kind string, actor Actor, data any) Event {
 
 func (w *world) apply(kind string, actor Actor, data any) error {
 	w.t.Helper()
-	return w.s.Apply(w.event(kind, actor, data))
+	return w.applyWith(kind, actor, data)
 }
 
 // applyWith applies an event that grants credentials.
@@ -67,7 +68,11 @@ func (w *world) applyWith(kind string, actor Actor, data any, creds ...Credentia
 	w.t.Helper()
 	ev := w.event(kind, actor, data)
 	ev.Credentials = creds
-	return w.s.Apply(ev)
+	err := w.s.Apply(ev)
+	if err == nil {
+		w.log = append(w.log, ev)
+	}
+	return err
 }
 
 func (w *world) must(kind string, actor Actor, data any) {

@@ -80,7 +80,9 @@ func nth(kind string, k int) func(i int, kd string) bool {
 // passes.
 func TestVerifyRefusesResignedLogsThatBreakARule(t *testing.T) {
 	base := drawLog(t, false)
-	days := func(n int) string { return base.events[0].Time.Add(time.Duration(n) * 24 * time.Hour).Format(time.RFC3339) }
+	days := func(n int) string {
+		return base.events[0].Time.Add(time.Duration(n) * 24 * time.Hour).Format(time.RFC3339)
+	}
 	tests := []struct {
 		name string
 		at   func(i int, kind string) bool
@@ -106,7 +108,11 @@ func TestVerifyRefusesResignedLogsThatBreakARule(t *testing.T) {
 		{"DeliveryOf20001Km", nth(plenty.KindOfferPosted, 0),
 			func(d map[string]any) bool { d["max_distance_km"] = 20001; return true }, "max_distance_km must be greater than 0 and at most 20000"},
 		{"OfferForAYearAndMore", nth(plenty.KindOfferPosted, 0),
-			func(d map[string]any) bool { d["expires_at"] = days(400); d["available_until"] = days(400); return true }, "expires_at must be at most 366 days"},
+			func(d map[string]any) bool {
+				d["expires_at"] = days(400)
+				d["available_until"] = days(400)
+				return true
+			}, "expires_at must be at most 366 days"},
 		{"ZeroQuantity", nth(plenty.KindOfferPosted, 1),
 			func(d map[string]any) bool { d["quantity"] = "0"; return true }, "quantity must be greater than 0"},
 		{"SplitAboveQuantity", nth(plenty.KindOfferPosted, 1),

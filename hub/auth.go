@@ -78,11 +78,17 @@ func bearerToken(c *fiber.Ctx, who string) (string, error) {
 func (s *Server) delegateByToken(token string) (plenty.Delegate, error) {
 	hash := plenty.HashToken(token)
 	var d plenty.Delegate
-	var found bool
-	s.ledger.Read(func(st *plenty.State) error {
+	var found, assembly bool
+	if err := s.ledger.Read(func(st *plenty.State) error {
 		d, found = st.DelegateByToken(hash)
+		_, assembly = st.AssemblyByKey(hash)
 		return nil
-	})
+	}); err != nil {
+		return plenty.Delegate{}, err
+	}
+	if assembly {
+		return plenty.Delegate{}, plenty.Errorf(plenty.EFORBIDDEN, "this is an assembly key: it only issues, renews and recalls mandates; use a delegate's token for this")
+	}
 	// The lookup is by hash; the comparison that admits is constant-time.
 	if !found || subtle.ConstantTimeCompare([]byte(hash), []byte(d.TokenHash)) != 1 {
 		return plenty.Delegate{}, plenty.Errorf(plenty.EUNAUTHORIZED, "the token is not valid; ask your council for a delegate's token")

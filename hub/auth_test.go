@@ -34,6 +34,8 @@ func TestAuthorizationMatrix(t *testing.T) {
 		{"PostOnly", "Bearer " + postOnly},
 		{"DelegateOnly", "Bearer " + delegateOnly},
 		{"Full", "Bearer " + a.Token},
+		{"Assembly", "Bearer " + a.Assembly},
+		{"OtherAssembly", "Bearer " + b.Assembly},
 	}
 	n := 0
 	// Each action prepares its target with a's first delegate, then
@@ -44,28 +46,28 @@ func TestAuthorizationMatrix(t *testing.T) {
 		want    map[string]int
 	}{
 		{"PostOffer", func() (string, string, string) { return "POST", "/api/v1/offers", flourOffer },
-			map[string]int{"OtherCouncil": 201, "AcceptOnly": 403, "PostOnly": 201, "DelegateOnly": 403, "Full": 201}},
+			map[string]int{"OtherCouncil": 201, "AcceptOnly": 403, "PostOnly": 201, "DelegateOnly": 403, "Full": 201, "Assembly": 403, "OtherAssembly": 403}},
 		{"PostNeed", func() (string, string, string) { return "POST", "/api/v1/needs", flourNeed },
-			map[string]int{"OtherCouncil": 201, "AcceptOnly": 403, "PostOnly": 201, "DelegateOnly": 403, "Full": 201}},
+			map[string]int{"OtherCouncil": 201, "AcceptOnly": 403, "PostOnly": 201, "DelegateOnly": 403, "Full": 201, "Assembly": 403, "OtherAssembly": 403}},
 		{"WithdrawOffer", func() (string, string, string) {
 			id := h.do("POST", "/api/v1/offers", a.Token, flourOffer).want(t, 201).str("offer.id")
 			return "POST", "/api/v1/offers/" + id + "/withdraw", ""
-		}, map[string]int{"OtherCouncil": 403, "AcceptOnly": 403, "PostOnly": 200, "DelegateOnly": 403, "Full": 200}},
+		}, map[string]int{"OtherCouncil": 403, "AcceptOnly": 403, "PostOnly": 200, "DelegateOnly": 403, "Full": 200, "Assembly": 403, "OtherAssembly": 403}},
 		{"WithdrawNeed", func() (string, string, string) {
 			id := h.do("POST", "/api/v1/needs", a.Token, flourNeed).want(t, 201).str("need.id")
 			return "POST", "/api/v1/needs/" + id + "/withdraw", ""
-		}, map[string]int{"OtherCouncil": 403, "AcceptOnly": 403, "PostOnly": 200, "DelegateOnly": 403, "Full": 200}},
+		}, map[string]int{"OtherCouncil": 403, "AcceptOnly": 403, "PostOnly": 200, "DelegateOnly": 403, "Full": 200, "Assembly": 403, "OtherAssembly": 403}},
 		{"DefineItem", func() (string, string, string) {
 			n++
 			return "POST", "/api/v1/items", fmt.Sprintf(`{"code": "rye-bread-%d", "name": "Rye bread", "dimension": "count"}`, n)
-		}, map[string]int{"OtherCouncil": 201, "AcceptOnly": 403, "PostOnly": 201, "DelegateOnly": 403, "Full": 201}},
+		}, map[string]int{"OtherCouncil": 201, "AcceptOnly": 403, "PostOnly": 201, "DelegateOnly": 403, "Full": 201, "Assembly": 403, "OtherAssembly": 403}},
 		{"IssueDelegate", func() (string, string, string) {
 			return "POST", "/api/v1/councils/" + a.ID + "/delegates", `{"label": "x", "mandate": "y", "scopes": ["delegate"]}`
-		}, map[string]int{"OtherCouncil": 403, "AcceptOnly": 403, "PostOnly": 403, "DelegateOnly": 201, "Full": 201}},
+		}, map[string]int{"OtherCouncil": 403, "AcceptOnly": 403, "PostOnly": 403, "DelegateOnly": 201, "Full": 201, "Assembly": 201, "OtherAssembly": 403}},
 		{"RecallDelegate", func() (string, string, string) {
 			id, _ := h.issue(a, `["post"]`)
 			return "DELETE", "/api/v1/councils/" + a.ID + "/delegates/" + id, ""
-		}, map[string]int{"OtherCouncil": 403, "AcceptOnly": 403, "PostOnly": 403, "DelegateOnly": 200, "Full": 200}},
+		}, map[string]int{"OtherCouncil": 403, "AcceptOnly": 403, "PostOnly": 403, "DelegateOnly": 403, "Full": 200, "Assembly": 200, "OtherAssembly": 403}},
 	}
 	for _, act := range actions {
 		for _, c := range callers {

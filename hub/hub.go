@@ -17,7 +17,6 @@ import (
 	"github.com/go-playground/validator/v10"
 	"github.com/gofiber/fiber/v2"
 
-	"github.com/plentyhub/plenty/ledger"
 )
 
 // Config tunes the hub. The zero value is ready to use.
@@ -102,7 +101,7 @@ func (c *Config) setDefaults() {
 // Server is the hub's HTTP server.
 type Server struct {
 	app      *fiber.App
-	ledger   *ledger.Ledger
+	ledger   Ledger
 	log      *slog.Logger
 	cfg      Config
 	validate *validator.Validate
@@ -118,7 +117,7 @@ type Server struct {
 }
 
 // New returns a server in front of l.
-func New(l *ledger.Ledger, cfg Config) *Server {
+func New(l Ledger, cfg Config) *Server {
 	cfg.setDefaults()
 	s := &Server{
 		ledger:     l,
@@ -150,6 +149,7 @@ func New(l *ledger.Ledger, cfg Config) *Server {
 // (volunteers, tasks), figures and the open data join the same groups.
 func (s *Server) routes() {
 	s.app.Use(s.observe)
+	s.app.Use(s.requireLedger)
 	s.app.Get("/healthz", s.healthz)
 	s.app.Get("/metrics", s.serveMetrics)
 	s.app.Get("/openapi.json", s.serveOpenAPI)

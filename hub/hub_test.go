@@ -169,7 +169,7 @@ func (r response) get(path string) any {
 func (r response) str(path string) string { s, _ := r.get(path).(string); return s }
 
 // council is a registered council and its first delegate's token.
-type council struct{ ID, Delegate, Token string }
+type council struct{ ID, Delegate, Token, Assembly string }
 
 const riverside = `{"name": "Riverside Bakers", "sector": "food", "place": "Riverside",
  "location": {"lat": 51.4613, "lon": -0.1156}}`
@@ -178,7 +178,7 @@ func (h *testHub) register(name string) council {
 	h.t.Helper()
 	body := strings.Replace(riverside, "Riverside Bakers", name, 1)
 	r := h.do("POST", "/api/v1/councils", "", body).want(h.t, 201)
-	return council{ID: r.str("council.id"), Delegate: r.str("delegate.id"), Token: r.str("delegate.token")}
+	return council{ID: r.str("council.id"), Delegate: r.str("delegate.id"), Token: r.str("delegate.token"), Assembly: r.str("assembly.key")}
 }
 
 // issue issues a delegate of c with scopes and returns its id and token.

@@ -1,0 +1,52 @@
+package hub
+
+import (
+	"context"
+
+	"github.com/gofiber/fiber/v2"
+	"golang.org/x/mod/sumdb/tlog"
+
+	"github.com/plentyhub/plenty"
+	"github.com/plentyhub/plenty/ledger"
+)
+
+// Ledger is what the hub needs of the ledger (*ledger.Ledger). Tests give
+// the hub a fake where a real ledger cannot be made to fail on cue.
+type Ledger interface {
+	// Append records one event once it is durable (see ledger.Ledger).
+	Append(ctx context.Context, r ledger.Request) (plenty.Event, error)
+	// Read calls fn with the state of the durable events, under a shared
+	// lock; it returns EUNAVAILABLE when the ledger failed.
+	Read(fn func(*plenty.State) error) error
+	// Size is the number of durable events.
+	Size() int64
+	// Failed returns the error that stopped the ledger, or nil.
+	Failed() error
+	// Dir is the data folder.
+	Dir() string
+	Events(ctx context.Context, from, to int64, fn func(plenty.Event) error) error
+	TreeHash(ctx context.Context, size int64) (tlog.Hash, error)
+	InclusionProof(ctx context.Context, seq, size int64) (tlog.RecordProof, error)
+	ConsistencyProof(ctx context.Context, old, size int64) (tlog.TreeProof, error)
+	// Checkpoint signs (or returns the last) checkpoint of the events
+	// committed so far.
+	Checkpoint(ctx context.Context) ([]byte, error)
+	VerifierKey() string
+	// DrawKey is the key of the lottery's verifiable random function.
+	DrawKey() *plenty.VRFKey
+	Stats() ledger.Stats
+}
+
+var _ Ledger = (*ledger.Ledger)(nil)
+
+// requireLedger answers every request with 503 once the ledger has failed:
+// writes stopped, and what a read would show may be behind what was
+// acknowledged. Only a restart, which recovers every acknowledged event
+// from the journal, mends it.
+func (s *Server) requireLedger(c *fiber.Ctx) error {
+	if err := s.ledger.Failed(); err != nil {
+		return plenty.Errorf(plenty.EUNAVAILABLE, "the hub's ledger stopped after a failed write, so the hub must be restarted (a restart recovers every acknowledged write); ask its operator: %s",
+			plenty.ErrorMessage(err))
+	}
+	return c.Next()
+}

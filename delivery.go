@@ -242,6 +242,12 @@ func (s *State) Volunteer(id string) (Volunteer, bool) {
 	return c, true
 }
 
+// VolunteerByHandle returns the volunteer with the handle, compared
+// ignoring case.
+func (s *State) VolunteerByHandle(handle string) (Volunteer, bool) {
+	return s.Volunteer(s.handles[strings.ToLower(handle)])
+}
+
 // VolunteerByToken returns the volunteer whose token hashes to hash.
 func (s *State) VolunteerByToken(hash string) (Volunteer, bool) {
 	id, ok := strings.CutPrefix(s.credentials[hash], "volunteer:")

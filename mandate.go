@@ -2,6 +2,7 @@ package plenty
 
 import (
 	"encoding/hex"
+	"fmt"
 	"slices"
 	"strings"
 	"time"
@@ -88,32 +89,37 @@ func (s *State) checkMandateFields(c *checks, prefix string, g MandateGrant, now
 	}
 	c.text(prefix+"label", g.Label, MaxLabelLen, true)
 	c.text(prefix+"mandate", g.Mandate, MaxMandateLen, true)
-	switch {
-	case len(g.Scopes) == 0:
-		c.add(prefix+"scopes", "must name at least one of post, accept, delegate")
-	case !validScopes(g.Scopes):
-		c.add(prefix+"scopes", "must be distinct scopes among post, accept, delegate, in that order")
-	}
+	checkScopes(c, prefix+"scopes", g.Scopes)
 	if g.CosignAbove < 0 || g.CosignAbove > MaxAmount {
 		c.add(prefix+"cosign_above", "must be 0 (no co-signature needed) or a positive quantity")
 	}
 	c.expiry(prefix+"expires_at", g.ExpiresAt, now, MaxMandateTerm, "7 days")
 }
 
-// validScopes reports whether scopes are distinct known scopes in the order
-// of AllScopes (so that equal mandates have equal bodies).
-func validScopes(scopes []string) bool {
-	i := 0
-	for _, sc := range scopes {
-		for i < len(AllScopes) && AllScopes[i] != sc {
-			i++
-		}
-		if i == len(AllScopes) {
-			return false
-		}
-		i++
+// checkScopes checks that scopes are distinct known scopes in the order of
+// AllScopes (so that equal mandates have equal bodies), naming the first
+// one at fault.
+func checkScopes(c *checks, field string, scopes []string) {
+	if len(scopes) == 0 {
+		c.add(field, "must name at least one of post, accept, delegate")
+		return
 	}
-	return true
+	last := -1
+	for i, sc := range scopes {
+		at := slices.Index(AllScopes, sc)
+		switch {
+		case at < 0:
+			c.addf(fmt.Sprintf("%s[%d]", field, i), "must be one of post, accept, delegate, not %q", sc)
+			return
+		case at == last:
+			c.addf(fmt.Sprintf("%s[%d]", field, i), "names %q twice", sc)
+			return
+		case at < last:
+			c.add(field, "must be listed in the order post, accept, delegate")
+			return
+		}
+		last = at
+	}
 }
 
 func (s *State) checkNewDelegateID(id string) error {

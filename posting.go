@@ -63,20 +63,53 @@ const (
 // MaxNoteLen bounds a posting's note, in characters.
 const MaxNoteLen = 2000
 
-func (s *State) postOffer(ev Event, p OfferPosting) error {
+// Check returns the faults of the offer's own fields at now, named as the
+// API spells them: what the fold refuses before it looks at the ledger.
+func (p OfferPosting) Check(now time.Time) []FieldError {
 	var c checks
-	s.checkPosting(&c, ev, p.ID, p.Item, p.Quantity, p.Location, p.MaxDistanceKm, p.Note, p.ExpiresAt)
+	p.check(&c, now)
+	return c.fields
+}
+
+func (p OfferPosting) check(c *checks, now time.Time) {
+	checkPostingFields(c, p.ID, p.Quantity, p.Location, p.MaxDistanceKm, p.Note, p.ExpiresAt, now)
 	switch {
+	case !p.AvailableUntil.After(now):
+		c.add("available_until", "must be in the future")
 	case !p.AvailableUntil.After(p.AvailableFrom):
 		c.add("available_until", "must be after available_from")
-	case !p.AvailableUntil.After(ev.Time):
-		c.add("available_until", "must be in the future")
 	case p.AvailableUntil.After(p.ExpiresAt):
 		c.add("available_until", "must not be after expires_at")
 	}
 	if !c.has("quantity") && (p.MinSplit < 0 || p.MinSplit > p.Quantity) {
 		c.add("min_split", "must be between 0 and the quantity offered")
 	}
+}
+
+// Check returns the faults of the need's own fields at now.
+func (p NeedPosting) Check(now time.Time) []FieldError {
+	var c checks
+	p.check(&c, now)
+	return c.fields
+}
+
+func (p NeedPosting) check(c *checks, now time.Time) {
+	checkPostingFields(c, p.ID, p.Quantity, p.Location, p.MaxDistanceKm, p.Note, p.ExpiresAt, now)
+	if p.Priority < MinPriority || p.Priority > MaxPriority {
+		c.add("priority", "must be a whole number from 1 (can wait) to 5 (most urgent)")
+	}
+	switch {
+	case !p.NeededBy.After(now):
+		c.add("needed_by", "must be in the future")
+	case p.NeededBy.After(p.ExpiresAt):
+		c.add("needed_by", "must not be after expires_at")
+	}
+}
+
+func (s *State) postOffer(ev Event, p OfferPosting) error {
+	var c checks
+	s.checkItem(&c, p.Item)
+	p.check(&c, ev.Time)
 	if err := s.postingAllowed(&c, ev, p.ID, p.Council, p.Item); err != nil {
 		return err
 	}
@@ -90,16 +123,8 @@ func (s *State) postOffer(ev Event, p OfferPosting) error {
 
 func (s *State) postNeed(ev Event, p NeedPosting) error {
 	var c checks
-	s.checkPosting(&c, ev, p.ID, p.Item, p.Quantity, p.Location, p.MaxDistanceKm, p.Note, p.ExpiresAt)
-	if p.Priority < MinPriority || p.Priority > MaxPriority {
-		c.add("priority", "must be a whole number from 1 (can wait) to 5 (most urgent)")
-	}
-	switch {
-	case !p.NeededBy.After(ev.Time):
-		c.add("needed_by", "must be in the future")
-	case p.NeededBy.After(p.ExpiresAt):
-		c.add("needed_by", "must not be after expires_at")
-	}
+	s.checkItem(&c, p.Item)
+	p.check(&c, ev.Time)
 	if err := s.postingAllowed(&c, ev, p.ID, p.Council, p.Item); err != nil {
 		return err
 	}
@@ -110,19 +135,22 @@ func (s *State) postNeed(ev Event, p NeedPosting) error {
 	return nil
 }
 
-// checkPosting checks the fields offers and needs share.
-func (s *State) checkPosting(c *checks, ev Event, id, item string, q Amount, loc Location, maxKm float64, note string, expires time.Time) {
-	if id == "" {
-		c.add("id", "is required")
-	}
+func (s *State) checkItem(c *checks, item string) {
 	if s.items[item] == nil {
 		c.addf("item", "is not in the catalog: %q", item)
+	}
+}
+
+// checkPostingFields checks the fields offers and needs share.
+func checkPostingFields(c *checks, id string, q Amount, loc Location, maxKm float64, note string, expires, now time.Time) {
+	if id == "" {
+		c.add("id", "is required")
 	}
 	c.quantity("quantity", q)
 	c.location("location", loc)
 	c.distance("max_distance_km", maxKm)
 	c.text("note", note, MaxNoteLen, false)
-	c.expiry("expires_at", expires, ev.Time, MaxPostingTTL, "366 days")
+	c.expiry("expires_at", expires, now, MaxPostingTTL, "366 days")
 }
 
 // postingAllowed returns the field faults, then checks the id and that the

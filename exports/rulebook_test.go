@@ -127,7 +127,7 @@ func TestVerifyRefusesResignedLogsThatBreakARule(t *testing.T) {
 				return true
 			}, "may not outlast its issuer"},
 		{"UnknownScope", nth(plenty.KindDelegateIssued, 0),
-			func(d map[string]any) bool { d["scopes"] = []any{"launder"}; return true }, "scopes must be distinct scopes"},
+			func(d map[string]any) bool { d["scopes"] = []any{"launder"}; return true }, "scopes[0] must be one of post, accept, delegate"},
 		{"UnvouchedVolunteer", nth(plenty.KindVolunteerVouched, 0),
 			func(d map[string]any) bool { return false }, "is not vouched for by any council"},
 		{"VolunteersAfterTheWindow", nth(plenty.KindTermsSet, 0),

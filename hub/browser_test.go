@@ -272,6 +272,14 @@ func TestBrowserStory(t *testing.T) {
 	if tok := v.text("#new-token"); !strings.HasPrefix(tok, "plenty_") {
 		t.Fatalf("volunteer token %q", tok)
 	}
+	v.wantText("#vouched", "No council has vouched for you yet")
+	// The bakers know Ada and vouch for her from their desk.
+	b.open("/desk")
+	b.set("vouch-handle", "Ada")
+	b.submit(`form[action="/desk/volunteers/vouch"] button`)
+	b.wantText("#flash", "Your council vouches for Ada")
+	v.open("/volunteer")
+	v.wantText("#vouched", "Vouched for by Bakers")
 	v.wantText(`section[aria-labelledby="open-tasks"]`, "80.5 kg of Wheat flour", "From Mill (Riverside) to Bakers (Riverside)")
 	v.screenshot("open-task")
 	v.submit(`section[aria-labelledby="open-tasks"] form[action$="/volunteer"] button`)

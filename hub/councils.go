@@ -374,8 +374,10 @@ func (s *Server) renewDelegate(c *fiber.Ctx) error {
 	}
 	var in renewalInput
 	var fe fieldErrors
-	if err := s.decodeBody(c, &in, &fe); err != nil {
-		return err
+	if len(c.Body()) > 0 { // without a body: the longest term allowed
+		if err := s.decodeBody(c, &in, &fe); err != nil {
+			return err
+		}
 	}
 	expires := s.now().Add(plenty.MaxMandateTerm)
 	if in.ExpiresAt != "" {

@@ -398,3 +398,22 @@ func joinFields(fs []plenty.FieldError) string {
 	}
 	return strings.Join(parts, "; ")
 }
+
+// withRules returns the request's faults: when parsing already failed, the
+// fold's field rules (rules, from the payload's Check) are added for the
+// fields that parsed, so one answer names every fault; a quantity is not
+// judged when its item or unit failed. Without parse faults the fold
+// itself judges the event when it is appended.
+func (fs *fieldErrors) withRules(rules []plenty.FieldError) error {
+	if len(*fs) == 0 {
+		return nil
+	}
+	dependent := fs.has("item") || fs.has("unit") || fs.has("quantity")
+	for _, r := range rules {
+		if fs.has(r.Field) || (dependent && (r.Field == "quantity" || r.Field == "min_split")) {
+			continue
+		}
+		fs.add(&plenty.FieldError{Field: r.Field, Message: r.Message})
+	}
+	return fs.err()
+}

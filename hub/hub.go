@@ -192,6 +192,11 @@ func (s *Server) routes() {
 // Serve answers requests on ln until Shutdown. It also runs the matching
 // engine after changes and the timers (see loops.go).
 func (s *Server) Serve(ln net.Listener) error {
+	// The terms come first: a task's lottery window is the one in force
+	// when it opens.
+	if err := s.PublishTerms(context.Background()); err != nil {
+		return err
+	}
 	s.loops.start(s)
 	return s.app.Listener(ln)
 }

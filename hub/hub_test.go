@@ -62,7 +62,11 @@ func MustOpenHub(t *testing.T, cfg hub.Config) *testHub {
 	if cfg.AddrRate == 0 {
 		cfg.AddrRate, cfg.AddrBurst = 1e6, 1e6
 	}
-	return &testHub{t: t, srv: hub.New(l, cfg), ledger: l, clock: clk}
+	srv := hub.New(l, cfg)
+	if err := srv.PublishTerms(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	return &testHub{t: t, srv: srv, ledger: l, clock: clk}
 }
 
 // serve runs the hub on a free loopback port, with its engine and timers,

@@ -5,6 +5,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"sort"
 	"strings"
 	"testing"
 
@@ -46,7 +47,7 @@ func TestBadInput(t *testing.T) {
 		{"BlankName", "/api/v1/councils", `{"name": "  ", "sector": "y", "place": "z", "location": {"lat": 0, "lon": 0}}`, 422, "name", "not blank"},
 		{"DistanceOutOfRange", "/api/v1/offers", `{"item": "wheat-flour", "quantity": "1", "unit": "kg", "max_distance_km": 0}`, 422, "max_distance_km", "greater than 0"},
 		{"DistanceTooFar", "/api/v1/needs", `{"item": "wheat-flour", "quantity": "1", "unit": "kg", "max_distance_km": 20001}`, 422, "max_distance_km", "at most 20000"},
-		{"PriorityOutOfRange", "/api/v1/needs", `{"item": "wheat-flour", "quantity": "1", "unit": "kg", "priority": 6}`, 422, "priority", "at most 5"},
+		{"PriorityOutOfRange", "/api/v1/needs", `{"item": "wheat-flour", "quantity": "1", "unit": "kg", "priority": 6}`, 422, "priority", "from 1 (can wait) to 5"},
 		{"PriorityFraction", "/api/v1/needs", `{"item": "wheat-flour", "quantity": "1", "unit": "kg", "priority": 2.5}`, 422, "priority", "whole number"},
 		{"ExpiryInPast", "/api/v1/offers", `{"item": "wheat-flour", "quantity": "1", "unit": "kg", "expires_at": "2026-11-20T00:00:00Z"}`, 422, "expires_at", "future"},
 		{"WindowInPast", "/api/v1/offers", `{"item": "wheat-flour", "quantity": "1", "unit": "kg", "available_until": "2026-11-21T09:00:00Z"}`, 422, "available_until", "future"},
@@ -54,7 +55,7 @@ func TestBadInput(t *testing.T) {
 		{"NeededByInPast", "/api/v1/needs", `{"item": "wheat-flour", "quantity": "1", "unit": "kg", "needed_by": "2026-01-01T00:00:00Z"}`, 422, "needed_by", "future"},
 		{"BadTime", "/api/v1/needs", `{"item": "wheat-flour", "quantity": "1", "unit": "kg", "needed_by": "next tuesday"}`, 422, "needed_by", "RFC 3339"},
 		{"ExpiryTooFar", "/api/v1/needs", `{"item": "wheat-flour", "quantity": "1", "unit": "kg", "expires_at": "2028-01-01T00:00:00Z"}`, 422, "expires_at", "366 days"},
-		{"MinSplitAboveQuantity", "/api/v1/offers", `{"item": "wheat-flour", "quantity": "1", "unit": "kg", "min_split": "2"}`, 422, "min_split", "at most the quantity"},
+		{"MinSplitAboveQuantity", "/api/v1/offers", `{"item": "wheat-flour", "quantity": "1", "unit": "kg", "min_split": "2"}`, 422, "min_split", "between 0 and the quantity"},
 		{"NoteTooLong", "/api/v1/offers", `{"item": "wheat-flour", "quantity": "1", "unit": "kg", "note": "` + strings.Repeat("é", 2001) + `"}`, 422, "note", "at most 2000"},
 		{"TrailingData", "/api/v1/offers", `{"item": "wheat-flour", "quantity": "1", "unit": "kg"} {}`, 400, "", "after the JSON object"},
 		{"TrailingGarbage", "/api/v1/offers", `{"item": "wheat-flour", "quantity": "1", "unit": "kg"}x`, 400, "", "after the JSON object"},
@@ -103,7 +104,8 @@ func TestManyFieldsAtOnce(t *testing.T) {
 	for _, e := range r.get("errors").([]any) {
 		fields = append(fields, e.(map[string]any)["field"].(string))
 	}
-	if strings.Join(fields, ",") != "priority,unit,needed_by" {
+	sort.Strings(fields)
+	if strings.Join(fields, ",") != "needed_by,priority,unit" {
 		t.Errorf("fields %v, want priority, unit and needed_by", fields)
 	}
 }

@@ -52,10 +52,16 @@ func (h *testHub) delegate(c council, label, cosign string) council {
 	return council{ID: c.ID, Delegate: r.str("delegate.id"), Token: r.str("delegate.token")}
 }
 
-func (h *testHub) volunteer(handle, contact string) (id, token string) {
+// volunteer registers a volunteer, whom c vouches for when given (only
+// vouched volunteers may offer to carry).
+func (h *testHub) volunteer(handle, contact string, by ...council) (id, token string) {
 	h.t.Helper()
 	r := h.do("POST", "/api/v1/volunteers", "", fmt.Sprintf(`{"handle": %q, "contact": %q}`, handle, contact)).want(h.t, 201)
-	return r.str("volunteer.id"), r.str("volunteer.token")
+	id = r.str("volunteer.id")
+	for _, c := range by {
+		h.do("POST", "/api/v1/volunteers/"+id+"/vouch", c.Token, "").want(h.t, 200)
+	}
+	return id, r.str("volunteer.token")
 }
 
 // The whole story through real HTTP: two councils post, the engine proposes
@@ -128,8 +134,8 @@ func TestLifecycleEndToEnd(t *testing.T) {
 	}
 
 	// Two volunteers offer to carry; after the window the lottery draws one.
-	v1, tok1 := h.volunteer("Ada", "ada@example.org")
-	v2, tok2 := h.volunteer("Bo", "")
+	v1, tok1 := h.volunteer("Ada", "ada@example.org", bakers)
+	v2, tok2 := h.volunteer("Bo", "", mill)
 	tasks := h.call("GET", "/api/v1/tasks?status=open", "", "").want(t, 200)
 	task := tasks.str("tasks.0.id")
 	if task != plenty.TaskID(ag) {
@@ -149,11 +155,23 @@ func TestLifecycleEndToEnd(t *testing.T) {
 		t.Fatal(err)
 	}
 	tk := h.call("GET", "/api/v1/tasks/"+task, "", "").want(t, 200)
-	seed, _ := hex.DecodeString(tk.str("task.seed"))
-	size := int64(tk.get("task.seed_tree_size").(float64))
+	// Anyone replays the draw: the proof under the hub's draw key, and the
+	// log as it stood at the close.
+	proof, _ := hex.DecodeString(tk.str("task.proof"))
+	closes, _ := time.Parse(time.RFC3339Nano, tk.str("task.closes_at"))
+	out, err := plenty.VerifyVRF(h.ledger.DrawKey().Public(), plenty.DrawInput(task, closes), proof)
+	if err != nil {
+		t.Fatalf("the draw's proof: %v", err)
+	}
+	closeRoot, _ := hex.DecodeString(tk.str("task.close_root"))
+	size := int64(tk.get("task.close_size").(float64))
 	root, err := h.ledger.TreeHash(context.Background(), size)
-	if err != nil || !bytes.Equal(root[:], seed) {
-		t.Fatalf("draw seed %x is not the root %x of the tree of size %d (%v)", seed, root, size, err)
+	if err != nil || !bytes.Equal(root[:], closeRoot) {
+		t.Fatalf("close root %x is not the root %x of the tree of size %d (%v)", closeRoot, root, size, err)
+	}
+	seed := plenty.DrawSeed(out, closeRoot)
+	if hex.EncodeToString(seed) != tk.str("task.seed") {
+		t.Fatalf("seed %s, replayed %x", tk.str("task.seed"), seed)
 	}
 	winner := tk.str("task.assignee")
 	if want := plenty.DrawVolunteer(seed, task, []string{v1, v2}); winner != want || tk.str("task.status") != "assigned" {
@@ -439,7 +457,7 @@ func TestSunsetOnTheClock(t *testing.T) {
 	h.do("POST", "/api/v1/proposals/"+id+"/accept", mill.Token, "").want(t, 200)
 	ag := h.do("POST", "/api/v1/proposals/"+id+"/accept", bakers.Token, "").want(t, 200).str("agreement.id")
 	task := plenty.TaskID(ag)
-	_, vt := h.volunteer("Ada", "")
+	_, vt := h.volunteer("Ada", "", mill)
 	h.do("POST", "/api/v1/tasks/"+task+"/volunteer", vt, "").want(t, 200)
 
 	tick(10 * time.Minute) // the window closes: Ada is drawn

@@ -156,13 +156,13 @@ func (s *Server) createOffer(d plenty.Delegate, in offerInput, fe fieldErrors, r
 	if in.MaxDistanceKm != nil {
 		maxKm = *in.MaxDistanceKm
 	}
-	if err := fe.err(); err != nil {
-		return offerView{}, err
-	}
 	data := plenty.OfferPosting{
 		ID: newID("o_", now), Council: d.Council, Item: p.item.Code, Quantity: p.quantity,
 		Location: p.location, AvailableFrom: from, AvailableUntil: until, MinSplit: minSplit,
 		MaxDistanceKm: maxKm, Note: in.Note, ExpiresAt: p.expires,
+	}
+	if err := fe.withRules(data.Check(now)); err != nil {
+		return offerView{}, err
 	}
 	ev, replay, err := rec(plenty.KindOfferPosted, plenty.DelegateActor(d.ID), data)
 	if err != nil {
@@ -217,13 +217,13 @@ func (s *Server) createNeed(d plenty.Delegate, in needInput, fe fieldErrors, rec
 	if in.MaxDistanceKm != nil {
 		maxKm = *in.MaxDistanceKm
 	}
-	if err := fe.err(); err != nil {
-		return needView{}, err
-	}
 	data := plenty.NeedPosting{
 		ID: newID("n_", now), Council: d.Council, Item: p.item.Code, Quantity: p.quantity,
 		Location: p.location, NeededBy: neededBy, Priority: priority, MaxDistanceKm: maxKm, Note: in.Note,
 		ExpiresAt: p.expires,
+	}
+	if err := fe.withRules(data.Check(now)); err != nil {
+		return needView{}, err
 	}
 	ev, replay, err := rec(plenty.KindNeedPosted, plenty.DelegateActor(d.ID), data)
 	if err != nil {

@@ -17,10 +17,10 @@ func (s *Server) terms() plenty.Terms {
 		DrawKey: hex.EncodeToString(s.ledger.DrawKey().Public())}
 }
 
-// publishTerms records the configured terms when they are not the ones in
+// PublishTerms records the configured terms when they are not the ones in
 // force: the fold measures draws, lapses and expiries against the terms
 // the ledger holds, so everyone can see them.
-func (s *Server) publishTerms(ctx context.Context) error {
+func (s *Server) PublishTerms(ctx context.Context) error {
 	var cur plenty.Terms
 	var set bool
 	s.read(func(st *plenty.State) error { cur, set = st.Terms(); return nil })
@@ -42,7 +42,7 @@ func (s *Server) publishTerms(ctx context.Context) error {
 // plenty.DrawVolunteer(root, task, candidates). The ledger checks the seed
 // against its tree; anyone can check it against the signed checkpoint.
 func (s *Server) Tick(ctx context.Context) error {
-	if err := s.publishTerms(ctx); err != nil {
+	if err := s.PublishTerms(ctx); err != nil {
 		return err
 	}
 	var due plenty.Due

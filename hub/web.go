@@ -59,6 +59,7 @@ func (s *Server) webRoutes() {
 	s.app.Post("/desk/needs", limit, w.handle(w.asDelegate(w.deskPostNeed)))
 	s.app.Post("/desk/delegates", limit, w.handle(w.asDelegate(w.deskIssueDelegate)))
 	s.app.Post("/desk/delegates/:id/recall", limit, w.handle(w.asDelegate(w.deskRecallDelegate)))
+	s.app.Post("/desk/volunteers/vouch", limit, w.handle(w.asDelegate(w.deskVouch)))
 	s.app.Post("/desk/proposals/:id/:decision", limit, w.handle(w.asDelegate(w.deskDecide)))
 	s.app.Post("/desk/agreements/:id/receipt", limit, w.handle(w.asDelegate(w.deskConfirmReceipt)))
 

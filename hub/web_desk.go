@@ -288,6 +288,26 @@ func (w *web) deskRecallDelegate(c *fiber.Ctx, sess *session, by plenty.Delegate
 	return c.Redirect("/desk#delegates", http.StatusSeeOther)
 }
 
+// deskVouch vouches, for the delegate's council, for the volunteer with
+// the handle given.
+func (w *web) deskVouch(c *fiber.Ctx, sess *session, by plenty.Delegate) error {
+	handle := strings.TrimSpace(c.FormValue("handle"))
+	var v plenty.Volunteer
+	var ok bool
+	if err := w.s.read(func(st *plenty.State) error { v, ok = st.VolunteerByHandle(handle); return nil }); err != nil {
+		return err
+	}
+	if !ok {
+		return plenty.Invalid("handle", fmt.Sprintf("no volunteer has the handle %q; check the spelling with them", handle))
+	}
+	if _, _, err := w.formRecorder(c)(plenty.KindVolunteerVouched, plenty.DelegateActor(by.ID),
+		plenty.VolunteerVouch{Volunteer: v.ID, Council: by.Council}); err != nil {
+		return err
+	}
+	w.sessions.tell(sess.ID, fmt.Sprintf("Your council vouches for %s: they may now offer to carry deliveries.", v.Handle), "")
+	return c.Redirect("/desk#vouch", http.StatusSeeOther)
+}
+
 // statusOfErr is the HTTP status of a refusal, as the API answers it.
 func statusOfErr(err error) int {
 	if st := statusOf[plenty.ErrorCode(err)]; st != 0 {

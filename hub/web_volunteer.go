@@ -27,6 +27,7 @@ type taskRow struct {
 
 type boardData struct {
 	Volunteer plenty.Volunteer
+	VouchedBy []string // names of the councils that vouched
 	Open      []taskRow // collecting volunteers
 	Mine      []taskRow // drawn for this volunteer, not yet dropped off
 	Done      []taskRow // delivered by this volunteer
@@ -64,10 +65,16 @@ func (w *web) renderBoard(c *fiber.Ctx, status int, sess *session, v plenty.Volu
 	flash, token := w.sessions.take(sess.ID)
 	d := boardData{Volunteer: v, Idem: randomText()}
 	w.s.read(func(st *plenty.State) error {
+		if fresh, ok := st.Volunteer(v.ID); ok {
+			for _, id := range fresh.VouchedBy {
+				c, _ := st.Council(id)
+				d.VouchedBy = append(d.VouchedBy, c.Name)
+			}
+		}
 		row := func(t plenty.Task) taskRow {
 			it, _ := st.Item(t.Item)
 			r := taskRow{Task: t, ItemName: it.Name, Amount: amount(t.Quantity, it.Unit),
-				DrawAt: t.OpenedAt.Add(w.s.cfg.LotteryWindow), Offered: slices.Contains(t.Candidates, v.ID)}
+				DrawAt: t.ClosesAt, Offered: slices.Contains(t.Candidates, v.ID)}
 			if a, ok := st.Agreement(t.Agreement); ok {
 				from, _ := st.Council(a.Provider)
 				to, _ := st.Council(a.Receiver)

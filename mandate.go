@@ -211,6 +211,14 @@ func (s *State) inChain(a, b *Delegate) bool {
 	return a.ID == b.ID || s.above(a.ID, b) || s.above(b.ID, a)
 }
 
+// InChain reports whether delegates a and b are in one chain of issue (one
+// issued the other, directly or through others, or they are the same): a
+// co-signature between them does not count.
+func (s *State) InChain(a, b string) bool {
+	x, y := s.delegates[a], s.delegates[b]
+	return x != nil && y != nil && s.inChain(x, y)
+}
+
 // mayManage checks that the actor may recall or renew mandate d: the
 // council's assembly, or a delegate with the delegate scope above d in its
 // chain of issue (for a recall, d itself too).

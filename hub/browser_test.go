@@ -234,6 +234,15 @@ func TestBrowserStory(t *testing.T) {
 	b.wantText("#flash", "Delegate Bea", "shown only now")
 	beaToken := b.text("#new-token")
 	b.screenshot("delegate-issued")
+	// And Cal, the second pair of hands: a co-signature counts only from a
+	// delegate outside Bea's chain of issue, so not from the one who
+	// issued her.
+	b.set("delegate-label", "Cal", "delegate-mandate", "Co-sign the ovens' flour.",
+		"delegate-cosign_above", "50", "delegate-term_days", "7")
+	b.do(chromedp.Click(chromedp.CSS(`input[name="scopes"][value="accept"]`)))
+	b.submit(`form[action="/desk/delegates"] button`)
+	b.wantText("#flash", "Delegate Cal", "shown only now")
+	calToken := b.text("#new-token")
 
 	if err := h.srv.RunMatching(ctx); err != nil {
 		t.Fatal(err)
@@ -255,11 +264,17 @@ func TestBrowserStory(t *testing.T) {
 	bea.wantText(`section[aria-labelledby="proposals"]`, "You accepted; the quantity is above your co-signature threshold")
 	bea.screenshot("awaiting-cosign")
 
-	// The bakers' first delegate co-signs: the agreement forms.
+	// The bakers' first delegate issued Bea: its co-signature would not be a
+	// second pair of hands, and the desk says so. Cal co-signs: the
+	// agreement forms.
 	b.open("/desk")
-	b.wantText(`section[aria-labelledby="proposals"]`, "your co-signature completes your council's consent")
-	b.submit(`section[aria-labelledby="proposals"] button`)
-	b.wantText("#flash", "Both councils accepted: agreement ag_")
+	b.wantText(`section[aria-labelledby="proposals"]`, "you are in their chain of issue")
+	cal := browser("cal")
+	cal.signIn(calToken)
+	cal.wantText(`section[aria-labelledby="proposals"]`, "your co-signature completes your council's consent")
+	cal.submit(`section[aria-labelledby="proposals"] button`)
+	cal.wantText("#flash", "Both councils accepted: agreement ag_")
+	b.open("/desk")
 	b.wantText(`section[aria-labelledby="agreements"]`, "80.5 kg of Wheat flour from Mill to Bakers", "active", "delivery: open")
 
 	// A volunteer registers, on a phone, and offers to carry.

@@ -452,8 +452,8 @@ func TestMetrics(t *testing.T) {
 		`plenty_http_requests_total{method="POST",route="/api/v1/councils",status="201"} 1`,
 		`plenty_http_request_duration_seconds_count{method="POST",route="/api/v1/offers"} 2`,
 		`plenty_http_requests_total{method="GET",route="unmatched",status="404"} 1`,
-		`plenty_ledger_events 52`, // 50 catalog items, a council, an offer
-		`plenty_ledger_append_duration_seconds_count 2`,
+		`plenty_ledger_events 53`, // 50 catalog items, the terms, a council, an offer
+		`plenty_ledger_append_duration_seconds_count 3`,
 	} {
 		if !strings.Contains(text, line+"\n") {
 			t.Errorf("metrics lack %q", line)

@@ -71,7 +71,7 @@ func (w *web) deskLifecycle(d plenty.Delegate) deskLifecycle {
 			if p.Provider == d.Council {
 				dp.Role = "provider"
 			}
-			var mine, ours bool // this delegate accepted; another of the council accepted
+			var mine, ours, inChain bool // this delegate accepted; another of the council accepted; in that one's chain of issue
 			other := p.Receiver
 			if dp.Role == "receiver" {
 				other = p.Provider
@@ -84,6 +84,7 @@ func (w *web) deskLifecycle(d plenty.Delegate) deskLifecycle {
 						mine = true
 					} else {
 						ours = true
+						inChain = inChain || st.InChain(dec.Delegate, d.ID)
 					}
 				}
 			}
@@ -93,6 +94,8 @@ func (w *web) deskLifecycle(d plenty.Delegate) deskLifecycle {
 				dp.Todo = "Agreed as " + p.Agreement + "."
 			case waiting && mine:
 				dp.Todo = "You accepted; the quantity is above your co-signature threshold, so a second delegate of your council must also accept."
+			case waiting && ours && inChain:
+				dp.Todo = "Another delegate of your council accepted, but you are in their chain of issue (one of you issued the other's mandate): the co-signature must come from a delegate outside it."
 			case waiting && ours:
 				dp.Todo = "Another delegate of your council accepted; your co-signature completes your council's consent."
 				dp.CanAccept = canAccept

@@ -41,6 +41,7 @@ type State struct {
 	mandateEnded    map[string]bool // delegate id → mandate.expired recorded
 	terms           Terms           // the hub's time limits in force (sunset.go)
 	termsSet        bool
+	councilNames    map[string]string // folded place and name → council id (councilname.go)
 
 	onChange func(Change)
 }
@@ -307,6 +308,9 @@ func (s *State) registerCouncil(ev Event, d CouncilRegistered) error {
 		return Errorf(EINVALID, "event %d: first delegate is not of council %s", ev.Seq, c.ID)
 	}
 	if err := s.checkGrant(d.Delegate); err != nil {
+		return err
+	}
+	if err := s.claimCouncilName(&c); err != nil {
 		return err
 	}
 	s.councils[c.ID] = &c

@@ -49,6 +49,12 @@ type Config struct {
 	// and 200 when 0.
 	AddrRate  float64
 	AddrBurst int
+	// RegisterRate and RegisterBurst limit the anonymous registrations
+	// (councils and volunteers) from one client address, per minute and at
+	// once; 5 and 5 when 0. Registration is free and needs no credential,
+	// so this is what a sybil pays.
+	RegisterRate  float64
+	RegisterBurst int
 	// BodyLimit is the largest request body accepted, in bytes; 64 KiB
 	// when 0.
 	BodyLimit int
@@ -91,6 +97,12 @@ func (c *Config) setDefaults() {
 	if c.AddrBurst <= 0 {
 		c.AddrBurst = 200
 	}
+	if c.RegisterRate <= 0 {
+		c.RegisterRate = 5
+	}
+	if c.RegisterBurst <= 0 {
+		c.RegisterBurst = 5
+	}
 	if c.BodyLimit <= 0 {
 		c.BodyLimit = 64 << 10
 	}
@@ -108,8 +120,9 @@ type Server struct {
 	validate *validator.Validate
 	metrics  *metrics
 
-	tokenLimit *limiter
-	addrLimit  *limiter
+	tokenLimit    *limiter
+	addrLimit     *limiter
+	registerLimit *limiter
 
 	open     *openData
 	engine   *engine
@@ -121,17 +134,18 @@ type Server struct {
 func New(l *ledger.Ledger, cfg Config) *Server {
 	cfg.setDefaults()
 	s := &Server{
-		ledger:     l,
-		log:        cfg.Logger,
-		cfg:        cfg,
-		validate:   newValidator(),
-		metrics:    newMetrics(),
-		tokenLimit: newLimiter(cfg.WriteRate, cfg.WriteBurst, cfg.Now),
-		addrLimit:  newLimiter(cfg.AddrRate, cfg.AddrBurst, cfg.Now),
-		open:       &openData{dir: filepath.Join(l.Dir(), "open")},
-		engine:     newEngine(),
-		loops:      &loops{stop: make(chan struct{})},
-		contacts:   &contacts{dir: filepath.Join(l.Dir(), "private")},
+		ledger:        l,
+		log:           cfg.Logger,
+		cfg:           cfg,
+		validate:      newValidator(),
+		metrics:       newMetrics(),
+		tokenLimit:    newLimiter(cfg.WriteRate, cfg.WriteBurst, cfg.Now),
+		addrLimit:     newLimiter(cfg.AddrRate, cfg.AddrBurst, cfg.Now),
+		registerLimit: newLimiter(cfg.RegisterRate/60, cfg.RegisterBurst, cfg.Now),
+		open:          &openData{dir: filepath.Join(l.Dir(), "open")},
+		engine:        newEngine(),
+		loops:         &loops{stop: make(chan struct{})},
+		contacts:      &contacts{dir: filepath.Join(l.Dir(), "private")},
 	}
 	s.app = fiber.New(fiber.Config{
 		DisableStartupMessage: true,
@@ -155,7 +169,7 @@ func (s *Server) routes() {
 	s.app.Get("/openapi.json", s.serveOpenAPI)
 
 	api := s.app.Group("/api/v1")
-	api.Post("/councils", s.limitAddr, s.registerCouncil)
+	api.Post("/councils", s.limitAddr, s.limitRegister, s.registerCouncil)
 	api.Get("/councils", s.listCouncils)
 	api.Get("/councils/:id", s.getCouncil)
 	api.Get("/councils/:id/account", s.getAccount)

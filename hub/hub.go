@@ -38,8 +38,10 @@ type Config struct {
 	// MatchDelay is how long the engine waits after a change for more
 	// changes before it recomputes the proposals; 250 ms when 0.
 	MatchDelay time.Duration
-	// TickInterval is how often the hub runs its timers (expiries, draws,
-	// lapses) and recomputes the proposals regardless; 30 s when 0.
+	// TickInterval is how often the hub recomputes the proposals regardless
+	// of changes, and the longest its timers (expiries, draws, lapses)
+	// sleep: they wake at the next deadline, so this only retries what a
+	// failed run left due; 30 s when 0.
 	TickInterval time.Duration
 	// WriteRate and WriteBurst limit the writes of one token (per second,
 	// and at once); 20 and 40 when 0.
@@ -144,7 +146,7 @@ func New(l *ledger.Ledger, cfg Config) *Server {
 		registerLimit: newLimiter(cfg.RegisterRate/60, cfg.RegisterBurst, cfg.Now),
 		open:          &openData{dir: filepath.Join(l.Dir(), "open")},
 		engine:        newEngine(),
-		loops:         &loops{stop: make(chan struct{})},
+		loops:         newLoops(),
 		contacts:      &contacts{dir: filepath.Join(l.Dir(), "private")},
 	}
 	s.app = fiber.New(fiber.Config{

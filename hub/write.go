@@ -93,6 +93,7 @@ func (s *Server) write(ctx context.Context, kind string, actor plenty.Actor, dat
 	replay = req.IdempotencyKey != "" && !sameData(ev, data)
 	if !replay {
 		s.engine.changed()
+		s.loops.poke()
 	}
 	return ev, replay, nil
 }

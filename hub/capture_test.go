@@ -360,3 +360,19 @@ func TestTimersWakeAtDeadline(t *testing.T) {
 		t.Logf("%s recorded %v after its deadline", what, d)
 	}
 }
+
+// The desk and the API say, next to the label field, that a label is a
+// public role and not a person's name.
+func TestLabelIsAPublicRole(t *testing.T) {
+	h := MustOpenHub(t, hub.Config{TickInterval: time.Hour})
+	h.serveSettled()
+	a := h.register("Riverside Bakers")
+	desk := h.browser().signIn(t, a.Token)
+	if !strings.Contains(desk.Body, "Labels are public roles, not names") {
+		t.Error("the desk's delegate form does not say that labels are public roles, not names")
+	}
+	api := string(h.call("GET", "/openapi.json", "", "").want(t, 200).Raw)
+	if n := strings.Count(api, "Labels are public roles, not names"); n != 3 {
+		t.Errorf("the API describes %d label fields as public roles, want 3 (Delegate, DelegateInput, CouncilInput.delegate)", n)
+	}
+}

@@ -42,6 +42,7 @@ type State struct {
 	terms           Terms           // the hub's time limits in force (sunset.go)
 	termsSet        bool
 	councilNames    map[string]string // folded place and name → council id (councilname.go)
+	deadlines       deadlines         // when each entity runs out, for NextDeadline (deadline.go)
 
 	onChange func(Change)
 }
@@ -56,6 +57,7 @@ type Change struct{ Kind, ID string }
 func (s *State) OnChange(fn func(Change)) { s.onChange = fn }
 
 func (s *State) touch(kind, id string) {
+	s.deadlines.touched(Change{kind, id})
 	if s.onChange != nil {
 		s.onChange(Change{kind, id})
 	}

@@ -1,8 +1,10 @@
 package plenty
 
 import (
+	"strings"
 	"testing"
 	"time"
+	"unicode/utf8"
 )
 
 func registration(id, name, place string, at time.Time) CouncilRegistered {
@@ -62,4 +64,22 @@ func TestFoldText(t *testing.T) {
 			t.Errorf("foldText(%q) = %q, want the fold of %q, %q", in, got, want, w)
 		}
 	}
+}
+
+// FuzzFoldText: folding is idempotent, and two names strings.EqualFold
+// calls equal (after trimming and collapsing spaces) have one key.
+func FuzzFoldText(f *testing.F) {
+	for _, s := range []string{"Riverside Bakers", "  riverside\tBAKERS ", "Ba\u212Aers", "Straße", "ǅ", "\xff"} {
+		f.Add(s, strings.ToUpper(s))
+	}
+	f.Fuzz(func(t *testing.T, a, b string) {
+		fa := foldText(a)
+		if foldText(fa) != fa {
+			t.Fatalf("foldText is not idempotent on %q: %q then %q", a, fa, foldText(fa))
+		}
+		ca, cb := strings.Join(strings.Fields(a), " "), strings.Join(strings.Fields(b), " ")
+		if utf8.ValidString(a) && utf8.ValidString(b) && strings.EqualFold(ca, cb) && fa != foldText(b) {
+			t.Fatalf("%q and %q are equal but for case, yet fold to %q and %q", a, b, fa, foldText(b))
+		}
+	})
 }

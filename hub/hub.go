@@ -122,9 +122,10 @@ type Server struct {
 	validate *validator.Validate
 	metrics  *metrics
 
-	tokenLimit    *limiter
-	addrLimit     *limiter
-	registerLimit *limiter
+	tokenLimit *limiter
+	addrLimit  *limiter
+
+	registerLimit *limiter // anonymous registrations per address
 
 	open     *openData
 	engine   *engine
@@ -136,19 +137,19 @@ type Server struct {
 func New(l *ledger.Ledger, cfg Config) *Server {
 	cfg.setDefaults()
 	s := &Server{
-		ledger:        l,
-		log:           cfg.Logger,
-		cfg:           cfg,
-		validate:      newValidator(),
-		metrics:       newMetrics(),
-		tokenLimit:    newLimiter(cfg.WriteRate, cfg.WriteBurst, cfg.Now),
-		addrLimit:     newLimiter(cfg.AddrRate, cfg.AddrBurst, cfg.Now),
-		registerLimit: newLimiter(cfg.RegisterRate/60, cfg.RegisterBurst, cfg.Now),
-		open:          &openData{dir: filepath.Join(l.Dir(), "open")},
-		engine:        newEngine(),
-		loops:         newLoops(),
-		contacts:      &contacts{dir: filepath.Join(l.Dir(), "private")},
+		ledger:     l,
+		log:        cfg.Logger,
+		cfg:        cfg,
+		validate:   newValidator(),
+		metrics:    newMetrics(),
+		tokenLimit: newLimiter(cfg.WriteRate, cfg.WriteBurst, cfg.Now),
+		addrLimit:  newLimiter(cfg.AddrRate, cfg.AddrBurst, cfg.Now),
+		open:       &openData{dir: filepath.Join(l.Dir(), "open")},
+		engine:     newEngine(),
+		loops:      newLoops(),
+		contacts:   &contacts{dir: filepath.Join(l.Dir(), "private")},
 	}
+	s.registerLimit = newLimiter(cfg.RegisterRate/60, cfg.RegisterBurst, cfg.Now)
 	s.app = fiber.New(fiber.Config{
 		DisableStartupMessage: true,
 		ErrorHandler:          s.handleError,

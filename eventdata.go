@@ -118,3 +118,28 @@ type VolunteerVouch struct {
 	Volunteer string `json:"volunteer"`
 	Council   string `json:"council"`
 }
+
+// Posting returns the payload that posts o (its chosen fields, not what
+// the fold derives).
+func (o Offer) Posting() OfferPosting {
+	return OfferPosting{ID: o.ID, Council: o.Council, Item: o.Item, Quantity: o.Quantity, Location: o.Location,
+		AvailableFrom: o.AvailableFrom, AvailableUntil: o.AvailableUntil, MinSplit: o.MinSplit,
+		MaxDistanceKm: o.MaxDistanceKm, Note: o.Note, ExpiresAt: o.ExpiresAt}
+}
+
+// Posting returns the payload that posts n.
+func (n Need) Posting() NeedPosting {
+	return NeedPosting{ID: n.ID, Council: n.Council, Item: n.Item, Quantity: n.Quantity, Location: n.Location,
+		NeededBy: n.NeededBy, Priority: n.Priority, MaxDistanceKm: n.MaxDistanceKm, Note: n.Note, ExpiresAt: n.ExpiresAt}
+}
+
+// Definition returns the payload that defines it.
+func (it Item) Definition() ItemDefinition {
+	return ItemDefinition{Code: it.Code, Name: it.Name, Dimension: it.Dimension, Unit: it.Unit}
+}
+
+// Registration returns the payload that registers c with its first
+// delegate's mandate.
+func (c Council) Registration(first MandateGrant) CouncilRegistration {
+	return CouncilRegistration{ID: c.ID, Name: c.Name, Sector: c.Sector, Place: c.Place, Location: c.Location, Delegate: first}
+}

@@ -228,9 +228,10 @@ func (s *State) decideProposal(ev Event, d ProposalDecision, accept bool) error 
 
 // checkTerms checks that an accepted proposal still fits its offer and need.
 func (s *State) checkTerms(ev Event, t ProposalTerms, o *Offer, n *Need) error {
+	if err := checkNotSelf(o.Council, n.Council); err != nil {
+		return err
+	}
 	switch {
-	case o.Council == n.Council:
-		return Errorf(EINVALID, "proposal %s pairs council %s's offer with its own need: no exchange with oneself", t.ID, o.Council)
 	case o.Item != n.Item:
 		return Errorf(EINVALID, "proposal %s pairs offer %s of %s with need %s of %s", t.ID, o.ID, o.Item, n.ID, n.Item)
 	case t.Quantity <= 0:

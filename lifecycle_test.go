@@ -23,6 +23,8 @@ var t0 = time.Date(2026, 11, 21, 10, 0, 0, 0, time.UTC)
 // testDrawKey is the hub's draw key in the fold's tests.
 var testDrawKey, _ = NewVRFKey(DrawKeySeed([]byte("plenty test hub signing seed....")))
 
+func testDrawKeyHex() string { return hex.EncodeToString(testDrawKey.Public()) }
+
 // testWindow is the lottery window of the fold's tests: ten events.
 const testWindow = 10 * time.Minute
 

@@ -65,17 +65,14 @@ func (s *State) registerCouncil(ev Event, d CouncilRegistration) error {
 	if s.councils[d.ID] != nil {
 		return Errorf(ECONFLICT, "council id %q is taken", d.ID)
 	}
-	name := foldName(d.Place) + "\x00" + foldName(d.Name)
-	if other := s.councilNames[name]; other != "" {
-		return &Error{Code: ECONFLICT, Message: "name " + d.Name + " is taken in " + d.Place + " by council " + other,
-			Fields: []FieldError{{Field: "name", Message: "is already the name of council " + other + " in " + d.Place + " (names are compared ignoring case)"}}}
-	}
 	if err := s.checkNewDelegateID(d.Delegate.ID); err != nil {
 		return err
 	}
-	s.councils[d.ID] = &Council{ID: d.ID, Name: d.Name, Sector: d.Sector, Place: d.Place,
-		Location: d.Location, RegisteredAt: ev.Time}
-	s.councilNames[name] = d.ID
+	council := &Council{ID: d.ID, Name: d.Name, Sector: d.Sector, Place: d.Place, Location: d.Location, RegisteredAt: ev.Time}
+	if err := s.claimCouncilName(council); err != nil {
+		return err
+	}
+	s.councils[d.ID] = council
 	s.touch("council", d.ID)
 	s.addDelegate(ev, d.Delegate, IssuedAtRegistration)
 	return nil

@@ -84,7 +84,7 @@ func TestMandatesHoldAgainstInsiders(t *testing.T) {
 		{"ExchangeWithOneself", func(w *world) error {
 			w.need("n_mill", "d_m1", 10_000)
 			return w.accept("d_m1", terms("p9", "o1", "n_mill", 10_000))
-		}, EINVALID, ""},
+		}, ECONFLICT, "proposal"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

@@ -91,7 +91,3 @@ func (c *checks) expiry(field string, t, now time.Time, limit time.Duration, lim
 		c.addf(field, "must be at most %s from now (%s)", limitText, now.Add(limit).Format(time.RFC3339))
 	}
 }
-
-// foldName folds a name for comparison: case and runs of spaces do not
-// tell two names apart.
-func foldName(s string) string { return strings.ToLower(strings.Join(strings.Fields(s), " ")) }

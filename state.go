@@ -49,6 +49,7 @@ type State struct {
 	issued       map[string][]string // delegate id → the mandates it issued
 	councilNames map[string]string   // folded place and name → council id
 	closing      []string            // open tasks whose lottery window has not closed
+	deadlines    deadlines           // when each entity runs out, for NextDeadline (deadline.go)
 
 	// The Merkle tree over every applied body (tree.go).
 	tree       Tree
@@ -67,6 +68,7 @@ type Change struct{ Kind, ID string }
 func (s *State) OnChange(fn func(Change)) { s.onChange = fn }
 
 func (s *State) touch(kind, id string) {
+	s.deadlines.touched(Change{kind, id})
 	if s.onChange != nil {
 		s.onChange(Change{kind, id})
 	}

@@ -141,3 +141,14 @@ func (s *Server) limitAddr(c *fiber.Ctx) error {
 	}
 	return c.Next()
 }
+
+// limitRegister limits the anonymous registrations (councils, volunteers)
+// from one client address: a few a minute (Config.RegisterRate), apart from
+// the address's other writes.
+func (s *Server) limitRegister(c *fiber.Ctx) error {
+	if wait, ok := s.registerLimit.allow(c.IP()); !ok {
+		return &rateLimited{retryAfter: wait,
+			err: plenty.Errorf(plenty.ERATELIMIT, "this address registered more than %g councils or volunteers in a minute; nothing was recorded; retry after %d s", s.cfg.RegisterRate, wait)}
+	}
+	return c.Next()
+}

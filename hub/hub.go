@@ -37,8 +37,10 @@ type Config struct {
 	// MatchDelay is how long the engine waits after a change for more
 	// changes before it recomputes the proposals; 250 ms when 0.
 	MatchDelay time.Duration
-	// TickInterval is how often the hub runs its timers (expiries, draws,
-	// lapses) and recomputes the proposals regardless; 30 s when 0.
+	// TickInterval is how often the hub recomputes the proposals regardless
+	// of changes, and the longest its timers (expiries, draws, lapses)
+	// sleep: they wake at the next deadline, so this only retries what a
+	// failed run left due; 30 s when 0.
 	TickInterval time.Duration
 	// WriteRate and WriteBurst limit the writes of one token (per second,
 	// and at once); 20 and 40 when 0.
@@ -48,6 +50,12 @@ type Config struct {
 	// and 200 when 0.
 	AddrRate  float64
 	AddrBurst int
+	// RegisterRate and RegisterBurst limit the anonymous registrations
+	// (councils and volunteers) from one client address, per minute and at
+	// once; 5 and 5 when 0. Registration is free and needs no credential,
+	// so this is what a sybil pays.
+	RegisterRate  float64
+	RegisterBurst int
 	// BodyLimit is the largest request body accepted, in bytes; 64 KiB
 	// when 0.
 	BodyLimit int
@@ -90,6 +98,12 @@ func (c *Config) setDefaults() {
 	if c.AddrBurst <= 0 {
 		c.AddrBurst = 200
 	}
+	if c.RegisterRate <= 0 {
+		c.RegisterRate = 5
+	}
+	if c.RegisterBurst <= 0 {
+		c.RegisterBurst = 5
+	}
 	if c.BodyLimit <= 0 {
 		c.BodyLimit = 64 << 10
 	}
@@ -110,6 +124,8 @@ type Server struct {
 	tokenLimit *limiter
 	addrLimit  *limiter
 
+	registerLimit *limiter // anonymous registrations per address
+
 	open     *openData
 	engine   *engine
 	loops    *loops
@@ -129,9 +145,10 @@ func New(l Ledger, cfg Config) *Server {
 		addrLimit:  newLimiter(cfg.AddrRate, cfg.AddrBurst, cfg.Now),
 		open:       &openData{dir: filepath.Join(l.Dir(), "open")},
 		engine:     newEngine(),
-		loops:      &loops{stop: make(chan struct{})},
+		loops:      newLoops(),
 		contacts:   &contacts{dir: filepath.Join(l.Dir(), "private")},
 	}
+	s.registerLimit = newLimiter(cfg.RegisterRate/60, cfg.RegisterBurst, cfg.Now)
 	s.app = fiber.New(fiber.Config{
 		DisableStartupMessage: true,
 		ErrorHandler:          s.handleError,
@@ -155,7 +172,7 @@ func (s *Server) routes() {
 	s.app.Get("/openapi.json", s.serveOpenAPI)
 
 	api := s.app.Group("/api/v1")
-	api.Post("/councils", s.limitAddr, s.registerCouncil)
+	api.Post("/councils", s.limitAddr, s.limitRegister, s.registerCouncil)
 	api.Get("/councils", s.listCouncils)
 	api.Get("/councils/:id", s.getCouncil)
 	api.Get("/councils/:id/account", s.getAccount)

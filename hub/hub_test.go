@@ -62,6 +62,9 @@ func MustOpenHub(t *testing.T, cfg hub.Config) *testHub {
 	if cfg.AddrRate == 0 {
 		cfg.AddrRate, cfg.AddrBurst = 1e6, 1e6
 	}
+	if cfg.RegisterRate == 0 {
+		cfg.RegisterRate, cfg.RegisterBurst = 1e6, 1e6
+	}
 	srv := hub.New(l, cfg)
 	if err := srv.PublishTerms(context.Background()); err != nil {
 		t.Fatal(err)

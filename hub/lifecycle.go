@@ -15,7 +15,7 @@ func (s *Server) lifecycleRoutes(api fiber.Router) {
 	api.Post("/agreements/:id/cancel", s.limitAddr, s.cancelAgreement)
 	api.Post("/transfers/:id/correction", s.limitAddr, s.postCorrection)
 
-	api.Post("/volunteers", s.limitAddr, s.registerVolunteer)
+	api.Post("/volunteers", s.limitAddr, s.limitRegister, s.registerVolunteer)
 	api.Post("/volunteers/:id/vouch", s.limitAddr, s.vouchVolunteer)
 	api.Get("/tasks", s.listTasks)
 	api.Get("/tasks/:id", s.getTask)

@@ -34,7 +34,8 @@ func (s *Server) PublishTerms(ctx context.Context) error {
 // Tick runs the timers once at the hub's clock: it records what ran out
 // (offers, needs, mandates, agreements never picked up, claims not picked
 // up in time) and draws a volunteer for each task whose window closed. The
-// server ticks every TickInterval; tests call Tick after moving the clock.
+// server ticks at each deadline (see runTimers); tests call Tick after
+// moving the clock. Ticks run one at a time.
 // The first tick publishes the hub's terms (plenty.Terms) in the ledger.
 //
 // A draw is seeded by the root of the tree of every event before it, in a
@@ -42,6 +43,8 @@ func (s *Server) PublishTerms(ctx context.Context) error {
 // plenty.DrawVolunteer(root, task, candidates). The ledger checks the seed
 // against its tree; anyone can check it against the signed checkpoint.
 func (s *Server) Tick(ctx context.Context) error {
+	s.loops.tick.Lock()
+	defer s.loops.tick.Unlock()
 	if err := s.PublishTerms(ctx); err != nil {
 		return err
 	}

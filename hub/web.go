@@ -64,7 +64,7 @@ func (s *Server) webRoutes() {
 	s.app.Post("/desk/agreements/:id/receipt", limit, w.handle(w.asDelegate(w.deskConfirmReceipt)))
 
 	s.app.Get("/volunteer", w.handle(w.volunteerPage))
-	s.app.Post("/volunteer/register", limit, w.handle(w.volunteerRegister))
+	s.app.Post("/volunteer/register", limit, w.handle(s.limitRegister), w.handle(w.volunteerRegister))
 	s.app.Post("/volunteer/signin", limit, w.handle(w.volunteerSignIn))
 	s.app.Post("/volunteer/signout", limit, w.handle(w.asVolunteer(w.volunteerSignOut)))
 	s.app.Post("/volunteer/tasks/:id/:action", limit, w.handle(w.asVolunteer(w.volunteerTaskAct)))

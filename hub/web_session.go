@@ -24,10 +24,11 @@ import (
 // session at once. Sessions are lost when the hub restarts; signing in
 // again is all it takes.
 //
-// Every form POST carries a CSRF token: the session's own (a synchronizer
-// token) once signed in, and before that, on the sign-in forms, an HMAC of
-// a random cookie under a key only this process knows (a signed
-// double-submit cookie).
+// Every form POST carries a CSRF token in its body (never the query
+// string or a header): the session's own (a synchronizer token) once
+// signed in, and before that, on the sign-in forms, an HMAC of a random
+// cookie under a key only this process knows (a signed double-submit
+// cookie).
 
 const (
 	deskCookie      = "plenty_desk"
@@ -35,8 +36,14 @@ const (
 	preCookie       = "plenty_pre" // the sign-in forms' double-submit cookie
 	csrfField       = "csrf"
 
-	sessionTTL  = 12 * time.Hour
-	maxSessions = 100_000
+	sessionTTL = 12 * time.Hour
+	// maxActorSessions caps the live sessions of one delegate or volunteer
+	// (a few browsers and devices); signing in once more ends that
+	// actor's oldest session. The cap is per actor, not for the whole
+	// hub, so nobody can fill the table and lock others out: the table
+	// holds at most this many sessions per actor, and actors cost a
+	// registration (limited per address) or a council's mandate.
+	maxActorSessions = 8
 )
 
 // session is one signed-in browser.
@@ -51,18 +58,22 @@ type session struct {
 	token string // a token issued just now, shown once on the next page
 }
 
+func (s *session) actor() string { return s.Kind + ":" + s.Subject }
+
 type sessions struct {
 	now func() time.Time
 	key []byte // signs the sign-in forms' CSRF tokens
 
-	mu   sync.Mutex
-	byID map[string]*session
+	mu      sync.Mutex
+	byID    map[string]*session
+	byActor map[string][]string // kind:subject → its session ids, oldest first
+	sweepAt int                 // the table size at which expired sessions are swept next
 }
 
 func newSessions(now func() time.Time) *sessions {
 	key := make([]byte, 32)
 	rand.Read(key)
-	return &sessions{now: now, key: key, byID: map[string]*session{}}
+	return &sessions{now: now, key: key, byID: map[string]*session{}, byActor: map[string][]string{}, sweepAt: 1024}
 }
 
 func randomText() string {
@@ -72,8 +83,9 @@ func randomText() string {
 }
 
 // create starts a session for subject, ending at the earlier of the
-// session's term and until. It returns EUNAVAILABLE when too many
-// sessions are live.
+// session's term and until. When the subject already has
+// maxActorSessions live sessions, its oldest ends: other actors' sessions
+// are never touched.
 func (ss *sessions) create(kind, subject string, until time.Time) (*session, error) {
 	now := ss.now()
 	exp := now.Add(sessionTTL)
@@ -83,18 +95,50 @@ func (ss *sessions) create(kind, subject string, until time.Time) (*session, err
 	s := &session{ID: randomText(), CSRF: randomText(), Kind: kind, Subject: subject, Expires: exp}
 	ss.mu.Lock()
 	defer ss.mu.Unlock()
-	if len(ss.byID) >= maxSessions {
-		for id, x := range ss.byID {
-			if !now.Before(x.Expires) {
-				delete(ss.byID, id)
-			}
-		}
-		if len(ss.byID) >= maxSessions {
-			return nil, plenty.Errorf(plenty.EUNAVAILABLE, "the hub has too many signed-in sessions; try again later")
-		}
+	if len(ss.byID) >= ss.sweepAt {
+		ss.sweep(now)
+		ss.sweepAt = max(1024, 2*len(ss.byID))
 	}
+	actor := s.actor()
+	ids := ss.byActor[actor]
+	for len(ids) >= maxActorSessions {
+		delete(ss.byID, ids[0])
+		ids = ids[1:]
+	}
+	ss.byActor[actor] = append(ids, s.ID)
 	ss.byID[s.ID] = s
 	return s, nil
+}
+
+// sweep forgets the expired sessions.
+func (ss *sessions) sweep(now time.Time) {
+	for id, x := range ss.byID {
+		if !now.Before(x.Expires) {
+			ss.remove(id)
+		}
+	}
+}
+
+// remove forgets a session; the caller holds mu.
+func (ss *sessions) remove(id string) {
+	s := ss.byID[id]
+	if s == nil {
+		return
+	}
+	delete(ss.byID, id)
+	actor := s.actor()
+	ids := ss.byActor[actor]
+	for i, x := range ids {
+		if x == id {
+			ids = append(ids[:i:i], ids[i+1:]...)
+			break
+		}
+	}
+	if len(ids) == 0 {
+		delete(ss.byActor, actor)
+	} else {
+		ss.byActor[actor] = ids
+	}
 }
 
 // get returns a copy of the live session of kind with the id, or nil.
@@ -109,7 +153,7 @@ func (ss *sessions) get(id, kind string) *session {
 		return nil
 	}
 	if !ss.now().Before(s.Expires) {
-		delete(ss.byID, id)
+		ss.remove(id)
 		return nil
 	}
 	c := *s
@@ -139,7 +183,7 @@ func (ss *sessions) tell(id, flash, token string) {
 
 func (ss *sessions) end(id string) {
 	ss.mu.Lock()
-	delete(ss.byID, id)
+	ss.remove(id)
 	ss.mu.Unlock()
 }
 
@@ -181,7 +225,7 @@ func (ss *sessions) sign(v string) string {
 // checkPreCSRF checks a sign-in form's CSRF token against its cookie.
 func (ss *sessions) checkPreCSRF(c *fiber.Ctx) error {
 	v := c.Cookies(preCookie)
-	if v == "" || !equalText(c.FormValue(csrfField), ss.sign(v)) {
+	if v == "" || !equalText(postedValue(c, csrfField), ss.sign(v)) {
 		return csrfRefusal()
 	}
 	return nil
@@ -189,10 +233,24 @@ func (ss *sessions) checkPreCSRF(c *fiber.Ctx) error {
 
 // checkCSRF checks a signed-in form's CSRF token against the session's.
 func checkCSRF(c *fiber.Ctx, s *session) error {
-	if !equalText(c.FormValue(csrfField), s.CSRF) {
+	if !equalText(postedValue(c, csrfField), s.CSRF) {
 		return csrfRefusal()
 	}
 	return nil
+}
+
+// postedValue returns a field of the form's body, URL-encoded or
+// multipart, and never one of the query string (c.FormValue reads both):
+// a CSRF token in a URL leaks through logs, history and Referer headers,
+// and a link could carry one.
+func postedValue(c *fiber.Ctx, name string) string {
+	if v := c.Request().PostArgs().Peek(name); len(v) > 0 {
+		return string(v)
+	}
+	if mf, err := c.MultipartForm(); err == nil && len(mf.Value[name]) > 0 {
+		return mf.Value[name][0]
+	}
+	return ""
 }
 
 func csrfRefusal() error {

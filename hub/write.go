@@ -28,7 +28,7 @@ func (s *Server) record(c *fiber.Ctx, kind string, actor plenty.Actor, data any,
 		return ev, false, err
 	}
 	if key, _ := ctx.Value(idempotencyKey{}).(ledger.Request); key.IdempotencyKey != "" {
-		c.Set("Idempotency-Key", key.IdempotencyKey)
+		c.Set("Idempotency-Key", c.Get("Idempotency-Key"))
 		if replay {
 			c.Set("Idempotent-Replayed", "true")
 		}
@@ -42,7 +42,9 @@ type idempotencyKey struct{}
 
 // idempotent returns the request's context, carrying its Idempotency-Key
 // (and the hash of its method, path and body) when it has one, so that
-// write applies it.
+// write applies it. A key belongs to the client that sent it (see
+// idempotencyScope): another client's same key neither replays this
+// client's answer nor blocks it.
 func idempotent(c *fiber.Ctx) (context.Context, error) {
 	ctx := c.UserContext()
 	key := c.Get("Idempotency-Key")
@@ -55,7 +57,23 @@ func idempotent(c *fiber.Ctx) (context.Context, error) {
 	h := sha256.New()
 	h.Write([]byte(c.Method() + " " + c.Path() + "\n"))
 	h.Write(c.Body())
-	return context.WithValue(ctx, idempotencyKey{}, ledger.Request{IdempotencyKey: key, RequestHash: hex.EncodeToString(h.Sum(nil))}), nil
+	return context.WithValue(ctx, idempotencyKey{}, ledger.Request{
+		IdempotencyKey: idempotencyScope(c) + " " + key, RequestHash: hex.EncodeToString(h.Sum(nil))}), nil
+}
+
+// idempotencyScope names whose keys a request's Idempotency-Key is among.
+// The ledger keeps keys per actor, but every anonymous client is the one
+// actor "public": so the key is also scoped to the credential's holder when
+// the request carries a bearer token (by a hash of the token, apart from
+// the token hashes that authenticate), and otherwise to the client address,
+// so that anonymous clients (registrations) cannot squat on one another's
+// keys.
+func idempotencyScope(c *fiber.Ctx) string {
+	if token, err := bearerToken(c, ""); err == nil {
+		h := sha256.Sum256([]byte("plenty idempotency scope\n" + token))
+		return "token:" + hex.EncodeToString(h[:16])
+	}
+	return "addr:" + c.IP()
 }
 
 // write appends one event, with the Idempotency-Key ctx carries, if any
@@ -75,6 +93,7 @@ func (s *Server) write(ctx context.Context, kind string, actor plenty.Actor, dat
 	replay = req.IdempotencyKey != "" && !sameData(ev, data)
 	if !replay {
 		s.engine.changed()
+		s.loops.poke()
 	}
 	return ev, replay, nil
 }

@@ -33,12 +33,20 @@ type signer struct {
 }
 
 // loadOrCreateSigner reads the hub's signing key from dir, creating it
-// (mode 0600) with its public verifier key on first start.
+// (mode 0600) with its public verifier key on first start. The key is
+// created only in a folder that has never had one: when hub.key is missing
+// but anything that a key signed or named is there (hub.pub, a checkpoint,
+// the database or the journal, which hold signed checkpoints and the tree
+// they sign), it returns a *KeyMissingError, and hub.pub is never
+// overwritten.
 func loadOrCreateSigner(dir string) (*signer, error) {
 	skPath := filepath.Join(dir, SignerKeyFile)
 	vkPath := filepath.Join(dir, VerifierFile)
 	sk, err := os.ReadFile(skPath)
 	if errors.Is(err, fs.ErrNotExist) {
+		if err := signedHistory(dir); err != nil {
+			return nil, err
+		}
 		var suffix [4]byte
 		if _, err := rand.Read(suffix[:]); err != nil {
 			return nil, err
@@ -100,6 +108,56 @@ func signerSeed(skey string) ([]byte, error) {
 // DrawKey returns the hub's key for the lottery's verifiable random
 // function, derived from its signing key (plenty.DrawKeySeed).
 func (l *Ledger) DrawKey() *plenty.VRFKey { return l.signer.draw }
+
+// KeyMissingError is a data folder whose signing key is gone while what
+// the key signed is still there. A hub that made itself a new key would
+// sign checkpoints nobody can link to the ones already published, so Open
+// refuses and says how to restore the key.
+type KeyMissingError struct {
+	Dir   string
+	Found []string // what shows the folder had a key: hub.pub, checkpoint, the database, the journal
+	Name  string   // the key's name, from hub.pub, when it is there
+}
+
+func (e *KeyMissingError) Error() string {
+	key := filepath.Join(e.Dir, SignerKeyFile)
+	named := ""
+	if e.Name != "" {
+		named = fmt.Sprintf(" (the key named %q in %s)", e.Name, filepath.Join(e.Dir, VerifierFile))
+	}
+	return fmt.Sprintf(`the hub's signing key %s is missing, but this data folder already has signed history: found %s.
+The hub will not make itself a new key: the checkpoints it already signed could not be
+linked to anything it signs from now on, and everyone holding them would see another hub.
+
+To restore it, copy hub.key from your backup into %s (mode 0600): it must be the hub's
+own key%s. Then start the hub again; nothing else needs to change.
+
+If no copy of the key survives, this log cannot be continued under its identity: keep
+this folder as it is (its open data still verifies with hub.pub) and start a new hub in
+a new data folder, with a new identity that councils and neighbours must be told of.`,
+		key, strings.Join(e.Found, ", "), e.Dir, named)
+}
+
+// signedHistory returns a *KeyMissingError when dir holds anything a
+// signing key signed or named; nil for a folder that never had a key.
+func signedHistory(dir string) error {
+	e := &KeyMissingError{Dir: dir}
+	if b, err := os.ReadFile(filepath.Join(dir, VerifierFile)); err == nil {
+		e.Found = append(e.Found, VerifierFile)
+		if v, err := note.NewVerifier(strings.TrimSpace(string(b))); err == nil {
+			e.Name = v.Name()
+		}
+	}
+	for _, f := range []string{CheckpointFile, DatabaseFile, JournalFile} {
+		if _, err := os.Stat(filepath.Join(dir, f)); err == nil {
+			e.Found = append(e.Found, f)
+		}
+	}
+	if len(e.Found) == 0 {
+		return nil
+	}
+	return e
+}
 
 // VerifierKey returns the public key that verifies the hub's checkpoints,
 // in the note verifier key format ("name+hash+key").

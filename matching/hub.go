@@ -106,10 +106,15 @@ func maxKm(v float64) float64 {
 }
 
 // compatible reports whether offer o may supply need n, and the distance.
-// The distance must be within both maxima; the offer must be available by
-// the time the need is needed; a need smaller than the offer's smallest
-// split can only take the whole rest of the offer.
+// A council never supplies itself: an exchange with oneself would move the
+// public flow figures without anything changing hands. The distance must
+// be within both maxima; the offer must be available by the time the need
+// is needed; a need smaller than the offer's smallest split can only take
+// the whole rest of the offer.
 func compatible(o *plenty.Offer, n *plenty.Need) (float64, bool) {
+	if o.Council == n.Council {
+		return 0, false
+	}
 	if !o.AvailableFrom.IsZero() && !n.NeededBy.IsZero() && o.AvailableFrom.After(n.NeededBy) {
 		return 0, false
 	}

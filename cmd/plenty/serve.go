@@ -31,6 +31,7 @@ type Main struct {
 	LotteryWindow time.Duration
 	WriteRate     float64
 	AddrRate      float64
+	RegisterRate  float64
 
 	// Now is the clock of the ledger and the hub; time.Now when nil.
 	Now func() time.Time
@@ -50,6 +51,7 @@ func (m *Main) ParseFlags(args []string, stderr io.Writer) error {
 	fs.DurationVar(&m.LotteryWindow, "lottery-window", 10*time.Minute, "how long a delivery task collects volunteers before the draw")
 	fs.Float64Var(&m.WriteRate, "write-rate", 20, "writes per second allowed to one delegate token (burst twice that)")
 	fs.Float64Var(&m.AddrRate, "addr-rate", 100, "writes per second allowed from one client address (burst twice that)")
+	fs.Float64Var(&m.RegisterRate, "register-rate", 5, "anonymous registrations (councils, volunteers) per minute allowed from one client address (burst the same)")
 	return fs.Parse(args)
 }
 
@@ -81,6 +83,7 @@ func (m *Main) Open(logger *slog.Logger) error {
 		Logger: logger, Now: m.Now, LotteryWindow: m.LotteryWindow,
 		WriteRate: m.WriteRate, WriteBurst: int(2 * m.WriteRate),
 		AddrRate: m.AddrRate, AddrBurst: int(2 * m.AddrRate),
+		RegisterRate: m.RegisterRate, RegisterBurst: max(1, int(m.RegisterRate)),
 	})
 	ln, err := net.Listen("tcp", m.Addr)
 	if err != nil {

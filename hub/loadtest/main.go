@@ -68,7 +68,8 @@ func run(n, conns int, maxTime time.Duration) error {
 	if _, err := hub.SeedCatalog(ctx, l); err != nil {
 		return err
 	}
-	srv := hub.New(l, hub.Config{Logger: quiet, WriteRate: 1e9, WriteBurst: 1e9, AddrRate: 1e9, AddrBurst: 1e9})
+	srv := hub.New(l, hub.Config{Logger: quiet, WriteRate: 1e9, WriteBurst: 1e9, AddrRate: 1e9, AddrBurst: 1e9,
+		RegisterRate: 1e9, RegisterBurst: 1e9})
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		return err

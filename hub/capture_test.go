@@ -322,7 +322,7 @@ func TestTimersWakeAtDeadline(t *testing.T) {
 	h.call("POST", "/api/v1/needs", bakers.Token, `{"item": "wheat-flour", "quantity": "80", "unit": "kg", "priority": 4}`).want(t, 201)
 	expires := time.Now().Add(1500 * time.Millisecond).UTC()
 	short := h.call("POST", "/api/v1/needs", bakers.Token, `{"item": "oats", "quantity": "1", "unit": "kg", "expires_at": "`+expires.Format(time.RFC3339Nano)+`"}`).want(t, 201).str("need.id")
-	_, vtok := h.volunteer("Ada", "")
+	_, vtok := h.volunteer("Ada", "", bakers)
 
 	ps := h.proposalsAfter(h.ledger.Size(), bakers.ID)
 	if len(ps) != 1 {
@@ -345,7 +345,7 @@ func TestTimersWakeAtDeadline(t *testing.T) {
 		h.ledger.Events(context.Background(), 0, h.ledger.Size(), func(ev plenty.Event) error {
 			switch ev.Kind {
 			case plenty.KindTaskAssigned:
-				lag["draw"] = ev.Time.Sub(tk.OpenedAt.Add(window))
+				lag["draw"] = ev.Time.Sub(tk.ClosesAt)
 			case plenty.KindNeedExpired:
 				lag["expiry"] = ev.Time.Sub(expires)
 			}

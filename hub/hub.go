@@ -16,7 +16,6 @@ import (
 
 	"github.com/go-playground/validator/v10"
 	"github.com/gofiber/fiber/v2"
-
 )
 
 // Config tunes the hub. The zero value is ready to use.

@@ -27,7 +27,7 @@ type taskRow struct {
 
 type boardData struct {
 	Volunteer plenty.Volunteer
-	VouchedBy []string // names of the councils that vouched
+	VouchedBy []string  // names of the councils that vouched
 	Open      []taskRow // collecting volunteers
 	Mine      []taskRow // drawn for this volunteer, not yet dropped off
 	Done      []taskRow // delivered by this volunteer

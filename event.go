@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"reflect"
 	"time"
 	"unicode/utf8"
 )
@@ -48,6 +49,49 @@ type Event struct {
 	Actor Actor
 	Data  json.RawMessage
 	Body  []byte
+
+	// payload, when set, is the value Data was encoded from (see
+	// WithPayload): the fold takes it instead of decoding Data again.
+	payload any
+}
+
+// WithPayload returns ev carrying v, the value its Data was encoded from
+// with CanonicalJSON, so that folding it does not decode what was just
+// encoded. The fold uses v only when it wants a value of v's type (or of
+// the type v points to); it keeps v, so the caller must not change v
+// afterwards. v must decode from Data to itself: types whose JSON drops or
+// reshapes fields (`json:"-"`, custom marshalers that normalize) would make
+// the live state differ from a replay. Payload tells whether that holds.
+func (ev Event) WithPayload(v any) Event {
+	ev.payload = v
+	return ev
+}
+
+// Payload returns the value set by WithPayload, or nil.
+func (ev Event) Payload() any { return ev.payload }
+
+// takePayload stores ev's payload in *v when it has v's element type, and
+// reports whether it did. decodeData calls it before decoding.
+func (ev Event) takePayload(v any) bool {
+	if ev.payload == nil {
+		return false
+	}
+	dst := reflect.ValueOf(v)
+	if dst.Kind() != reflect.Pointer || dst.IsNil() {
+		return false
+	}
+	src := reflect.ValueOf(ev.payload)
+	if src.Kind() == reflect.Pointer {
+		if src.IsNil() {
+			return false
+		}
+		src = src.Elem()
+	}
+	if src.Type() != dst.Elem().Type() {
+		return false
+	}
+	dst.Elem().Set(src)
+	return true
 }
 
 // envelope is the canonical JSON shape of an event body. Field order is

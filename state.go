@@ -263,6 +263,9 @@ func (s *State) apply(ev Event) error {
 
 // decodeData reads an event's data strictly: unknown fields are refused.
 func decodeData(ev Event, v any) error {
+	if ev.takePayload(v) {
+		return nil
+	}
 	dec := json.NewDecoder(bytes.NewReader(ev.Data))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(v); err != nil {

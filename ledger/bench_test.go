@@ -49,7 +49,7 @@ func benchAppend(b *testing.B, l *ledger.Ledger, writers int) {
 					return
 				}
 				t := time.Now()
-				if _, err := l.Append(ctx, councilRequest("b", int(i))); err != nil {
+				if _, _, err := l.Append(ctx, councilRequest("b", int(i))); err != nil {
 					b.Error(err)
 					return
 				}

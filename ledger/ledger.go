@@ -4,10 +4,11 @@
 //
 // The package exposes append and read, nothing else: no code path updates
 // or deletes an event or a tree hash. One writer goroutine owns the
-// sequence; it group-commits concurrent appends in one DuckDB transaction
-// and acknowledges them only after commit. Every event is also written to a
-// journal (see journal.go) before the commit, so that a damaged DuckDB
-// write-ahead log never loses an acknowledged event.
+// sequence; it group-commits concurrent appends to the journal (see
+// journal.go), the write-ahead log, and acknowledges them once it is
+// synced. A second goroutine commits the journal's batches to DuckDB, the
+// queryable store, several at a time (see writer.go). Readers see durable
+// events only; checkpoints cover only what DuckDB holds.
 //
 // This is the only package that imports DuckDB.
 package ledger
@@ -99,17 +100,24 @@ type Ledger struct {
 
 	reqs    chan *request
 	done    chan struct{}
+	toDB    chan dbBatch  // durable batches, writer → committer
+	dbDone  chan struct{} // closed when the committer has stopped
 	closing sync.Once
 	closed  atomic.Bool
 
-	// mu guards state, idem and failed. The writer holds it while it
-	// applies a batch; readers hold it shared.
-	mu     sync.RWMutex
-	state  *plenty.State
-	idem   map[string]idemEntry
-	failed error
+	// mu guards state, idem, changes and failed. The writer holds it from
+	// applying a batch to syncing it in the journal; readers hold it
+	// shared, so they see durable events only.
+	mu      sync.RWMutex
+	state   *plenty.State
+	idem    *idemWindow
+	changes map[plenty.Change]struct{} // entities changed since the last batch
+	failed  error
 
-	committed atomic.Int64 // events durable in DuckDB and the journal
+	durable   atomic.Int64 // events synced in the journal: the ledger's size
+	committed atomic.Int64 // events committed to DuckDB, a prefix of those
+	dbMu      sync.Mutex
+	dbChanged chan struct{} // closed and replaced whenever committed grows
 	signer    *signer
 	stats     stats
 
@@ -118,12 +126,6 @@ type Ledger struct {
 	appenders appenders
 	journal   *journal
 	frontier  map[int64]tlog.Hash
-	changes   map[plenty.Change]struct{}
-}
-
-type idemEntry struct {
-	requestHash string
-	seq         int64
 }
 
 // Open opens the ledger in dir, creating the folder, the database and the
@@ -149,15 +151,18 @@ func Open(dir string, opts Options) (*Ledger, error) {
 		return nil, fmt.Errorf("create data folder: %w", err)
 	}
 	l := &Ledger{
-		dir:      dir,
-		opts:     opts,
-		log:      opts.Logger,
-		reqs:     make(chan *request, 4*opts.MaxBatch),
-		done:     make(chan struct{}),
-		state:    plenty.NewState(),
-		idem:     map[string]idemEntry{},
-		frontier: map[int64]tlog.Hash{},
-		changes:  map[plenty.Change]struct{}{},
+		dir:       dir,
+		opts:      opts,
+		log:       opts.Logger,
+		reqs:      make(chan *request, 4*opts.MaxBatch),
+		done:      make(chan struct{}),
+		toDB:      make(chan dbBatch, 256),
+		dbDone:    make(chan struct{}),
+		dbChanged: make(chan struct{}),
+		state:     plenty.NewState(),
+		idem:      newIdemWindow(),
+		frontier:  map[int64]tlog.Hash{},
+		changes:   map[plenty.Change]struct{}{},
 	}
 	l.state.OnChange(func(c plenty.Change) { l.changes[c] = struct{}{} })
 
@@ -221,7 +226,12 @@ func (e *OpenError) Unwrap() error { return e.Err }
 func (l *Ledger) Dir() string { return l.dir }
 
 // Size returns the number of durable events: the tree size of the ledger.
-func (l *Ledger) Size() int64 { return l.committed.Load() }
+// Every method that reads events or tree hashes accepts sizes up to it.
+func (l *Ledger) Size() int64 { return l.durable.Load() }
+
+// Committed returns the number of events committed to DuckDB, at most
+// Size: the size a new checkpoint covers.
+func (l *Ledger) Committed() int64 { return l.committed.Load() }
 
 // Read calls fn with the current state, shared with other readers. fn must
 // not keep the state or call the ledger's writing methods.
@@ -241,7 +251,7 @@ func (l *Ledger) Close() error {
 	l.closing.Do(func() {
 		l.closed.Store(true)
 		close(l.reqs)
-		<-l.done
+		<-l.done // the writer stops after the committer
 		if l.Size() > 0 && l.Failed() == nil {
 			if _, cerr := l.Checkpoint(context.Background()); cerr != nil {
 				err = cerr

@@ -7,6 +7,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"time"
 
 	"golang.org/x/mod/sumdb/note"
 	"golang.org/x/mod/sumdb/tlog"
@@ -45,24 +46,11 @@ func (l *Ledger) load() error {
 		return err
 	}
 	clear(l.changes)
-	rows, err := l.db.QueryContext(ctx, "SELECT seq, idem_key, request_hash FROM events WHERE idem_key IS NOT NULL")
-	if err != nil {
-		return err
-	}
-	for rows.Next() {
-		var seq int64
-		var key, hash string
-		if err := rows.Scan(&seq, &key, &hash); err != nil {
-			rows.Close()
-			return err
-		}
-		l.idem[key] = idemEntry{requestHash: hash, seq: seq}
-	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
+	if err := l.loadIdempotencyKeys(ctx); err != nil {
 		return err
 	}
 	l.committed.Store(n)
+	l.durable.Store(n)
 	front := frontierIndexes(n)
 	hashes, err := readHashes(ctx, l.db, front)
 	if err != nil {
@@ -144,14 +132,14 @@ func (l *Ledger) levelJournal(ctx context.Context, n int64) error {
 				return fmt.Errorf("journal event %d does not follow from the ledger: %w", ev.Seq, err)
 			}
 			if batch = append(batch, p); len(batch) == l.opts.MaxBatch {
-				err = l.persist(batch, false)
+				err = l.commitReplayed(batch)
 				batch = batch[:0]
 			}
 			return err
 		})
 		f.Close()
 		if err == nil && len(batch) > 0 {
-			err = l.persist(batch, false)
+			err = l.commitReplayed(batch)
 		}
 		if err != nil {
 			return err
@@ -170,6 +158,39 @@ func (l *Ledger) levelJournal(ctx context.Context, n int64) error {
 		return l.rewriteJournal(ctx, count, n)
 	}
 	return nil
+}
+
+// commitReplayed commits events replayed from the journal to DuckDB.
+func (l *Ledger) commitReplayed(batch []pending) error {
+	l.durable.Store(batch[len(batch)-1].ev.Seq + 1)
+	changes := l.changes
+	l.changes = map[plenty.Change]struct{}{}
+	return l.commitDB(batch, changes)
+}
+
+// loadIdempotencyKeys reads the keys of the events within the idempotency
+// window of the last event's time.
+func (l *Ledger) loadIdempotencyKeys(ctx context.Context) error {
+	since := l.state.LastTime().Add(-IdempotencyWindow)
+	if now := l.opts.Now().Add(-IdempotencyWindow); now.After(since) {
+		since = now
+	}
+	rows, err := l.db.QueryContext(ctx,
+		"SELECT seq, time, idem_key, request_hash FROM events WHERE idem_key IS NOT NULL AND time >= ? ORDER BY seq", since.UTC())
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var seq int64
+		var t time.Time
+		var key, hash string
+		if err := rows.Scan(&seq, &t, &key, &hash); err != nil {
+			return err
+		}
+		l.idem.add(key, idemEntry{requestHash: hash, seq: seq, time: t.UTC()})
+	}
+	return rows.Err()
 }
 
 // rewriteJournal appends events [from, to) from the database to the

@@ -162,7 +162,7 @@ func run(n, conns int, maxTime time.Duration) error {
 				o := plenty.Offer{ID: fmt.Sprintf("load-%d", seq.Add(1)), Council: council, Item: "wheat-flour",
 					Quantity: 250000, Remaining: 250000, AvailableFrom: now, AvailableUntil: now.Add(24 * time.Hour),
 					MaxDistanceKm: 40, ExpiresAt: now.Add(24 * time.Hour), Status: plenty.StatusOpen, PostedBy: d.ID, PostedAt: now}
-				if _, err := l.Append(ctx, ledger.Request{Kind: plenty.KindOfferPosted, Actor: plenty.DelegateActor(d.ID),
+				if _, _, err := l.Append(ctx, ledger.Request{Kind: plenty.KindOfferPosted, Actor: plenty.DelegateActor(d.ID),
 					Data: plenty.OfferPosted{Offer: o}}); err != nil {
 					fails.Add(1)
 				}

@@ -118,6 +118,8 @@ type Ledger struct {
 	committed atomic.Int64 // events committed to DuckDB, a prefix of those
 	dbMu      sync.Mutex
 	dbChanged chan struct{} // closed and replaced whenever committed grows
+	dbWanted  chan struct{} // a reader waits for the committer
+	queue     dbQueue
 	signer    *signer
 	stats     stats
 
@@ -156,9 +158,10 @@ func Open(dir string, opts Options) (*Ledger, error) {
 		log:       opts.Logger,
 		reqs:      make(chan *request, 4*opts.MaxBatch),
 		done:      make(chan struct{}),
-		toDB:      make(chan dbBatch, 256),
+		toDB:      make(chan dbBatch, maxQueued),
 		dbDone:    make(chan struct{}),
 		dbChanged: make(chan struct{}),
+		dbWanted:  make(chan struct{}, 1),
 		state:     plenty.NewState(),
 		idem:      newIdemWindow(),
 		frontier:  map[int64]tlog.Hash{},
@@ -188,6 +191,7 @@ func (l *Ledger) openDB() error {
 	if err == nil {
 		_, err = db.Exec(schema)
 	}
+
 	if err != nil {
 		if db != nil {
 			db.Close()

@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+		"sync"
 	"time"
 
 	duckdb "github.com/duckdb/duckdb-go/v2"
@@ -252,6 +253,7 @@ func (l *Ledger) appendBatch(batch []*request) {
 		if l.opts.SingleCommit {
 			b.done = make(chan struct{})
 		}
+		l.queue.wait(len(evs))
 		l.toDB <- b
 		if b.done != nil {
 			<-b.done
@@ -368,7 +370,18 @@ func (l *Ledger) advanceFrontier(seq int64, hashes []tlog.Hash) {
 // folding every batch queued behind the first into one transaction.
 func (l *Ledger) committer() {
 	defer close(l.dbDone)
+	var last time.Time
 	for b := range l.toDB {
+		// A DuckDB commit costs about the same for one event as for
+		// thousands: let batches gather for commitInterval, unless one
+		// is waited for.
+		if wait := commitInterval - time.Since(last); wait > 0 && b.done == nil {
+			select {
+			case <-time.After(wait):
+			case <-l.dbWanted:
+			}
+		}
+		last = time.Now()
 		batches := []dbBatch{b}
 		n := len(b.evs)
 		if !l.opts.SingleCommit {
@@ -405,6 +418,7 @@ func (l *Ledger) committer() {
 			}
 		}
 		for _, b := range batches {
+			l.queue.done(len(b.evs))
 			if b.done != nil {
 				close(b.done)
 			}
@@ -412,8 +426,44 @@ func (l *Ledger) committer() {
 	}
 }
 
+// dbQueue bounds the events acknowledged but not yet committed to DuckDB,
+// so that a slow commit (DuckDB checkpoints its WAL now and then) does not
+// hold up acknowledgements, while memory stays bounded.
+type dbQueue struct {
+	mu     sync.Mutex
+	cond   *sync.Cond
+	queued int
+}
+
+// maxQueued is how many events may wait for DuckDB.
+const maxQueued = 64 << 10
+
+func (q *dbQueue) wait(n int) {
+	q.mu.Lock()
+	if q.cond == nil {
+		q.cond = sync.NewCond(&q.mu)
+	}
+	for q.queued > 0 && q.queued+n > maxQueued {
+		q.cond.Wait()
+	}
+	q.queued += n
+	q.mu.Unlock()
+}
+
+func (q *dbQueue) done(n int) {
+	q.mu.Lock()
+	q.queued -= n
+	if q.cond != nil {
+		q.cond.Broadcast()
+	}
+	q.mu.Unlock()
+}
+
 // commitHook, when set (by tests only), runs before each DuckDB commit.
 var commitHook func()
+
+// commitInterval is the least time between two DuckDB commits under load.
+const commitInterval = 50 * time.Millisecond
 
 // maxFold bounds how many events one DuckDB transaction commits.
 const maxFold = 64 << 10
@@ -491,6 +541,10 @@ func (l *Ledger) waitCommitted(ctx context.Context, n int64) error {
 		l.dbMu.Unlock()
 		if l.committed.Load() >= n {
 			return nil
+		}
+		select { // cut the committer's wait short
+		case l.dbWanted <- struct{}{}:
+		default:
 		}
 		if err := l.Failed(); err != nil {
 			return err

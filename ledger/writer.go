@@ -6,7 +6,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
-		"sync"
+	"sync"
 	"time"
 
 	duckdb "github.com/duckdb/duckdb-go/v2"

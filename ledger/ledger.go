@@ -86,9 +86,14 @@ type Options struct {
 	Logger *slog.Logger
 	// MaxBatch bounds how many appends one transaction commits; 4096 when 0.
 	MaxBatch int
-	// SingleCommit commits each append in its own transaction. It exists
-	// only to measure group commit against it.
+	// SingleCommit commits each append in its own transaction, and
+	// acknowledges it after that commit. It exists only to measure group
+	// commit against it.
 	SingleCommit bool
+	// SnapshotEvery is how many events are written between state
+	// snapshots (see snapshot.go); DefaultSnapshotEvery when 0, none when
+	// negative.
+	SnapshotEvery int64
 }
 
 // Ledger is an open ledger. Its methods are safe for concurrent use.
@@ -123,6 +128,11 @@ type Ledger struct {
 	signer    *signer
 	stats     stats
 
+	snapMu   sync.Mutex     // one snapshot at a time
+	snapSize atomic.Int64   // size of the newest snapshot written or read
+	snapping atomic.Bool    // a background snapshot is under way
+	snapWG   sync.WaitGroup // background snapshots, which Close waits for
+
 	// Owned by the writer goroutine.
 	conn      *sql.Conn
 	appenders appenders
@@ -148,6 +158,9 @@ func Open(dir string, opts Options) (*Ledger, error) {
 	}
 	if opts.SingleCommit {
 		opts.MaxBatch = 1
+	}
+	if opts.SnapshotEvery == 0 {
+		opts.SnapshotEvery = DefaultSnapshotEvery
 	}
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return nil, fmt.Errorf("create data folder: %w", err)
@@ -256,6 +269,12 @@ func (l *Ledger) Close() error {
 		l.closed.Store(true)
 		close(l.reqs)
 		<-l.done // the writer stops after the committer
+		l.snapWG.Wait()
+		if l.opts.SnapshotEvery > 0 && l.Size()-l.snapSize.Load() >= min(closeSnapshotAfter, l.opts.SnapshotEvery) && l.Failed() == nil {
+			if _, serr := l.Snapshot(context.Background()); serr != nil {
+				l.log.Warn("state snapshot at close failed; the next start folds more events", "err", serr)
+			}
+		}
 		if l.Size() > 0 && l.Failed() == nil {
 			if _, cerr := l.Checkpoint(context.Background()); cerr != nil {
 				err = cerr
@@ -282,5 +301,9 @@ func (l *Ledger) Failed() error {
 	defer l.mu.RUnlock()
 	return l.failed
 }
+
+// closeSnapshotAfter is how many events since the last snapshot make
+// Close write one: a restart then folds few events.
+const closeSnapshotAfter = 1000
 
 var errClosed = plenty.Errorf(plenty.EUNAVAILABLE, "the ledger is closed; the hub is shutting down")

@@ -15,7 +15,8 @@ import (
 	"github.com/plentyhub/plenty"
 )
 
-// load rebuilds the state from the events table, then brings the database
+// load rebuilds the state from the newest good state snapshot and the
+// events table's events after it, then brings the database
 // and the journal level: events the journal holds beyond the database
 // (committed to the journal but lost or never committed by DuckDB) are
 // replayed into it, and events the journal lacks are written to it.
@@ -37,7 +38,12 @@ func (l *Ledger) load() error {
 	if maxSeq != n-1 {
 		return fmt.Errorf("the events table holds %d events but its last seq is %d: seq is not contiguous; run `plenty check --data %s`", n, maxSeq, l.dir)
 	}
-	if err := readEvents(ctx, l.db, 0, n, func(ev plenty.Event) error {
+	from := l.loadSnapshot(ctx, n)
+	l.snapSize.Store(from)
+	if from > 0 {
+		l.log.Info("started from a state snapshot", "size", from, "events_after", n-from)
+	}
+	if err := readEvents(ctx, l.db, from, n, func(ev plenty.Event) error {
 		if err := l.state.Apply(ev); err != nil {
 			return fmt.Errorf("event %d in the database does not follow from the events before it: %w", ev.Seq, err)
 		}

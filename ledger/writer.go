@@ -415,6 +415,8 @@ func (l *Ledger) committer() {
 				// Every event handed here is in the journal: a restart
 				// replays it into DuckDB.
 				l.fail(err)
+			} else {
+				l.maybeSnapshot()
 			}
 		}
 		for _, b := range batches {

@@ -58,8 +58,10 @@ func replayBodies(tb testing.TB, postings int) [][]byte {
 }
 
 // BenchmarkReplay measures decoding stored bodies, and decoding and
-// folding them, with the hand-written envelope reading (DecodeEvent) and
-// with encoding/json alone (decodeEventJSON, what DecodeEvent was).
+// folding them: "canonical" is DecodeEvent's hand-written reading of the
+// envelope and decodeFast's of the data; "json" is encoding/json for both
+// (decodeEventJSON, what DecodeEvent was, and decodeData without
+// decodeFast).
 //
 //	go test -run '^$' -bench BenchmarkReplay -benchtime 20x .
 func BenchmarkReplay(b *testing.B) {
@@ -82,6 +84,8 @@ func BenchmarkReplay(b *testing.B) {
 	}
 	for _, d := range decoders {
 		b.Run("fold/"+d.name, func(b *testing.B) {
+			fastDecoding = d.name != "json"
+			defer func() { fastDecoding = true }()
 			for b.Loop() {
 				s := NewState()
 				for _, body := range bodies {

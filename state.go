@@ -263,7 +263,7 @@ func (s *State) apply(ev Event) error {
 
 // decodeData reads an event's data strictly: unknown fields are refused.
 func decodeData(ev Event, v any) error {
-	if ev.takePayload(v) {
+	if ev.takePayload(v) || decodeFast(ev.Data, v) {
 		return nil
 	}
 	dec := json.NewDecoder(bytes.NewReader(ev.Data))

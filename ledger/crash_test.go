@@ -36,7 +36,8 @@ func crashChild(dir, tag string) int {
 	if d, err := time.ParseDuration(os.Getenv("PLENTY_CRASH_DELAY_COMMITS")); err == nil {
 		ledger.DelayCommits(d)
 	}
-	l, err := ledger.Open(dir, ledger.Options{})
+	every, _ := strconv.ParseInt(os.Getenv("PLENTY_CRASH_SNAPSHOT_EVERY"), 10, 64)
+	l, err := ledger.Open(dir, ledger.Options{SnapshotEvery: every})
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		return 3
@@ -196,7 +197,10 @@ func TestCrashLosesNoAcknowledgedEvent(t *testing.T) {
 // TestCrashBetweenJournalAndDuckDB kills the process while acknowledged
 // events are durable in the journal but not yet committed to DuckDB (the
 // committer is held back before each commit), under load from 32
-// goroutines, and checks that reopening commits every one of them.
+// goroutines, and checks that reopening commits every one of them. From
+// the second round on, reopening starts from the snapshot the previous
+// round's Close wrote, and reads the journal from where it says; the child
+// writes snapshots too (every 500 events) while it is killed.
 func TestCrashBetweenJournalAndDuckDB(t *testing.T) {
 	if testing.Short() {
 		t.Skip("crash rounds take seconds")
@@ -205,7 +209,7 @@ func TestCrashBetweenJournalAndDuckDB(t *testing.T) {
 	rng := rand.New(rand.NewPCG(4, uint64(time.Now().UnixNano())))
 	all := map[int64]string{}
 	for round := 0; round < 3; round++ {
-		acked := crashRound(t, dir, fmt.Sprintf("j%d", round), rng, "PLENTY_CRASH_DELAY_COMMITS=150ms")
+		acked := crashRound(t, dir, fmt.Sprintf("j%d", round), rng, "PLENTY_CRASH_DELAY_COMMITS=150ms", "PLENTY_CRASH_SNAPSHOT_EVERY=500")
 		var last int64
 		for k, v := range acked {
 			all[k] = v
@@ -222,9 +226,9 @@ func TestCrashBetweenJournalAndDuckDB(t *testing.T) {
 			t.Fatalf("round %d: the database holds %d events (%v), the last acknowledged is %d: no acknowledged event was in the journal only", round, inDB, serr, last)
 		}
 		t.Logf("round %d: %d acknowledged up to seq %d; before reopening: %v", round, len(acked), last, err)
-		l, err := ledger.Open(dir, ledger.Options{})
-		if err != nil {
-			t.Fatalf("round %d: reopen after SIGKILL: %v", round, err)
+		l, logs := openLogged(t, dir, 0) // its Close writes a snapshot
+		if round > 0 && (!strings.Contains(logs.String(), "from_snapshot=") || strings.Contains(logs.String(), "from_snapshot=0 ")) {
+			t.Errorf("round %d: did not start from a snapshot:\n%s", round, logs)
 		}
 		checkAcked(t, l, all)
 		if err := l.Close(); err != nil {

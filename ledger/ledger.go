@@ -128,6 +128,8 @@ type Ledger struct {
 	signer    *signer
 	stats     stats
 
+	openedAt time.Time
+
 	snapMu   sync.Mutex     // one snapshot at a time
 	snapSize atomic.Int64   // size of the newest snapshot written or read
 	snapping atomic.Bool    // a background snapshot is under way
@@ -166,6 +168,7 @@ func Open(dir string, opts Options) (*Ledger, error) {
 		return nil, fmt.Errorf("create data folder: %w", err)
 	}
 	l := &Ledger{
+		openedAt:  time.Now(),
 		dir:       dir,
 		opts:      opts,
 		log:       opts.Logger,

@@ -31,8 +31,10 @@ import (
 // atomically:
 //
 //	"plenty-ledger-snapshot/1\n"
-//	u64 size, 32-byte root hash, u64 length of the state, the state
-//	(plenty.State.MarshalSnapshot), SHA-256 of all that precedes it.
+//	u64 size, 32-byte root hash, u64 journal offset of record size (so
+//	that a start reads only the journal's tail), u64 length of the state,
+//	the state (plenty.State.MarshalSnapshot), SHA-256 of all that precedes
+//	it.
 //
 // The two newest are kept. A damaged, stale (another build's state) or
 // foreign snapshot is ignored with a warning, and an older one or a full
@@ -51,45 +53,50 @@ const (
 const DefaultSnapshotEvery = 100_000
 
 type snapshotFile struct {
-	path  string
-	size  int64
-	root  tlog.Hash
-	state []byte
+	path    string
+	size    int64
+	root    tlog.Hash
+	journal int64 // offset of journal record size
+	state   []byte
 }
 
 func snapshotPath(dir string, size int64) string {
 	return filepath.Join(dir, fmt.Sprintf("%s%020d%s", snapshotPrefix, size, snapshotSuffix))
 }
 
-func encodeSnapshotFile(size int64, root tlog.Hash, state []byte) []byte {
-	b := make([]byte, 0, len(snapshotHeader)+8+tlog.HashSize+8+len(state)+sha256.Size)
+func encodeSnapshotFile(size int64, root tlog.Hash, journal int64, state []byte) []byte {
+	b := make([]byte, 0, len(snapshotHeader)+8+tlog.HashSize+8+8+len(state)+sha256.Size)
 	b = append(b, snapshotHeader...)
 	b = binary.BigEndian.AppendUint64(b, uint64(size))
 	b = append(b, root[:]...)
+	b = binary.BigEndian.AppendUint64(b, uint64(journal))
 	b = binary.BigEndian.AppendUint64(b, uint64(len(state)))
 	b = append(b, state...)
 	sum := sha256.Sum256(b)
 	return append(b, sum[:]...)
 }
 
-func parseSnapshotFile(b []byte) (size int64, root tlog.Hash, state []byte, err error) {
-	fixed := len(snapshotHeader) + 8 + tlog.HashSize + 8
+func parseSnapshotFile(b []byte) (f snapshotFile, err error) {
+	fixed := len(snapshotHeader) + 8 + tlog.HashSize + 8 + 8
 	if len(b) < fixed+sha256.Size || !bytes.HasPrefix(b, []byte(snapshotHeader)) {
-		return 0, root, nil, errors.New("not a ledger snapshot")
+		return f, errors.New("not a ledger snapshot")
 	}
 	body, sum := b[:len(b)-sha256.Size], b[len(b)-sha256.Size:]
 	if want := sha256.Sum256(body); !bytes.Equal(sum, want[:]) {
-		return 0, root, nil, errors.New("checksum mismatch: the file is damaged")
+		return f, errors.New("checksum mismatch: the file is damaged")
 	}
 	p := body[len(snapshotHeader):]
-	size = int64(binary.BigEndian.Uint64(p))
-	copy(root[:], p[8:])
-	n := binary.BigEndian.Uint64(p[8+tlog.HashSize:])
-	state = p[8+tlog.HashSize+8:]
-	if size < 0 || n != uint64(len(state)) {
-		return 0, root, nil, errors.New("damaged lengths")
+	f.size = int64(binary.BigEndian.Uint64(p))
+	p = p[8:]
+	copy(f.root[:], p)
+	p = p[tlog.HashSize:]
+	f.journal = int64(binary.BigEndian.Uint64(p))
+	n := binary.BigEndian.Uint64(p[8:])
+	f.state = p[16:]
+	if f.size < 0 || f.journal < 0 || n != uint64(len(f.state)) {
+		return snapshotFile{}, errors.New("damaged lengths")
 	}
-	return size, root, state, nil
+	return f, nil
 }
 
 // listSnapshots returns the snapshot files in dir, newest first, with the
@@ -121,25 +128,25 @@ func readSnapshot(f snapshotFile) (snapshotFile, error) {
 	if err != nil {
 		return f, err
 	}
-	size, root, state, err := parseSnapshotFile(b)
+	got, err := parseSnapshotFile(b)
 	if err != nil {
 		return f, err
 	}
-	if size != f.size {
-		return f, fmt.Errorf("holds size %d, its name says %d", size, f.size)
+	if got.size != f.size {
+		return f, fmt.Errorf("holds size %d, its name says %d", got.size, f.size)
 	}
-	f.root, f.state = root, state
-	return f, nil
+	got.path = f.path
+	return got, nil
 }
 
 // loadSnapshot replaces the state with the newest good snapshot of at
-// most n events whose root is the tree's, and returns its size (0 when
+// most n events whose root is the tree's, and returns it (a zero size when
 // none is usable: then the caller folds everything).
-func (l *Ledger) loadSnapshot(ctx context.Context, n int64) int64 {
+func (l *Ledger) loadSnapshot(ctx context.Context, n int64) snapshotFile {
 	files, err := listSnapshots(l.dir)
 	if err != nil {
 		l.log.Warn("cannot list state snapshots; folding every event", "err", err)
-		return 0
+		return snapshotFile{}
 	}
 	for _, f := range files {
 		ignore := func(why string, err error) {
@@ -167,9 +174,9 @@ func (l *Ledger) loadSnapshot(ctx context.Context, n int64) int64 {
 			}
 			continue
 		}
-		return f.size
+		return f
 	}
-	return 0
+	return snapshotFile{}
 }
 
 // Snapshot writes a state snapshot at the ledger's current size, if it has
@@ -190,6 +197,7 @@ func (l *Ledger) Snapshot(ctx context.Context) (int64, error) {
 	}
 	start := time.Now()
 	state, err := l.state.MarshalSnapshot()
+	journalAt := l.journal.off
 	l.mu.RUnlock()
 	if err != nil {
 		return 0, err
@@ -198,7 +206,7 @@ func (l *Ledger) Snapshot(ctx context.Context) (int64, error) {
 	if err != nil {
 		return 0, err
 	}
-	if err := writeFileAtomic(snapshotPath(l.dir, size), encodeSnapshotFile(size, root, state), 0o600); err != nil {
+	if err := writeFileAtomic(snapshotPath(l.dir, size), encodeSnapshotFile(size, root, journalAt, state), 0o600); err != nil {
 		return 0, fmt.Errorf("write state snapshot: %w", err)
 	}
 	l.snapSize.Store(size)

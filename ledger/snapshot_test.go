@@ -99,7 +99,7 @@ func TestStartFromSnapshot(t *testing.T) {
 	t.Run("Newest", func(t *testing.T) {
 		l, logs := openLogged(t, dir, -1)
 		defer l.Close()
-		if !strings.Contains(logs.String(), `msg="started from a state snapshot" size=120 events_after=0`) {
+		if !strings.Contains(logs.String(), `msg="opened the ledger" events=120 from_snapshot=120 folded=0`) {
 			t.Fatalf("did not start from the snapshot at 120:\n%s", logs)
 		}
 		if got := councils(t, l); got != want || l.Size() != 120 {
@@ -127,7 +127,7 @@ func TestStartFromSnapshot(t *testing.T) {
 		l, logs := openLogged(t, dir, -1)
 		defer l.Close()
 		if !strings.Contains(logs.String(), "ignoring a state snapshot: it is damaged") ||
-			!strings.Contains(logs.String(), `msg="started from a state snapshot" size=`+strings.TrimLeft(strings.TrimPrefix(older, "state-"), "0")+" ") {
+			!strings.Contains(logs.String(), "from_snapshot="+strings.TrimLeft(strings.TrimPrefix(older, "state-"), "0")+" ") {
 			t.Fatalf("damaged snapshot not ignored for the older one:\n%s", logs)
 		}
 		if got := councils(t, l); len(strings.Split(got, ",")) != 121 || !strings.Contains(got, "c-s-120,") || l.Size() != 121 {

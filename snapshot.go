@@ -9,6 +9,8 @@ import (
 	"math"
 	"reflect"
 	"slices"
+	"strings"
+	"sync"
 	"time"
 	"unsafe"
 )
@@ -75,6 +77,24 @@ func (s *State) UnmarshalSnapshot(b []byte) error {
 }
 
 var timeType = reflect.TypeFor[time.Time]()
+
+// structFields caches, per struct type, the indexes of the fields a
+// snapshot holds (all but functions).
+var structFields sync.Map // reflect.Type → []int
+
+func snapshotFields(t reflect.Type) []int {
+	if f, ok := structFields.Load(t); ok {
+		return f.([]int)
+	}
+	var idx []int
+	for i := 0; i < t.NumField(); i++ {
+		if t.Field(i).Type.Kind() != reflect.Func {
+			idx = append(idx, i)
+		}
+	}
+	structFields.Store(t, idx)
+	return idx
+}
 
 // stateFingerprint hashes the shape of State.
 func stateFingerprint() [sha256.Size]byte {
@@ -180,6 +200,26 @@ func (e *snapEncoder) value(v reflect.Value) error {
 			return nil
 		}
 		e.uvarint(uint64(v.Len()) + 1)
+		if v.Type().Key().Kind() == reflect.String {
+			// Any fixed order makes equal maps encode equally.
+			type entry struct {
+				key string
+				val reflect.Value
+			}
+			entries := make([]entry, 0, v.Len())
+			for it := v.MapRange(); it.Next(); {
+				entries = append(entries, entry{it.Key().String(), it.Value()})
+			}
+			slices.SortFunc(entries, func(a, b entry) int { return strings.Compare(a.key, b.key) })
+			for _, en := range entries {
+				e.uvarint(uint64(len(en.key)))
+				e.buf = append(e.buf, en.key...)
+				if err := e.value(en.val); err != nil {
+					return err
+				}
+			}
+			return nil
+		}
 		type entry struct {
 			key []byte
 			val reflect.Value
@@ -222,10 +262,7 @@ func (e *snapEncoder) value(v reflect.Value) error {
 			c.Set(v)
 			v = c
 		}
-		for i := 0; i < v.NumField(); i++ {
-			if v.Type().Field(i).Type.Kind() == reflect.Func {
-				continue
-			}
+		for _, i := range snapshotFields(v.Type()) {
 			if err := e.value(v.Field(i)); err != nil {
 				return fmt.Errorf("%s.%s: %w", v.Type().Name(), v.Type().Field(i).Name, err)
 			}
@@ -402,10 +439,7 @@ func (d *snapDecoder) value(v reflect.Value) error {
 			return errors.New("damaged pointer")
 		}
 	case reflect.Struct:
-		for i := 0; i < v.NumField(); i++ {
-			if v.Type().Field(i).Type.Kind() == reflect.Func {
-				continue
-			}
+		for _, i := range snapshotFields(v.Type()) {
 			if err := d.value(v.Field(i)); err != nil {
 				return err
 			}

@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"runtime/debug"
 	"slices"
 	"strconv"
 	"strings"
@@ -166,7 +167,12 @@ func (l *Ledger) loadSnapshot(ctx context.Context, n int64) snapshotFile {
 			ignore("it is of another history", err)
 			continue
 		}
-		if err := l.state.UnmarshalSnapshot(f.state); err != nil {
+		// What the decoding allocates stays live: collecting during it
+		// is wasted work.
+		gc := debug.SetGCPercent(400)
+		err = l.state.UnmarshalSnapshot(f.state)
+		debug.SetGCPercent(gc)
+		if err != nil {
 			if errors.Is(err, plenty.ErrSnapshotStale) {
 				ignore("another version of plenty wrote it", err)
 			} else {

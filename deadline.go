@@ -18,7 +18,7 @@ import (
 // first call builds it. NextDeadline may be called under a shared read
 // lock: the index has its own.
 func (s *State) NextDeadline(now time.Time) (time.Time, bool) {
-	d := &s.deadlines
+	d := s.deadlines
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	if !d.built || d.terms != s.terms || d.termsSet != s.termsSet {

@@ -49,7 +49,7 @@ type State struct {
 	issued       map[string][]string // delegate id → the mandates it issued
 	councilNames map[string]string   // folded place and name → council id
 	closing      []string            // open tasks whose lottery window has not closed
-	deadlines    deadlines           // when each entity runs out, for NextDeadline (deadline.go)
+	deadlines    *deadlines          // when each entity runs out, for NextDeadline (deadline.go)
 
 	// The Merkle tree over every applied body (tree.go).
 	tree       Tree
@@ -189,6 +189,7 @@ func NewState() *State {
 		assemblyKeys: map[string]string{},
 		issued:       map[string][]string{},
 		councilNames: map[string]string{},
+		deadlines:    &deadlines{},
 	}
 }
 
@@ -324,6 +325,9 @@ func (s *State) apply(ev Event) error {
 
 // decodeData reads an event's data strictly: unknown fields are refused.
 func decodeData(ev Event, v any) error {
+	if ev.takePayload(v) || decodeFast(ev.Data, v) {
+		return nil
+	}
 	dec := json.NewDecoder(bytes.NewReader(ev.Data))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(v); err != nil {

@@ -150,6 +150,10 @@ func New(l Ledger, cfg Config) *Server {
 	s.registerLimit = newLimiter(cfg.RegisterRate/60, cfg.RegisterBurst, cfg.Now)
 	s.app = fiber.New(fiber.Config{
 		DisableStartupMessage: true,
+		// Values read from a request (params, form values, headers) are
+		// copied: the fold keeps the payloads the hub builds from them
+		// (plenty.Event.WithPayload), and fasthttp reuses its buffers.
+		Immutable: true,
 		ErrorHandler:          s.handleError,
 		BodyLimit:             cfg.BodyLimit,
 		CaseSensitive:         true,

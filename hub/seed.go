@@ -21,7 +21,7 @@ func SeedCatalog(ctx context.Context, l *ledger.Ledger) (int, error) {
 	}
 	items := fixtures.Catalog()
 	for _, it := range items {
-		if _, err := l.Append(ctx, ledger.Request{Kind: plenty.KindItemDefined, Actor: plenty.ActorHub,
+		if _, _, err := l.Append(ctx, ledger.Request{Kind: plenty.KindItemDefined, Actor: plenty.ActorHub,
 			Data: plenty.ItemDefinition{Code: it.Code, Name: it.Name, Dimension: it.Dimension, Unit: it.Unit}}); err != nil {
 			return 0, fmt.Errorf("seed item %s: %w", it.Code, err)
 		}
@@ -104,7 +104,7 @@ func appendAll(ctx context.Context, l *ledger.Ledger, reqs []ledger.Request) err
 		sem <- struct{}{}
 		go func() {
 			defer func() { <-sem; wg.Done() }()
-			if _, err := l.Append(ctx, r); err != nil {
+			if _, _, err := l.Append(ctx, r); err != nil {
 				mu.Lock()
 				errs = append(errs, fmt.Errorf("demo %s: %w", r.Kind, err))
 				mu.Unlock()

@@ -13,8 +13,9 @@ import (
 // Ledger is what the hub needs of the ledger (*ledger.Ledger). Tests give
 // the hub a fake where a real ledger cannot be made to fail on cue.
 type Ledger interface {
-	// Append records one event once it is durable (see ledger.Ledger).
-	Append(ctx context.Context, r ledger.Request) (plenty.Event, error)
+	// Append records one event once it is durable; replay is true when it
+	// answered from an idempotency key (see ledger.Ledger).
+	Append(ctx context.Context, r ledger.Request) (ev plenty.Event, replay bool, err error)
 	// Read calls fn with the state of the durable events, under a shared
 	// lock; it returns EUNAVAILABLE when the ledger failed.
 	Read(fn func(*plenty.State) error) error

@@ -85,24 +85,16 @@ func (s *Server) write(ctx context.Context, kind string, actor plenty.Actor, dat
 		req.IdempotencyKey, req.RequestHash = key.IdempotencyKey, key.RequestHash
 	}
 	start := time.Now()
-	ev, err = s.ledger.Append(ctx, req)
+	ev, replay, err = s.ledger.Append(ctx, req)
 	s.metrics.observeAppend(time.Since(start), err)
 	if err != nil {
 		return ev, false, err
 	}
-	replay = req.IdempotencyKey != "" && !sameData(ev, data)
 	if !replay {
 		s.engine.changed()
 		s.loops.poke()
 	}
 	return ev, replay, nil
-}
-
-// sameData reports whether ev carries data, that is, whether the append
-// wrote it rather than returned an earlier event.
-func sameData(ev plenty.Event, data any) bool {
-	b, err := plenty.CanonicalJSON(data)
-	return err == nil && string(b) == string(ev.Data)
 }
 
 func printableASCII(s string) bool {

@@ -18,6 +18,8 @@ import (
 //
 //	go test -run '^$' -bench BenchmarkAppend -benchtime 5s ./ledger/
 func BenchmarkAppend(b *testing.B) {
+	ledger.CheckPayloads(false)
+	defer ledger.CheckPayloads(true)
 	for _, mode := range []string{"group", "single"} {
 		for _, writers := range []int{1, 8, 64} {
 			b.Run(fmt.Sprintf("%s/writers=%d", mode, writers), func(b *testing.B) {
@@ -49,7 +51,7 @@ func benchAppend(b *testing.B, l *ledger.Ledger, writers int) {
 					return
 				}
 				t := time.Now()
-				if _, err := l.Append(ctx, councilRequest("b", int(i))); err != nil {
+				if _, _, err := l.Append(ctx, councilRequest("b", int(i))); err != nil {
 					b.Error(err)
 					return
 				}

@@ -19,8 +19,9 @@ import (
 // event, checks that seq is contiguous and time never goes backwards,
 // rebuilds the projections from the events and compares them with the
 // stored ones, recomputes the Merkle tree and compares it with the stored
-// hashes and every signed checkpoint, and compares the journal with the
-// events. It returns the first difference, or nil and the number of events
+// hashes and every signed checkpoint, compares every state snapshot with
+// the state the replay reaches at its size, and compares the journal with
+// the events. It returns the first difference, or nil and the number of events
 // checked.
 func Check(ctx context.Context, dir string) (int64, error) {
 	path := filepath.Join(dir, DatabaseFile)
@@ -38,6 +39,10 @@ func Check(ctx context.Context, dir string) (int64, error) {
 
 	var n int64
 	if err := db.QueryRowContext(ctx, "SELECT count(*) FROM events").Scan(&n); err != nil {
+		return 0, err
+	}
+	snaps, err := checkSnapshots(dir)
+	if err != nil {
 		return 0, err
 	}
 	st := plenty.NewState()
@@ -97,6 +102,16 @@ func Check(ctx context.Context, dir string) (int64, error) {
 			}
 			frontier[base+int64(i)] = h
 		}
+		if f, ok := snaps[st.Size()]; ok {
+			root, err := tlog.TreeHash(st.Size(), reader)
+			if err != nil {
+				return err
+			}
+			if err := compareSnapshot(f, st, root); err != nil {
+				return err
+			}
+			delete(snaps, st.Size())
+		}
 		return nil
 	})
 	if err != nil {
@@ -113,6 +128,9 @@ func Check(ctx context.Context, dir string) (int64, error) {
 	}
 	if err := st.CheckMandates(); err != nil {
 		return 0, err
+	}
+	for size, f := range snaps {
+		return 0, fmt.Errorf("state snapshot %s is at size %d, beyond the %d events", f.path, size, n)
 	}
 	if err := checkProjections(ctx, db, st); err != nil {
 		return 0, err

@@ -48,7 +48,7 @@ func TestCheckFindsTampering(t *testing.T) {
 				t.Fatal(err)
 			}
 			for i := 0; i < 10; i++ {
-				if _, err := l.Append(ctx, councilRequest("k", i)); err != nil {
+				if _, _, err := l.Append(ctx, councilRequest("k", i)); err != nil {
 					t.Fatal(err)
 				}
 			}

@@ -166,16 +166,21 @@ func (l *Ledger) VerifierKey() string { return l.signer.vkey }
 // Origin returns the origin line of the hub's checkpoints.
 func (l *Ledger) Origin() string { return l.signer.origin }
 
-// Checkpoint returns a signed checkpoint covering the ledger's current
-// size, signing a new one when the ledger has grown since the last. It
+// Checkpoint returns a signed checkpoint covering at least the events
+// durable when it is called, signing a new one when the ledger has grown
+// since the last. It signs only over events committed to DuckDB's tree
+// table, so it first waits (at most one commit) for DuckDB to hold them. It
 // never signs a tree that is not consistent with the previous checkpoint:
 // it proves consistency first and fails with EINTERNAL if the proof does
 // not hold.
 func (l *Ledger) Checkpoint(ctx context.Context) ([]byte, error) {
 	s := l.signer
+	if err := l.waitCommitted(ctx, l.Size()); err != nil {
+		return nil, err
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	size := l.Size()
+	size := l.Committed()
 	if size == s.lastSize {
 		return s.lastNote, nil
 	}
@@ -223,8 +228,8 @@ func (l *Ledger) loadLastCheckpoint(ctx context.Context) error {
 		}
 		return fmt.Errorf("read last checkpoint: %w", err)
 	}
-	if size > l.Size() {
-		return fmt.Errorf("the last signed checkpoint covers %d events but the ledger holds %d: events were lost", size, l.Size())
+	if size > l.Committed() {
+		return fmt.Errorf("the last signed checkpoint covers %d events but the ledger holds %d: events were lost", size, l.Committed())
 	}
 	got, err := tlog.TreeHash(size, l.hashReader(ctx))
 	if err != nil {

@@ -26,6 +26,14 @@ import (
 // Credentials are private: they are never part of the body. A torn record at the end
 // (a crash during the write) fails its length or checksum and is dropped:
 // it was never acknowledged.
+//
+// The file is zero-filled ahead of the records (journalChunk at a time)
+// and records overwrite the zeros in place, so that syncing a batch is a
+// data-only sync (fdatasync) of blocks already allocated: it neither
+// changes the file's size nor waits for the file system's own journal,
+// which would also flush whatever DuckDB has written meanwhile. A zero
+// length ends the records, like a torn one. Open cuts the file at the last
+// intact record, and Close cuts the zeros off again.
 
 var castagnoli = crc32.MakeTable(crc32.Castagnoli)
 
@@ -38,9 +46,14 @@ type journalRecord struct {
 }
 
 type journal struct {
-	f   *os.File
-	buf []byte
+	f         *os.File
+	buf       []byte
+	off       int64 // end of the records
+	allocated int64 // the file's size: zeros from off to here
 }
+
+// journalChunk is how much the journal zero-fills ahead at a time.
+const journalChunk = 16 << 20
 
 func appendJournalRecord(buf []byte, r journalRecord) []byte {
 	n := 2 + len(r.IdemKey) + 1 + len(r.RequestHash) + 1 + len(r.Body)
@@ -158,7 +171,7 @@ func openJournal(path string, end int64) (*journal, error) {
 		f.Close()
 		return nil, err
 	}
-	return &journal{f: f}, nil
+	return &journal{f: f, off: end, allocated: end}, nil
 }
 
 // write appends records and syncs them to stable storage.
@@ -167,20 +180,52 @@ func (j *journal) write(recs []journalRecord) error {
 	for _, r := range recs {
 		j.buf = appendJournalRecord(j.buf, r)
 	}
-	if _, err := j.f.Write(j.buf); err != nil {
+	if j.off+int64(len(j.buf)) > j.allocated {
+		if err := j.extend(int64(len(j.buf))); err != nil {
+			return fmt.Errorf("extend journal: %w", err)
+		}
+	}
+	if _, err := j.f.WriteAt(j.buf, j.off); err != nil {
 		return fmt.Errorf("write journal: %w", err)
 	}
-	if err := j.f.Sync(); err != nil {
+	if err := datasync(j.f); err != nil {
 		return fmt.Errorf("sync journal: %w", err)
 	}
+	j.off += int64(len(j.buf))
 	return nil
 }
 
+// extend zero-fills at least need bytes beyond the allocated end and
+// syncs the file with its new size.
+func (j *journal) extend(need int64) error {
+	n := max(need, journalChunk)
+	zeros := make([]byte, 1<<20)
+	for written := int64(0); written < n; {
+		k := min(int64(len(zeros)), n-written)
+		if _, err := j.f.WriteAt(zeros[:k], j.allocated+written); err != nil {
+			return err
+		}
+		written += k
+	}
+	if err := j.f.Sync(); err != nil {
+		return err
+	}
+	j.allocated += n
+	return nil
+}
+
+// close cuts the zeros after the last record off and closes the file.
 func (j *journal) close() error {
 	if j == nil || j.f == nil {
 		return nil
 	}
-	err := j.f.Close()
+	err := j.f.Truncate(j.off)
+	if err == nil {
+		err = j.f.Sync()
+	}
+	if cerr := j.f.Close(); err == nil {
+		err = cerr
+	}
 	j.f = nil
 	return err
 }

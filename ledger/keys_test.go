@@ -23,7 +23,7 @@ func TestMissingKeyRefuses(t *testing.T) {
 		t.Fatal(err)
 	}
 	for i := 0; i < 3; i++ {
-		if _, err := l.Append(context.Background(), councilRequest("k", i)); err != nil {
+		if _, _, err := l.Append(context.Background(), councilRequest("k", i)); err != nil {
 			t.Fatal(err)
 		}
 	}

@@ -4,10 +4,11 @@
 //
 // The package exposes append and read, nothing else: no code path updates
 // or deletes an event or a tree hash. One writer goroutine owns the
-// sequence; it group-commits concurrent appends in one DuckDB transaction
-// and acknowledges them only after commit. Every event is also written to a
-// journal (see journal.go) before the commit, so that a damaged DuckDB
-// write-ahead log never loses an acknowledged event.
+// sequence; it group-commits concurrent appends to the journal (see
+// journal.go), the write-ahead log, and acknowledges them once it is
+// synced. A second goroutine commits the journal's batches to DuckDB, the
+// queryable store, several at a time (see writer.go). Readers see durable
+// events only; checkpoints cover only what DuckDB holds.
 //
 // This is the only package that imports DuckDB.
 package ledger
@@ -118,9 +119,14 @@ type Options struct {
 	Logger *slog.Logger
 	// MaxBatch bounds how many appends one transaction commits; 4096 when 0.
 	MaxBatch int
-	// SingleCommit commits each append in its own transaction. It exists
-	// only to measure group commit against it.
+	// SingleCommit commits each append in its own transaction, and
+	// acknowledges it after that commit. It exists only to measure group
+	// commit against it.
 	SingleCommit bool
+	// SnapshotEvery is how many events are written between state
+	// snapshots (see snapshot.go); DefaultSnapshotEvery when 0, none when
+	// negative.
+	SnapshotEvery int64
 }
 
 // Ledger is an open ledger. Its methods are safe for concurrent use.
@@ -132,30 +138,40 @@ type Ledger struct {
 
 	reqs    chan *request
 	done    chan struct{}
+	toDB    chan dbBatch  // durable batches, writer → committer
+	dbDone  chan struct{} // closed when the committer has stopped
 	closing sync.Once
 	closed  atomic.Bool
 
-	// mu guards state, idem and failed. The writer holds it while it
-	// applies a batch; readers hold it shared.
-	mu     sync.RWMutex
-	state  *plenty.State
-	idem   map[string]idemEntry
-	failed error
+	// mu guards state, idem, changes and failed. The writer holds it from
+	// applying a batch to syncing it in the journal; readers hold it
+	// shared, so they see durable events only.
+	mu      sync.RWMutex
+	state   *plenty.State
+	idem    *idemWindow
+	changes map[plenty.Change]struct{} // entities changed since the last batch
+	failed  error
 
-	committed atomic.Int64 // events durable in DuckDB and the journal
+	durable   atomic.Int64 // events synced in the journal: the ledger's size
+	committed atomic.Int64 // events committed to DuckDB, a prefix of those
+	dbMu      sync.Mutex
+	dbChanged chan struct{} // closed and replaced whenever committed grows
+	dbWanted  chan struct{} // a reader waits for the committer
+	queue     dbQueue
 	signer    *signer
 	stats     stats
+
+	openedAt time.Time
+
+	snapMu   sync.Mutex     // one snapshot at a time
+	snapSize atomic.Int64   // size of the newest snapshot written or read
+	snapping atomic.Bool    // a background snapshot is under way
+	snapWG   sync.WaitGroup // background snapshots, which Close waits for
 
 	// Owned by the writer goroutine.
 	conn      *sql.Conn
 	appenders appenders
 	journal   *journal
-	changes   map[plenty.Change]struct{}
-}
-
-type idemEntry struct {
-	requestHash string
-	seq         int64
 }
 
 // Open opens the ledger in dir, creating the folder, the database and the
@@ -177,18 +193,26 @@ func Open(dir string, opts Options) (*Ledger, error) {
 	if opts.SingleCommit {
 		opts.MaxBatch = 1
 	}
+	if opts.SnapshotEvery == 0 {
+		opts.SnapshotEvery = DefaultSnapshotEvery
+	}
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return nil, fmt.Errorf("create data folder: %w", err)
 	}
 	l := &Ledger{
-		dir:     dir,
-		opts:    opts,
-		log:     opts.Logger,
-		reqs:    make(chan *request, 4*opts.MaxBatch),
-		done:    make(chan struct{}),
-		state:   plenty.NewState(),
-		idem:    map[string]idemEntry{},
-		changes: map[plenty.Change]struct{}{},
+		openedAt:  time.Now(),
+		dir:       dir,
+		opts:      opts,
+		log:       opts.Logger,
+		reqs:      make(chan *request, 4*opts.MaxBatch),
+		done:      make(chan struct{}),
+		toDB:      make(chan dbBatch, maxQueued),
+		dbDone:    make(chan struct{}),
+		dbChanged: make(chan struct{}),
+		dbWanted:  make(chan struct{}, 1),
+		state:     plenty.NewState(),
+		idem:      newIdemWindow(),
+		changes:   map[plenty.Change]struct{}{},
 	}
 	l.state.OnChange(func(c plenty.Change) { l.changes[c] = struct{}{} })
 
@@ -217,6 +241,7 @@ func (l *Ledger) openDB() error {
 	if err == nil {
 		_, err = db.Exec(schema)
 	}
+
 	if err != nil {
 		if db != nil {
 			db.Close()
@@ -255,7 +280,12 @@ func (e *OpenError) Unwrap() error { return e.Err }
 func (l *Ledger) Dir() string { return l.dir }
 
 // Size returns the number of durable events: the tree size of the ledger.
-func (l *Ledger) Size() int64 { return l.committed.Load() }
+// Every method that reads events or tree hashes accepts sizes up to it.
+func (l *Ledger) Size() int64 { return l.durable.Load() }
+
+// Committed returns the number of events committed to DuckDB, at most
+// Size: the size a new checkpoint covers.
+func (l *Ledger) Committed() int64 { return l.committed.Load() }
 
 // Read calls fn with the current state, shared with other readers. fn must
 // not keep the state or call the ledger's writing methods.
@@ -275,7 +305,13 @@ func (l *Ledger) Close() error {
 	l.closing.Do(func() {
 		l.closed.Store(true)
 		close(l.reqs)
-		<-l.done
+		<-l.done // the writer stops after the committer
+		l.snapWG.Wait()
+		if l.opts.SnapshotEvery > 0 && l.Size()-l.snapSize.Load() >= min(closeSnapshotAfter, l.opts.SnapshotEvery) && l.Failed() == nil {
+			if _, serr := l.Snapshot(context.Background()); serr != nil {
+				l.log.Warn("state snapshot at close failed; the next start folds more events", "err", serr)
+			}
+		}
 		if l.Size() > 0 && l.Failed() == nil {
 			if _, cerr := l.Checkpoint(context.Background()); cerr != nil {
 				err = cerr
@@ -302,5 +338,9 @@ func (l *Ledger) Failed() error {
 	defer l.mu.RUnlock()
 	return l.failed
 }
+
+// closeSnapshotAfter is how many events since the last snapshot make
+// Close write one: a restart then folds few events.
+const closeSnapshotAfter = 1000
 
 var errClosed = plenty.Errorf(plenty.EUNAVAILABLE, "the ledger is closed; the hub is shutting down")

@@ -39,6 +39,11 @@ var t0 = time.Date(2026, 11, 21, 10, 0, 0, 0, time.UTC)
 // councilRequest registers council i with its first delegate: a valid
 // event whatever else the ledger holds.
 func councilRequest(tag string, i int) ledger.Request {
+	return councilRequestAt(tag, i, time.Now())
+}
+
+// councilRequestAt registers council i for a ledger whose clock reads now.
+func councilRequestAt(tag string, i int, now time.Time) ledger.Request {
 	id := fmt.Sprintf("c-%s-%d", tag, i)
 	return ledger.Request{
 		Kind:  plenty.KindCouncilRegistered,
@@ -46,7 +51,7 @@ func councilRequest(tag string, i int) ledger.Request {
 		Data: plenty.CouncilRegistration{ID: id, Name: "Council " + id, Sector: "food", Place: "Riverside",
 			Location: plenty.Location{Lat: 51.46, Lon: -0.11},
 			Delegate: plenty.MandateGrant{ID: "d-" + id, Council: id, Label: "first", Mandate: "post our surplus",
-				Scopes: plenty.AllScopes, ExpiresAt: time.Now().Add(6 * 24 * time.Hour).UTC().Truncate(time.Second)},
+				Scopes: plenty.AllScopes, ExpiresAt: now.Add(6 * 24 * time.Hour).UTC().Truncate(time.Second)},
 		},
 		Credentials: []plenty.Credential{{Holder: plenty.DelegateActor("d-" + id), Hash: fmt.Sprintf("%x", sha256.Sum256([]byte(id)))}},
 	}
@@ -87,7 +92,7 @@ func TestAppendAndRead(t *testing.T) {
 	dir := t.TempDir()
 	l := MustOpen(t, dir)
 	for i := 0; i < 5; i++ {
-		ev, err := l.Append(ctx, councilRequest("a", i))
+		ev, _, err := l.Append(ctx, councilRequest("a", i))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -120,7 +125,7 @@ func TestAppendAndRead(t *testing.T) {
 	if l2.Size() != 5 {
 		t.Fatalf("reopened size = %d", l2.Size())
 	}
-	ev, err := l2.Append(ctx, councilRequest("a", 5))
+	ev, _, err := l2.Append(ctx, councilRequest("a", 5))
 	if err != nil || ev.Seq != 5 {
 		t.Fatalf("append after reopen: seq %d, %v", ev.Seq, err)
 	}
@@ -132,7 +137,7 @@ func TestAppendAndRead(t *testing.T) {
 func TestAppendRefusesWhatDoesNotFollow(t *testing.T) {
 	ctx := context.Background()
 	l := MustOpen(t, "")
-	if _, err := l.Append(ctx, councilRequest("a", 0)); err != nil {
+	if _, _, err := l.Append(ctx, councilRequest("a", 0)); err != nil {
 		t.Fatal(err)
 	}
 	tests := []struct {
@@ -149,12 +154,12 @@ func TestAppendRefusesWhatDoesNotFollow(t *testing.T) {
 		{"DrawOfNoTask", ledger.Request{Kind: plenty.KindTaskAssigned, Actor: plenty.ActorHub,
 			Data: plenty.TaskAssignment{Task: "tk", Volunteer: "v", Proof: strings.Repeat("ab", 80)}}, plenty.ENOTFOUND},
 		{"TokenOfAnother", ledger.Request{Kind: plenty.KindDelegateIssued, Actor: plenty.DelegateActor("d-c-a-0"),
-			Data:        plenty.MandateGrant{ID: "d2", Council: "c-a-0", Label: "x", Mandate: "y", Scopes: []string{"post"}, ExpiresAt: time.Now().Add(time.Hour)},
+			Data:        plenty.MandateGrant{ID: "d2", Council: "c-a-0", Label: "x", Mandate: "y", Scopes: []string{"post"}, ExpiresAt: time.Now().Add(time.Hour).UTC()},
 			Credentials: []plenty.Credential{{Holder: plenty.DelegateActor("d-c-a-0x"), Hash: strings.Repeat("ab", 32)}}}, plenty.EINVALID},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			_, err := l.Append(ctx, tt.req)
+			_, _, err := l.Append(ctx, tt.req)
 			if got := plenty.ErrorCode(err); got != tt.code {
 				t.Fatalf("code = %q (%v), want %q", got, err, tt.code)
 			}
@@ -171,33 +176,33 @@ func TestIdempotency(t *testing.T) {
 	l := MustOpen(t, dir)
 	req := councilRequest("i", 0)
 	req.IdempotencyKey = "key-1"
-	first, err := l.Append(ctx, req)
+	first, replay, err := l.Append(ctx, req)
+	if err != nil || replay {
+		t.Fatalf("first append: replay %v, %v", replay, err)
+	}
+	again, replay, err := l.Append(ctx, req)
 	if err != nil {
 		t.Fatal(err)
 	}
-	again, err := l.Append(ctx, req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if again.Seq != first.Seq || string(again.Body) != string(first.Body) || l.Size() != 1 {
-		t.Fatalf("replay gave seq %d (first %d), size %d", again.Seq, first.Seq, l.Size())
+	if !replay || again.Seq != first.Seq || string(again.Body) != string(first.Body) || l.Size() != 1 {
+		t.Fatalf("replay gave seq %d (first %d), replay %v, size %d", again.Seq, first.Seq, replay, l.Size())
 	}
 	other := councilRequest("i", 1)
 	other.IdempotencyKey = "key-1"
-	if _, err := l.Append(ctx, other); plenty.ErrorCode(err) != plenty.ECONFLICT {
+	if _, _, err := l.Append(ctx, other); plenty.ErrorCode(err) != plenty.ECONFLICT {
 		t.Fatalf("same key, other request: %v, want conflict", err)
 	}
 	// Another actor may use the same key.
 	hub := ledger.Request{Kind: plenty.KindItemDefined, Actor: plenty.ActorHub, IdempotencyKey: "key-1",
 		Data: plenty.ItemDefinition{Code: "wheat-flour", Name: "Wheat flour", Dimension: plenty.Mass, Unit: "kg"}}
-	if ev, err := l.Append(ctx, hub); err != nil || ev.Seq != 1 {
+	if ev, _, err := l.Append(ctx, hub); err != nil || ev.Seq != 1 {
 		t.Fatalf("other actor's key: seq %d, %v", ev.Seq, err)
 	}
 	// Keys survive a restart.
 	l.Close()
 	l2 := MustOpen(t, dir)
-	if ev, err := l2.Append(ctx, req); err != nil || ev.Seq != 0 || l2.Size() != 2 {
-		t.Fatalf("replay after restart: seq %d, size %d, %v", ev.Seq, l2.Size(), err)
+	if ev, replay, err := l2.Append(ctx, req); err != nil || !replay || ev.Seq != 0 || string(ev.Body) != string(first.Body) || l2.Size() != 2 {
+		t.Fatalf("replay after restart: seq %d, replay %v, size %d, %v", ev.Seq, replay, l2.Size(), err)
 	}
 }
 
@@ -212,7 +217,7 @@ func TestConcurrentAppends(t *testing.T) {
 		go func(w int) {
 			defer wg.Done()
 			for i := 0; i < each; i++ {
-				ev, err := l.Append(ctx, councilRequest(fmt.Sprint(w), i))
+				ev, _, err := l.Append(ctx, councilRequest(fmt.Sprint(w), i))
 				if err != nil {
 					t.Error(err)
 					return
@@ -251,7 +256,7 @@ func TestTreeAndCheckpoints(t *testing.T) {
 	var sizes []int64
 	var roots []tlog.Hash
 	for i := 0; i < 37; i++ {
-		if _, err := l.Append(ctx, councilRequest("t", i)); err != nil {
+		if _, _, err := l.Append(ctx, councilRequest("t", i)); err != nil {
 			t.Fatal(err)
 		}
 		if i%6 == 0 || i == 36 {
@@ -327,7 +332,7 @@ func TestCredentialsBesideTheBody(t *testing.T) {
 	l := MustOpen(t, dir)
 	req := councilRequest("cred", 0)
 	hash := req.Credentials[0].Hash
-	ev, err := l.Append(ctx, req)
+	ev, _, err := l.Append(ctx, req)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -363,7 +368,7 @@ func TestCredentialsBesideTheBody(t *testing.T) {
 func TestOldFormatRefused(t *testing.T) {
 	dir := t.TempDir()
 	l := MustOpen(t, dir)
-	if _, err := l.Append(context.Background(), councilRequest("old", 0)); err != nil {
+	if _, _, err := l.Append(context.Background(), councilRequest("old", 0)); err != nil {
 		t.Fatal(err)
 	}
 	l.Close()
@@ -376,5 +381,68 @@ func TestOldFormatRefused(t *testing.T) {
 	}
 	if _, err := os.Stat(filepath.Join(dir, ledger.FormatFile)); !os.IsNotExist(err) {
 		t.Fatal("the refused folder was marked with the new format")
+	}
+}
+
+// TestIdempotencyWindow checks that a key is remembered for
+// IdempotencyWindow and then forgotten, so that the map of keys stays
+// bounded by a day's writes, also across a restart.
+func TestIdempotencyWindow(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	var mu sync.Mutex
+	now := t0
+	clock := func() time.Time { mu.Lock(); defer mu.Unlock(); return now }
+	advance := func(d time.Duration) { mu.Lock(); now = now.Add(d); mu.Unlock() }
+	l, err := ledger.Open(dir, ledger.Options{Now: clock})
+	if err != nil {
+		t.Fatal(err)
+	}
+	keyed := func(i int, key string) ledger.Request {
+		r := councilRequestAt("w", i, t0)
+		r.IdempotencyKey = key
+		return r
+	}
+	if _, _, err := l.Append(ctx, keyed(0, "old")); err != nil {
+		t.Fatal(err)
+	}
+	advance(ledger.IdempotencyWindow - time.Minute)
+	if _, _, err := l.Append(ctx, keyed(1, "new")); err != nil {
+		t.Fatal(err)
+	}
+	// Within the window the first key still answers.
+	if ev, replay, err := l.Append(ctx, keyed(0, "old")); err != nil || !replay || ev.Seq != 0 {
+		t.Fatalf("key within the window: seq %d, replay %v, %v", ev.Seq, replay, err)
+	}
+	if n := l.IdempotencyKeys(); n != 2 {
+		t.Fatalf("%d keys remembered, want 2", n)
+	}
+	advance(2 * time.Minute) // "old" is now 24h01m old, "new" 2m
+	// The forgotten key writes a new event: the same request, a new
+	// council id, so that it follows from the state.
+	if ev, replay, err := l.Append(ctx, keyed(2, "old")); err != nil || replay || ev.Seq != 2 {
+		t.Fatalf("key beyond the window: seq %d, replay %v, %v", ev.Seq, replay, err)
+	}
+	if n := l.IdempotencyKeys(); n != 2 { // "new" and the new "old"
+		t.Fatalf("%d keys remembered, want 2", n)
+	}
+	if err := l.Close(); err != nil {
+		t.Fatal(err)
+	}
+	// After a restart a day later, only keys within the window are loaded.
+	advance(ledger.IdempotencyWindow - 30*time.Second)
+	l2, err := ledger.Open(dir, ledger.Options{Now: clock})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l2.Close()
+	if n := l2.IdempotencyKeys(); n != 1 {
+		t.Fatalf("after restart %d keys remembered, want 1 (the second \"old\")", n)
+	}
+	if ev, replay, err := l2.Append(ctx, keyed(2, "old")); err != nil || !replay || ev.Seq != 2 {
+		t.Fatalf("key within the window after restart: seq %d, replay %v, %v", ev.Seq, replay, err)
+	}
+	if ev, replay, err := l2.Append(ctx, keyed(3, "new")); err != nil || replay || ev.Seq != 3 {
+		t.Fatalf("expired key after restart: seq %d, replay %v, %v", ev.Seq, replay, err)
 	}
 }

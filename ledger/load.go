@@ -5,9 +5,11 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
+	"time"
 
 	"golang.org/x/mod/sumdb/note"
 	"golang.org/x/mod/sumdb/tlog"
@@ -15,7 +17,8 @@ import (
 	"github.com/plentyhub/plenty"
 )
 
-// load rebuilds the state from the events table, then brings the database
+// load rebuilds the state from the newest good state snapshot and the
+// events table's events after it, then brings the database
 // and the journal level: events the journal holds beyond the database
 // (committed to the journal but lost or never committed by DuckDB) are
 // replayed into it, and events the journal lacks are written to it.
@@ -41,7 +44,11 @@ func (l *Ledger) load() error {
 	if err != nil {
 		return &OpenError{Dir: l.dir, Err: err}
 	}
-	if err := readEvents(ctx, l.db, 0, n, func(ev plenty.Event) error {
+	opened := time.Now()
+	snap := l.loadSnapshot(ctx, n)
+	from := snap.size
+	l.snapSize.Store(from)
+	if err := readEvents(ctx, l.db, from, n, func(ev plenty.Event) error {
 		ev.Credentials = creds[ev.Seq]
 		if err := l.state.Apply(ev); err != nil {
 			return fmt.Errorf("event %d in the database does not follow from the events before it: %w", ev.Seq, err)
@@ -51,24 +58,11 @@ func (l *Ledger) load() error {
 		return err
 	}
 	clear(l.changes)
-	rows, err := l.db.QueryContext(ctx, "SELECT seq, idem_key, request_hash FROM events WHERE idem_key IS NOT NULL")
-	if err != nil {
-		return err
-	}
-	for rows.Next() {
-		var seq int64
-		var key, hash string
-		if err := rows.Scan(&seq, &key, &hash); err != nil {
-			rows.Close()
-			return err
-		}
-		l.idem[key] = idemEntry{requestHash: hash, seq: seq}
-	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
+	if err := l.loadIdempotencyKeys(ctx); err != nil {
 		return err
 	}
 	l.committed.Store(n)
+	l.durable.Store(n)
 	if n > 0 {
 		stored, err := tlog.TreeHash(n, l.hashReader(ctx))
 		if err != nil {
@@ -81,10 +75,18 @@ func (l *Ledger) load() error {
 	if err := l.loadLastCheckpoint(ctx); err != nil {
 		return err
 	}
-	if err := l.levelJournal(ctx, n); err != nil {
+	folded := time.Now()
+	if err := l.levelJournal(ctx, n, snap); err != nil {
 		return err
 	}
-	return l.checkCheckpointFile(ctx)
+	if err := l.checkCheckpointFile(ctx); err != nil {
+		return err
+	}
+	l.log.Info("opened the ledger", "events", l.Size(), "from_snapshot", from, "folded", n-from,
+		"took_db", opened.Sub(l.openedAt).Round(time.Millisecond),
+		"took_state", folded.Sub(opened).Round(time.Millisecond),
+		"took_journal", time.Since(folded).Round(time.Millisecond))
+	return nil
 }
 
 // checkCheckpointFile checks the last checkpoint written to the data
@@ -123,8 +125,10 @@ func (l *Ledger) checkCheckpointFile(ctx context.Context) error {
 }
 
 // levelJournal replays journal records beyond the database's n events into
-// it, and writes to the journal the database events it lacks.
-func (l *Ledger) levelJournal(ctx context.Context, n int64) error {
+// it, and writes to the journal the database events it lacks. It reads the
+// journal from the record at which snap says it was, when that holds, and
+// from the start otherwise.
+func (l *Ledger) levelJournal(ctx context.Context, n int64, snap snapshotFile) error {
 	path := filepath.Join(l.dir, JournalFile)
 	var end, count int64
 	f, err := os.Open(path)
@@ -133,8 +137,16 @@ func (l *Ledger) levelJournal(ctx context.Context, n int64) error {
 	case err != nil:
 		return fmt.Errorf("open journal: %w", err)
 	default:
+		if snap.size > 0 && journalRecordAt(f, snap.journal, snap.size) {
+			end, count = snap.journal, snap.size
+		}
+		if _, err := f.Seek(end, io.SeekStart); err != nil {
+			f.Close()
+			return err
+		}
 		var batch []pending
-		end, err = readJournal(f, func(rec journalRecord) error {
+		var read int64
+		read, err = readJournal(f, func(rec journalRecord) error {
 			defer func() { count++ }()
 			if count < n {
 				return nil
@@ -152,14 +164,15 @@ func (l *Ledger) levelJournal(ctx context.Context, n int64) error {
 				return fmt.Errorf("journal event %d does not follow from the ledger: %w", ev.Seq, err)
 			}
 			if batch = append(batch, p); len(batch) == l.opts.MaxBatch {
-				err = l.persist(batch, false)
+				err = l.commitReplayed(batch)
 				batch = batch[:0]
 			}
 			return err
 		})
 		f.Close()
+		end += read
 		if err == nil && len(batch) > 0 {
-			err = l.persist(batch, false)
+			err = l.commitReplayed(batch)
 		}
 		if err != nil {
 			return err
@@ -178,6 +191,67 @@ func (l *Ledger) levelJournal(ctx context.Context, n int64) error {
 		return l.rewriteJournal(ctx, count, n)
 	}
 	return nil
+}
+
+// journalRecordAt reports whether the journal's record at offset holds
+// event seq, or offset is the journal's end and seq its record count.
+func journalRecordAt(f *os.File, offset, seq int64) bool {
+	st, err := f.Stat()
+	if err != nil || offset > st.Size() {
+		return false
+	}
+	if _, err := f.Seek(offset, io.SeekStart); err != nil {
+		return false
+	}
+	var at int64 = -1
+	readJournal(f, func(rec journalRecord) error {
+		if ev, err := plenty.DecodeEvent(rec.Body); err == nil {
+			at = ev.Seq
+		}
+		return errStop
+	})
+	if at < 0 {
+		// Nothing readable there: the journal ends at offset, and then
+		// must hold seq records, which the next start-up check (records
+		// beyond the database) cannot tell; accept only the exact end.
+		return offset == st.Size() && offset > 0
+	}
+	return at == seq
+}
+
+var errStop = errors.New("stop")
+
+// commitReplayed commits events replayed from the journal to DuckDB.
+func (l *Ledger) commitReplayed(batch []pending) error {
+	l.durable.Store(batch[len(batch)-1].ev.Seq + 1)
+	changes := l.changes
+	l.changes = map[plenty.Change]struct{}{}
+	return l.commitDB(batch, changes)
+}
+
+// loadIdempotencyKeys reads the keys of the events within the idempotency
+// window of the last event's time.
+func (l *Ledger) loadIdempotencyKeys(ctx context.Context) error {
+	since := l.state.LastTime().Add(-IdempotencyWindow)
+	if now := l.opts.Now().Add(-IdempotencyWindow); now.After(since) {
+		since = now
+	}
+	rows, err := l.db.QueryContext(ctx,
+		"SELECT seq, time, idem_key, request_hash FROM events WHERE idem_key IS NOT NULL AND time >= ? ORDER BY seq", since.UTC())
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var seq int64
+		var t time.Time
+		var key, hash string
+		if err := rows.Scan(&seq, &t, &key, &hash); err != nil {
+			return err
+		}
+		l.idem.add(key, idemEntry{requestHash: hash, seq: seq, time: t.UTC()})
+	}
+	return rows.Err()
 }
 
 // rewriteJournal appends events [from, to) from the database to the

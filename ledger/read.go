@@ -13,7 +13,8 @@ import (
 )
 
 // Events calls fn for each durable event with from <= seq < to, in order,
-// streaming from the database. A to beyond the ledger's size reads to the
+// streaming from the database (after waiting, at most one commit, for
+// DuckDB to hold them). A to beyond the ledger's size reads to the
 // end. It returns fn's first error, or a decoding error naming the seq of a
 // stored body that is not canonical.
 func (l *Ledger) Events(ctx context.Context, from, to int64, fn func(plenty.Event) error) error {
@@ -22,6 +23,9 @@ func (l *Ledger) Events(ctx context.Context, from, to int64, fn func(plenty.Even
 	}
 	if from < 0 {
 		from = 0
+	}
+	if err := l.waitCommitted(ctx, to); err != nil {
+		return err
 	}
 	return readEvents(ctx, l.db, from, to, fn)
 }
@@ -114,6 +118,9 @@ func (l *Ledger) TreeHash(ctx context.Context, size int64) (tlog.Hash, error) {
 	if size < 0 || size > l.Size() {
 		return tlog.Hash{}, plenty.Errorf(plenty.ENOTFOUND, "tree size %d is beyond the ledger's %d events", size, l.Size())
 	}
+	if err := l.waitCommitted(ctx, size); err != nil {
+		return tlog.Hash{}, err
+	}
 	return tlog.TreeHash(size, l.hashReader(ctx))
 }
 
@@ -122,6 +129,9 @@ func (l *Ledger) TreeHash(ctx context.Context, size int64) (tlog.Hash, error) {
 func (l *Ledger) InclusionProof(ctx context.Context, seq, size int64) (tlog.RecordProof, error) {
 	if seq < 0 || seq >= size || size > l.Size() {
 		return nil, plenty.Errorf(plenty.ENOTFOUND, "no event %d in a tree of size %d (the ledger has %d events)", seq, size, l.Size())
+	}
+	if err := l.waitCommitted(ctx, size); err != nil {
+		return nil, err
 	}
 	return tlog.ProveRecord(size, seq, l.hashReader(ctx))
 }
@@ -132,6 +142,9 @@ func (l *Ledger) InclusionProof(ctx context.Context, seq, size int64) (tlog.Reco
 func (l *Ledger) ConsistencyProof(ctx context.Context, old, size int64) (tlog.TreeProof, error) {
 	if old < 0 || old > size || size > l.Size() {
 		return nil, plenty.Errorf(plenty.ENOTFOUND, "no consistency proof from size %d to %d (the ledger has %d events)", old, size, l.Size())
+	}
+	if err := l.waitCommitted(ctx, size); err != nil {
+		return nil, err
 	}
 	return tlog.ProveTree(size, old, l.hashReader(ctx))
 }

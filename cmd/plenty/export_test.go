@@ -23,7 +23,7 @@ func TestRunExport(t *testing.T) {
 	t0 := time.Now().UTC().Truncate(time.Second)
 	for i := 0; i < 3; i++ {
 		id := fmt.Sprintf("c%d", i)
-		_, err := l.Append(context.Background(), ledger.Request{
+		_, _, err := l.Append(context.Background(), ledger.Request{
 			Kind: plenty.KindCouncilRegistered, Actor: plenty.ActorPublic,
 			Data: plenty.CouncilRegistration{ID: id, Name: "Council " + id, Sector: "food", Place: "Riverside",
 				Location: plenty.Location{Lat: 51.46, Lon: -0.11},

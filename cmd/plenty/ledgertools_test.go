@@ -18,7 +18,7 @@ func TestCheckAndRecoverCommands(t *testing.T) {
 		t.Fatal(err)
 	}
 	item := plenty.Item{Code: "wheat-flour", Name: "Wheat flour", Dimension: plenty.Mass, Unit: "kg"}
-	if _, err := l.Append(context.Background(), ledger.Request{Kind: plenty.KindItemDefined, Actor: plenty.ActorHub,
+	if _, _, err := l.Append(context.Background(), ledger.Request{Kind: plenty.KindItemDefined, Actor: plenty.ActorHub,
 		Data: plenty.ItemDefinition{Code: item.Code, Name: item.Name, Dimension: item.Dimension, Unit: item.Unit}}); err != nil {
 		t.Fatal(err)
 	}

@@ -1,6 +1,7 @@
 // Command loadtest measures the hub: offers posted per second over
 // loopback HTTP with concurrent keep-alive connections, their latency, and
-// for comparison the ledger's in-process append rate in the same run.
+// for comparison, in the same run, GET /healthz from the same client (the
+// floor of an HTTP request here) and the ledger's in-process append rate.
 //
 // It starts its own hub on 127.0.0.1 with a temporary data folder and
 // talks to nothing else. Both phases are bounded by -n and -max.
@@ -134,13 +135,20 @@ func run(n, conns int, maxTime time.Duration) error {
 	ok := int64(len(all)) - fails.Load()
 	batches := after.Batches - before.Batches
 	events := after.CommittedEvent - before.CommittedEvent
+	offersRate := float64(ok) / elapsed.Seconds()
 	fmt.Printf("http: %d offers posted (%d failed) over %d connections in %.2fs: %.0f offers/s\n",
-		ok, fails.Load(), conns, elapsed.Seconds(), float64(ok)/elapsed.Seconds())
+		ok, fails.Load(), conns, elapsed.Seconds(), offersRate)
 	fmt.Printf("http latency: p50 %.2f ms, p90 %.2f ms, p99 %.2f ms, max %.2f ms\n",
 		ms(all[len(all)/2]), ms(all[len(all)*90/100]), ms(all[len(all)*99/100]), ms(all[len(all)-1]))
 	if batches > 0 {
-		fmt.Printf("ledger during http: %d commits, %.1f events per commit\n", batches, float64(events)/float64(batches))
+		fmt.Printf("ledger during http: %d DuckDB commits, %.1f events per commit\n", batches, float64(events)/float64(batches))
 	}
+
+	// The floor: GET /healthz, as many requests, from the same client.
+	healthRate, hlat, hfails := healthz(client, addr, n, conns, maxTime)
+	fmt.Printf("healthz: %d requests (%d failed) over %d connections: %.0f requests/s; p50 %.2f ms, p99 %.2f ms\n",
+		len(hlat), hfails, conns, healthRate, ms(hlat[len(hlat)/2]), ms(hlat[len(hlat)*99/100]))
+	fmt.Printf("offers / healthz: %.1f%%\n", 100*offersRate/healthRate)
 
 	// The same ledger, appended to in process with as many goroutines.
 	var council string
@@ -163,7 +171,7 @@ func run(n, conns int, maxTime time.Duration) error {
 				o := plenty.OfferPosting{ID: fmt.Sprintf("load-%d", seq.Add(1)), Council: council, Item: "wheat-flour",
 					Quantity: 250000, AvailableFrom: now, AvailableUntil: now.Add(24 * time.Hour),
 					MaxDistanceKm: 40, ExpiresAt: now.Add(24 * time.Hour)}
-				if _, err := l.Append(ctx, ledger.Request{Kind: plenty.KindOfferPosted, Actor: plenty.DelegateActor(d.ID),
+				if _, _, err := l.Append(ctx, ledger.Request{Kind: plenty.KindOfferPosted, Actor: plenty.DelegateActor(d.ID),
 					Data: o}); err != nil {
 					fails.Add(1)
 				}
@@ -177,6 +185,43 @@ func run(n, conns int, maxTime time.Duration) error {
 		appended, conns, elapsed.Seconds(), float64(appended)/elapsed.Seconds())
 	fmt.Printf("ledger size at the end: %d events\n", l.Size())
 	return nil
+}
+
+// healthz sends up to n GET /healthz requests over conns connections and
+// returns their rate and sorted latencies.
+func healthz(client *fasthttp.HostClient, addr string, n, conns int, maxTime time.Duration) (float64, []time.Duration, int64) {
+	lat := make([][]time.Duration, conns)
+	var next, fails atomic.Int64
+	deadline := time.Now().Add(maxTime)
+	start := time.Now()
+	var wg sync.WaitGroup
+	for w := 0; w < conns; w++ {
+		wg.Add(1)
+		go func(w int) {
+			defer wg.Done()
+			req, res := fasthttp.AcquireRequest(), fasthttp.AcquireResponse()
+			defer fasthttp.ReleaseRequest(req)
+			defer fasthttp.ReleaseResponse(res)
+			for next.Add(1) <= int64(n) && time.Now().Before(deadline) {
+				req.Reset()
+				req.SetRequestURI("http://" + addr + "/healthz")
+				t := time.Now()
+				err := client.Do(req, res)
+				lat[w] = append(lat[w], time.Since(t))
+				if err != nil || res.StatusCode() != 200 {
+					fails.Add(1)
+				}
+			}
+		}(w)
+	}
+	wg.Wait()
+	elapsed := time.Since(start)
+	var all []time.Duration
+	for _, l := range lat {
+		all = append(all, l...)
+	}
+	sort.Slice(all, func(i, j int) bool { return all[i] < all[j] })
+	return float64(int64(len(all))-fails.Load()) / elapsed.Seconds(), all, fails.Load()
 }
 
 func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }

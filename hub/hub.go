@@ -153,13 +153,13 @@ func New(l Ledger, cfg Config) *Server {
 		// Values read from a request (params, form values, headers) are
 		// copied: the fold keeps the payloads the hub builds from them
 		// (plenty.Event.WithPayload), and fasthttp reuses its buffers.
-		Immutable: true,
-		ErrorHandler:          s.handleError,
-		BodyLimit:             cfg.BodyLimit,
-		CaseSensitive:         true,
-		ReadTimeout:           30 * time.Second,
-		WriteTimeout:          30 * time.Second,
-		IdleTimeout:           2 * time.Minute,
+		Immutable:     true,
+		ErrorHandler:  s.handleError,
+		BodyLimit:     cfg.BodyLimit,
+		CaseSensitive: true,
+		ReadTimeout:   30 * time.Second,
+		WriteTimeout:  30 * time.Second,
+		IdleTimeout:   2 * time.Minute,
 	})
 	s.routes()
 	return s

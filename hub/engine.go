@@ -110,16 +110,20 @@ func (s *Server) RunMatching(ctx context.Context) error {
 	}
 	s.metrics.observeMatching(time.Since(start), len(ps))
 	set := &proposalSet{size: in.LedgerSize, at: now, list: ps, byCouncil: map[string][]int{}}
+	e.mu.Lock()
 	for i := range ps {
 		ps[i].ComputedAt = now
+		// While its terms stand (the id hashes them), a proposal is the
+		// one first served: its expiry does not move with every run, and
+		// its ledger size and time still recompute it.
+		if old, ok := e.served[ps[i].ID]; ok && now.Before(old.ExpiresAt) {
+			ps[i] = old
+		}
+		e.served[ps[i].ID] = ps[i]
 		set.byCouncil[ps[i].Provider] = append(set.byCouncil[ps[i].Provider], i)
 		if ps[i].Receiver != ps[i].Provider {
 			set.byCouncil[ps[i].Receiver] = append(set.byCouncil[ps[i].Receiver], i)
 		}
-	}
-	e.mu.Lock()
-	for _, p := range ps {
-		e.served[p.ID] = p
 	}
 	for id, p := range e.served {
 		if !now.Before(p.ExpiresAt) {

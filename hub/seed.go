@@ -54,25 +54,37 @@ func LoadDemo(ctx context.Context, l *ledger.Ledger, now time.Time) ([]DemoDeleg
 	}
 	now = now.UTC()
 	region := fixtures.Demo(now)
+	ds, err := registerDemo(ctx, l, region, now)
+	if err != nil {
+		return nil, err
+	}
+	return ds, postDemo(ctx, l, region, ds)
+}
+
+// registerDemo registers the region's councils at now, each with a first
+// delegate, and returns the delegates with their tokens.
+func registerDemo(ctx context.Context, l *ledger.Ledger, region fixtures.DemoRegion, now time.Time) ([]DemoDelegate, error) {
 	delegates := make([]DemoDelegate, len(region.Councils))
-	actor := map[string]plenty.Actor{}
 	var reqs []ledger.Request
 	for i, c := range region.Councils {
 		token := newToken()
 		did := "demo-d" + c.ID[len("demo-c"):]
 		delegates[i] = DemoDelegate{Council: c.ID, Name: c.Name, Delegate: did, Token: token}
-		actor[c.ID] = plenty.DelegateActor(did)
 		reqs = append(reqs, ledger.Request{Kind: plenty.KindCouncilRegistered, Actor: plenty.ActorPublic,
 			Data: plenty.CouncilRegistered{Council: c, Delegate: plenty.DelegateGrant{
-				Delegate: plenty.Delegate{ID: did, Council: c.ID, Label: "demo delegate",
-					Mandate: "Post the council's surplus and needs in the demo region; accept exchanges.",
-					Scopes:  plenty.AllScopes, IssuedAt: now, ExpiresAt: now.Add(plenty.MaxMandateTerm)},
-				TokenHash: plenty.HashToken(token)}}})
+				Delegate: demoDelegate(did, c.ID, now), TokenHash: plenty.HashToken(token)}}})
 	}
-	if err := appendAll(ctx, l, reqs); err != nil {
-		return nil, err
+	return delegates, appendAll(ctx, l, reqs)
+}
+
+// postDemo posts the region's offers and needs, each by its council's
+// delegate among ds.
+func postDemo(ctx context.Context, l *ledger.Ledger, region fixtures.DemoRegion, ds []DemoDelegate) error {
+	actor := map[string]plenty.Actor{}
+	for _, d := range ds {
+		actor[d.Council] = plenty.DelegateActor(d.Delegate)
 	}
-	reqs = reqs[:0]
+	var reqs []ledger.Request
 	for _, o := range region.Offers {
 		o.PostedBy = actor[o.Council][len("delegate:"):]
 		reqs = append(reqs, ledger.Request{Kind: plenty.KindOfferPosted, Actor: actor[o.Council], Data: plenty.OfferPosted{Offer: o}})
@@ -81,10 +93,7 @@ func LoadDemo(ctx context.Context, l *ledger.Ledger, now time.Time) ([]DemoDeleg
 		n.PostedBy = actor[n.Council][len("delegate:"):]
 		reqs = append(reqs, ledger.Request{Kind: plenty.KindNeedPosted, Actor: actor[n.Council], Data: plenty.NeedPosted{Need: n}})
 	}
-	if err := appendAll(ctx, l, reqs); err != nil {
-		return nil, err
-	}
-	return delegates, nil
+	return appendAll(ctx, l, reqs)
 }
 
 // appendAll appends independent events concurrently, so that the ledger

@@ -12,6 +12,7 @@ import (
 	"path/filepath"
 	"strings"
 	"time"
+	_ "time/tzdata" // --timezone works where the system has no zone database (a minimal container)
 
 	"github.com/plentyhub/plenty/hub"
 	"github.com/plentyhub/plenty/ledger"
@@ -31,6 +32,8 @@ type Main struct {
 	LotteryWindow time.Duration
 	WriteRate     float64
 	AddrRate      float64
+	// Location is the time zone of the web pages (--timezone).
+	Location *time.Location
 
 	// Now is the clock of the ledger and the hub; time.Now when nil.
 	Now func() time.Time
@@ -50,7 +53,20 @@ func (m *Main) ParseFlags(args []string, stderr io.Writer) error {
 	fs.DurationVar(&m.LotteryWindow, "lottery-window", 10*time.Minute, "how long a delivery task collects volunteers before the draw")
 	fs.Float64Var(&m.WriteRate, "write-rate", 20, "writes per second allowed to one delegate token (burst twice that)")
 	fs.Float64Var(&m.AddrRate, "addr-rate", 100, "writes per second allowed from one client address (burst twice that)")
-	return fs.Parse(args)
+	zone := fs.String("timezone", "", "time zone of the web pages' dates and times, by IANA name such as Europe/London (default the machine's)")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	m.Location = time.Local
+	if *zone != "" {
+		loc, err := time.LoadLocation(*zone)
+		if err != nil {
+			fmt.Fprintf(stderr, "--timezone %q: not a time zone name such as Europe/London or UTC (%v)\n", *zone, err)
+			return err
+		}
+		m.Location = loc
+	}
+	return nil
 }
 
 // Open opens the ledger and starts serving on m.Addr (":0" picks a free
@@ -75,7 +91,7 @@ func (m *Main) Open(logger *slog.Logger) error {
 	m.Server = hub.New(l, hub.Config{
 		Logger: logger, Now: now, LotteryWindow: m.LotteryWindow,
 		WriteRate: m.WriteRate, WriteBurst: int(2 * m.WriteRate),
-		AddrRate: m.AddrRate, AddrBurst: int(2 * m.AddrRate),
+		AddrRate: m.AddrRate, AddrBurst: int(2 * m.AddrRate), Location: m.Location,
 	})
 	ctx := context.Background()
 	if m.Demo {

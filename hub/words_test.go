@@ -150,3 +150,39 @@ func TestProposalExpiryStands(t *testing.T) {
 		t.Errorf("the listing's computed_at %v names the first run, want the last", second.get("computed_at"))
 	}
 }
+
+// A council takes back its acceptance over the API while the agreement
+// has not formed; once both accepted, it is refused and nothing is written.
+func TestWithdrawAcceptanceAPI(t *testing.T) {
+	h := MustOpenHub(t, hub.Config{})
+	mill, bakers := h.register("Mill"), h.register("Bakers")
+	h.do("POST", "/api/v1/offers", mill.Token, flourOffer).want(t, 201)
+	h.do("POST", "/api/v1/needs", bakers.Token, flourNeed).want(t, 201)
+	if err := h.srv.RunMatching(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	id := h.do("GET", "/api/v1/proposals", "", "").want(t, 200).str("proposals.0.id")
+	path := "/api/v1/proposals/" + id + "/withdraw-acceptance"
+	h.do("POST", path, mill.Token, "").want(t, 404)
+	h.do("POST", "/api/v1/proposals/"+id+"/accept", mill.Token, "").want(t, 200)
+	h.do("POST", path, bakers.Token, "").want(t, 409)
+	r := h.do("POST", path, mill.Token, "").want(t, 200)
+	if d, _ := r.get("acceptance.decisions").([]any); len(d) != 0 || r.str("acceptance.proposal.id") != id {
+		t.Fatalf("after the withdrawal: %s", r.Raw)
+	}
+	w := h.do("GET", "/api/v1/proposals?council="+mill.ID, "", "").want(t, 200)
+	if got, _ := w.get("proposals.0.waiting_for").([]any); len(got) != 2 {
+		t.Errorf("waiting_for %v, want both councils again: %s", got, w.Raw)
+	}
+	h.do("POST", "/api/v1/proposals/"+id+"/accept", bakers.Token, "").want(t, 200)
+	if ag := h.do("POST", "/api/v1/proposals/"+id+"/accept", mill.Token, "").want(t, 200).str("agreement.id"); ag == "" {
+		t.Fatal("no agreement after both accepted again")
+	}
+	size := h.ledger.Size()
+	if r := h.do("POST", path, bakers.Token, "").want(t, 409); !strings.Contains(r.str("detail"), "cancel the agreement") {
+		t.Errorf("detail %q", r.str("detail"))
+	}
+	if h.ledger.Size() != size {
+		t.Error("a refused withdrawal wrote an event")
+	}
+}

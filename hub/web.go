@@ -38,7 +38,7 @@ type web struct {
 // webRoutes lays out the web pages: the public pages, the council desk and
 // the volunteer board.
 func (s *Server) webRoutes() {
-	w := &web{s: s, pages: parsePages(), sessions: newSessions(s.now)}
+	w := &web{s: s, pages: parsePages(s.cfg.Location), sessions: newSessions(s.now)}
 	static, err := fs.Sub(webFiles, "web/static")
 	if err != nil {
 		panic(err) // the folder is embedded at build time
@@ -59,8 +59,12 @@ func (s *Server) webRoutes() {
 	s.app.Post("/desk/needs", limit, w.handle(w.asDelegate(w.deskPostNeed)))
 	s.app.Post("/desk/delegates", limit, w.handle(w.asDelegate(w.deskIssueDelegate)))
 	s.app.Post("/desk/delegates/:id/recall", limit, w.handle(w.asDelegate(w.deskRecallDelegate)))
+	s.app.Post("/desk/offers/:id/withdraw", limit, w.handle(w.asDelegate(w.deskWithdraw(plenty.KindOfferWithdrawn, "offer"))))
+	s.app.Post("/desk/needs/:id/withdraw", limit, w.handle(w.asDelegate(w.deskWithdraw(plenty.KindNeedWithdrawn, "need"))))
+	s.app.Post("/desk/proposals/:id/withdraw-acceptance", limit, w.handle(w.asDelegate(w.deskWithdrawAcceptance)))
 	s.app.Post("/desk/proposals/:id/:decision", limit, w.handle(w.asDelegate(w.deskDecide)))
 	s.app.Post("/desk/agreements/:id/receipt", limit, w.handle(w.asDelegate(w.deskConfirmReceipt)))
+	s.app.Post("/desk/agreements/:id/cancel", limit, w.handle(w.asDelegate(w.deskCancelAgreement)))
 
 	s.app.Get("/volunteer", w.handle(w.volunteerPage))
 	s.app.Post("/volunteer/register", limit, w.handle(w.volunteerRegister))
@@ -70,10 +74,12 @@ func (s *Server) webRoutes() {
 }
 
 // parsePages parses each page with the shared layout.
-func parsePages() map[string]*template.Template {
+func parsePages(loc *time.Location) map[string]*template.Template {
 	funcs := template.FuncMap{
-		"date":     func(t time.Time) string { return t.UTC().Format("2 Jan 2006") },
-		"datetime": func(t time.Time) string { return t.UTC().Format("2 Jan 2006 15:04 UTC") },
+		"date":     func(t time.Time) string { return formatDate(t, loc) },
+		"datetime": func(t time.Time) string { return formatDateTime(t, loc) },
+		"day":      func(t time.Time) string { return t.In(loc).Format("2006-01-02") },
+		"zone":     func() string { return zoneName(loc) },
 		"iso":      func(t time.Time) string { return t.UTC().Format(time.RFC3339) },
 		"pct":      func(f float64) string { return fmt.Sprintf("%.0f%%", f*100) },
 		"num":      func(f float64) string { return trimFloat(f) },
@@ -110,6 +116,33 @@ type fieldArgs struct {
 func fieldOf(f *form, prefix, name, label, typ, hint string, required bool, list, mode string) fieldArgs {
 	return fieldArgs{Form: f, ID: prefix + "-" + name, Name: name, Label: label, Type: typ, Hint: hint,
 		Required: required, List: list, Mode: mode}
+}
+
+// formatDate shows a day in the hub's zone, such as "20 Dec 2026"; the
+// zero time, which means "no limit", as "—".
+func formatDate(t time.Time, loc *time.Location) string {
+	if t.IsZero() {
+		return "—"
+	}
+	return t.In(loc).Format("2 Jan 2006")
+}
+
+// formatDateTime shows a moment in the hub's zone with the zone named,
+// such as "20 Dec 2026, 14:05 GMT".
+func formatDateTime(t time.Time, loc *time.Location) string {
+	if t.IsZero() {
+		return "—"
+	}
+	return t.In(loc).Format("2 Jan 2006, 15:04 MST")
+}
+
+// zoneName names the hub's zone for people: its IANA name, or for the
+// machine's zone its abbreviation now.
+func zoneName(loc *time.Location) string {
+	if name := loc.String(); name != "Local" {
+		return name
+	}
+	return time.Now().In(loc).Format("MST")
 }
 
 // trimFloat formats f with at most one decimal, without a trailing ".0".

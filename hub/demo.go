@@ -300,8 +300,13 @@ func (p *demoPlay) week(region fixtures.DemoRegion, last bool) error {
 			return err
 		}
 		q := a.Agreement.Quantity
-		if j%5 == 0 {
-			q = q * 9 / 10 // a short delivery: the rest stays needed
+		if j%5 == 0 && q > 1000 {
+			// A short delivery, of whole units (a bicycle arrives or not):
+			// the rest stays needed.
+			q = max(1000, q*9/10/1000*1000)
+			if q == a.Agreement.Quantity {
+				q -= 1000
+			}
 		}
 		if q <= 0 {
 			continue

@@ -49,6 +49,10 @@ func (s *Server) webRoutes() {
 	s.app.Get("/items", w.handle(w.itemsPage))
 	s.app.Get("/councils/:id", w.handle(w.councilPage))
 	s.app.Get("/open", w.handle(w.openPage))
+	s.app.Get("/glossary", w.handle(w.glossaryPage))
+	s.app.Get("/postings", w.handle(w.postingsPage))
+	s.app.Get("/register", w.handle(w.registerPage))
+	s.app.Post("/register", w.handle(s.limitAddr), w.handle(w.registerCouncil))
 
 	// Writes are limited per address as the API's are, answered as a page.
 	limit := w.handle(s.limitAddr)
@@ -80,6 +84,9 @@ func parsePages(loc *time.Location) map[string]*template.Template {
 		"datetime": func(t time.Time) string { return formatDateTime(t, loc) },
 		"day":      func(t time.Time) string { return t.In(loc).Format("2006-01-02") },
 		"zone":     func() string { return zoneName(loc) },
+		"plural":   plural,
+		"hours":    func(h float64) string { return naturalDuration(time.Duration(h * float64(time.Hour))) },
+		"days":     func(d float64) string { return naturalDuration(time.Duration(d * 24 * float64(time.Hour))) },
 		"iso":      func(t time.Time) string { return t.UTC().Format(time.RFC3339) },
 		"pct":      func(f float64) string { return fmt.Sprintf("%.0f%%", f*100) },
 		"num":      func(f float64) string { return trimFloat(f) },
@@ -143,6 +150,38 @@ func zoneName(loc *time.Location) string {
 		return name
 	}
 	return time.Now().In(loc).Format("MST")
+}
+
+// plural counts n things, such as "1 delivery" or "2 deliveries".
+func plural(n int, one, many string) string {
+	if n == 1 {
+		return "1 " + one
+	}
+	return fmt.Sprintf("%d %s", n, many)
+}
+
+// naturalDuration says how long d is as people do: "3 days", "1 day and
+// 5 hours", "7 hours", "40 minutes", "less than a minute".
+func naturalDuration(d time.Duration) string {
+	switch {
+	case d < time.Minute:
+		return "less than a minute"
+	case d < time.Hour:
+		return plural(int(d/time.Minute), "minute", "minutes")
+	case d < 24*time.Hour:
+		h := int((d + 30*time.Minute) / time.Hour)
+		return plural(h, "hour", "hours")
+	case d < 3*24*time.Hour:
+		days, hours := int(d/(24*time.Hour)), int((d%(24*time.Hour)+30*time.Minute)/time.Hour)
+		if hours == 24 {
+			days, hours = days+1, 0
+		}
+		if hours == 0 {
+			return plural(days, "day", "days")
+		}
+		return plural(days, "day", "days") + " and " + plural(hours, "hour", "hours")
+	}
+	return plural(int((d+12*time.Hour)/(24*time.Hour)), "day", "days")
 }
 
 // trimFloat formats f with at most one decimal, without a trailing ".0".

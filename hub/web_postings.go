@@ -84,7 +84,8 @@ func (w *web) postingsPage(c *fiber.Ctx) error {
 		}
 		now := w.s.now()
 		for _, o := range st.Offers() {
-			if o.Status != plenty.StatusOpen || o.Remaining <= 0 || (!o.ExpiresAt.IsZero() && !now.Before(o.ExpiresAt)) {
+			if o.Status != plenty.StatusOpen || o.Remaining <= 0 || (!o.ExpiresAt.IsZero() && !now.Before(o.ExpiresAt)) ||
+				(!o.AvailableUntil.IsZero() && o.AvailableUntil.Before(now)) {
 				continue
 			}
 			if p, ok := row(o.ID, o.Council, o.Item, o.Remaining, o.Location, o.AvailableUntil, 0); ok {

@@ -53,8 +53,9 @@ func (w *web) deskAsk(c *fiber.Ctx, d plenty.Delegate, data *deskData) {
 				data.Confirm = &confirmBox{
 					Heading: fmt.Sprintf("Cancel agreement %s?", a.ID),
 					Text: fmt.Sprintf("The agreement to move %s of %s ends: the offer and the need get the quantity back, "+
-						"the delivery task is called off, and the other council sees it at once. It cannot be undone; "+
-						"the engine may propose the exchange again.", amount(a.Quantity, it.Unit), it.Name),
+						"the delivery task is called off, and the other council sees it at once. It cannot be undone, "+
+						"and the engine will not propose this offer for this need again; each may still be matched with others.",
+						amount(a.Quantity, it.Unit), it.Name),
 					Action: "/desk/agreements/" + a.ID + "/cancel",
 					Button: "Yes, cancel the agreement",
 					Back:   "/desk#agreement-" + a.ID,
@@ -128,14 +129,14 @@ func (w *web) replacePosting(c *fiber.Ctx, d plenty.Delegate, kind, what string)
 	if id == "" {
 		return ""
 	}
-	if err := w.withdrawPosting(c, d, kind, id); err != nil {
+	if err := w.withdrawPosting(c, d, kind, id, "replaces"); err != nil {
 		return fmt.Sprintf(" The old %s %s was not withdrawn: %s", what, id, plenty.ErrorMessage(err))
 	}
 	return fmt.Sprintf(" It replaces %s %s, now withdrawn.", what, id)
 }
 
 // withdrawPosting withdraws an open offer or need of d's council.
-func (w *web) withdrawPosting(c *fiber.Ctx, d plenty.Delegate, kind, id string) error {
+func (w *web) withdrawPosting(c *fiber.Ctx, d plenty.Delegate, kind, id string, step ...string) error {
 	var council string
 	var found bool
 	w.s.read(func(st *plenty.State) error {
@@ -156,7 +157,7 @@ func (w *web) withdrawPosting(c *fiber.Ctx, d plenty.Delegate, kind, id string) 
 	case !d.HasScope(plenty.ScopePost):
 		return plenty.Errorf(plenty.EFORBIDDEN, "your mandate does not include the %q scope", plenty.ScopePost)
 	}
-	_, _, err := w.formRecorder(c)(kind, plenty.DelegateActor(d.ID), plenty.PostingClosed{ID: id})
+	_, _, err := w.formRecorder(c, step...)(kind, plenty.DelegateActor(d.ID), plenty.PostingClosed{ID: id})
 	return err
 }
 

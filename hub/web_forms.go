@@ -90,23 +90,26 @@ func isRefusal(err error) bool {
 // idempotency key (the hidden field "idem", fresh on each page, together
 // with the form's path), so that a form sent twice, by a double click or
 // a reload, writes once.
-func formContext(c *fiber.Ctx) context.Context {
+//
+// A form that writes a second event (the withdrawal after a changed
+// posting) names it with step, so that each event has its own key.
+func formContext(c *fiber.Ctx, step ...string) context.Context {
 	ctx := c.UserContext()
 	key := c.FormValue("idem")
 	if len(key) != 43 || !printableASCII(key) {
 		return ctx
 	}
-	k := sha256.Sum256([]byte(key + " " + c.Path()))
+	k := sha256.Sum256([]byte(key + " " + c.Path() + strings.Join(step, " ")))
 	h := sha256.New()
-	h.Write([]byte(c.Method() + " " + c.Path() + "\n"))
+	h.Write([]byte(c.Method() + " " + c.Path() + strings.Join(step, " ") + "\n"))
 	h.Write(c.Body())
 	return context.WithValue(ctx, idempotencyKey{}, ledger.Request{
 		IdempotencyKey: "web:" + hex.EncodeToString(k[:16]), RequestHash: hex.EncodeToString(h.Sum(nil))})
 }
 
 // formRecorder records the events of a web form (see formContext).
-func (w *web) formRecorder(c *fiber.Ctx) recordFunc {
-	ctx := formContext(c)
+func (w *web) formRecorder(c *fiber.Ctx, step ...string) recordFunc {
+	ctx := formContext(c, step...)
 	return func(kind string, actor plenty.Actor, data any) (plenty.Event, bool, error) {
 		return w.s.write(ctx, kind, actor, data)
 	}

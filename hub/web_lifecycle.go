@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"net/http"
 	"slices"
-	"strings"
 	"time"
 
 	"github.com/gofiber/fiber/v2"
@@ -209,7 +208,12 @@ func (w *web) deskConfirmReceipt(c *fiber.Ctx, sess *session, d plenty.Delegate)
 	if d.Council != a.Receiver {
 		return refused(plenty.Errorf(plenty.EFORBIDDEN, "only the receiving council confirms the receipt of agreement %s", id))
 	}
-	q, err := w.s.parseQuantity(a.Item, Decimal(strings.TrimSpace(c.FormValue("quantity"))), "", false)
+	var fe fieldErrors
+	dec := formDecimal(&fe, "quantity", c.FormValue("quantity"))
+	if err := fe.err(); err != nil {
+		return refused(err)
+	}
+	q, err := w.s.parseQuantity(a.Item, dec, "", false)
 	if err != nil {
 		return refused(err)
 	}

@@ -100,7 +100,7 @@ func TestWebPostingsPage(t *testing.T) {
 	h, ds := MustServeDemoHub(t)
 	b := h.browser()
 	from := ds[0].Council // Manchester Millers
-	p := b.get("/postings?item=Potatoes&from=" + from).want(t, 200)
+	p := b.get("/postings?item=Potatoes&from="+from).want(t, 200)
 	var kms []float64
 	walk(p.Doc, func(n *html.Node) bool {
 		if n.Data != "tr" || !strings.Contains(attr(n, "id"), "-o") { // the offers' rows
@@ -140,7 +140,7 @@ func TestWebPostingsPage(t *testing.T) {
 		t.Error("no map on /postings")
 	}
 
-	c := b.get("/councils/" + ds[1].Council).want(t, 200)
+	c := b.get("/councils/"+ds[1].Council).want(t, 200)
 	var prios []int
 	walk(c.find("needs").Parent, func(n *html.Node) bool {
 		if n.Data == "td" && attr(n, "data-label") == "Priority" {

@@ -190,7 +190,7 @@ func asStrings(v any) []string {
 // people, not the API that /openapi.json describes.
 func webPage(path string) bool {
 	switch path {
-	case "/", "/items", "/councils/:id", "/open", "/desk", "/volunteer":
+	case "/", "/items", "/councils/:id", "/open", "/desk", "/volunteer", "/postings", "/glossary", "/register":
 		return true
 	}
 	return strings.HasPrefix(path, "/desk/") || strings.HasPrefix(path, "/volunteer/") || strings.HasPrefix(path, "/static/")

@@ -125,6 +125,18 @@ func (s *Server) confirmReceipt(ctx context.Context, d plenty.Delegate, agreemen
 	return s.transfer(plenty.TransferID(agreement)), nil
 }
 
+// transferView is a transfer with the unit its quantity is counted in.
+type transferView struct {
+	plenty.Transfer
+	Unit string `json:"unit"`
+}
+
+func (s *Server) viewTransfer(tr plenty.Transfer) transferView {
+	v := transferView{Transfer: tr}
+	s.read(func(st *plenty.State) error { it, _ := st.Item(tr.Item); v.Unit = it.Unit; return nil })
+	return v
+}
+
 func (s *Server) transfer(id string) plenty.Transfer {
 	var tr plenty.Transfer
 	s.read(func(st *plenty.State) error { tr, _ = st.Transfer(id); return nil })
@@ -174,7 +186,7 @@ func (s *Server) postReceipt(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	return c.Status(fiber.StatusCreated).JSON(fiber.Map{"transfer": tr})
+	return c.Status(fiber.StatusCreated).JSON(fiber.Map{"transfer": s.viewTransfer(tr)})
 }
 
 // cancelAgreement withdraws an active agreement, by a delegate of either
@@ -212,5 +224,5 @@ func (s *Server) postCorrection(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	return c.Status(fiber.StatusCreated).JSON(fiber.Map{"transfer": s.transfer(plenty.CorrectionID(ev.Seq))})
+	return c.Status(fiber.StatusCreated).JSON(fiber.Map{"transfer": s.viewTransfer(s.transfer(plenty.CorrectionID(ev.Seq)))})
 }

@@ -20,8 +20,8 @@ import (
 // (CI=true) a missing Chromium fails them; on a developer's machine they
 // are skipped, loudly.
 
-// screenshotDir is where the browser tests keep their screenshots (the
-// folder is ignored by git).
+// screenshotDir is where the browser tests keep their screenshots, one
+// folder per test (ignored by git); $PLENTY_SCREENSHOTS replaces it.
 const screenshotDir = "../artifacts/screenshots"
 
 // chromium returns the path of the browser, or fails or skips the test.
@@ -65,7 +65,11 @@ func newBrowser(t *testing.T, base string) func(name string) *session {
 		t.Fatalf("start Chromium at %s: %v", path, err)
 	}
 	t.Cleanup(func() { cancelRoot(); cancelAlloc() })
-	dir, err := filepath.Abs(filepath.Join(screenshotDir, t.Name()))
+	shots := screenshotDir
+	if env := os.Getenv("PLENTY_SCREENSHOTS"); env != "" {
+		shots = env
+	}
+	dir, err := filepath.Abs(filepath.Join(shots, t.Name()))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -159,6 +163,18 @@ func (s *session) content(sel string) string {
 	return strings.Join(strings.Fields(v), " ")
 }
 
+// value returns the value of a form field, such as the one-time token's.
+func (s *session) value(sel string) string {
+	s.t.Helper()
+	ctx, cancel := context.WithTimeout(s.ctx, 30*time.Second)
+	defer cancel()
+	v, err := chromedp.Run(ctx, chromedp.Evaluate[string](`document.querySelector(`+strconv.Quote(sel)+`).value`))
+	if err != nil {
+		s.t.Fatalf("%s: value of %s: %v", s.name, sel, err)
+	}
+	return v
+}
+
 // wantText fails unless the element's text contains each of want.
 func (s *session) wantText(sel string, want ...string) string {
 	s.t.Helper()
@@ -217,7 +233,7 @@ func TestBrowserStory(t *testing.T) {
 	m.screenshot("field-error")
 	m.set("offer-quantity", "250") // the other fields kept their values
 	m.submit(`form[action="/desk/offers"] button`)
-	m.wantText("#flash", "Offer o_", "250 kg of wheat-flour")
+	m.wantText("#flash", "Offer o_", "250 kg of Wheat flour")
 	m.wantText("#offers + .table-wrap", "Wheat flour 250 kg 250 kg")
 	m.screenshot("offer-posted")
 
@@ -226,13 +242,13 @@ func TestBrowserStory(t *testing.T) {
 	b.signIn(bakers.Token)
 	b.set("need-item", "wheat-flour", "need-quantity", "80.5", "need-priority", "4")
 	b.submit(`form[action="/desk/needs"] button`)
-	b.wantText("#flash", "Need n_", "80.5 kg of wheat-flour")
+	b.wantText("#flash", "Need n_", "80.5 kg of Wheat flour")
 	b.set("delegate-label", "Bea", "delegate-mandate", "Accept flour for the ovens; above 50 kg with a second delegate.",
 		"delegate-cosign_above", "50", "delegate-term_days", "7")
 	b.do(chromedp.Click(chromedp.CSS(`input[name="scopes"][value="accept"]`)))
 	b.submit(`form[action="/desk/delegates"] button`)
 	b.wantText("#flash", "Delegate Bea", "shown only now")
-	beaToken := b.text("#new-token")
+	beaToken := b.value("#new-token")
 	b.screenshot("delegate-issued")
 	// And Cal, the second pair of hands: a co-signature counts only from a
 	// delegate outside Bea's chain of issue, so not from the one who
@@ -252,6 +268,7 @@ func TestBrowserStory(t *testing.T) {
 	m.open("/desk")
 	m.wantText(`section[aria-labelledby="proposals"]`, "Give 80.5 kg of Wheat flour to Bakers", "need priority 4", "Your council's answer is awaited.")
 	m.screenshot("proposal")
+	m.wantText(`section[aria-labelledby="proposals"] form[action$="/accept"] button`, "Accept for Mill")
 	m.submit(`section[aria-labelledby="proposals"] form[action$="/accept"] button`)
 	m.wantText("#flash", "accepted for your council; waiting for the other council")
 
@@ -284,7 +301,7 @@ func TestBrowserStory(t *testing.T) {
 	v.set("register-handle", "Ada", "register-contact", "ada@example.org")
 	v.submit(`form[action="/volunteer/register"] button`)
 	v.wantText("#flash", "Welcome, Ada")
-	if tok := v.text("#new-token"); !strings.HasPrefix(tok, "plenty_") {
+	if tok := v.value("#new-token"); !strings.HasPrefix(tok, "plenty_") {
 		t.Fatalf("volunteer token %q", tok)
 	}
 	v.wantText("#vouched", "No council has vouched for you yet")
@@ -331,12 +348,12 @@ func TestBrowserStory(t *testing.T) {
 	if got := p.content("#flows-desc"); got != "Wheat flour: 1 agreed, 1 received (80.5 kg)." {
 		t.Errorf("flows chart says %q", got)
 	}
-	if got := p.content("#supply-desc"); got != "1 deliveries from at most 25 km away, 0 from further." {
+	if got := p.content("#supply-desc"); got != "1 delivery from at most 25 km away, 0 from further." {
 		t.Errorf("supply chart says %q", got)
 	}
 	p.screenshot("home")
 	p.open("/councils/" + bakers.ID)
-	p.wantText("#account + .table-wrap", "Wheat flour 0 kg 80.5 kg 0 kg 0 kg")
+	p.wantText("#account ~ .table-wrap", "Wheat flour 0 kg 80.5 kg 0 kg 0 kg")
 	p.wantText("#transfers + .table-wrap", "80.5 kg", "Mill", "Bakers")
 	p.wantText("main", "Bea in force", "co-signature above 50", "Accept flour for the ovens; above 50 kg with a second delegate.")
 	p.screenshot("council")

@@ -59,6 +59,33 @@ func (s *Server) registerCouncil(c *fiber.Ctx) error {
 	if err := fe.err(); err != nil {
 		return err
 	}
+	r, err := s.newCouncil(in, s.apiRecorder(c))
+	if err != nil {
+		return err
+	}
+	view := s.viewDelegate(r.Delegate)
+	view.Token = r.Token
+	res := fiber.Map{"council": r.Council, "delegate": &view}
+	if !r.Replay {
+		res["assembly"] = fiber.Map{"key": r.AssemblyKey,
+			"note": "Keep this key with the council's assembly: it issues, renews and recalls mandates and replaces itself. It is shown only now."}
+	}
+	return c.Status(fiber.StatusCreated).JSON(res)
+}
+
+// registration is what registering a council gives: the council, its first
+// delegate, and the two secrets, which are empty on an idempotent replay
+// (they are not kept, so they cannot be shown again).
+type registration struct {
+	Council            plenty.Council
+	Delegate           plenty.Delegate
+	Token, AssemblyKey string
+	Replay             bool
+}
+
+// newCouncil registers a council from in (the API's and the web form's
+// use case). The fold judges the fields.
+func (s *Server) newCouncil(in councilInput, rec recordFunc) (registration, error) {
 	now := s.now()
 	id, first := newID("c_", now), newID("d_", now)
 	token, key := newToken(), newAssemblyKey()
@@ -76,36 +103,25 @@ func (s *Server) registerCouncil(c *fiber.Ctx) error {
 		Delegate: plenty.MandateGrant{ID: first, Council: id, Label: label, Mandate: mandate,
 			Scopes: plenty.AllScopes, ExpiresAt: now.Add(plenty.MaxMandateTerm)},
 	}
-	ev, replay, err := s.record(c, plenty.KindCouncilRegistered, plenty.ActorPublic, data,
+	ev, replay, err := rec(plenty.KindCouncilRegistered, plenty.ActorPublic, data,
 		plenty.Credential{Holder: plenty.DelegateActor(first), Hash: plenty.HashToken(token)},
 		plenty.Credential{Holder: plenty.AssemblyActor(id), Hash: plenty.HashToken(key)})
 	if err != nil {
-		return err
+		return registration{}, err
 	}
+	r := registration{Token: token, AssemblyKey: key, Replay: replay}
 	if replay {
-		// The first answer carried the secrets; they are not kept, so a
-		// replay shows the same council and delegate without them.
 		if err := json.Unmarshal(ev.Data, &data); err != nil {
-			return err
+			return registration{}, err
 		}
+		r.Token, r.AssemblyKey = "", ""
 	}
-	var council plenty.Council
-	var d plenty.Delegate
-	if err := s.read(func(st *plenty.State) error {
-		council, _ = st.Council(data.ID)
-		d, _ = st.Delegate(data.Delegate.ID)
+	err = s.read(func(st *plenty.State) error {
+		r.Council, _ = st.Council(data.ID)
+		r.Delegate, _ = st.Delegate(data.Delegate.ID)
 		return nil
-	}); err != nil {
-		return err
-	}
-	view := s.viewDelegate(d)
-	res := fiber.Map{"council": council, "delegate": &view}
-	if !replay {
-		view.Token = token
-		res["assembly"] = fiber.Map{"key": key,
-			"note": "Keep this key with the council's assembly: it issues, renews and recalls mandates and replaces itself. It is shown only now."}
-	}
-	return c.Status(fiber.StatusCreated).JSON(res)
+	})
+	return r, err
 }
 
 func (s *Server) listCouncils(c *fiber.Ctx) error {

@@ -28,14 +28,11 @@ import (
 // The struct tags' failures are added to fe, so that a handler reports
 // them together with its own checks.
 func (s *Server) decodeBody(c *fiber.Ctx, v any, fe *fieldErrors) error {
-	if ct := c.Get(fiber.HeaderContentType); ct != "" {
-		mt, _, err := mime.ParseMediaType(ct)
-		// curl -d sends form-urlencoded unless told otherwise; the body
-		// must be JSON all the same.
-		if err != nil || (mt != "application/json" && !strings.HasSuffix(mt, "+json") && mt != "application/x-www-form-urlencoded") {
-			return &statusError{http.StatusUnsupportedMediaType,
-				plenty.Errorf(plenty.EINVALID, "send the body as application/json, not %q", ct)}
-		}
+	if len(bytes.TrimSpace(c.Body())) == 0 {
+		return malformed("the request body is empty; send a JSON object")
+	}
+	if err := requireJSON(c.Get(fiber.HeaderContentType)); err != nil {
+		return err
 	}
 	if err := decodeStrict(c.Body(), v); err != nil {
 		return err
@@ -47,6 +44,22 @@ func (s *Server) decodeBody(c *fiber.Ctx, v any, fe *fieldErrors) error {
 		return nil
 	}
 	return err
+}
+
+// requireJSON refuses with 415 a body sent as anything but JSON. curl -d
+// sends application/x-www-form-urlencoded unless told otherwise: that too
+// is refused, with the header to add, rather than read as JSON.
+func requireJSON(ct string) error {
+	if ct == "" {
+		return &statusError{http.StatusUnsupportedMediaType,
+			plenty.Errorf(plenty.EINVALID, "the request has no Content-Type; send the body as JSON with Content-Type: application/json")}
+	}
+	mt, _, err := mime.ParseMediaType(ct)
+	if err != nil || (mt != "application/json" && !strings.HasSuffix(mt, "+json")) {
+		return &statusError{http.StatusUnsupportedMediaType,
+			plenty.Errorf(plenty.EINVALID, "the body is sent as %q; send it as JSON with Content-Type: application/json", ct)}
+	}
+	return nil
 }
 
 func decodeStrict(body []byte, v any) error {
@@ -330,6 +343,15 @@ func (d Decimal) parse(field, unit string, dim plenty.Dimension) (plenty.Amount,
 	}
 	if strings.HasPrefix(s, "-") {
 		return 0, &plenty.FieldError{Field: field, Message: "must be greater than 0"}
+	}
+	// A wrong unit is the unit's fault, named as the unit field, in a
+	// sentence that reads after the field's name ("unit \"l\" measures …").
+	if u, ok := plenty.LookupUnit(unit); !ok {
+		return 0, &plenty.FieldError{Field: "unit", Message: fmt.Sprintf("%q is an unknown unit; accepted for %s: %s",
+			unit, dim, strings.Join(plenty.UnitCodes(dim), ", "))}
+	} else if u.Dimension != dim {
+		return 0, &plenty.FieldError{Field: "unit", Message: fmt.Sprintf("%q measures %s, but this item is measured by %s; use one of: %s",
+			unit, u.Dimension, dim, strings.Join(plenty.UnitCodes(dim), ", "))}
 	}
 	a, err := plenty.ParseQuantity(s, unit, dim)
 	if err != nil {

@@ -22,13 +22,14 @@ var MatchOptions = matching.Options{FairSegments: 3, FairStepKm: 10}
 // ProposalInput is the engine's input for the state st at time now: every
 // offer and need (the engine itself leaves out those not open, run out or
 // expired at now), the ledger's size, MatchOptions, and the pairs a council
-// declined, which are never proposed again. A proposal names its ledger
+// declined or whose agreement was cancelled, which are never proposed
+// again (the same terms would give the same proposal id, already agreed). A proposal names its ledger
 // size and the time it was computed; the state of that size and that time
 // give the same proposals.
 func ProposalInput(st *plenty.State, now time.Time) matching.Input {
 	exclude := map[matching.Pair]bool{}
 	for _, a := range st.Acceptances() {
-		if slices.ContainsFunc(a.Decisions, declined) {
+		if slices.ContainsFunc(a.Decisions, declined) || cancelled(st, a.Agreement) {
 			exclude[matching.Pair{Offer: a.Proposal.Offer, Need: a.Proposal.Need}] = true
 		}
 	}
@@ -110,16 +111,20 @@ func (s *Server) RunMatching(ctx context.Context) error {
 	}
 	s.metrics.observeMatching(time.Since(start), len(ps))
 	set := &proposalSet{size: in.LedgerSize, at: now, list: ps, byCouncil: map[string][]int{}}
+	e.mu.Lock()
 	for i := range ps {
 		ps[i].ComputedAt = now
+		// While its terms stand (the id hashes them), a proposal is the
+		// one first served: its expiry does not move with every run, and
+		// its ledger size and time still recompute it.
+		if old, ok := e.served[ps[i].ID]; ok && now.Before(old.ExpiresAt) {
+			ps[i] = old
+		}
+		e.served[ps[i].ID] = ps[i]
 		set.byCouncil[ps[i].Provider] = append(set.byCouncil[ps[i].Provider], i)
 		if ps[i].Receiver != ps[i].Provider {
 			set.byCouncil[ps[i].Receiver] = append(set.byCouncil[ps[i].Receiver], i)
 		}
-	}
-	e.mu.Lock()
-	for _, p := range ps {
-		e.served[p.ID] = p
 	}
 	for id, p := range e.served {
 		if !now.Before(p.ExpiresAt) {
@@ -132,6 +137,15 @@ func (s *Server) RunMatching(ctx context.Context) error {
 }
 
 func declined(d plenty.Decision) bool { return !d.Accepted }
+
+// cancelled reports whether the agreement exists and was cancelled.
+func cancelled(st *plenty.State, agreement string) bool {
+	if agreement == "" {
+		return false
+	}
+	a, ok := st.Agreement(agreement)
+	return ok && a.Status == plenty.AgreementCancelled
+}
 
 // pending returns the proposals served and not expired at now that a
 // council has accepted and that have no agreement (or refusal) yet,

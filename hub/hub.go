@@ -61,6 +61,9 @@ type Config struct {
 	// OpenInterval is the least time between two snapshots of the open
 	// data written on request; 5 seconds when 0.
 	OpenInterval time.Duration
+	// Location is the time zone the web pages show times in, named beside
+	// them; the machine's (time.Local) when nil. The API speaks UTC.
+	Location *time.Location
 }
 
 func (c *Config) setDefaults() {
@@ -108,6 +111,9 @@ func (c *Config) setDefaults() {
 	}
 	if c.OpenInterval <= 0 {
 		c.OpenInterval = 5 * time.Second
+	}
+	if c.Location == nil {
+		c.Location = time.Local
 	}
 }
 

@@ -56,6 +56,9 @@ func MustOpenHub(t *testing.T, cfg hub.Config) *testHub {
 		t.Fatal(err)
 	}
 	cfg.Now = clk.Now
+	if cfg.Location == nil {
+		cfg.Location = time.UTC // pages read the same on any machine
+	}
 	if cfg.WriteRate == 0 {
 		cfg.WriteRate, cfg.WriteBurst = 1e6, 1e6
 	}

@@ -8,6 +8,7 @@ func (s *Server) lifecycleRoutes(api fiber.Router) {
 	api.Get("/proposals", s.listProposals)
 	api.Post("/proposals/:id/accept", s.limitAddr, s.acceptProposal)
 	api.Post("/proposals/:id/decline", s.limitAddr, s.declineProposal)
+	api.Post("/proposals/:id/withdraw-acceptance", s.limitAddr, s.postWithdrawAcceptance)
 
 	api.Get("/agreements", s.listAgreements)
 	api.Get("/agreements/:id", s.getAgreement)

@@ -264,24 +264,43 @@ func servedProposals(t *testing.T, h *testHub) []plenty.Proposal {
 	return out.Proposals
 }
 
-// replay recomputes the proposals from the ledger's events up to the
-// size and the time the served ones name, as anyone holding the open data
-// can.
+// replay recomputes each served proposal from the ledger's events up to
+// the size and the time it names, as anyone holding the open data can, and
+// returns those recomputed that were served (a proposal whose terms stood
+// across runs names the run that first served it).
 func replay(t *testing.T, h *testHub, served []plenty.Proposal) []plenty.Proposal {
 	t.Helper()
-	st := plenty.NewState()
-	size, at := served[0].LedgerSize, served[0].ComputedAt
-	if err := h.ledger.Events(context.Background(), 0, size, st.Apply); err != nil {
-		t.Fatal(err)
+	type run struct {
+		size int64
+		at   time.Time
 	}
-	got, err := matching.Propose(hub.ProposalInput(st, at))
-	if err != nil {
-		t.Fatal(err)
+	byRun := map[run]map[string]plenty.Proposal{}
+	for _, p := range served {
+		r := run{p.LedgerSize, p.ComputedAt}
+		if byRun[r] != nil {
+			continue
+		}
+		st := plenty.NewState()
+		if err := h.ledger.Events(context.Background(), 0, r.size, st.Apply); err != nil {
+			t.Fatal(err)
+		}
+		got, err := matching.Propose(hub.ProposalInput(st, r.at))
+		if err != nil {
+			t.Fatal(err)
+		}
+		byRun[r] = map[string]plenty.Proposal{}
+		for _, q := range got {
+			q.ComputedAt = r.at
+			byRun[r][q.ID] = q
+		}
 	}
-	for i := range got {
-		got[i].ComputedAt = at
+	out := make([]plenty.Proposal, 0, len(served))
+	for _, p := range served {
+		if q, ok := byRun[run{p.LedgerSize, p.ComputedAt}][p.ID]; ok {
+			out = append(out, q)
+		}
 	}
-	return got
+	return out
 }
 
 // Proposals recomputed from the ledger equal those served, before and

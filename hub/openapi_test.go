@@ -190,7 +190,7 @@ func asStrings(v any) []string {
 // people, not the API that /openapi.json describes.
 func webPage(path string) bool {
 	switch path {
-	case "/", "/items", "/councils/:id", "/open", "/desk", "/volunteer":
+	case "/", "/items", "/councils/:id", "/open", "/desk", "/volunteer", "/postings", "/glossary", "/register":
 		return true
 	}
 	return strings.HasPrefix(path, "/desk/") || strings.HasPrefix(path, "/volunteer/") || strings.HasPrefix(path, "/static/")
@@ -304,6 +304,10 @@ func TestOpenAPI(t *testing.T) {
 	try("GET", "/api/v1/proposals?council=nope", "", "", 404)
 	p0, p1 := props.str("proposals.0.id"), props.str("proposals.1.id")
 	try("POST", "/api/v1/proposals/"+p1+"/decline", b.Token, "", 200)
+	try("POST", "/api/v1/proposals/"+p0+"/accept", a.Token, "", 200)
+	try("POST", "/api/v1/proposals/"+p0+"/withdraw-acceptance", a.Token, "", 200)
+	try("POST", "/api/v1/proposals/"+p0+"/withdraw-acceptance", a.Token, "", 409)
+	try("POST", "/api/v1/proposals/nope/withdraw-acceptance", a.Token, "", 404)
 	try("POST", "/api/v1/proposals/"+p0+"/accept", a.Token, "", 200)
 	try("POST", "/api/v1/proposals/"+p0+"/accept", "", "", 401)
 	try("POST", "/api/v1/proposals/nope/accept", b.Token, "", 404)

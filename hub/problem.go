@@ -72,6 +72,14 @@ var titleOf = map[string]string{
 	plenty.EINTERNAL:     "Internal error",
 }
 
+// statusClass names the problems whose status is not their code's: each
+// has its own type, title and code.
+var statusClass = map[int]struct{ code, title string }{
+	http.StatusBadRequest:           {"malformed", "Malformed request"},
+	http.StatusMethodNotAllowed:     {"method_not_allowed", "Method not allowed"},
+	http.StatusUnsupportedMediaType: {"unsupported_media_type", "Unsupported media type"},
+}
+
 // handleError answers every refusal as application/problem+json. An
 // unexpected error is logged in full and reaches the client as "internal
 // error".
@@ -113,11 +121,11 @@ func (s *Server) handleError(c *fiber.Ctx, err error) error {
 		Code:   pe.Code,
 		Errors: pe.Fields,
 	}
-	switch sts {
-	case http.StatusBadRequest:
-		p.Title = "Malformed request"
-	case http.StatusUnsupportedMediaType, http.StatusMethodNotAllowed:
-		p.Title = http.StatusText(sts)
+	// A body that cannot be read, a media type that is not JSON and a
+	// method the route lacks are each their own class of problem, apart
+	// from the 422 of a field that failed.
+	if cl, ok := statusClass[sts]; ok {
+		p.Type, p.Title, p.Code = "urn:plenty:problem:"+cl.code, cl.title, cl.code
 	}
 	if sts == http.StatusUnauthorized {
 		c.Set(fiber.HeaderWWWAuthenticate, `Bearer realm="plenty"`)

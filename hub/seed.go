@@ -15,7 +15,7 @@ import (
 // SeedCatalog records the shipped item catalog as item.defined events by
 // the hub when the ledger is empty. It returns how many items it added:
 // zero when the ledger already holds events.
-func SeedCatalog(ctx context.Context, l *ledger.Ledger) (int, error) {
+func SeedCatalog(ctx context.Context, l Ledger) (int, error) {
 	if l.Size() > 0 {
 		return 0, nil
 	}
@@ -43,7 +43,7 @@ var ErrNotEmpty = errors.New("the ledger already holds councils; the demo loads 
 // councils yet (the catalog may be there), as if each council registered
 // and its first delegate posted its offers and needs. It returns the demo
 // delegates and their tokens.
-func LoadDemo(ctx context.Context, l *ledger.Ledger, now time.Time) ([]DemoDelegate, error) {
+func LoadDemo(ctx context.Context, l Ledger, now time.Time) ([]DemoDelegate, error) {
 	var n int
 	l.Read(func(st *plenty.State) error { n = len(st.Councils()); return nil })
 	if n > 0 {
@@ -54,25 +54,38 @@ func LoadDemo(ctx context.Context, l *ledger.Ledger, now time.Time) ([]DemoDeleg
 	}
 	now = now.UTC()
 	region := fixtures.Demo(now)
+	ds, err := registerDemo(ctx, l, region, now)
+	if err != nil {
+		return nil, err
+	}
+	return ds, postDemo(ctx, l, region, ds)
+}
+
+// registerDemo registers the region's councils at now, each with a first
+// delegate, and returns the delegates with their tokens.
+func registerDemo(ctx context.Context, l Ledger, region fixtures.DemoRegion, now time.Time) ([]DemoDelegate, error) {
 	delegates := make([]DemoDelegate, len(region.Councils))
-	actor := map[string]plenty.Actor{}
 	var reqs []ledger.Request
 	for i, c := range region.Councils {
 		token := newToken()
 		did := "demo-d" + c.ID[len("demo-c"):]
 		delegates[i] = DemoDelegate{Council: c.ID, Name: c.Name, Delegate: did, Token: token}
-		actor[c.ID] = plenty.DelegateActor(did)
 		reqs = append(reqs, ledger.Request{Kind: plenty.KindCouncilRegistered, Actor: plenty.ActorPublic,
 			Data: plenty.CouncilRegistration{ID: c.ID, Name: c.Name, Sector: c.Sector, Place: c.Place, Location: c.Location,
-				Delegate: plenty.MandateGrant{ID: did, Council: c.ID, Label: "demo delegate",
-					Mandate: "Post the council's surplus and needs in the demo region; accept exchanges.",
-					Scopes:  plenty.AllScopes, ExpiresAt: now.Add(plenty.MaxMandateTerm)}},
+				Delegate: demoDelegate(did, c.ID, now)},
 			Credentials: []plenty.Credential{{Holder: plenty.DelegateActor(did), Hash: plenty.HashToken(token)}}})
 	}
-	if err := appendAll(ctx, l, reqs); err != nil {
-		return nil, err
+	return delegates, appendAll(ctx, l, reqs)
+}
+
+// postDemo posts the region's offers and needs, each by its council's
+// delegate among ds.
+func postDemo(ctx context.Context, l Ledger, region fixtures.DemoRegion, ds []DemoDelegate) error {
+	actor := map[string]plenty.Actor{}
+	for _, d := range ds {
+		actor[d.Council] = plenty.DelegateActor(d.Delegate)
 	}
-	reqs = reqs[:0]
+	var reqs []ledger.Request
 	for _, o := range region.Offers {
 		reqs = append(reqs, ledger.Request{Kind: plenty.KindOfferPosted, Actor: actor[o.Council], Data: plenty.OfferPosting{
 			ID: o.ID, Council: o.Council, Item: o.Item, Quantity: o.Quantity, Location: o.Location,
@@ -84,15 +97,12 @@ func LoadDemo(ctx context.Context, l *ledger.Ledger, now time.Time) ([]DemoDeleg
 			ID: n.ID, Council: n.Council, Item: n.Item, Quantity: n.Quantity, Location: n.Location,
 			NeededBy: n.NeededBy, Priority: n.Priority, MaxDistanceKm: n.MaxDistanceKm, Note: n.Note, ExpiresAt: n.ExpiresAt}})
 	}
-	if err := appendAll(ctx, l, reqs); err != nil {
-		return nil, err
-	}
-	return delegates, nil
+	return appendAll(ctx, l, reqs)
 }
 
 // appendAll appends independent events concurrently, so that the ledger
 // commits them in a few group commits.
-func appendAll(ctx context.Context, l *ledger.Ledger, reqs []ledger.Request) error {
+func appendAll(ctx context.Context, l Ledger, reqs []ledger.Request) error {
 	var (
 		wg   sync.WaitGroup
 		mu   sync.Mutex

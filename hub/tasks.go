@@ -18,25 +18,43 @@ func (s *Server) listTasks(c *fiber.Ctx) error {
 	if status != "" && !slices.Contains(taskStatuses, status) {
 		return plenty.Invalid("status", "must be one of "+strings.Join(taskStatuses, ", "))
 	}
-	var out []plenty.Task
-	s.read(func(st *plenty.State) error { out = st.Tasks(status); return nil })
-	if out == nil {
-		out = []plenty.Task{}
-	}
+	out := []taskView{}
+	s.read(func(st *plenty.State) error {
+		for _, t := range st.Tasks(status) {
+			out = append(out, viewTask(st, t))
+		}
+		return nil
+	})
 	return c.JSON(fiber.Map{"tasks": out})
 }
 
 func (s *Server) getTask(c *fiber.Ctx) error {
 	id := c.Params("id")
 	var (
-		t  plenty.Task
+		t  taskView
 		ok bool
 	)
-	s.read(func(st *plenty.State) error { t, ok = st.Task(id); return nil })
+	s.read(func(st *plenty.State) error {
+		var task plenty.Task
+		task, ok = st.Task(id)
+		t = viewTask(st, task)
+		return nil
+	})
 	if !ok {
 		return plenty.Errorf(plenty.ENOTFOUND, "task %s does not exist", id)
 	}
 	return c.JSON(fiber.Map{"task": t})
+}
+
+// taskView is a task with the unit its quantity is counted in.
+type taskView struct {
+	plenty.Task
+	Unit string `json:"unit"`
+}
+
+func viewTask(st *plenty.State, t plenty.Task) taskView {
+	it, _ := st.Item(t.Item)
+	return taskView{Task: t, Unit: it.Unit}
 }
 
 // taskActions maps what a volunteer does to a task to its event kind.
@@ -79,6 +97,8 @@ func (s *Server) actOnTask(action string) fiber.Handler {
 		if err != nil {
 			return err
 		}
-		return c.JSON(fiber.Map{"task": t})
+		var out taskView
+		s.read(func(st *plenty.State) error { out = viewTask(st, t); return nil })
+		return c.JSON(fiber.Map{"task": out})
 	}
 }

@@ -38,7 +38,7 @@ type web struct {
 // webRoutes lays out the web pages: the public pages, the council desk and
 // the volunteer board.
 func (s *Server) webRoutes() {
-	w := &web{s: s, pages: parsePages(), sessions: newSessions(s.now)}
+	w := &web{s: s, pages: parsePages(s.cfg.Location), sessions: newSessions(s.now)}
 	static, err := fs.Sub(webFiles, "web/static")
 	if err != nil {
 		panic(err) // the folder is embedded at build time
@@ -49,6 +49,10 @@ func (s *Server) webRoutes() {
 	s.app.Get("/items", w.handle(w.itemsPage))
 	s.app.Get("/councils/:id", w.handle(w.councilPage))
 	s.app.Get("/open", w.handle(w.openPage))
+	s.app.Get("/glossary", w.handle(w.glossaryPage))
+	s.app.Get("/postings", w.handle(w.postingsPage))
+	s.app.Get("/register", w.handle(w.registerPage))
+	s.app.Post("/register", w.handle(s.limitAddr), w.handle(w.registerCouncil))
 
 	// Writes are limited per address as the API's are, answered as a page.
 	limit := w.handle(s.limitAddr)
@@ -60,8 +64,12 @@ func (s *Server) webRoutes() {
 	s.app.Post("/desk/delegates", limit, w.handle(w.asDelegate(w.deskIssueDelegate)))
 	s.app.Post("/desk/delegates/:id/recall", limit, w.handle(w.asDelegate(w.deskRecallDelegate)))
 	s.app.Post("/desk/volunteers/vouch", limit, w.handle(w.asDelegate(w.deskVouch)))
+	s.app.Post("/desk/offers/:id/withdraw", limit, w.handle(w.asDelegate(w.deskWithdraw(plenty.KindOfferWithdrawn, "offer"))))
+	s.app.Post("/desk/needs/:id/withdraw", limit, w.handle(w.asDelegate(w.deskWithdraw(plenty.KindNeedWithdrawn, "need"))))
+	s.app.Post("/desk/proposals/:id/withdraw-acceptance", limit, w.handle(w.asDelegate(w.deskWithdrawAcceptance)))
 	s.app.Post("/desk/proposals/:id/:decision", limit, w.handle(w.asDelegate(w.deskDecide)))
 	s.app.Post("/desk/agreements/:id/receipt", limit, w.handle(w.asDelegate(w.deskConfirmReceipt)))
+	s.app.Post("/desk/agreements/:id/cancel", limit, w.handle(w.asDelegate(w.deskCancelAgreement)))
 
 	s.app.Get("/volunteer", w.handle(w.volunteerPage))
 	s.app.Post("/volunteer/register", limit, w.handle(s.limitRegister), w.handle(w.volunteerRegister))
@@ -71,10 +79,15 @@ func (s *Server) webRoutes() {
 }
 
 // parsePages parses each page with the shared layout.
-func parsePages() map[string]*template.Template {
+func parsePages(loc *time.Location) map[string]*template.Template {
 	funcs := template.FuncMap{
-		"date":     func(t time.Time) string { return t.UTC().Format("2 Jan 2006") },
-		"datetime": func(t time.Time) string { return t.UTC().Format("2 Jan 2006 15:04 UTC") },
+		"date":     func(t time.Time) string { return formatDate(t, loc) },
+		"datetime": func(t time.Time) string { return formatDateTime(t, loc) },
+		"day":      func(t time.Time) string { return t.In(loc).Format("2006-01-02") },
+		"zone":     func() string { return zoneName(loc) },
+		"plural":   plural,
+		"hours":    func(h float64) string { return naturalDuration(time.Duration(h * float64(time.Hour))) },
+		"days":     func(d float64) string { return naturalDuration(time.Duration(d * 24 * float64(time.Hour))) },
 		"iso":      func(t time.Time) string { return t.UTC().Format(time.RFC3339) },
 		"pct":      func(f float64) string { return fmt.Sprintf("%.0f%%", f*100) },
 		"num":      func(f float64) string { return trimFloat(f) },
@@ -111,6 +124,65 @@ type fieldArgs struct {
 func fieldOf(f *form, prefix, name, label, typ, hint string, required bool, list, mode string) fieldArgs {
 	return fieldArgs{Form: f, ID: prefix + "-" + name, Name: name, Label: label, Type: typ, Hint: hint,
 		Required: required, List: list, Mode: mode}
+}
+
+// formatDate shows a day in the hub's zone, such as "20 Dec 2026"; the
+// zero time, which means "no limit", as "—".
+func formatDate(t time.Time, loc *time.Location) string {
+	if t.IsZero() {
+		return "—"
+	}
+	return t.In(loc).Format("2 Jan 2006")
+}
+
+// formatDateTime shows a moment in the hub's zone with the zone named,
+// such as "20 Dec 2026, 14:05 GMT".
+func formatDateTime(t time.Time, loc *time.Location) string {
+	if t.IsZero() {
+		return "—"
+	}
+	return t.In(loc).Format("2 Jan 2006, 15:04 MST")
+}
+
+// zoneName names the hub's zone for people: its IANA name, or for the
+// machine's zone its abbreviation now.
+func zoneName(loc *time.Location) string {
+	if name := loc.String(); name != "Local" {
+		return name
+	}
+	return time.Now().In(loc).Format("MST")
+}
+
+// plural counts n things, such as "1 delivery" or "2 deliveries".
+func plural(n int, one, many string) string {
+	if n == 1 {
+		return "1 " + one
+	}
+	return fmt.Sprintf("%d %s", n, many)
+}
+
+// naturalDuration says how long d is as people do: "3 days", "1 day and
+// 5 hours", "7 hours", "40 minutes", "less than a minute".
+func naturalDuration(d time.Duration) string {
+	switch {
+	case d < time.Minute:
+		return "less than a minute"
+	case d < time.Hour:
+		return plural(int(d/time.Minute), "minute", "minutes")
+	case d < 24*time.Hour:
+		h := int((d + 30*time.Minute) / time.Hour)
+		return plural(h, "hour", "hours")
+	case d < 3*24*time.Hour:
+		days, hours := int(d/(24*time.Hour)), int((d%(24*time.Hour)+30*time.Minute)/time.Hour)
+		if hours == 24 {
+			days, hours = days+1, 0
+		}
+		if hours == 0 {
+			return plural(days, "day", "days")
+		}
+		return plural(days, "day", "days") + " and " + plural(hours, "hour", "hours")
+	}
+	return plural(int((d+12*time.Hour)/(24*time.Hour)), "day", "days")
 }
 
 // trimFloat formats f with at most one decimal, without a trailing ".0".

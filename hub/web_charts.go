@@ -13,9 +13,11 @@ import (
 // script and no library; each also carries its numbers as a table for
 // screen readers and for anyone who would rather read than look.
 
-// Chart geometry, in SVG user units.
+// Chart geometry, in SVG user units. The charts are drawn narrow, about a
+// phone's width, so that their 13-unit text is at least 12 px on a phone
+// and grows only a little on a desktop (the CSS caps them at 30rem).
 const (
-	chartW    = 640
+	chartW    = 360
 	chartH    = 220
 	chartLeft = 44
 	chartTop  = 12
@@ -49,7 +51,7 @@ type lineChart struct {
 // needsMetChart draws the needs posted and the needs met so far, from the
 // first need's posting to now. A need is met once its receipts
 // (corrections included) add up to its quantity, as in plenty.Figures.
-func needsMetChart(st *plenty.State, now time.Time) lineChart {
+func needsMetChart(st *plenty.State, now time.Time, loc *time.Location) lineChart {
 	ch := lineChart{W: chartW, H: chartH, X0: chartLeft, X1: chartW - chartRt, Y0: chartH - chartBot, Y1: chartTop}
 	needs := st.Needs()
 	if len(needs) == 0 {
@@ -98,7 +100,7 @@ func needsMetChart(st *plenty.State, now time.Time) lineChart {
 		pp = append(pp, fmt.Sprintf("%.1f,%.1f", scaleX(i), scaleY(np)))
 		mp = append(mp, fmt.Sprintf("%.1f,%.1f", scaleX(i), scaleY(nm)))
 		if i%(points/4) == 0 || i == points-1 {
-			ch.Rows = append(ch.Rows, []string{timeLabel(t, span), fmt.Sprint(np), fmt.Sprint(nm)})
+			ch.Rows = append(ch.Rows, []string{timeLabel(t, span, loc), fmt.Sprint(np), fmt.Sprint(nm)})
 		}
 	}
 	ch.Series = []series{
@@ -107,7 +109,7 @@ func needsMetChart(st *plenty.State, now time.Time) lineChart {
 	}
 	for _, i := range []int{0, points / 2, points - 1} {
 		t := start.Add(span * time.Duration(i) / (points - 1))
-		ch.XLabels = append(ch.XLabels, axisLabel{X: scaleX(i), Y: chartH - 8, Text: timeLabel(t, span)})
+		ch.XLabels = append(ch.XLabels, axisLabel{X: scaleX(i), Y: chartH - 8, Text: timeLabel(t, span, loc)})
 	}
 	for _, v := range []int{0, maxY / 2, maxY} {
 		if v == maxY/2 && (v == 0 || v == maxY) {
@@ -125,11 +127,11 @@ func countUntil(ts []time.Time, t time.Time) int {
 	return sort.Search(len(ts), func(i int) bool { return ts[i].After(t) })
 }
 
-func timeLabel(t time.Time, span time.Duration) string {
+func timeLabel(t time.Time, span time.Duration, loc *time.Location) string {
 	if span < 48*time.Hour {
-		return t.UTC().Format("2 Jan 15:04")
+		return t.In(loc).Format("2 Jan 15:04")
 	}
-	return t.UTC().Format("2 Jan 2006")
+	return t.In(loc).Format("2 Jan 2006")
 }
 
 type bar struct {
@@ -174,7 +176,7 @@ func flowsChart(st *plenty.State) barChart {
 			by[a.Item].qty += st.AgreementReceived(a.ID)
 		}
 	}
-	ch := barChart{W: chartW, X0: 170}
+	ch := barChart{W: chartW, X0: 0}
 	if len(by) == 0 {
 		ch.Empty, ch.H = true, 0
 		return ch
@@ -194,7 +196,8 @@ func flowsChart(st *plenty.State) barChart {
 	if len(codes) > 12 {
 		codes = codes[:12]
 	}
-	width := float64(chartW) - ch.X0 - 150
+	// Each row: the item's name, then its bar with the counts after it.
+	width := float64(chartW) - 130
 	for i, code := range codes {
 		a := by[code]
 		it, _ := st.Item(code)
@@ -202,15 +205,15 @@ func flowsChart(st *plenty.State) barChart {
 		if name == "" {
 			name = code
 		}
-		b := bar{Label: name, Y: float64(8 + i*28), Flows: a.flows, Received: a.received,
+		b := bar{Label: name, Y: float64(4 + i*42), Flows: a.flows, Received: a.received,
 			W:         width * float64(a.flows) / float64(most),
 			Done:      width * float64(a.received) / float64(most),
 			Delivered: amount(a.qty, it.Unit)}
-		b.X, b.LabelX, b.TextX = ch.X0, ch.X0-8, ch.X0+b.W+6
+		b.X, b.LabelX, b.TextX = ch.X0, ch.X0, ch.X0+b.W+6
 		b.Text = fmt.Sprintf("%d agreed, %d received (%s)", a.flows, a.received, b.Delivered)
 		ch.Bars = append(ch.Bars, b)
 	}
-	ch.H = 16 + len(codes)*28
+	ch.H = 8 + len(codes)*42
 	return ch
 }
 

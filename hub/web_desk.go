@@ -39,6 +39,9 @@ type deskData struct {
 	Offer, Need, NewDelegate *form
 	Open                     string // the form to show opened: "offer", "need", "delegate"
 
+	Confirm *confirmBox // an action that cannot be undone, to confirm
+	Zone    string      // the hub's time zone, named beside dates
+
 	Offers, Needs []postingRow
 	Delegates     []delegateView
 	Lifecycle     deskLifecycle
@@ -105,6 +108,10 @@ func (w *web) renderDesk(c *fiber.Ctx, status int, sess *session, d plenty.Deleg
 	}
 	sort.Strings(data.Units)
 	data.Lifecycle = w.deskLifecycle(d)
+	data.Zone = zoneName(w.s.cfg.Location)
+	if c.Method() == fiber.MethodGet {
+		w.deskAsk(c, d, &data)
+	}
 	if failed != nil {
 		failed(&data)
 	}
@@ -145,76 +152,112 @@ func (w *web) deskSignOut(c *fiber.Ctx, sess *session, _ plenty.Delegate) error 
 	return c.Redirect("/desk", http.StatusSeeOther)
 }
 
-// deskPostOffer posts an offer from the desk's form.
+// postingItem reads the item field of a posting form (a name or a code)
+// and the unit, which defaults to the item's own. An unknown item is the
+// only refusal then shown: it decides the unit and the quantity.
+func (w *web) postingItem(c *fiber.Ctx) (code, unit string, ferr *plenty.FieldError) {
+	var it plenty.Item
+	w.s.read(func(st *plenty.State) error {
+		if code, ferr = resolveItem(st, c.FormValue("item")); ferr == nil {
+			it, _ = st.Item(code)
+		}
+		return nil
+	})
+	unit = strings.TrimSpace(c.FormValue("unit"))
+	if unit == "" {
+		unit = it.Unit
+	}
+	return code, unit, ferr
+}
+
+// deskPostOffer posts an offer from the desk's form. With "replaces" (the
+// form to change an offer), the changed offer is posted first and the old
+// one withdrawn after.
 func (w *web) deskPostOffer(c *fiber.Ctx, sess *session, d plenty.Delegate) error {
 	var fe fieldErrors
+	code, unit, ferr := w.postingItem(c)
 	in := offerInput{
-		Item: strings.TrimSpace(c.FormValue("item")), Quantity: Decimal(strings.TrimSpace(c.FormValue("quantity"))),
-		Unit: w.formUnit(c), Note: c.FormValue("note"), MinSplit: Decimal(strings.TrimSpace(c.FormValue("min_split"))),
+		Item: code, Quantity: formDecimal(&fe, "quantity", c.FormValue("quantity")),
+		Unit: unit, Note: c.FormValue("note"), MinSplit: formDecimal(&fe, "min_split", c.FormValue("min_split")),
 		MaxDistanceKm: formFloat(&fe, "max_distance_km", c.FormValue("max_distance_km"), "a number of kilometres such as 40"),
 	}
 	if v := c.FormValue("available_until"); v != "" {
-		in.AvailableUntil = formTime(v)
+		in.AvailableUntil = formTime(v, w.s.cfg.Location)
 	}
-	tags, err := w.s.tagErrors(&in)
-	if err != nil {
-		return err
+	var o offerView
+	err := fieldError(ferr)
+	if err == nil {
+		var tags fieldErrors
+		if tags, err = w.s.tagErrors(&in); err != nil {
+			return err
+		}
+		o, err = w.s.createOffer(d, in, append(fe, tags...), w.formRecorder(c))
 	}
-	o, err := w.s.createOffer(d, in, append(fe, tags...), w.formRecorder(c))
 	if err != nil {
 		if !isRefusal(err) {
 			return err
 		}
 		return w.renderDesk(c, statusOfErr(err), sess, d, func(data *deskData) {
 			data.Offer.fill(c, offerFields...)
+			data.Offer.Values["replaces"] = c.FormValue("replaces")
 			data.Offer.refuse(err, nil)
 			data.Open = "offer"
 		})
 	}
-	w.sessions.tell(sess.ID, fmt.Sprintf("Offer %s posted: %s of %s.", o.ID, amount(o.Quantity, o.Unit), o.Item), "")
-	return c.Redirect("/desk#offers", http.StatusSeeOther)
+	msg := fmt.Sprintf("Offer %s posted: %s of %s.", o.ID, amount(o.Quantity, o.Unit), w.itemName(o.Item))
+	msg += w.replacePosting(c, d, plenty.KindOfferWithdrawn, "offer")
+	w.sessions.tell(sess.ID, msg, "")
+	return c.Redirect("/desk#flash", http.StatusSeeOther)
 }
 
-// deskPostNeed posts a need from the desk's form.
+// deskPostNeed posts a need from the desk's form, as deskPostOffer an
+// offer.
 func (w *web) deskPostNeed(c *fiber.Ctx, sess *session, d plenty.Delegate) error {
 	var fe fieldErrors
+	code, unit, ferr := w.postingItem(c)
 	in := needInput{
-		Item: strings.TrimSpace(c.FormValue("item")), Quantity: Decimal(strings.TrimSpace(c.FormValue("quantity"))),
-		Unit: w.formUnit(c), Note: c.FormValue("note"),
+		Item: code, Quantity: formDecimal(&fe, "quantity", c.FormValue("quantity")),
+		Unit: unit, Note: c.FormValue("note"),
 		Priority:      formInt(&fe, "priority", c.FormValue("priority"), "a whole number from 1 to 5"),
 		MaxDistanceKm: formFloat(&fe, "max_distance_km", c.FormValue("max_distance_km"), "a number of kilometres such as 40"),
 	}
 	if v := c.FormValue("needed_by"); v != "" {
-		in.NeededBy = formTime(v)
+		in.NeededBy = formTime(v, w.s.cfg.Location)
 	}
-	tags, err := w.s.tagErrors(&in)
-	if err != nil {
-		return err
+	var n needView
+	err := fieldError(ferr)
+	if err == nil {
+		var tags fieldErrors
+		if tags, err = w.s.tagErrors(&in); err != nil {
+			return err
+		}
+		n, err = w.s.createNeed(d, in, append(fe, tags...), w.formRecorder(c))
 	}
-	n, err := w.s.createNeed(d, in, append(fe, tags...), w.formRecorder(c))
 	if err != nil {
 		if !isRefusal(err) {
 			return err
 		}
 		return w.renderDesk(c, statusOfErr(err), sess, d, func(data *deskData) {
 			data.Need.fill(c, needFields...)
+			data.Need.Values["replaces"] = c.FormValue("replaces")
 			data.Need.refuse(err, nil)
 			data.Open = "need"
 		})
 	}
-	w.sessions.tell(sess.ID, fmt.Sprintf("Need %s posted: %s of %s.", n.ID, amount(n.Quantity, n.Unit), n.Item), "")
-	return c.Redirect("/desk#needs", http.StatusSeeOther)
+	msg := fmt.Sprintf("Need %s posted: %s of %s.", n.ID, amount(n.Quantity, n.Unit), w.itemName(n.Item))
+	msg += w.replacePosting(c, d, plenty.KindNeedWithdrawn, "need")
+	w.sessions.tell(sess.ID, msg, "")
+	return c.Redirect("/desk#flash", http.StatusSeeOther)
 }
 
-// formUnit returns the unit field, or the item's own unit when the field
-// is left empty and the item is known.
-func (w *web) formUnit(c *fiber.Ctx) string {
-	if u := strings.TrimSpace(c.FormValue("unit")); u != "" {
-		return u
-	}
+// itemName returns the item's name, or its code when it has none.
+func (w *web) itemName(code string) string {
 	var it plenty.Item
-	w.s.read(func(st *plenty.State) error { it, _ = st.Item(strings.TrimSpace(c.FormValue("item"))); return nil })
-	return it.Unit
+	w.s.read(func(st *plenty.State) error { it, _ = st.Item(code); return nil })
+	if it.Name == "" {
+		return code
+	}
+	return it.Name
 }
 
 // deskIssueDelegate issues a delegate of the council from the desk's
@@ -253,12 +296,13 @@ func (w *web) deskIssueDelegate(c *fiber.Ctx, sess *session, by plenty.Delegate)
 		return refused(err)
 	}
 	msg := fmt.Sprintf("Delegate %s (%s) issued, until %s. Give them the token below; it is shown only now.",
-		nd.Label, nd.ID, nd.ExpiresAt.UTC().Format("2 Jan 2006 15:04 UTC"))
+		nd.Label, nd.ID, formatDateTime(nd.ExpiresAt, w.s.cfg.Location))
 	if nd.Token == "" {
 		msg = fmt.Sprintf("Delegate %s (%s) was already issued by this form; its token was shown then.", nd.Label, nd.ID)
 	}
 	w.sessions.tell(sess.ID, msg, nd.Token)
-	return c.Redirect("/desk#delegates", http.StatusSeeOther)
+	// Land on the token, shown once at the top of the page.
+	return c.Redirect("/desk#token", http.StatusSeeOther)
 }
 
 func formScopes(c *fiber.Ctx) []string {
@@ -276,6 +320,10 @@ func (w *web) deskRecallDelegate(c *fiber.Ctx, sess *session, by plenty.Delegate
 	if !by.HasScope(plenty.ScopeDelegate) {
 		return plenty.Errorf(plenty.EFORBIDDEN, "delegate %s's mandate does not include the %q scope", by.ID, plenty.ScopeDelegate)
 	}
+	if c.FormValue("confirm") != "yes" {
+		// A recall cannot be undone: ask first.
+		return c.Redirect("/desk?recall="+c.Params("id")+"#confirm", http.StatusSeeOther)
+	}
 	d, err := w.s.recallFor(byDelegate(by), c.Params("id"), w.formRecorder(c))
 	if err != nil {
 		return err
@@ -285,7 +333,7 @@ func (w *web) deskRecallDelegate(c *fiber.Ctx, sess *session, by plenty.Delegate
 		// Recalling oneself ends one's own session.
 		return c.Redirect("/desk", http.StatusSeeOther)
 	}
-	return c.Redirect("/desk#delegates", http.StatusSeeOther)
+	return c.Redirect("/desk#flash", http.StatusSeeOther)
 }
 
 // deskVouch vouches, for the delegate's council, for the volunteer with

@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
+	"fmt"
 	"strconv"
 	"strings"
 	"time"
@@ -62,8 +63,16 @@ func (f *form) refuse(err error, fields map[string]string) {
 	}
 	if len(rest) > 0 {
 		f.Error = strings.Join(rest, "; ")
-	} else {
-		f.Error = "Some fields need another look; see the messages at them."
+		return
+	}
+	// Name the first field that failed, which decides the others.
+	first := pe.Fields[0]
+	name := strings.ReplaceAll(first.Field, "_", " ")
+	f.Error = strings.ToUpper(name[:1]) + name[1:] + ": " + first.Message
+	if n := len(pe.Fields) - 1; n == 1 {
+		f.Error += " (and one more field below)"
+	} else if n > 1 {
+		f.Error += fmt.Sprintf(" (and %d more fields below)", n)
 	}
 }
 
@@ -81,23 +90,26 @@ func isRefusal(err error) bool {
 // idempotency key (the hidden field "idem", fresh on each page, together
 // with the form's path), so that a form sent twice, by a double click or
 // a reload, writes once.
-func formContext(c *fiber.Ctx) context.Context {
+//
+// A form that writes a second event (the withdrawal after a changed
+// posting) names it with step, so that each event has its own key.
+func formContext(c *fiber.Ctx, step ...string) context.Context {
 	ctx := c.UserContext()
 	key := c.FormValue("idem")
 	if len(key) != 43 || !printableASCII(key) {
 		return ctx
 	}
-	k := sha256.Sum256([]byte(key + " " + c.Path()))
+	k := sha256.Sum256([]byte(key + " " + c.Path() + strings.Join(step, " ")))
 	h := sha256.New()
-	h.Write([]byte(c.Method() + " " + c.Path() + "\n"))
+	h.Write([]byte(c.Method() + " " + c.Path() + strings.Join(step, " ") + "\n"))
 	h.Write(c.Body())
 	return context.WithValue(ctx, idempotencyKey{}, ledger.Request{
 		IdempotencyKey: "web:" + hex.EncodeToString(k[:16]), RequestHash: hex.EncodeToString(h.Sum(nil))})
 }
 
 // formRecorder records the events of a web form (see formContext).
-func (w *web) formRecorder(c *fiber.Ctx) recordFunc {
-	ctx := formContext(c)
+func (w *web) formRecorder(c *fiber.Ctx, step ...string) recordFunc {
+	ctx := formContext(c, step...)
 	return func(kind string, actor plenty.Actor, data any, creds ...plenty.Credential) (plenty.Event, bool, error) {
 		return w.s.write(ctx, kind, actor, data, creds...)
 	}
@@ -114,16 +126,90 @@ func (s *Server) tagErrors(v any) (fieldErrors, error) {
 	return nil, err
 }
 
-// formTime reads a date input ("2026-12-20", the start of that day in
-// UTC) or an RFC 3339 time, as the API's Timestamp.
-func formTime(v string) Timestamp {
+// formTime reads a date input ("2026-12-20": until the end of that day in
+// the hub's zone) or an RFC 3339 time, as the API's Timestamp.
+func formTime(v string, loc *time.Location) Timestamp {
 	v = strings.TrimSpace(v)
 	if len(v) == len("2006-01-02") {
-		if _, err := time.Parse("2006-01-02", v); err == nil {
-			return Timestamp(v + "T00:00:00Z")
+		if d, err := time.ParseInLocation("2006-01-02", v, loc); err == nil {
+			return Timestamp(d.AddDate(0, 0, 1).Add(-time.Second).Format(time.RFC3339))
 		}
 	}
 	return Timestamp(v)
+}
+
+// formDecimal reads a decimal as people write it: a decimal comma ("12,5")
+// is read as a point. A comma before exactly three digits ("1,000") could
+// be either, so it is refused, naming the field.
+func formDecimal(fe *fieldErrors, field, v string) Decimal {
+	v = strings.TrimSpace(v)
+	if strings.Count(v, ",") != 1 || strings.Contains(v, ".") {
+		return Decimal(v)
+	}
+	whole, frac, _ := strings.Cut(v, ",")
+	if len(frac) == 3 && strings.TrimLeft(whole, "0") != "" {
+		fe.addf(field, "%q could mean %s or %s.%s; write it without the comma, or with a point", v, whole+frac, whole, frac)
+		return ""
+	}
+	return Decimal(whole + "." + frac)
+}
+
+// resolveItem reads an item field, which holds an item's name (as the
+// list offers them) or its code, and returns the code. An unknown item
+// is refused with the nearest names in the catalog.
+func resolveItem(st *plenty.State, v string) (string, *plenty.FieldError) {
+	v = strings.TrimSpace(v)
+	if v == "" {
+		return "", &plenty.FieldError{Field: "item", Message: "is required: choose an item from the list"}
+	}
+	items := st.Items()
+	for _, it := range items {
+		if it.Code == v || strings.EqualFold(it.Name, v) || strings.EqualFold(it.Code, v) {
+			return it.Code, nil
+		}
+	}
+	var near []string
+	lv := strings.ToLower(v)
+	for _, it := range items {
+		ln := strings.ToLower(it.Name)
+		if strings.Contains(ln, lv) || strings.Contains(lv, strings.TrimSuffix(ln, "s")) ||
+			strings.Contains(it.Code, lv) || editDistance(lv, ln) <= 2 {
+			near = append(near, it.Name)
+		}
+	}
+	msg := fmt.Sprintf("no item %q in the catalog; choose one from the list, or see the catalog", v)
+	switch {
+	case len(near) == 1:
+		msg = fmt.Sprintf("no item %q; did you mean %s?", v, near[0])
+	case len(near) > 1:
+		if len(near) > 4 {
+			near = near[:4]
+		}
+		msg = fmt.Sprintf("no item %q; did you mean %s or %s?", v, strings.Join(near[:len(near)-1], ", "), near[len(near)-1])
+	}
+	return "", &plenty.FieldError{Field: "item", Message: msg}
+}
+
+// editDistance is the Levenshtein distance of two short strings.
+func editDistance(a, b string) int {
+	ra, rb := []rune(a), []rune(b)
+	prev := make([]int, len(rb)+1)
+	for j := range prev {
+		prev[j] = j
+	}
+	for i := 1; i <= len(ra); i++ {
+		cur := make([]int, len(rb)+1)
+		cur[0] = i
+		for j := 1; j <= len(rb); j++ {
+			cost := 1
+			if ra[i-1] == rb[j-1] {
+				cost = 0
+			}
+			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
+		}
+		prev = cur
+	}
+	return prev[len(rb)]
 }
 
 // formFloat reads an optional number field.
@@ -131,6 +217,9 @@ func formFloat(fe *fieldErrors, field, v, what string) *float64 {
 	v = strings.TrimSpace(v)
 	if v == "" {
 		return nil
+	}
+	if strings.Count(v, ",") == 1 && !strings.Contains(v, ".") {
+		v = strings.Replace(v, ",", ".", 1) // a decimal comma
 	}
 	f, err := strconv.ParseFloat(v, 64)
 	if err != nil {
@@ -152,4 +241,12 @@ func formInt(fe *fieldErrors, field, v, what string) *int {
 		return nil
 	}
 	return &n
+}
+
+// fieldError returns one field's refusal as an error, or nil.
+func fieldError(f *plenty.FieldError) error {
+	if f == nil {
+		return nil
+	}
+	return &plenty.Error{Code: plenty.EINVALID, Message: f.Field + " " + f.Message, Fields: []plenty.FieldError{*f}}
 }

@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"net/http"
 	"slices"
-	"strings"
 	"time"
 
 	"github.com/gofiber/fiber/v2"
@@ -33,13 +32,14 @@ type deskProposal struct {
 	Role                                         string // "provider" or "receiver"
 	Decisions                                    []decisionRow
 	Todo                                         string // what this council still has to do
-	CanAccept, CanDecline                        bool
+	AcceptLabel                                  string // what the accept button does, in words
+	CanAccept, CanDecline, CanWithdraw           bool
 }
 
 type deskAgreement struct {
 	agreementView
 	ItemName, Amount, ReceivedAmount, ProviderName, ReceiverName string
-	CanConfirm                                                   bool
+	CanConfirm, CanCancel                                        bool
 	Receipt                                                      *form
 }
 
@@ -94,16 +94,23 @@ func (w *web) deskLifecycle(d plenty.Delegate) deskLifecycle {
 				dp.Todo = "Agreed as " + p.Agreement + "."
 			case waiting && mine:
 				dp.Todo = "You accepted; the quantity is above your co-signature threshold, so a second delegate of your council must also accept."
+				dp.CanWithdraw = canAccept
 			case waiting && ours && inChain:
 				dp.Todo = "Another delegate of your council accepted, but you are in their chain of issue (one of you issued the other's mandate): the co-signature must come from a delegate outside it."
 			case waiting && ours:
 				dp.Todo = "Another delegate of your council accepted; your co-signature completes your council's consent."
-				dp.CanAccept = canAccept
+				dp.CanAccept, dp.CanWithdraw = canAccept, canAccept
+				dp.AcceptLabel = "Co-sign for " + name(d.Council)
 			case waiting:
 				dp.Todo = "Your council's answer is awaited."
+				if otherAccepted(p.Decisions, other) {
+					dp.Todo = name(other) + " accepted; your council's answer is awaited."
+				}
 				dp.CanAccept, dp.CanDecline = canAccept, canAccept
+				dp.AcceptLabel = "Accept for " + name(d.Council)
 			default:
 				dp.Todo = "Your council accepted; waiting for " + name(other) + "."
+				dp.CanWithdraw = canAccept
 			}
 			out.Proposals = append(out.Proposals, dp)
 		}
@@ -116,6 +123,7 @@ func (w *web) deskLifecycle(d plenty.Delegate) deskLifecycle {
 				ReceivedAmount: amount(a.Received, a.Unit), ProviderName: name(a.Provider), ReceiverName: name(a.Receiver),
 				Receipt: newForm()}
 			da.CanConfirm = canAccept && a.Receiver == d.Council && a.Status == plenty.AgreementActive
+			da.CanCancel = canAccept && a.Status == plenty.AgreementActive
 			da.Receipt.Values["quantity"] = a.Quantity.String()
 			out.Agreements = append(out.Agreements, da)
 		}
@@ -203,7 +211,12 @@ func (w *web) deskConfirmReceipt(c *fiber.Ctx, sess *session, d plenty.Delegate)
 	if d.Council != a.Receiver {
 		return refused(plenty.Errorf(plenty.EFORBIDDEN, "only the receiving council confirms the receipt of agreement %s", id))
 	}
-	q, err := w.s.parseQuantity(a.Item, Decimal(strings.TrimSpace(c.FormValue("quantity"))), "", false)
+	var fe fieldErrors
+	dec := formDecimal(&fe, "quantity", c.FormValue("quantity"))
+	if err := fe.err(); err != nil {
+		return refused(err)
+	}
+	q, err := w.s.parseQuantity(a.Item, dec, "", false)
 	if err != nil {
 		return refused(err)
 	}
@@ -215,4 +228,14 @@ func (w *web) deskConfirmReceipt(c *fiber.Ctx, sess *session, d plenty.Delegate)
 	w.s.read(func(st *plenty.State) error { it, _ := st.Item(a.Item); unit = it.Unit; return nil })
 	w.sessions.tell(sess.ID, fmt.Sprintf("Receipt confirmed: transfer %s of %s recorded.", tr.ID, amount(tr.Quantity, unit)), "")
 	return c.Redirect("/desk#agreements", http.StatusSeeOther)
+}
+
+// otherAccepted reports whether council accepted among the decisions.
+func otherAccepted(ds []plenty.Decision, council string) bool {
+	for _, d := range ds {
+		if d.Council == council && d.Accepted {
+			return true
+		}
+	}
+	return false
 }

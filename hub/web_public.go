@@ -23,21 +23,25 @@ type councilRow struct {
 // transferRow is a transfer as the public pages show it.
 type transferRow struct {
 	plenty.Transfer
-	Amount                 string
+	Amount, ItemName       string
 	ProviderName, Receiver string
 	ReceiverName           string
 }
 
 type homeData struct {
-	Figures      plenty.Figures
-	Councils     []councilRow
-	Items        int
-	NeedsMet     lineChart
-	Flows        barChart
-	Supply       splitChart
-	Transfers    []transferRow // the newest first, at most 20
-	LedgerSize   int64
-	LedgerEvents int64
+	Figures   plenty.Figures
+	Councils  []councilRow
+	Items     int
+	NeedsMet  lineChart
+	Flows     barChart
+	Supply    splitChart
+	Transfers []transferRow // the newest first, at most 20
+	Map       regionMap
+	// VolunteersRegistered counts every volunteer who registered;
+	// Figures.Volunteers those who carried a delivery.
+	VolunteersRegistered int
+	LedgerSize           int64
+	LedgerEvents         int64
 }
 
 // homeCache keeps the home page's figures and charts for one ledger size
@@ -88,7 +92,13 @@ func (w *web) buildHome(now time.Time) *homeData {
 		}
 		sort.SliceStable(d.Councils, func(i, j int) bool { return d.Councils[i].Name < d.Councils[j].Name })
 		d.Items = len(st.Items())
-		d.NeedsMet = needsMetChart(st, now)
+		d.NeedsMet = needsMetChart(st, now, w.s.cfg.Location)
+		d.VolunteersRegistered = len(st.Volunteers())
+		counts := map[string]mapCounts{}
+		for _, c := range d.Councils {
+			counts[c.ID] = mapCounts{Offers: c.Offers, Needs: c.Needs}
+		}
+		d.Map = drawMap(st.Councils(), counts, "")
 		d.Flows = flowsChart(st)
 		d.Supply = supplyChart(d.Figures)
 		trs := transferRows(st, "")
@@ -112,7 +122,7 @@ func transferRows(st *plenty.State, council string) []transferRow {
 		it, _ := st.Item(t.Item)
 		p, _ := st.Council(t.Provider)
 		r, _ := st.Council(t.Receiver)
-		out = append(out, transferRow{Transfer: t, Amount: amount(t.Quantity, it.Unit),
+		out = append(out, transferRow{Transfer: t, Amount: amount(t.Quantity, it.Unit), ItemName: it.Name,
 			ProviderName: p.Name, ReceiverName: r.Name})
 	}
 	sort.SliceStable(out, func(i, j int) bool { return out[i].RecordedAt.After(out[j].RecordedAt) })
@@ -138,7 +148,15 @@ type accountRow struct {
 	Given, Received, Committed, Outstand string
 }
 
+// underWayRow is an agreement of a council that awaits its receipt.
+type underWayRow struct {
+	ID, Amount, ItemName, Role string // Role: "give" or "receive"
+	Other, OtherName, Task     string
+	FormedAt                   time.Time
+}
+
 type councilData struct {
+	UnderWay  []underWayRow
 	Council   plenty.Council
 	Offers    []postingRow
 	Needs     []postingRow
@@ -156,6 +174,31 @@ func (w *web) councilPage(c *fiber.Ctx) error {
 			return nil
 		}
 		d.Offers, d.Needs = councilPostings(st, id, plenty.StatusOpen)
+		// The most urgent needs first, then the soonest needed.
+		sort.SliceStable(d.Needs, func(i, j int) bool {
+			a, b := d.Needs[i], d.Needs[j]
+			if a.Priority != b.Priority {
+				return a.Priority > b.Priority
+			}
+			return a.Until.Before(b.Until)
+		})
+		for _, a := range st.Agreements() {
+			if a.Status != plenty.AgreementActive || (a.Provider != id && a.Receiver != id) {
+				continue
+			}
+			it, _ := st.Item(a.Item)
+			r := underWayRow{ID: a.ID, Amount: amount(a.Quantity, it.Unit), ItemName: it.Name, Role: "give", Other: a.Receiver, FormedAt: a.FormedAt}
+			if a.Receiver == id {
+				r.Role, r.Other = "receive", a.Provider
+			}
+			other, _ := st.Council(r.Other)
+			r.OtherName = other.Name
+			if t, ok := st.Task(plenty.TaskID(a.ID)); ok {
+				r.Task = t.Status
+			}
+			d.UnderWay = append(d.UnderWay, r)
+		}
+		sort.SliceStable(d.UnderWay, func(i, j int) bool { return d.UnderWay[i].FormedAt.After(d.UnderWay[j].FormedAt) })
 		for _, l := range st.Accounts() {
 			if l.Council != id {
 				continue

@@ -355,7 +355,7 @@ func TestWebDeskCookieAndCSRF(t *testing.T) {
 		t.Errorf("the same form sent twice wrote %d events, want 1", h.ledger.Size()-size)
 	}
 	offers := h.do("GET", "/api/v1/offers?council="+a.ID, "", "").want(t, 200)
-	if offers.str("offers.0.quantity") != "12.5" || offers.str("offers.0.available_until") != "2026-12-01T00:00:00Z" ||
+	if offers.str("offers.0.quantity") != "12.5" || offers.str("offers.0.available_until") != "2026-12-01T23:59:59Z" ||
 		offers.str("offers.0.note") != "from the desk" {
 		t.Errorf("offer = %s", offers.Raw)
 	}
@@ -432,7 +432,17 @@ func TestWebRecallEndsSession(t *testing.T) {
 	second.signIn(t, token)
 	first := h.browser()
 	desk := first.signIn(t, a.Token)
-	res := first.post("/desk/delegates/"+id+"/recall", url.Values{"csrf": {desk.value(t, "/desk/offers", "csrf")}}).want(t, 200)
+	csrf := desk.value(t, "/desk/offers", "csrf")
+	// Without confirm=yes the desk asks first, and nothing is written.
+	size := h.ledger.Size()
+	ask := first.post("/desk/delegates/"+id+"/recall", url.Values{"csrf": {csrf}}).want(t, 200)
+	if got := ask.textOf(t, "confirm"); !strings.HasPrefix(got, "Recall second ("+id+")?") || !strings.Contains(got, "Yes, recall second") {
+		t.Errorf("confirmation = %q", got)
+	}
+	if h.ledger.Size() != size {
+		t.Fatal("the recall was written before it was confirmed")
+	}
+	res := first.post("/desk/delegates/"+id+"/recall", url.Values{"csrf": {csrf}, "confirm": {"yes"}}).want(t, 200)
 	if got := res.textOf(t, "flash"); got != "Delegate second ("+id+") recalled." {
 		t.Errorf("flash = %q", got)
 	}

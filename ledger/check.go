@@ -291,6 +291,9 @@ func Recover(ctx context.Context, dir string, opts Options) (int64, string, erro
 	if _, err := os.Stat(filepath.Join(dir, JournalFile)); err != nil {
 		return 0, "", fmt.Errorf("no journal to recover from: %w", err)
 	}
+	if err := checkNotLocked(dir); err != nil {
+		return 0, "", err
+	}
 	aside := filepath.Join(dir, "damaged-"+time.Now().UTC().Format("20060102T150405Z"))
 	if err := os.MkdirAll(aside, 0o700); err != nil {
 		return 0, "", err

@@ -259,6 +259,9 @@ type OpenError struct {
 }
 
 func (e *OpenError) Error() string {
+	if holder, ok := lockHolder(e.Err); ok {
+		return lockedMessage(e.Dir, holder)
+	}
 	db := filepath.Join(e.Dir, DatabaseFile)
 	return fmt.Sprintf(`cannot open the ledger database %s: %v
 

@@ -143,7 +143,7 @@ func (it *incItem) proposals(out []plenty.Proposal, in *Input) []plenty.Proposal
 				Quantity:   f,
 				DistanceKm: math.Round(c.km*10) / 10,
 				Score:      Score(n.Priority, c.dist),
-				Reason:     Reason(c.km, n.Priority, f, n.Quantity),
+				Reason:     Reason(c.km, n.Priority, f, n.Quantity, n.Remaining),
 				ExpiresAt:  pr.ExpiresAt,
 				Engine:     Engine,
 			}

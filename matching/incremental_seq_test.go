@@ -137,7 +137,7 @@ func checkProposals(t *testing.T, step int, ps []plenty.Proposal, offers []plent
 		if want := ProposalID(o.ID, o.Remaining, n.ID, n.Remaining, p.Quantity); p.ID != want {
 			t.Fatalf("step %d: proposal %s-%s has id %s, its terms give %s", step, p.Offer, p.Need, p.ID, want)
 		}
-		if want := Reason(o.Location.DistanceKm(n.Location), n.Priority, p.Quantity, n.Quantity); p.Reason != want {
+		if want := Reason(o.Location.DistanceKm(n.Location), n.Priority, p.Quantity, n.Quantity, n.Remaining); p.Reason != want {
 			t.Fatalf("step %d: proposal %s-%s reason %q, want %q", step, p.Offer, p.Need, p.Reason, want)
 		}
 	}

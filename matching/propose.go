@@ -95,7 +95,7 @@ func (s *solved) proposals(in *Input) []plenty.Proposal {
 			Quantity:   plenty.Amount(f),
 			DistanceKm: math.Round(c.km*10) / 10,
 			Score:      Score(n.Priority, c.dist),
-			Reason:     Reason(c.km, n.Priority, plenty.Amount(f), n.Quantity),
+			Reason:     Reason(c.km, n.Priority, plenty.Amount(f), n.Quantity, n.Remaining),
 			ExpiresAt:  exp,
 			LedgerSize: in.LedgerSize,
 			Engine:     Engine,
@@ -117,14 +117,20 @@ func Score(priority int, decikm int64) int64 {
 }
 
 // Reason is the sentence a person reads beside a proposal, such as "12 km
-// away; need priority 5; covers 40% of the need".
-func Reason(km float64, priority int, quantity, needQuantity plenty.Amount) string {
+// away; need priority 5; covers 40% of the need". needRemaining is what
+// the need still lacks: a proposal for all of it "covers all that is still
+// needed" even when that is a small part of the need (what a short
+// delivery left).
+func Reason(km float64, priority int, quantity, needQuantity, needRemaining plenty.Amount) string {
 	dist := fmt.Sprintf("%.0f km away", km)
 	if km < 10 {
 		dist = fmt.Sprintf("%.1f km away", km)
 	}
 	cover := "all of the need"
-	if needQuantity > 0 && quantity < needQuantity {
+	switch {
+	case needRemaining > 0 && needRemaining < needQuantity && quantity >= needRemaining:
+		cover = "all that is still needed"
+	case needQuantity > 0 && quantity < needQuantity:
 		pct := int64(quantity) * 100 / int64(needQuantity)
 		if pct < 1 {
 			cover = "less than 1% of the need"

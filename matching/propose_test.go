@@ -98,17 +98,21 @@ func TestProposeSmall(t *testing.T) {
 
 func TestReason(t *testing.T) {
 	tests := []struct {
-		km      float64
-		prio    int
-		q, need plenty.Amount
-		want    string
+		km            float64
+		prio          int
+		q, need, left plenty.Amount
+		want          string
 	}{
-		{12.3, 5, 4000, 10000, "12 km away; need priority 5; covers 40% of the need"},
-		{3.24, 2, 10000, 10000, "3.2 km away; need priority 2; covers all of the need"},
-		{40, 1, 1, 100000, "40 km away; need priority 1; covers less than 1% of the need"},
+		{12.3, 5, 4000, 10000, 10000, "12 km away; need priority 5; covers 40% of the need"},
+		{3.24, 2, 10000, 10000, 10000, "3.2 km away; need priority 2; covers all of the need"},
+		{40, 1, 1, 100000, 100000, "40 km away; need priority 1; covers less than 1% of the need"},
+		// 48 of 50 kg were received: the 2 kg proposed are all that is left.
+		{8, 3, 2000, 50000, 2000, "8.0 km away; need priority 3; covers all that is still needed"},
+		// 30 of 50 kg were received; 10 of the 20 left are proposed.
+		{8, 3, 10000, 50000, 20000, "8.0 km away; need priority 3; covers 20% of the need"},
 	}
 	for _, tt := range tests {
-		if got := Reason(tt.km, tt.prio, tt.q, tt.need); got != tt.want {
+		if got := Reason(tt.km, tt.prio, tt.q, tt.need, tt.left); got != tt.want {
 			t.Errorf("Reason = %q, want %q", got, tt.want)
 		}
 	}

@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
 	"time"
 
@@ -24,12 +25,36 @@ func runExport(args []string, stdout, stderr io.Writer) int {
 	out := fs.String("out", "", "folder to write the snapshots to (required)")
 	keep := fs.Int("keep", exports.DefaultKeep, "number of snapshots to keep in --out, the newest; older ones are removed")
 	showProgress := fs.Bool("progress", false, "show progress even when standard error is not a terminal")
+	key := fs.String("key", "", "with a hub URL: the hub's verifier key, or a file holding it")
+	// A hub URL may come before or after the flags.
+	var hubURL string
+	if len(args) > 0 && (strings.HasPrefix(args[0], "http://") || strings.HasPrefix(args[0], "https://")) {
+		hubURL, args = args[0], args[1:]
+	}
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
-	if *out == "" || fs.NArg() > 0 || *keep < 1 {
-		fmt.Fprintln(stderr, "usage: plenty export [--data DIR] --out DIR [--keep N] [--progress]")
+	if hubURL == "" && fs.NArg() == 1 && (strings.HasPrefix(fs.Arg(0), "http://") || strings.HasPrefix(fs.Arg(0), "https://")) {
+		hubURL = fs.Arg(0)
+	} else if fs.NArg() > 0 {
+		*out = ""
+	}
+	if *out == "" || *keep < 1 {
+		fmt.Fprintln(stderr, "usage: plenty export [--data DIR] --out DIR [--keep N] [--progress]\n       plenty export http://HOST:PORT --out DIR [--key KEY]    (from a running hub)")
 		return 2
+	}
+	if hubURL != "" {
+		ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+		defer stop()
+		k := *key
+		if b, err := os.ReadFile(k); k != "" && err == nil {
+			k = strings.TrimSpace(string(b))
+		}
+		if err := exportURL(ctx, hubURL, *out, k, stdout); err != nil {
+			fmt.Fprintf(stderr, "plenty export: %v\n", err)
+			return 1
+		}
+		return 0
 	}
 	if _, err := os.Stat(*data); err != nil {
 		fmt.Fprintf(stderr, "plenty export: no hub data in %s: %v\n", *data, err)

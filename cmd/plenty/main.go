@@ -19,7 +19,12 @@ Usage:
   plenty recover [--data DIR]                               rebuild a damaged database from the journal
   plenty solve   FILE [-flows]                              solve a DIMACS min-cost-flow problem ("-" for stdin)
   plenty verify  SOURCE [--key KEY] [--since CHECKPOINT]     verify a hub URL or an export folder offline
-  plenty export  [--data DIR] --out DIR                     write the open data to a folder
+  plenty verify  EVENTS_FILE --checkpoint FILE --key KEY    verify one downloaded events.arrow or events.parquet
+  plenty export  [--data DIR] --out DIR                     write the open data to a folder (the hub stopped)
+  plenty export  http://HOST:PORT --out DIR [--key KEY]     copy a running hub's open data, verified
+
+check, recover and export --data need the hub stopped: DuckDB lets one
+process at a time open its folder.
 `
 
 func main() {

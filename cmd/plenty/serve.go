@@ -12,6 +12,7 @@ import (
 	"path/filepath"
 	"strings"
 	"time"
+	_ "time/tzdata" // --timezone works where the system has no zone database (a minimal container)
 
 	"github.com/plentyhub/plenty/hub"
 	"github.com/plentyhub/plenty/ledger"
@@ -32,6 +33,8 @@ type Main struct {
 	WriteRate     float64
 	AddrRate      float64
 	RegisterRate  float64
+	// Location is the time zone of the web pages (--timezone).
+	Location *time.Location
 
 	// Now is the clock of the ledger and the hub; time.Now when nil.
 	Now func() time.Time
@@ -52,7 +55,20 @@ func (m *Main) ParseFlags(args []string, stderr io.Writer) error {
 	fs.Float64Var(&m.WriteRate, "write-rate", 20, "writes per second allowed to one delegate token (burst twice that)")
 	fs.Float64Var(&m.AddrRate, "addr-rate", 100, "writes per second allowed from one client address (burst twice that)")
 	fs.Float64Var(&m.RegisterRate, "register-rate", 5, "anonymous registrations (councils, volunteers) per minute allowed from one client address (burst the same)")
-	return fs.Parse(args)
+	zone := fs.String("timezone", "", "time zone of the web pages' dates and times, by IANA name such as Europe/London (default the machine's)")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	m.Location = time.Local
+	if *zone != "" {
+		loc, err := time.LoadLocation(*zone)
+		if err != nil {
+			fmt.Fprintf(stderr, "--timezone %q: not a time zone name such as Europe/London or UTC (%v)\n", *zone, err)
+			return err
+		}
+		m.Location = loc
+	}
+	return nil
 }
 
 // Open opens the ledger and starts serving on m.Addr (":0" picks a free
@@ -61,30 +77,38 @@ func (m *Main) Open(logger *slog.Logger) error {
 	if m.Now == nil {
 		m.Now = time.Now
 	}
-	l, err := ledger.Open(m.Data, ledger.Options{Logger: logger, Now: m.Now})
+	// A demo hub plays weeks of history on a clock of its own, then runs
+	// on the real one.
+	now := m.Now
+	var demoClock *hub.DemoClock
+	if m.Demo {
+		demoClock = hub.NewDemoClock(m.Now)
+		now = demoClock.Now
+	}
+	l, err := ledger.Open(m.Data, ledger.Options{Logger: logger, Now: now})
 	if err != nil {
 		return err
 	}
 	m.Ledger = l
+	m.Server = hub.New(l, hub.Config{
+		Logger: logger, Now: now, LotteryWindow: m.LotteryWindow,
+		WriteRate: m.WriteRate, WriteBurst: int(2 * m.WriteRate),
+		AddrRate: m.AddrRate, AddrBurst: int(2 * m.AddrRate), Location: m.Location,
+		RegisterRate: m.RegisterRate, RegisterBurst: max(1, int(m.RegisterRate)),
+	})
 	ctx := context.Background()
+	if m.Demo {
+		if err := m.loadDemo(ctx, logger, demoClock); err != nil {
+			l.Close()
+			return err
+		}
+	}
 	if n, err := hub.SeedCatalog(ctx, l); err != nil {
 		l.Close()
 		return err
 	} else if n > 0 {
 		logger.Info("seeded the item catalog", "items", n)
 	}
-	if m.Demo {
-		if err := m.loadDemo(ctx, logger); err != nil {
-			l.Close()
-			return err
-		}
-	}
-	m.Server = hub.New(l, hub.Config{
-		Logger: logger, Now: m.Now, LotteryWindow: m.LotteryWindow,
-		WriteRate: m.WriteRate, WriteBurst: int(2 * m.WriteRate),
-		AddrRate: m.AddrRate, AddrBurst: int(2 * m.AddrRate),
-		RegisterRate: m.RegisterRate, RegisterBurst: max(1, int(m.RegisterRate)),
-	})
 	ln, err := net.Listen("tcp", m.Addr)
 	if err != nil {
 		l.Close()
@@ -100,29 +124,62 @@ func (m *Main) Open(logger *slog.Logger) error {
 	return nil
 }
 
-// loadDemo loads the demo region into an empty ledger and writes the demo
-// delegates' tokens to demo-tokens.txt in the data folder (mode 0600), so
+// loadDemo plays the demo region's history into an empty ledger, or, in a
+// ledger that holds it, renews the demo delegates when the tokens in
+// demo-tokens.txt no longer hold for a day (mandates run for 7 days). It
+// writes the tokens to demo-tokens.txt in the data folder (mode 0600), so
 // that someone trying the hub can act for a demo council.
-func (m *Main) loadDemo(ctx context.Context, logger *slog.Logger) error {
-	ds, err := hub.LoadDemo(ctx, m.Ledger, m.Now())
-	if errors.Is(err, hub.ErrNotEmpty) {
-		logger.Warn("--demo ignored: " + err.Error())
-		return nil
-	}
-	if err != nil {
+func (m *Main) loadDemo(ctx context.Context, logger *slog.Logger, clk *hub.DemoClock) error {
+	path := filepath.Join(m.Data, DemoTokensFile)
+	start := time.Now()
+	ds, err := hub.PlayDemo(ctx, m.Server, clk)
+	switch {
+	case errors.Is(err, hub.ErrNotEmpty):
+		if hub.DemoTokensValid(m.Ledger, readDemoTokens(path), m.Now()) {
+			return nil
+		}
+		if ds, err = hub.RenewDemo(ctx, m.Ledger, m.Now()); err != nil {
+			return err
+		}
+		if len(ds) == 0 {
+			logger.Warn("--demo ignored: the ledger holds councils and none of the demo region")
+			return nil
+		}
+		logger.Info("renewed the demo delegates: the old tokens had expired", "tokens", path)
+	case err != nil:
 		return err
+	default:
+		logger.Info("played the demo region's history", "councils", len(ds), "events", m.Ledger.Size(),
+			"took", time.Since(start).Round(time.Millisecond), "tokens", path)
 	}
 	var b strings.Builder
 	b.WriteString("# Demo delegates: council id, delegate id, token, council name\n")
 	for _, d := range ds {
 		fmt.Fprintf(&b, "%s\t%s\t%s\t%s\n", d.Council, d.Delegate, d.Token, d.Name)
 	}
-	path := filepath.Join(m.Data, "demo-tokens.txt")
 	if err := os.WriteFile(path, []byte(b.String()), 0o600); err != nil {
 		return fmt.Errorf("write demo tokens: %w", err)
 	}
-	logger.Info("loaded the demo region", "councils", len(ds), "events", m.Ledger.Size(), "tokens", path)
 	return nil
+}
+
+// DemoTokensFile holds a demo hub's delegate tokens, in its data folder.
+const DemoTokensFile = "demo-tokens.txt"
+
+// readDemoTokens returns the tokens of demo-tokens.txt; none when it is
+// missing.
+func readDemoTokens(path string) []string {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil
+	}
+	var tokens []string
+	for _, line := range strings.Split(string(b), "\n") {
+		if cols := strings.Split(line, "\t"); len(cols) >= 3 && !strings.HasPrefix(line, "#") {
+			tokens = append(tokens, cols[2])
+		}
+	}
+	return tokens
 }
 
 // Addr returns the address the hub listens on.

@@ -157,4 +157,41 @@ func TestServeDemo(t *testing.T) {
 	if m.LotteryWindow != 10*time.Minute {
 		t.Errorf("--lottery-window default %v", m.LotteryWindow)
 	}
+	// The history shows in the figures.
+	f := call(t, "GET", base+"/api/v1/figures", "", "", 200)
+	if d, _ := field(f, "figures", "deliveries").(float64); d == 0 {
+		t.Errorf("figures of a demo hub show no deliveries: %v", f["figures"])
+	}
+	size := m.Ledger.Size()
+	if err := m.Close(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+
+	// Restarted with --demo while the tokens hold: nothing is written.
+	m2, _ := MustOpenMain(t, dir, "--demo")
+	if m2.Ledger.Size() != size {
+		t.Errorf("a restart with valid demo tokens wrote %d events", m2.Ledger.Size()-size)
+	}
+	if again, _ := os.ReadFile(filepath.Join(dir, "demo-tokens.txt")); string(again) != string(tokens) {
+		t.Error("a restart with valid demo tokens rewrote demo-tokens.txt")
+	}
+	m2.Close(context.Background())
+
+	// Eight days later the old tokens have expired: the hub renews them.
+	m3 := &Main{Now: func() time.Time { return time.Now().Add(8 * 24 * time.Hour) }}
+	if err := m3.ParseFlags([]string{"--data", dir, "--addr", "127.0.0.1:0", "--demo"}, io.Discard); err != nil {
+		t.Fatal(err)
+	}
+	if err := m3.Open(slog.New(slog.NewTextHandler(io.Discard, nil))); err != nil {
+		t.Fatal(err)
+	}
+	defer m3.Close(context.Background())
+	renewed, _ := os.ReadFile(filepath.Join(dir, "demo-tokens.txt"))
+	cols3 := strings.Split(strings.Split(string(renewed), "\n")[1], "\t")
+	if cols3[2] == cols[2] || cols3[0] != cols[0] {
+		t.Fatalf("after a week the demo tokens were not renewed: %q", strings.Split(string(renewed), "\n")[1])
+	}
+	base3 := "http://" + m3.Listener().Addr().String()
+	call(t, "POST", base3+"/api/v1/offers", cols3[2], `{"item": "oats", "quantity": "5", "unit": "kg"}`, 201)
+	call(t, "POST", base3+"/api/v1/offers", cols[2], `{"item": "oats", "quantity": "5", "unit": "kg"}`, 401)
 }

@@ -114,6 +114,19 @@ func TestRunVerify(t *testing.T) {
 		{"UnknownFlag", []string{dir, "--nope"}, 2, "", "flag provided but not defined"},
 		{"MissingSinceFile", []string{dir, "--since", filepath.Join(tmp, "absent")}, 2, "", "--since"},
 		{"MissingFolder", []string{filepath.Join(tmp, "absent")}, 1, "", "plenty verify: source"},
+		{"SingleFile", []string{filepath.Join(dir, "events.arrow"), "--checkpoint", filepath.Join(dir, "checkpoint"), "--key", vkey},
+			0, "ok: 5 events of plenty.test/cli", ""},
+		{"SingleParquetFileKeyFile", []string{"--key", keyFile, filepath.Join(dir, "events.parquet"), "--checkpoint", filepath.Join(dir, "checkpoint")},
+			0, "ok: 1 file checked: events.parquet\n", ""},
+		{"SingleFileOldCheckpoint", []string{filepath.Join(dir, "events.arrow"), "--checkpoint", sinceFile, "--key", vkey},
+			1, "", "FAULT"},
+		{"SingleFileNoCheckpoint", []string{filepath.Join(dir, "events.arrow"), "--key", vkey},
+			2, "", "also give:\n  --checkpoint FILE, the signed checkpoint"},
+		{"SingleFileNothing", []string{filepath.Join(dir, "events.arrow")},
+			2, "", "HUB/open/checkpoint when you download the events file, so that they match)\n  --key KEY"},
+		{"SingleFileNotEvents", []string{filepath.Join(dir, "events.csv"), "--checkpoint", sinceFile, "--key", vkey},
+			2, "", "neither an Arrow IPC file nor a Parquet file"},
+		{"CheckpointWithFolder", []string{dir, "--checkpoint", sinceFile}, 2, "", "--checkpoint is for a single events file"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -258,7 +258,7 @@ func TestBrowserStory(t *testing.T) {
 	b.do(chromedp.Click(chromedp.CSS(`input[name="scopes"][value="accept"]`)))
 	b.submit(`form[action="/desk/delegates"] button`)
 	b.wantText("#flash", "Delegate Cal", "shown only now")
-	calToken := b.text("#new-token")
+	calToken := b.value("#new-token")
 
 	if err := h.srv.RunMatching(ctx); err != nil {
 		t.Fatal(err)

@@ -244,12 +244,14 @@ func (p *demoPlay) week(region fixtures.DemoRegion, last bool) error {
 		if err := p.call("POST", "/api/v1/proposals/"+pr.ID+"/"+decision, p.tokens[pr.Receiver], "", &out); err != nil {
 			return err
 		}
-		if out.Agreement != nil {
-			agreements = append(agreements, out.Agreement.ID)
+		if out.Agreement == nil {
+			continue
 		}
-	}
-	// Volunteers offer to carry all but every ninth; the draws follow.
-	for j, ag := range agreements {
+		ag := out.Agreement.ID
+		agreements = append(agreements, ag)
+		// Volunteers offer to carry all but every ninth, while its lottery
+		// window is open; the draws follow.
+		j := len(agreements) - 1
 		if j%9 == 8 {
 			continue // nobody carries it: it expires after the agreement term
 		}
@@ -349,7 +351,8 @@ func RenewDemo(ctx context.Context, l Ledger, now time.Time) ([]DemoDelegate, er
 		did := fmt.Sprintf("demo-d%s-r%d", c.ID[len("demo-c"):], size)
 		out[i] = DemoDelegate{Council: c.ID, Name: c.Name, Delegate: did, Token: token}
 		reqs[i] = ledger.Request{Kind: plenty.KindDelegateIssued, Actor: plenty.AssemblyActor(c.ID),
-			Data:        demoDelegate(did, c.ID, now),
+			// A minute's margin: the ledger's clock may lag the now given.
+			Data:        demoDelegate(did, c.ID, now.Add(-time.Minute)),
 			Credentials: []plenty.Credential{{Holder: plenty.DelegateActor(did), Hash: plenty.HashToken(token)}}}
 	}
 	return out, appendAll(ctx, l, reqs)

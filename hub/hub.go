@@ -55,6 +55,19 @@ type Config struct {
 	// OpenInterval is the least time between two snapshots of the open
 	// data written on request; 5 seconds when 0.
 	OpenInterval time.Duration
+	// MessageTTL is how long an agreement's private thread is kept after
+	// the agreement ends (transfer, cancellation or expiry); 336 hours
+	// (14 days) when 0.
+	MessageTTL time.Duration
+	// WebhookRetryBase is the first wait before a failed webhook delivery
+	// is tried again; each further wait doubles, up to WebhookRetryMax. A
+	// delivery is tried for WebhookRetryFor of waits, then its webhook is
+	// paused. 30 s, 1 hour and 24 hours when 0.
+	WebhookRetryBase time.Duration
+	WebhookRetryMax  time.Duration
+	WebhookRetryFor  time.Duration
+	// WebhookTimeout bounds one webhook delivery; 10 s when 0.
+	WebhookTimeout time.Duration
 }
 
 func (c *Config) setDefaults() {
@@ -97,6 +110,21 @@ func (c *Config) setDefaults() {
 	if c.OpenInterval <= 0 {
 		c.OpenInterval = 5 * time.Second
 	}
+	if c.MessageTTL <= 0 {
+		c.MessageTTL = 336 * time.Hour
+	}
+	if c.WebhookRetryBase <= 0 {
+		c.WebhookRetryBase = 30 * time.Second
+	}
+	if c.WebhookRetryMax <= 0 {
+		c.WebhookRetryMax = time.Hour
+	}
+	if c.WebhookRetryFor <= 0 {
+		c.WebhookRetryFor = 24 * time.Hour
+	}
+	if c.WebhookTimeout <= 0 {
+		c.WebhookTimeout = 10 * time.Second
+	}
 }
 
 // Server is the hub's HTTP server.
@@ -115,6 +143,7 @@ type Server struct {
 	engine   *engine
 	loops    *loops
 	contacts *contacts
+	coord    *coord
 }
 
 // New returns a server in front of l.
@@ -132,6 +161,10 @@ func New(l *ledger.Ledger, cfg Config) *Server {
 		engine:     newEngine(),
 		loops:      &loops{stop: make(chan struct{})},
 		contacts:   &contacts{dir: filepath.Join(l.Dir(), "private")},
+	}
+	var err error
+	if s.coord, err = newCoord(s, filepath.Join(l.Dir(), "private")); err != nil {
+		s.log.Error("private store: opening", "err", err)
 	}
 	s.app = fiber.New(fiber.Config{
 		DisableStartupMessage: true,
@@ -177,6 +210,7 @@ func (s *Server) routes() {
 	api.Post("/needs/:id/withdraw", s.limitAddr, s.withdrawNeed)
 
 	s.lifecycleRoutes(api)
+	s.coordRoutes(api)
 
 	open := s.app.Group("/open")
 	open.Get("/proof/inclusion", s.getInclusionProof)
@@ -191,6 +225,7 @@ func (s *Server) routes() {
 // engine after changes and the timers (see loops.go).
 func (s *Server) Serve(ln net.Listener) error {
 	s.loops.start(s)
+	s.loops.coord(s, ln)
 	return s.app.Listener(ln)
 }
 

@@ -2,6 +2,7 @@ package hub
 
 import (
 	"context"
+	"net"
 	"sync"
 	"time"
 )
@@ -9,10 +10,11 @@ import (
 // loops run beside the server: the matching engine, debounced after
 // changes, and the timers, every TickInterval.
 type loops struct {
-	once    sync.Once
-	stopped sync.Once
-	stop    chan struct{}
-	done    sync.WaitGroup
+	once      sync.Once
+	coordOnce sync.Once
+	stopped   sync.Once
+	stop      chan struct{}
+	done      sync.WaitGroup
 }
 
 func (l *loops) start(s *Server) {
@@ -21,6 +23,19 @@ func (l *loops) start(s *Server) {
 		go func() {
 			defer l.done.Done()
 			s.runLoops(l.stop)
+		}()
+	})
+}
+
+// coord runs the follower of the coordination (see coord.go) beside the
+// loops; halt stops it with them.
+func (l *loops) coord(s *Server, ln net.Listener) {
+	l.coordOnce.Do(func() {
+		l.done.Add(1)
+		go func() {
+			defer l.done.Done()
+			s.coord.run(ln, l.stop)
+			s.coord.stop()
 		}()
 	})
 }

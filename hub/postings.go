@@ -21,6 +21,7 @@ type offerInput struct {
 	MaxDistanceKm  *float64       `json:"max_distance_km" validate:"omitempty,gt=0,lte=20000"`
 	Note           string         `json:"note" validate:"max=2000"`
 	ExpiresAt      Timestamp      `json:"expires_at"`
+	Private        *details       `json:"private"` // kept out of the ledger: see threads.go
 }
 
 type needInput struct {
@@ -33,6 +34,7 @@ type needInput struct {
 	MaxDistanceKm *float64       `json:"max_distance_km" validate:"omitempty,gt=0,lte=20000"`
 	Note          string         `json:"note" validate:"max=2000"`
 	ExpiresAt     Timestamp      `json:"expires_at"`
+	Private       *details       `json:"private"` // kept out of the ledger: see threads.go
 }
 
 // offerView and needView add the unit that amounts are counted in.
@@ -175,6 +177,7 @@ func (s *Server) createOffer(d plenty.Delegate, in offerInput, fe fieldErrors, r
 	if in.MaxDistanceKm != nil {
 		maxKm = *in.MaxDistanceKm
 	}
+	checkDetails(&fe, in.Private)
 	if err := fe.err(); err != nil {
 		return offerView{}, err
 	}
@@ -193,6 +196,8 @@ func (s *Server) createOffer(d plenty.Delegate, in offerInput, fe fieldErrors, r
 		if err := json.Unmarshal(ev.Data, &data); err != nil {
 			return offerView{}, err
 		}
+	} else if err := s.keepDetails(o.ID, in.Private); err != nil {
+		return offerView{}, err
 	}
 	return offerView{data.Offer, p.item.Unit}, nil
 }
@@ -240,6 +245,7 @@ func (s *Server) createNeed(d plenty.Delegate, in needInput, fe fieldErrors, rec
 	if in.MaxDistanceKm != nil {
 		maxKm = *in.MaxDistanceKm
 	}
+	checkDetails(&fe, in.Private)
 	if err := fe.err(); err != nil {
 		return needView{}, err
 	}
@@ -257,6 +263,8 @@ func (s *Server) createNeed(d plenty.Delegate, in needInput, fe fieldErrors, rec
 		if err := json.Unmarshal(ev.Data, &data); err != nil {
 			return needView{}, err
 		}
+	} else if err := s.keepDetails(n.ID, in.Private); err != nil {
+		return needView{}, err
 	}
 	return needView{data.Need, p.item.Unit}, nil
 }

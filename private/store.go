@@ -34,10 +34,11 @@ type Store struct {
 const tmpSuffix = ".tmp"
 
 // Open returns the store in dir, creating it (0700) when missing, and
-// removes the temporary files of writes a crash interrupted.
+// removes the temporary files of writes a crash interrupted. On an error
+// it still returns the store, whose reads and writes report their own.
 func Open(dir string) (*Store, error) {
 	if err := os.MkdirAll(dir, 0o700); err != nil {
-		return nil, err
+		return &Store{dir: dir}, err
 	}
 	err := filepath.WalkDir(dir, func(path string, d fs.DirEntry, err error) error {
 		if err != nil {
@@ -49,7 +50,7 @@ func Open(dir string) (*Store, error) {
 		return nil
 	})
 	if err != nil {
-		return nil, fmt.Errorf("private store: %w", err)
+		return &Store{dir: dir}, fmt.Errorf("private store: %w", err)
 	}
 	return &Store{dir: dir}, nil
 }

@@ -108,7 +108,7 @@ func newCoord(s *Server, dir string) (*coord, error) {
 		return c, err
 	}
 	// Deadlines are read from the records, so that a restart keeps them.
-	for _, kind := range []string{kindThreads, kindReflections} {
+	for _, kind := range []string{kindThreads, kindReflections, kindPostings} {
 		keys, err := store.Keys(kind)
 		if err != nil {
 			return nil, err
@@ -187,7 +187,16 @@ func (c *coord) purge() error {
 	var errs []error
 	for _, k := range due {
 		kind, key, _ := strings.Cut(k, "/")
-		if err := c.store.Delete(kind, key); err != nil {
+		if kind == kindPostings && c.postingOpen(key) {
+			// Open again (an agreement was cancelled): kept, and timed
+			// again when it is used up.
+			var r postingRecord
+			err := c.store.Update(kind, key, &r, func(found bool) (bool, error) { r.DeleteAt = nil; return found, nil })
+			if err != nil {
+				errs = append(errs, err)
+				continue
+			}
+		} else if err := c.store.Delete(kind, key); err != nil {
 			errs = append(errs, err)
 			continue
 		}
@@ -252,6 +261,9 @@ func (c *coord) catchUp(ctx context.Context) error {
 	}
 	start := fs
 	changed := false
+	// The time is read before the size: what is told of the clock comes
+	// after every event written before that time.
+	now := c.s.now()
 	for size := c.s.ledger.Size(); fs.Next < size; {
 		to := min(fs.Next+followBatch, size)
 		var evs []plenty.Event
@@ -277,7 +289,6 @@ func (c *coord) catchUp(ctx context.Context) error {
 			return err
 		}
 	}
-	now := c.s.now()
 	notices := c.proposalNotices(&fs, now)
 	notices = append(notices, c.expiryNotices(&fs, now)...)
 	if len(notices) > 0 || len(fs.Proposals) != len(start.Proposals) || len(fs.Warned) != len(start.Warned) || changed {
@@ -375,9 +386,10 @@ func (c *coord) observe(ev plenty.Event) ([]notice, error) {
 			what := describe(st, acc.Item, d.Proposal.Quantity, acc.Provider, acc.Receiver)
 			delegate, _ := strings.CutPrefix(ev.Actor, "delegate:")
 			var council string
-			for _, dec := range acc.Decisions {
+			mine := -1
+			for i, dec := range acc.Decisions {
 				if dec.Delegate == delegate && dec.At.Equal(ev.Time) {
-					council = dec.Council
+					council, mine = dec.Council, i
 				}
 			}
 			last := acc.Decisions[len(acc.Decisions)-1]
@@ -394,9 +406,15 @@ func (c *coord) observe(ev plenty.Event) ([]notice, error) {
 			if council == acc.Provider {
 				other = acc.Receiver
 			}
-			out = append(out, notice{ID: id(NoticeOtherAccepted), Type: NoticeOtherAccepted, At: ev.Time,
-				Title: councilLabel(st, council) + " accepted: " + what, Councils: []string{other}, Proposal: d.Proposal.ID})
-			if !st.Consents(acc, council, ev.Time) {
+			// Whether the council consented with this decision, not with
+			// those that followed it by the time the follower reads: the
+			// other council is told once it did, the council itself while
+			// it waits for a co-signature.
+			acc.Decisions = acc.Decisions[:mine+1]
+			if st.Consents(acc, council, ev.Time) {
+				out = append(out, notice{ID: id(NoticeOtherAccepted), Type: NoticeOtherAccepted, At: ev.Time,
+					Title: councilLabel(st, council) + " accepted: " + what, Councils: []string{other}, Proposal: d.Proposal.ID})
+			} else {
 				out = append(out, notice{ID: id(NoticeCosign), Type: NoticeCosign, At: ev.Time,
 					Title: "A second delegate must co-sign: " + what, Councils: []string{council}, Proposal: d.Proposal.ID})
 			}
@@ -404,7 +422,7 @@ func (c *coord) observe(ev plenty.Event) ([]notice, error) {
 		})
 		for _, n := range out {
 			if n.Type == NoticeAgreement {
-				err = c.openThread(n.Agreement)
+				err = errors.Join(c.openThread(n.Agreement), c.postingsUsed(n.Agreement, ev.Time))
 			}
 		}
 	case plenty.KindTaskAssigned, plenty.KindTaskPickedUp, plenty.KindTaskDroppedOff:
@@ -466,7 +484,7 @@ func (c *coord) observe(ev plenty.Event) ([]notice, error) {
 				Agreement: a.ID, Task: t.ID})
 			return nil
 		})
-		err = c.endThread(ref.Agreement, ev.Time)
+		err = errors.Join(c.endThread(ref.Agreement, ev.Time), c.postingsUsed(ref.Agreement, ev.Time))
 	}
 	return out, err
 }

@@ -2,6 +2,7 @@ package hub
 
 import (
 	"encoding/json"
+	"errors"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -43,10 +44,61 @@ func (s *Server) keepDetails(posting string, d *details) error {
 	if d.empty() {
 		return nil
 	}
-	if err := s.coord.store.Put(kindPostings, posting, d); err != nil {
+	if err := s.coord.store.Put(kindPostings, posting, postingRecord{Details: *d}); err != nil {
 		return plenty.Errorf(plenty.EINTERNAL, "posted as %s, but its private details could not be kept: %v", posting, err)
 	}
 	return nil
+}
+
+// postingRecord is an offer's or a need's private details in the store.
+// They are deleted when the posting is withdrawn or expires, or
+// MessageTTL after it was used up (DeleteAt); each agreement keeps its own
+// copy in its thread.
+type postingRecord struct {
+	Details  details    `json:"details"`
+	DeleteAt *time.Time `json:"delete_at,omitempty"`
+}
+
+// postingOpen reports whether an offer or a need is open.
+func (c *coord) postingOpen(id string) bool {
+	open := false
+	c.s.read(func(st *plenty.State) error {
+		if o, ok := st.Offer(id); ok {
+			open = o.Status == plenty.StatusOpen
+		} else if n, ok := st.Need(id); ok {
+			open = n.Status == plenty.StatusOpen
+		}
+		return nil
+	})
+	return open
+}
+
+// postingsUsed times the deletion of the private details of an
+// agreement's offer and need when they are no longer open.
+func (c *coord) postingsUsed(agreement string, at time.Time) error {
+	var a plenty.Agreement
+	c.s.read(func(st *plenty.State) error { a, _ = st.Agreement(agreement); return nil })
+	var errs []error
+	for _, id := range []string{a.Offer, a.Need} {
+		if id == "" || c.postingOpen(id) {
+			continue
+		}
+		var r postingRecord
+		del := at.Add(c.s.cfg.MessageTTL)
+		timed := false
+		err := c.store.Update(kindPostings, id, &r, func(found bool) (bool, error) {
+			if !found || r.DeleteAt != nil {
+				return false, nil
+			}
+			r.DeleteAt, timed = &del, true
+			return true, nil
+		})
+		if timed {
+			c.setDeadline(kindPostings, id, del)
+		}
+		errs = append(errs, err)
+	}
+	return errors.Join(errs...)
 }
 
 // thread is an agreement's private coordination thread.
@@ -86,13 +138,14 @@ func (c *coord) openThread(agreement string) error {
 	if !ok {
 		return nil
 	}
-	var pickup, dropoff details
-	if _, err := c.store.Get(kindPostings, a.Offer, &pickup); err != nil {
+	var offer, need postingRecord
+	if _, err := c.store.Get(kindPostings, a.Offer, &offer); err != nil {
 		return err
 	}
-	if _, err := c.store.Get(kindPostings, a.Need, &dropoff); err != nil {
+	if _, err := c.store.Get(kindPostings, a.Need, &need); err != nil {
 		return err
 	}
+	pickup, dropoff := offer.Details, need.Details
 	if pickup.empty() && dropoff.empty() {
 		return nil
 	}

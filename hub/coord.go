@@ -85,15 +85,18 @@ func (c *coord) run(ln net.Listener, stop <-chan struct{}) {
 	go func() { <-stop; cancel() }()
 	tick := time.NewTicker(c.s.cfg.TickInterval)
 	defer tick.Stop()
+	timers := true
 	for {
-		if err := c.catchUp(ctx); err != nil && ctx.Err() == nil {
+		if err := c.catchUp(ctx, timers); err != nil && ctx.Err() == nil {
 			c.s.log.Error("coordination: following the ledger", "err", err)
 		}
 		select {
 		case <-stop:
 			return
 		case <-c.wakeup:
+			timers = false
 		case <-tick.C:
+			timers = true
 		}
 	}
 }
@@ -246,7 +249,10 @@ const followBatch = 1000
 // follower's place is saved after what it did, so a crash repeats at most
 // the last batch: feeds skip notices they hold, and webhook receivers
 // see the same webhook-id again.
-func (c *coord) catchUp(ctx context.Context) error {
+//
+// With timers, it also warns of what is about to expire, which reads every
+// open offer and need: the timers ask for it, not every change.
+func (c *coord) catchUp(ctx context.Context, timers bool) error {
 	c.follow.Lock()
 	defer c.follow.Unlock()
 	var fs followState
@@ -290,7 +296,9 @@ func (c *coord) catchUp(ctx context.Context) error {
 		}
 	}
 	notices := c.proposalNotices(&fs, now)
-	notices = append(notices, c.expiryNotices(&fs, now)...)
+	if timers {
+		notices = append(notices, c.expiryNotices(&fs, now)...)
+	}
 	if len(notices) > 0 || len(fs.Proposals) != len(start.Proposals) || len(fs.Warned) != len(start.Warned) || changed {
 		if err := c.tell(notices); err != nil {
 			return err

@@ -76,7 +76,7 @@ type atomCategory struct {
 // serveFeed answers an Atom feed of the notices of a council or a
 // volunteer. Feeds carry public facts only, so they need no token.
 func (s *Server) serveFeed(c *fiber.Ctx, id, title, self string) error {
-	if err := s.coord.catchUp(c.UserContext()); err != nil {
+	if err := s.coord.catchUp(c.UserContext(), false); err != nil {
 		return err
 	}
 	var f feed

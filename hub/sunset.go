@@ -46,7 +46,7 @@ func (s *Server) Tick(ctx context.Context) error {
 	// Coordination: tell what happened, this tick's expiries included, and
 	// delete what ran out.
 	defer func() {
-		if err := errors.Join(s.coord.catchUp(ctx), s.coord.purge()); err != nil {
+		if err := errors.Join(s.coord.catchUp(ctx, true), s.coord.purge()); err != nil {
 			s.log.Error("coordination", "err", err)
 		}
 	}()

@@ -262,7 +262,7 @@ type threadView struct {
 // readThread returns an agreement's thread (empty when it has none), after
 // the follower caught up so that new agreements carry their details.
 func (s *Server) readThread(c *fiber.Ctx, agreement string) (threadView, error) {
-	if err := s.coord.catchUp(c.UserContext()); err != nil {
+	if err := s.coord.catchUp(c.UserContext(), false); err != nil {
 		return threadView{}, err
 	}
 	var t thread
@@ -332,7 +332,7 @@ func (s *Server) addMessage(c *fiber.Ctx, a plenty.Agreement, p participant, tex
 	if err := checkText(text); err != nil {
 		return threadMessage{}, err
 	}
-	if err := s.coord.catchUp(c.UserContext()); err != nil {
+	if err := s.coord.catchUp(c.UserContext(), false); err != nil {
 		return threadMessage{}, err
 	}
 	now := s.now()

@@ -42,6 +42,7 @@ type deskData struct {
 	Offers, Needs []postingRow
 	Delegates     []delegateView
 	Lifecycle     deskLifecycle
+	Coordination  deskCoordination
 	Error         string // a refusal shown above the desk
 }
 
@@ -105,6 +106,7 @@ func (w *web) renderDesk(c *fiber.Ctx, status int, sess *session, d plenty.Deleg
 	}
 	sort.Strings(data.Units)
 	data.Lifecycle = w.deskLifecycle(d)
+	w.deskCoordination(c, d, &data, sess.CSRF)
 	if failed != nil {
 		failed(&data)
 	}

@@ -29,6 +29,7 @@ type Main struct {
 	Addr          string
 	Demo          bool
 	LotteryWindow time.Duration
+	MessageTTL    time.Duration
 	WriteRate     float64
 	AddrRate      float64
 
@@ -48,6 +49,7 @@ func (m *Main) ParseFlags(args []string, stderr io.Writer) error {
 	fs.StringVar(&m.Addr, "addr", DefaultAddr, "address to listen on")
 	fs.BoolVar(&m.Demo, "demo", false, "load the demo region into an empty ledger")
 	fs.DurationVar(&m.LotteryWindow, "lottery-window", 10*time.Minute, "how long a delivery task collects volunteers before the draw")
+	fs.DurationVar(&m.MessageTTL, "message-ttl", 336*time.Hour, "how long an agreement's private thread is kept after the agreement ends")
 	fs.Float64Var(&m.WriteRate, "write-rate", 20, "writes per second allowed to one delegate token (burst twice that)")
 	fs.Float64Var(&m.AddrRate, "addr-rate", 100, "writes per second allowed from one client address (burst twice that)")
 	return fs.Parse(args)
@@ -78,7 +80,7 @@ func (m *Main) Open(logger *slog.Logger) error {
 		}
 	}
 	m.Server = hub.New(l, hub.Config{
-		Logger: logger, Now: m.Now, LotteryWindow: m.LotteryWindow,
+		Logger: logger, Now: m.Now, LotteryWindow: m.LotteryWindow, MessageTTL: m.MessageTTL,
 		WriteRate: m.WriteRate, WriteBurst: int(2 * m.WriteRate),
 		AddrRate: m.AddrRate, AddrBurst: int(2 * m.AddrRate),
 	})

@@ -157,4 +157,7 @@ func TestServeDemo(t *testing.T) {
 	if m.LotteryWindow != 10*time.Minute {
 		t.Errorf("--lottery-window default %v", m.LotteryWindow)
 	}
+	if m.MessageTTL != 336*time.Hour {
+		t.Errorf("--message-ttl default %v", m.MessageTTL)
+	}
 }

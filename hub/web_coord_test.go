@@ -71,4 +71,8 @@ func TestWebThread(t *testing.T) {
 	if got := text(desk.Doc); !strings.Contains(got, "is paused since") || !strings.Contains(got, "127.0.0.1:1") {
 		t.Fatalf("the desk does not say the webhook is paused: %s", got)
 	}
+
+	if got := b.get("/open").want(t, 200).textOf(t, "not-published"); !strings.Contains(got, "private thread") || !strings.Contains(got, "deleted 14 days after the agreement ends") {
+		t.Fatalf("the open-data page says of what is private: %s", got)
+	}
 }

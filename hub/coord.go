@@ -231,12 +231,18 @@ func (c *coord) purge() error {
 	return errors.Join(errs...)
 }
 
-// followState is the follower's place in the ledger and what it already
-// told, so that a restart tells nothing twice.
+// followState is the follower's place in the ledger and the deadlines it
+// already warned of, so that a restart tells nothing twice.
 type followState struct {
-	Next      int64                `json:"next"`      // the first event not yet followed
-	Proposals map[string]time.Time `json:"proposals"` // proposal told → its expiry
-	Warned    map[string]time.Time `json:"warned"`    // "kind:id" warned of → its deadline
+	Next   int64                `json:"next"`   // the first event not yet followed
+	Warned map[string]time.Time `json:"warned"` // "kind:id" warned of → its deadline
+}
+
+// toldProposals are the proposals already told, each until it expires. It
+// is a record of its own, written only when the engine's proposals
+// change.
+type toldProposals struct {
+	Told map[string]time.Time `json:"told"`
 }
 
 // followBatch bounds the events read at once.
@@ -259,14 +265,9 @@ func (c *coord) catchUp(ctx context.Context, timers bool) error {
 	if _, err := c.store.Get(kindState, "follower", &fs); err != nil {
 		return err
 	}
-	if fs.Proposals == nil {
-		fs.Proposals = map[string]time.Time{}
-	}
 	if fs.Warned == nil {
 		fs.Warned = map[string]time.Time{}
 	}
-	start := fs
-	changed := false
 	// The time is read before the size: what is told of the clock comes
 	// after every event written before that time.
 	now := c.s.now()
@@ -290,22 +291,25 @@ func (c *coord) catchUp(ctx context.Context, timers bool) error {
 		if err := c.tell(notices); err != nil {
 			return err
 		}
-		fs.Next, changed = to, true
+		fs.Next = to
 		if err := c.store.Put(kindState, "follower", fs); err != nil {
 			return err
 		}
 	}
-	notices := c.proposalNotices(&fs, now)
-	if timers {
-		notices = append(notices, c.expiryNotices(&fs, now)...)
+	if err := c.proposalNotices(now); err != nil {
+		return err
 	}
-	if len(notices) > 0 || len(fs.Proposals) != len(start.Proposals) || len(fs.Warned) != len(start.Warned) || changed {
-		if err := c.tell(notices); err != nil {
-			return err
-		}
-		return c.store.Put(kindState, "follower", fs)
+	if !timers {
+		return nil
 	}
-	return nil
+	notices, changed := c.expiryNotices(&fs, now)
+	if !changed {
+		return nil
+	}
+	if err := c.tell(notices); err != nil {
+		return err
+	}
+	return c.store.Put(kindState, "follower", fs)
 }
 
 // notice is something a council or a volunteer is told, derived from
@@ -501,52 +505,71 @@ func decode(ev plenty.Event, v any) error { return jsonUnmarshal(ev.Data, v) }
 
 // proposalNotices tells both councils of each proposal the engine made
 // since the last call, once; proposals that expired are forgotten.
-func (c *coord) proposalNotices(fs *followState, now time.Time) []notice {
-	for id, exp := range fs.Proposals {
-		if !now.Before(exp) {
-			delete(fs.Proposals, id)
-		}
-	}
+func (c *coord) proposalNotices(now time.Time) error {
 	set := c.s.engine.current()
 	c.mu.Lock()
 	same := c.lastSet == set
-	c.lastSet = set
 	c.mu.Unlock()
 	if same {
 		return nil
 	}
+	var tp toldProposals
+	if _, err := c.store.Get(kindState, "proposals", &tp); err != nil {
+		return err
+	}
+	if tp.Told == nil {
+		tp.Told = map[string]time.Time{}
+	}
+	changed := false
+	for id, exp := range tp.Told {
+		if !now.Before(exp) {
+			delete(tp.Told, id)
+			changed = true
+		}
+	}
 	var out []notice
 	c.s.read(func(st *plenty.State) error {
 		for _, p := range set.list {
-			if _, told := fs.Proposals[p.ID]; told || !now.Before(p.ExpiresAt) {
+			if _, told := tp.Told[p.ID]; told || !now.Before(p.ExpiresAt) {
 				continue
 			}
-			fs.Proposals[p.ID] = p.ExpiresAt
+			tp.Told[p.ID], changed = p.ExpiresAt, true
 			out = append(out, notice{ID: "p." + p.ID, Type: NoticeProposal, At: set.at, Proposal: p.ID,
 				Councils: []string{p.Provider, p.Receiver},
 				Title:    "Proposed: " + describe(st, p.Item, p.Quantity, p.Provider, p.Receiver)})
 		}
 		return nil
 	})
-	return out
+	if changed {
+		if err := c.tell(out); err != nil {
+			return err
+		}
+		if err := c.store.Put(kindState, "proposals", tp); err != nil {
+			return err
+		}
+	}
+	c.mu.Lock()
+	c.lastSet = set
+	c.mu.Unlock()
+	return nil
 }
 
 // expiryNotices warns, once each, of offers, needs, mandates and
 // agreements that run out within expiryWarning, and volunteers whose
 // claim lapses within half the claim window.
-func (c *coord) expiryNotices(fs *followState, now time.Time) []notice {
+func (c *coord) expiryNotices(fs *followState, now time.Time) (out []notice, changed bool) {
 	for k, at := range fs.Warned {
 		if now.After(at) {
 			delete(fs.Warned, k)
+			changed = true
 		}
 	}
-	var out []notice
 	warn := func(kind, id string, at time.Time, within time.Duration, n notice) {
 		key := kind + ":" + id
 		if _, done := fs.Warned[key]; done || !now.Before(at) || at.Sub(now) > within {
 			return
 		}
-		fs.Warned[key] = at
+		fs.Warned[key], changed = at, true
 		n.ID, n.Type, n.At, n.Subject = fmt.Sprintf("x.%s.%s.%d", kind, id, at.Unix()), NoticeExpiring, now, id
 		n.Title += " on " + at.UTC().Format("2 Jan 2006 15:04 UTC")
 		out = append(out, n)
@@ -592,7 +615,7 @@ func (c *coord) expiryNotices(fs *followState, now time.Time) []notice {
 		}
 		return nil
 	})
-	return out
+	return out, changed
 }
 
 // tell adds notices to the feeds of those they concern and queues them

@@ -728,6 +728,17 @@ func TestTaskDetails(t *testing.T) {
 	if n := len(h.do("GET", "/api/v1/tasks?volunteer=me", tb, "").want(t, 200).get("tasks").([]any)); n != 0 {
 		t.Fatalf("Bo, who never offered, has %d tasks", n)
 	}
+	// Within half the claim window of the lapse, the volunteer is warned, once.
+	for range 2 {
+		h.clock.Add(61 * time.Minute)
+		if err := h.srv.Tick(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+	}
+	feed := h.do("GET", "/api/v1/volunteers/"+ida+"/feed.atom", "", "").want(t, 200)
+	if n := strings.Count(string(feed.Raw), `term="expiry.soon"`); n != 1 || !strings.Contains(string(feed.Raw), "or your claim lapses on") {
+		t.Fatalf("the volunteer was warned %d times of the lapse:\n%s", n, feed.Raw)
+	}
 	h.do("GET", "/api/v1/tasks?volunteer=Ada", "", "").want(t, 422)
 }
 

@@ -743,3 +743,45 @@ func TestTaskDetails(t *testing.T) {
 }
 
 var sha256New = sha256.New
+
+// A delivery goes to the registered URL only: a redirect is a failure,
+// never followed.
+func TestWebhookNoRedirects(t *testing.T) {
+	h := MustOpenHub(t, hub.Config{WebhookRetryBase: time.Millisecond, WebhookRetryMax: 2 * time.Millisecond, WebhookRetryFor: 5 * time.Millisecond})
+	h.serve()
+	var mu sync.Mutex
+	reached := 0
+	target := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		reached++
+		mu.Unlock()
+	}))
+	t.Cleanup(target.Close)
+	redirect := httptest.NewServer(http.RedirectHandler(target.URL+"/elsewhere", http.StatusTemporaryRedirect))
+	t.Cleanup(redirect.Close)
+	bakers := h.register("Bakers")
+	h.webhook(bakers, redirect.URL, `["*"]`)
+	h.call("POST", "/api/v1/needs", bakers.Token, flourNeed).want(t, 201)
+	mill := h.register("Mill")
+	h.call("POST", "/api/v1/offers", mill.Token, flourOffer).want(t, 201)
+	if err := h.srv.RunMatching(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	for deadline := time.Now().Add(20 * time.Second); ; time.Sleep(10 * time.Millisecond) {
+		r := h.call("GET", "/api/v1/councils/"+bakers.ID+"/webhooks", bakers.Token, "").want(t, 200)
+		if r.str("webhooks.0.status") == "paused" {
+			if r.get("webhooks.0.last.status") != 307.0 || !strings.Contains(r.str("webhooks.0.last.error"), "307") {
+				t.Fatalf("paused webhook = %s", r.Raw)
+			}
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("a redirecting receiver was not paused: %s", r.Raw)
+		}
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if reached != 0 {
+		t.Fatalf("the redirect's target was reached %d times", reached)
+	}
+}

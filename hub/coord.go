@@ -45,7 +45,7 @@ type coord struct {
 
 	mu        sync.Mutex
 	deadlines map[string]time.Time // "kind/key" → when the record is deleted
-	lastSet   *proposalSet         // the proposals last notified
+	sets      []*proposalSet       // matching runs not yet followed
 	timer     *time.Timer          // fires at the earliest deadline
 
 	hooks  *webhooks
@@ -74,8 +74,8 @@ func (c *coord) changed() {
 	}
 }
 
-// run follows the ledger while the hub serves: after each change, and
-// every TickInterval regardless.
+// run follows the ledger while the hub serves: MatchDelay after a change,
+// and every TickInterval regardless.
 func (c *coord) run(ln net.Listener, stop <-chan struct{}) {
 	c.hooks.listening(ln.Addr())
 	c.hooks.start()
@@ -94,6 +94,13 @@ func (c *coord) run(ln net.Listener, stop <-chan struct{}) {
 		case <-stop:
 			return
 		case <-c.wakeup:
+			// Gather the changes of the next MatchDelay into one catch-up,
+			// so that a busy hub follows in batches.
+			select {
+			case <-stop:
+				return
+			case <-time.After(c.s.cfg.MatchDelay):
+			}
 			timers = false
 		case <-tick.C:
 			timers = true
@@ -248,6 +255,9 @@ type toldProposals struct {
 // followBatch bounds the events read at once.
 const followBatch = 1000
 
+// maxPendingSets bounds the matching runs waiting for the follower.
+const maxPendingSets = 100
+
 // catchUp follows the ledger's events since the last call, and the
 // engine's latest proposals: it ends threads of ended agreements, copies
 // private details into new agreements' threads, deletes those of closed
@@ -271,7 +281,44 @@ func (c *coord) catchUp(ctx context.Context, timers bool) error {
 	// The time is read before the size: what is told of the clock comes
 	// after every event written before that time.
 	now := c.s.now()
-	for size := c.s.ledger.Size(); fs.Next < size; {
+	// Each run's proposals are told between the events before the run and
+	// those after it, as they happened.
+	c.mu.Lock()
+	sets := c.sets
+	c.sets = nil
+	c.mu.Unlock()
+	for i, set := range sets {
+		err := c.followTo(ctx, &fs, set.size)
+		if err == nil {
+			err = c.proposalNotices(set, now)
+		}
+		if err != nil {
+			c.mu.Lock()
+			c.sets = append(sets[i:], c.sets...)
+			c.mu.Unlock()
+			return err
+		}
+	}
+	if err := c.followTo(ctx, &fs, c.s.ledger.Size()); err != nil {
+		return err
+	}
+	if !timers {
+		return nil
+	}
+	notices, changed := c.expiryNotices(&fs, now)
+	if !changed {
+		return nil
+	}
+	if err := c.tell(notices); err != nil {
+		return err
+	}
+	return c.store.Put(kindState, "follower", fs)
+}
+
+// followTo follows the events before size, in batches, saving the place
+// after each.
+func (c *coord) followTo(ctx context.Context, fs *followState, size int64) error {
+	for fs.Next < size {
 		to := min(fs.Next+followBatch, size)
 		var evs []plenty.Event
 		if err := c.s.ledger.Events(ctx, fs.Next, to, func(ev plenty.Event) error {
@@ -296,20 +343,18 @@ func (c *coord) catchUp(ctx context.Context, timers bool) error {
 			return err
 		}
 	}
-	if err := c.proposalNotices(now); err != nil {
-		return err
+	return nil
+}
+
+// proposed hands the follower a matching run's proposals.
+func (c *coord) proposed(set *proposalSet) {
+	c.mu.Lock()
+	c.sets = append(c.sets, set)
+	if over := len(c.sets) - maxPendingSets; over > 0 {
+		c.sets = c.sets[over:] // nobody follows (the hub does not serve): keep the newest
 	}
-	if !timers {
-		return nil
-	}
-	notices, changed := c.expiryNotices(&fs, now)
-	if !changed {
-		return nil
-	}
-	if err := c.tell(notices); err != nil {
-		return err
-	}
-	return c.store.Put(kindState, "follower", fs)
+	c.mu.Unlock()
+	c.changed()
 }
 
 // notice is something a council or a volunteer is told, derived from
@@ -503,16 +548,9 @@ func (c *coord) observe(ev plenty.Event) ([]notice, error) {
 
 func decode(ev plenty.Event, v any) error { return jsonUnmarshal(ev.Data, v) }
 
-// proposalNotices tells both councils of each proposal the engine made
-// since the last call, once; proposals that expired are forgotten.
-func (c *coord) proposalNotices(now time.Time) error {
-	set := c.s.engine.current()
-	c.mu.Lock()
-	same := c.lastSet == set
-	c.mu.Unlock()
-	if same {
-		return nil
-	}
+// proposalNotices tells both councils of each proposal of a run that was
+// not told before, once; proposals that expired are forgotten.
+func (c *coord) proposalNotices(set *proposalSet, now time.Time) error {
 	var tp toldProposals
 	if _, err := c.store.Get(kindState, "proposals", &tp); err != nil {
 		return err
@@ -540,18 +578,13 @@ func (c *coord) proposalNotices(now time.Time) error {
 		}
 		return nil
 	})
-	if changed {
-		if err := c.tell(out); err != nil {
-			return err
-		}
-		if err := c.store.Put(kindState, "proposals", tp); err != nil {
-			return err
-		}
+	if !changed {
+		return nil
 	}
-	c.mu.Lock()
-	c.lastSet = set
-	c.mu.Unlock()
-	return nil
+	if err := c.tell(out); err != nil {
+		return err
+	}
+	return c.store.Put(kindState, "proposals", tp)
 }
 
 // expiryNotices warns, once each, of offers, needs, mandates and

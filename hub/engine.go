@@ -128,7 +128,7 @@ func (s *Server) RunMatching(ctx context.Context) error {
 	}
 	e.mu.Unlock()
 	e.cur.Store(set)
-	s.coord.changed()
+	s.coord.proposed(set)
 	return nil
 }
 

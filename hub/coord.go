@@ -44,9 +44,10 @@ type coord struct {
 	follow sync.Mutex // serialises catch-ups
 
 	mu        sync.Mutex
-	deadlines map[string]time.Time // "kind/key" → when the record is deleted
-	sets      []*proposalSet       // matching runs not yet followed
-	timer     *time.Timer          // fires at the earliest deadline
+	deadlines map[string]time.Time   // "kind/key" → when the record is deleted
+	sets      []*proposalSet         // matching runs not yet followed
+	recent    map[int64]plenty.Event // events the hub wrote, not yet followed
+	timer     *time.Timer            // fires at the earliest deadline
 
 	hooks  *webhooks
 	wakeup chan struct{} // a change in the ledger or the proposals; buffered, size 1
@@ -112,7 +113,7 @@ func (c *coord) run(ln net.Listener, stop <-chan struct{}) {
 // still answers, each read or write of the store reporting its own.
 func newCoord(s *Server, dir string) (*coord, error) {
 	store, err := private.Open(dir)
-	c := &coord{s: s, store: store, deadlines: map[string]time.Time{}, wakeup: make(chan struct{}, 1)}
+	c := &coord{s: s, store: store, deadlines: map[string]time.Time{}, recent: map[int64]plenty.Event{}, wakeup: make(chan struct{}, 1)}
 	c.hooks = newWebhooks(c)
 	if err != nil {
 		return c, err
@@ -320,8 +321,10 @@ func (c *coord) catchUp(ctx context.Context, timers bool) error {
 func (c *coord) followTo(ctx context.Context, fs *followState, size int64) error {
 	for fs.Next < size {
 		to := min(fs.Next+followBatch, size)
-		var evs []plenty.Event
-		if err := c.s.ledger.Events(ctx, fs.Next, to, func(ev plenty.Event) error {
+		evs := c.takeRecent(fs.Next, to)
+		if len(evs) > 0 {
+			to = fs.Next + int64(len(evs))
+		} else if err := c.s.ledger.Events(ctx, fs.Next, to, func(ev plenty.Event) error {
 			evs = append(evs, ev)
 			return nil
 		}); err != nil {
@@ -344,6 +347,45 @@ func (c *coord) followTo(ctx context.Context, fs *followState, size int64) error
 		}
 	}
 	return nil
+}
+
+// maxRecent bounds the events the hub's writes hand the follower; beyond
+// it, the follower reads them from the ledger.
+const maxRecent = 10000
+
+// appended hands the follower an event the hub just wrote, so that it
+// need not read it back from the database.
+func (c *coord) appended(ev plenty.Event) {
+	c.mu.Lock()
+	if len(c.recent) < maxRecent {
+		c.recent[ev.Seq] = ev
+	}
+	c.mu.Unlock()
+	c.changed()
+}
+
+// takeRecent returns the events handed over from seq from on, in order
+// and without a gap, up to to, and forgets them and any older ones.
+func (c *coord) takeRecent(from, to int64) []plenty.Event {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	var out []plenty.Event
+	for seq := from; seq < to; seq++ {
+		ev, ok := c.recent[seq]
+		if !ok {
+			break
+		}
+		out = append(out, ev)
+		delete(c.recent, seq)
+	}
+	if len(out) == 0 {
+		for seq := range c.recent {
+			if seq < from {
+				delete(c.recent, seq)
+			}
+		}
+	}
+	return out
 }
 
 // proposed hands the follower a matching run's proposals.

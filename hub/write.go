@@ -75,7 +75,7 @@ func (s *Server) write(ctx context.Context, kind string, actor plenty.Actor, dat
 	replay = req.IdempotencyKey != "" && !sameData(ev, data)
 	if !replay {
 		s.engine.changed()
-		s.coord.changed()
+		s.coord.appended(ev)
 	}
 	return ev, replay, nil
 }

@@ -133,6 +133,7 @@ func (s *Server) RunMatching(ctx context.Context) error {
 	}
 	e.mu.Unlock()
 	e.cur.Store(set)
+	s.coord.proposed(set)
 	return nil
 }
 

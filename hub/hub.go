@@ -64,6 +64,19 @@ type Config struct {
 	// Location is the time zone the web pages show times in, named beside
 	// them; the machine's (time.Local) when nil. The API speaks UTC.
 	Location *time.Location
+	// MessageTTL is how long an agreement's private thread is kept after
+	// the agreement ends (transfer, cancellation or expiry); 336 hours
+	// (14 days) when 0.
+	MessageTTL time.Duration
+	// WebhookRetryBase is the first wait before a failed webhook delivery
+	// is tried again; each further wait doubles, up to WebhookRetryMax. A
+	// delivery is tried for WebhookRetryFor of waits, then its webhook is
+	// paused. 30 s, 1 hour and 24 hours when 0.
+	WebhookRetryBase time.Duration
+	WebhookRetryMax  time.Duration
+	WebhookRetryFor  time.Duration
+	// WebhookTimeout bounds one webhook delivery; 10 s when 0.
+	WebhookTimeout time.Duration
 }
 
 func (c *Config) setDefaults() {
@@ -115,6 +128,21 @@ func (c *Config) setDefaults() {
 	if c.Location == nil {
 		c.Location = time.Local
 	}
+	if c.MessageTTL <= 0 {
+		c.MessageTTL = 336 * time.Hour
+	}
+	if c.WebhookRetryBase <= 0 {
+		c.WebhookRetryBase = 30 * time.Second
+	}
+	if c.WebhookRetryMax <= 0 {
+		c.WebhookRetryMax = time.Hour
+	}
+	if c.WebhookRetryFor <= 0 {
+		c.WebhookRetryFor = 24 * time.Hour
+	}
+	if c.WebhookTimeout <= 0 {
+		c.WebhookTimeout = 10 * time.Second
+	}
 }
 
 // Server is the hub's HTTP server.
@@ -135,6 +163,7 @@ type Server struct {
 	engine   *engine
 	loops    *loops
 	contacts *contacts
+	coord    *coord
 }
 
 // New returns a server in front of l.
@@ -154,6 +183,10 @@ func New(l Ledger, cfg Config) *Server {
 		contacts:   &contacts{dir: filepath.Join(l.Dir(), "private")},
 	}
 	s.registerLimit = newLimiter(cfg.RegisterRate/60, cfg.RegisterBurst, cfg.Now)
+	var err error
+	if s.coord, err = newCoord(s, filepath.Join(l.Dir(), "private")); err != nil {
+		s.log.Error("private store: opening", "err", err)
+	}
 	s.app = fiber.New(fiber.Config{
 		DisableStartupMessage: true,
 		// Values read from a request (params, form values, headers) are
@@ -205,6 +238,7 @@ func (s *Server) routes() {
 	api.Post("/needs/:id/withdraw", s.limitAddr, s.withdrawNeed)
 
 	s.lifecycleRoutes(api)
+	s.coordRoutes(api)
 
 	open := s.app.Group("/open")
 	open.Get("/proof/inclusion", s.getInclusionProof)
@@ -224,6 +258,7 @@ func (s *Server) Serve(ln net.Listener) error {
 		return err
 	}
 	s.loops.start(s)
+	s.loops.coord(s, ln)
 	return s.app.Listener(ln)
 }
 

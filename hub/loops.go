@@ -2,6 +2,7 @@ package hub
 
 import (
 	"context"
+	"net"
 	"sync"
 	"time"
 
@@ -12,12 +13,13 @@ import (
 // changes and rerun every TickInterval, and the timers, which wake at the
 // state's next deadline.
 type loops struct {
-	once    sync.Once
-	stopped sync.Once
-	stop    chan struct{}
-	wake    chan struct{} // a write since the timers last looked; buffered, size 1
-	tick    sync.Mutex    // serialises Tick
-	done    sync.WaitGroup
+	once      sync.Once
+	coordOnce sync.Once
+	stopped   sync.Once
+	stop      chan struct{}
+	wake      chan struct{} // a write since the timers last looked; buffered, size 1
+	tick      sync.Mutex    // serialises Tick
+	done      sync.WaitGroup
 }
 
 func newLoops() *loops {
@@ -47,6 +49,19 @@ func (l *loops) poke() {
 	case l.wake <- struct{}{}:
 	default:
 	}
+}
+
+// coord runs the follower of the coordination (see coord.go) beside the
+// loops; halt stops it with them.
+func (l *loops) coord(s *Server, ln net.Listener) {
+	l.coordOnce.Do(func() {
+		l.done.Add(1)
+		go func() {
+			defer l.done.Done()
+			s.coord.run(ln, l.stop)
+			s.coord.stop()
+		}()
+	})
 }
 
 // halt stops the loops and waits for them.

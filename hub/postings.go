@@ -21,6 +21,7 @@ type offerInput struct {
 	MaxDistanceKm  *float64       `json:"max_distance_km"`
 	Note           string         `json:"note"`
 	ExpiresAt      Timestamp      `json:"expires_at"`
+	Private        *details       `json:"private"` // kept out of the ledger: see threads.go
 }
 
 type needInput struct {
@@ -33,6 +34,7 @@ type needInput struct {
 	MaxDistanceKm *float64       `json:"max_distance_km"`
 	Note          string         `json:"note"`
 	ExpiresAt     Timestamp      `json:"expires_at"`
+	Private       *details       `json:"private"` // kept out of the ledger: see threads.go
 }
 
 // offerView and needView add the unit that amounts are counted in.
@@ -156,6 +158,7 @@ func (s *Server) createOffer(d plenty.Delegate, in offerInput, fe fieldErrors, r
 	if in.MaxDistanceKm != nil {
 		maxKm = *in.MaxDistanceKm
 	}
+	checkDetails(&fe, in.Private)
 	data := plenty.OfferPosting{
 		ID: newID("o_", now), Council: d.Council, Item: p.item.Code, Quantity: p.quantity,
 		Location: p.location, AvailableFrom: from, AvailableUntil: until, MinSplit: minSplit,
@@ -172,6 +175,8 @@ func (s *Server) createOffer(d plenty.Delegate, in offerInput, fe fieldErrors, r
 		if err := json.Unmarshal(ev.Data, &data); err != nil {
 			return offerView{}, err
 		}
+	} else if err := s.keepDetails(data.ID, in.Private); err != nil {
+		return offerView{}, err
 	}
 	var o plenty.Offer
 	if err := s.read(func(st *plenty.State) error { o, _ = st.Offer(data.ID); return nil }); err != nil {
@@ -217,6 +222,7 @@ func (s *Server) createNeed(d plenty.Delegate, in needInput, fe fieldErrors, rec
 	if in.MaxDistanceKm != nil {
 		maxKm = *in.MaxDistanceKm
 	}
+	checkDetails(&fe, in.Private)
 	data := plenty.NeedPosting{
 		ID: newID("n_", now), Council: d.Council, Item: p.item.Code, Quantity: p.quantity,
 		Location: p.location, NeededBy: neededBy, Priority: priority, MaxDistanceKm: maxKm, Note: in.Note,
@@ -233,6 +239,8 @@ func (s *Server) createNeed(d plenty.Delegate, in needInput, fe fieldErrors, rec
 		if err := json.Unmarshal(ev.Data, &data); err != nil {
 			return needView{}, err
 		}
+	} else if err := s.keepDetails(data.ID, in.Private); err != nil {
+		return needView{}, err
 	}
 	var n plenty.Need
 	if err := s.read(func(st *plenty.State) error { n, _ = st.Need(data.ID); return nil }); err != nil {

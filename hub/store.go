@@ -33,6 +33,8 @@ type Ledger interface {
 	// committed so far.
 	Checkpoint(ctx context.Context) ([]byte, error)
 	VerifierKey() string
+	// Origin is the origin line of the hub's checkpoints.
+	Origin() string
 	// DrawKey is the key of the lottery's verifiable random function.
 	DrawKey() *plenty.VRFKey
 	Stats() ledger.Stats

@@ -48,6 +48,13 @@ func (s *Server) Tick(ctx context.Context) error {
 	if err := s.PublishTerms(ctx); err != nil {
 		return err
 	}
+	// Coordination: tell what happened, this tick's expiries included, and
+	// delete what ran out.
+	defer func() {
+		if err := errors.Join(s.coord.catchUp(ctx, true), s.coord.purge()); err != nil {
+			s.log.Error("coordination", "err", err)
+		}
+	}()
 	var due plenty.Due
 	now := s.now()
 	s.read(func(st *plenty.State) error { due = st.Due(now); return nil })

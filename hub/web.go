@@ -70,12 +70,14 @@ func (s *Server) webRoutes() {
 	s.app.Post("/desk/proposals/:id/:decision", limit, w.handle(w.asDelegate(w.deskDecide)))
 	s.app.Post("/desk/agreements/:id/receipt", limit, w.handle(w.asDelegate(w.deskConfirmReceipt)))
 	s.app.Post("/desk/agreements/:id/cancel", limit, w.handle(w.asDelegate(w.deskCancelAgreement)))
+	s.app.Post("/desk/agreements/:id/messages", limit, w.handle(w.asDelegate(w.deskPostMessage)))
 
 	s.app.Get("/volunteer", w.handle(w.volunteerPage))
 	s.app.Post("/volunteer/register", limit, w.handle(s.limitRegister), w.handle(w.volunteerRegister))
 	s.app.Post("/volunteer/signin", limit, w.handle(w.volunteerSignIn))
 	s.app.Post("/volunteer/signout", limit, w.handle(w.asVolunteer(w.volunteerSignOut)))
 	s.app.Post("/volunteer/tasks/:id/:action", limit, w.handle(w.asVolunteer(w.volunteerTaskAct)))
+	s.app.Post("/volunteer/agreements/:id/messages", limit, w.handle(w.asVolunteer(w.volunteerPostMessage)))
 }
 
 // parsePages parses each page with the shared layout.

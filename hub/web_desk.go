@@ -45,6 +45,7 @@ type deskData struct {
 	Offers, Needs []postingRow
 	Delegates     []delegateView
 	Lifecycle     deskLifecycle
+	Coordination  deskCoordination
 	Error         string // a refusal shown above the desk
 }
 
@@ -112,6 +113,7 @@ func (w *web) renderDesk(c *fiber.Ctx, status int, sess *session, d plenty.Deleg
 	if c.Method() == fiber.MethodGet {
 		w.deskAsk(c, d, &data)
 	}
+	w.deskCoordination(c, d, &data, sess.CSRF)
 	if failed != nil {
 		failed(&data)
 	}

@@ -41,6 +41,7 @@ type deskAgreement struct {
 	ItemName, Amount, ReceivedAmount, ProviderName, ReceiverName string
 	CanConfirm, CanCancel                                        bool
 	Receipt                                                      *form
+	Thread                                                       *threadPart // nil for a delegate outside the thread
 }
 
 // deskLifecycle gathers the proposals and agreements of d's council.

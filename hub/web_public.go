@@ -271,12 +271,13 @@ type openPageData struct {
 	VerifierKey string
 	Hub         string // this hub's base URL
 	Empty       bool
+	KeepThreads string // how long private threads are kept after their agreement ends
 }
 
 // openPage links every file of the open data and shows the checkpoint
 // that /open/checkpoint serves, with how to verify it.
 func (w *web) openPage(c *fiber.Ctx) error {
-	d := openPageData{VerifierKey: w.s.ledger.VerifierKey(), Hub: c.BaseURL()}
+	d := openPageData{VerifierKey: w.s.ledger.VerifierKey(), Hub: c.BaseURL(), KeepThreads: keepFor(w.s.cfg.MessageTTL)}
 	for _, t := range openTables {
 		ot := openTable{Table: t}
 		for _, f := range exports.Formats {

@@ -22,7 +22,9 @@ type taskRow struct {
 	ItemName, Amount                     string
 	FromName, FromPlace, ToName, ToPlace string
 	DrawAt                               time.Time
-	Offered                              bool // this volunteer offered to carry it
+	Offered                              bool        // this volunteer offered to carry it
+	PickupBy                             *time.Time  // when its claim lapses, once drawn
+	Thread                               *threadPart // the agreement's thread, once drawn
 }
 
 type boardData struct {
@@ -94,6 +96,7 @@ func (w *web) renderBoard(c *fiber.Ctx, status int, sess *session, v plenty.Volu
 		}
 		return nil
 	})
+	w.boardThreads(c, v, &d, sess.CSRF)
 	return w.render(c, status, "volunteer", view{Title: "Volunteer board", Nav: "volunteer", Session: sess,
 		Flash: flash, Token: token, Error: pageErr, Data: d})
 }

@@ -93,6 +93,7 @@ func (s *Server) write(ctx context.Context, kind string, actor plenty.Actor, dat
 	if !replay {
 		s.engine.changed()
 		s.loops.poke()
+		s.coord.appended(ev)
 	}
 	return ev, replay, nil
 }

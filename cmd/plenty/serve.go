@@ -30,6 +30,7 @@ type Main struct {
 	Addr          string
 	Demo          bool
 	LotteryWindow time.Duration
+	MessageTTL    time.Duration
 	WriteRate     float64
 	AddrRate      float64
 	RegisterRate  float64
@@ -52,6 +53,7 @@ func (m *Main) ParseFlags(args []string, stderr io.Writer) error {
 	fs.StringVar(&m.Addr, "addr", DefaultAddr, "address to listen on")
 	fs.BoolVar(&m.Demo, "demo", false, "load the demo region into an empty ledger")
 	fs.DurationVar(&m.LotteryWindow, "lottery-window", 10*time.Minute, "how long a delivery task collects volunteers before the draw")
+	fs.DurationVar(&m.MessageTTL, "message-ttl", 336*time.Hour, "how long an agreement's private thread is kept after the agreement ends")
 	fs.Float64Var(&m.WriteRate, "write-rate", 20, "writes per second allowed to one delegate token (burst twice that)")
 	fs.Float64Var(&m.AddrRate, "addr-rate", 100, "writes per second allowed from one client address (burst twice that)")
 	fs.Float64Var(&m.RegisterRate, "register-rate", 5, "anonymous registrations (councils, volunteers) per minute allowed from one client address (burst the same)")
@@ -91,7 +93,7 @@ func (m *Main) Open(logger *slog.Logger) error {
 	}
 	m.Ledger = l
 	m.Server = hub.New(l, hub.Config{
-		Logger: logger, Now: now, LotteryWindow: m.LotteryWindow,
+		Logger: logger, Now: now, LotteryWindow: m.LotteryWindow, MessageTTL: m.MessageTTL,
 		WriteRate: m.WriteRate, WriteBurst: int(2 * m.WriteRate),
 		AddrRate: m.AddrRate, AddrBurst: int(2 * m.AddrRate), Location: m.Location,
 		RegisterRate: m.RegisterRate, RegisterBurst: max(1, int(m.RegisterRate)),

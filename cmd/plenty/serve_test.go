@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 )
@@ -157,6 +158,9 @@ func TestServeDemo(t *testing.T) {
 	if m.LotteryWindow != 10*time.Minute {
 		t.Errorf("--lottery-window default %v", m.LotteryWindow)
 	}
+	if m.MessageTTL != 336*time.Hour {
+		t.Errorf("--message-ttl default %v", m.MessageTTL)
+	}
 	// The history shows in the figures.
 	f := call(t, "GET", base+"/api/v1/figures", "", "", 200)
 	if d, _ := field(f, "figures", "deliveries").(float64); d == 0 {
@@ -194,4 +198,73 @@ func TestServeDemo(t *testing.T) {
 	base3 := "http://" + m3.Listener().Addr().String()
 	call(t, "POST", base3+"/api/v1/offers", cols3[2], `{"item": "oats", "quantity": "5", "unit": "kg"}`, 201)
 	call(t, "POST", base3+"/api/v1/offers", cols[2], `{"item": "oats", "quantity": "5", "unit": "kg"}`, 401)
+}
+
+// --message-ttl sets how long an agreement's private thread outlives the
+// agreement: a thread is gone from the data folder one hour after the
+// receipt with --message-ttl 1h.
+func TestServeMessageTTL(t *testing.T) {
+	dir := t.TempDir()
+	var mu sync.Mutex
+	now := time.Now().UTC()
+	m := &Main{Now: func() time.Time { mu.Lock(); defer mu.Unlock(); return now }}
+	if err := m.ParseFlags([]string{"--data", dir, "--addr", "127.0.0.1:0", "--message-ttl", "1h"}, io.Discard); err != nil {
+		t.Fatal(err)
+	}
+	if m.MessageTTL != time.Hour {
+		t.Fatalf("--message-ttl 1h read as %v", m.MessageTTL)
+	}
+	if err := m.Open(slog.New(slog.NewTextHandler(io.Discard, nil))); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { m.Close(context.Background()) })
+	api := "http://" + m.Listener().Addr().String() + "/api/v1"
+	register := func(name string) (string, string) {
+		r := call(t, "POST", api+"/councils", "", `{"name": "`+name+`", "sector": "food", "place": "Riverside",
+			"location": {"lat": 51.4613, "lon": -0.1156}}`, 201)
+		return field(r, "council", "id").(string), field(r, "delegate", "token").(string)
+	}
+	_, mill := register("Mill")
+	bakersID, bakers := register("Bakers")
+	call(t, "POST", api+"/offers", mill, `{"item": "wheat-flour", "quantity": "10", "unit": "kg", "private": {"place": "yard-3f9e"}}`, 201)
+	call(t, "POST", api+"/needs", bakers, `{"item": "wheat-flour", "quantity": "10", "unit": "kg"}`, 201)
+	var proposal string
+	for deadline := time.Now().Add(20 * time.Second); proposal == ""; time.Sleep(10 * time.Millisecond) {
+		ps := call(t, "GET", api+"/proposals?council="+bakersID, "", "", 200)["proposals"].([]any)
+		if len(ps) > 0 {
+			proposal = ps[0].(map[string]any)["id"].(string)
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("no proposal within 20 s")
+		}
+	}
+	call(t, "POST", api+"/proposals/"+proposal+"/accept", mill, "", 200)
+	ag := field(call(t, "POST", api+"/proposals/"+proposal+"/accept", bakers, "", 200), "agreement", "id").(string)
+	call(t, "POST", api+"/agreements/"+ag+"/messages", bakers, `{"text": "kitchen door-3f9e"}`, 201)
+	call(t, "POST", api+"/agreements/"+ag+"/receipt", bakers, `{"quantity": "10"}`, 201)
+	file := filepath.Join(dir, "private", "threads", ag+".json")
+	if _, err := os.Stat(file); err != nil {
+		t.Fatalf("thread file: %v", err)
+	}
+	mu.Lock()
+	now = now.Add(59 * time.Minute)
+	mu.Unlock()
+	if err := m.Server.Tick(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(file); err != nil {
+		t.Fatalf("thread deleted before its hour: %v", err)
+	}
+	mu.Lock()
+	now = now.Add(2 * time.Minute)
+	mu.Unlock()
+	if err := m.Server.Tick(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(file); !os.IsNotExist(err) {
+		t.Fatalf("thread file an hour after the receipt: %v", err)
+	}
+	if th := call(t, "GET", api+"/agreements/"+ag+"/messages", bakers, "", 200); len(th["messages"].([]any)) != 0 || th["pickup"] != nil {
+		t.Fatalf("thread after its time = %v", th)
+	}
 }

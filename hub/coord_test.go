@@ -106,8 +106,8 @@ func TestThreadAccess(t *testing.T) {
 	school := h.register("School")
 	_, millPoster := h.issue(x.mill, `["post"]`)
 	_, millIssuer := h.issue(x.mill, `["delegate"]`)
-	idA, tokA := h.volunteer("Ada", "")
-	idB, tokB := h.volunteer("Bo", "")
+	idA, tokA := h.volunteer("Ada", "", x.mill)
+	idB, tokB := h.volunteer("Bo", "", x.mill)
 	path := "/api/v1/agreements/" + x.agreement + "/messages"
 
 	// Before the draw, no volunteer reads it, candidates included.
@@ -251,7 +251,7 @@ func TestPrivateTextLeavesNoTrace(t *testing.T) {
 	h.serve()
 	dir := h.ledger.Dir()
 	x := h.agree()
-	vid, vt := h.volunteer("Ada", "")
+	vid, vt := h.volunteer("Ada", "", x.mill)
 	drawn, _ := h.draw(x, vol{vid, vt})
 	path := "/api/v1/agreements/" + x.agreement + "/messages"
 	h.call("POST", path, x.mill.Token, `{"text": "`+threadText+`"}`).want(t, 201)
@@ -396,7 +396,7 @@ func TestFeedsTellTheStory(t *testing.T) {
 	h.call("POST", "/api/v1/proposals/"+p+"/accept", bea.Token, "").want(t, 200)
 	ag := h.call("POST", "/api/v1/proposals/"+p+"/accept", cal.Token, "").want(t, 200).str("agreement.id")
 	x := exchange{mill: mill, bakers: bakers, agreement: ag, task: plenty.TaskID(ag)}
-	vid, vt := h.volunteer("Ada", "")
+	vid, vt := h.volunteer("Ada", "", x.mill)
 	drawn, _ := h.draw(x, vol{vid, vt})
 	h.call("POST", "/api/v1/tasks/"+x.task+"/pickup", drawn, "").want(t, 200)
 	h.call("POST", "/api/v1/tasks/"+x.task+"/dropoff", drawn, "").want(t, 200)
@@ -711,11 +711,11 @@ func TestTaskDetails(t *testing.T) {
 	r := h.do("GET", "/api/v1/tasks/"+x.task, "", "").want(t, 200)
 	opened, _ := time.Parse(time.RFC3339, r.str("task.opened_at"))
 	if r.str("task.unit") != "kg" || r.str("task.provider.name") != "Mill" || r.str("task.receiver.name") != "Bakers" ||
-		r.str("task.provider.place") != "Riverside" || r.str("task.draw_at") != opened.Add(10*time.Minute).Format(time.RFC3339) || r.str("task.pickup_by") == "" {
+		r.str("task.provider.place") != "Riverside" || r.str("task.draw_at") != r.str("task.closes_at") || r.str("task.closes_at") != opened.Add(10*time.Minute).Format(time.RFC3339) || r.str("task.pickup_by") == "" {
 		t.Fatalf("open task = %s", r.Raw)
 	}
-	ida, ta := h.volunteer("Ada", "")
-	_, tb := h.volunteer("Bo", "")
+	ida, ta := h.volunteer("Ada", "", x.mill)
+	_, tb := h.volunteer("Bo", "", x.mill)
 	if n := len(h.do("GET", "/api/v1/tasks?volunteer=me", ta, "").want(t, 200).get("tasks").([]any)); n != 0 {
 		t.Fatalf("Ada has %d tasks before offering", n)
 	}

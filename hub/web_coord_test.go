@@ -18,7 +18,7 @@ func TestWebThread(t *testing.T) {
 	x := h.agree()
 	// A webhook to a port where nothing listens fails and is paused.
 	h.call("POST", "/api/v1/councils/"+x.mill.ID+"/webhooks", x.mill.Token, `{"url": "http://127.0.0.1:1/", "events": ["*"]}`).want(t, 201)
-	vid, vt := h.volunteer("Ada", "")
+	vid, vt := h.volunteer("Ada", "", x.mill)
 	drawn, _ := h.draw(x, vol{vid, vt})
 
 	b := h.browser()

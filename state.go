@@ -257,6 +257,9 @@ func (s *State) apply(ev Event) error {
 		if ok, err := s.applyLifecycle(ev); ok {
 			return err
 		}
+		if ok, err := s.applyFederation(ev); ok {
+			return err
+		}
 	}
 	return Errorf(EINVALID, "event %d has unknown kind %q", ev.Seq, ev.Kind)
 }

@@ -17,6 +17,7 @@ import (
 	"github.com/go-playground/validator/v10"
 	"github.com/gofiber/fiber/v2"
 
+	"github.com/plentyhub/plenty/federation"
 	"github.com/plentyhub/plenty/ledger"
 )
 
@@ -115,6 +116,7 @@ type Server struct {
 	engine   *engine
 	loops    *loops
 	contacts *contacts
+	fed      *federation.Federation // nil unless Federate was called
 }
 
 // New returns a server in front of l.
@@ -178,6 +180,7 @@ func (s *Server) routes() {
 
 	s.lifecycleRoutes(api)
 
+	s.fedRoutes()
 	open := s.app.Group("/open")
 	open.Get("/proof/inclusion", s.getInclusionProof)
 	open.Get("/proof/consistency", s.getConsistencyProof)
@@ -191,6 +194,9 @@ func (s *Server) routes() {
 // engine after changes and the timers (see loops.go).
 func (s *Server) Serve(ln net.Listener) error {
 	s.loops.start(s)
+	if s.fed != nil {
+		s.fed.Start()
+	}
 	return s.app.Listener(ln)
 }
 
@@ -200,6 +206,9 @@ func (s *Server) Serve(ln net.Listener) error {
 func (s *Server) Shutdown(ctx context.Context) error {
 	err := s.app.ShutdownWithContext(ctx)
 	s.loops.halt()
+	if s.fed != nil {
+		s.fed.Close()
+	}
 	return err
 }
 

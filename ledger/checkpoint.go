@@ -31,8 +31,9 @@ type signer struct {
 }
 
 // loadOrCreateSigner reads the hub's signing key from dir, creating it
-// (mode 0600) with its public verifier key on first start.
-func loadOrCreateSigner(dir string) (*signer, error) {
+// (mode 0600) with its public verifier key on first start, named origin
+// (or a random name when origin is empty).
+func loadOrCreateSigner(dir, origin string) (*signer, error) {
 	skPath := filepath.Join(dir, SignerKeyFile)
 	vkPath := filepath.Join(dir, VerifierFile)
 	sk, err := os.ReadFile(skPath)
@@ -42,6 +43,9 @@ func loadOrCreateSigner(dir string) (*signer, error) {
 			return nil, err
 		}
 		name := fmt.Sprintf("plenty-hub-%x", suffix)
+		if origin != "" {
+			name = origin
+		}
 		skey, vkey, err := note.GenerateKey(rand.Reader, name)
 		if err != nil {
 			return nil, fmt.Errorf("generate hub key: %w", err)

@@ -88,6 +88,11 @@ type Options struct {
 	// SingleCommit commits each append in its own transaction. It exists
 	// only to measure group commit against it.
 	SingleCommit bool
+	// Origin names a new hub's log: the origin line of its checkpoints and
+	// the name of its key (such as "manchester.example/plenty"). It is used
+	// only when the key is made, on first start; a random
+	// "plenty-hub-<hex>" name when empty.
+	Origin string
 }
 
 // Ledger is an open ledger. Its methods are safe for concurrent use.
@@ -162,7 +167,7 @@ func Open(dir string, opts Options) (*Ledger, error) {
 	l.state.OnChange(func(c plenty.Change) { l.changes[c] = struct{}{} })
 
 	var err error
-	if l.signer, err = loadOrCreateSigner(dir); err != nil {
+	if l.signer, err = loadOrCreateSigner(dir, opts.Origin); err != nil {
 		return nil, err
 	}
 	if err := l.openDB(); err != nil {

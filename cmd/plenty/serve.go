@@ -31,6 +31,13 @@ type Main struct {
 	LotteryWindow time.Duration
 	WriteRate     float64
 	AddrRate      float64
+	// Federation (fed.go).
+	Origin        string
+	Neighbours    string
+	PullInterval  time.Duration
+	WithholdAfter time.Duration
+	OpenInterval  time.Duration
+	RestoreFrom   string
 
 	// Now is the clock of the ledger and the hub; time.Now when nil.
 	Now func() time.Time
@@ -50,6 +57,7 @@ func (m *Main) ParseFlags(args []string, stderr io.Writer) error {
 	fs.DurationVar(&m.LotteryWindow, "lottery-window", 10*time.Minute, "how long a delivery task collects volunteers before the draw")
 	fs.Float64Var(&m.WriteRate, "write-rate", 20, "writes per second allowed to one delegate token (burst twice that)")
 	fs.Float64Var(&m.AddrRate, "addr-rate", 100, "writes per second allowed from one client address (burst twice that)")
+	m.fedFlags(fs)
 	return fs.Parse(args)
 }
 
@@ -59,7 +67,10 @@ func (m *Main) Open(logger *slog.Logger) error {
 	if m.Now == nil {
 		m.Now = time.Now
 	}
-	l, err := ledger.Open(m.Data, ledger.Options{Logger: logger, Now: m.Now})
+	if err := m.restore(context.Background(), logger); err != nil {
+		return err
+	}
+	l, err := ledger.Open(m.Data, ledger.Options{Logger: logger, Now: m.Now, Origin: m.Origin})
 	if err != nil {
 		return err
 	}
@@ -81,7 +92,12 @@ func (m *Main) Open(logger *slog.Logger) error {
 		Logger: logger, Now: m.Now, LotteryWindow: m.LotteryWindow,
 		WriteRate: m.WriteRate, WriteBurst: int(2 * m.WriteRate),
 		AddrRate: m.AddrRate, AddrBurst: int(2 * m.AddrRate),
+		OpenInterval: m.OpenInterval,
 	})
+	if err := m.federate(ctx); err != nil {
+		l.Close()
+		return err
+	}
 	ln, err := net.Listen("tcp", m.Addr)
 	if err != nil {
 		l.Close()

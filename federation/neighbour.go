@@ -492,4 +492,3 @@ func (n *Neighbour) Read(fn func(MirrorView) error) error {
 	defer n.mu.Unlock()
 	return fn(MirrorView{n.m})
 }
-

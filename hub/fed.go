@@ -172,7 +172,7 @@ type NeighbourStatus struct {
 
 // Neighbours is the answer of GET /fed/v1/neighbours.
 type Neighbours struct {
-	Neighbours []NeighbourStatus           `json:"neighbours"`
+	Neighbours []NeighbourStatus          `json:"neighbours"`
 	Witnesses  []federation.WitnessStatus `json:"witnesses"`
 }
 

@@ -8,8 +8,8 @@ import (
 	"io"
 	"os"
 	"os/signal"
-	"strings"
 	"sort"
+	"strings"
 	"syscall"
 	"time"
 

@@ -210,11 +210,11 @@ func (n *Neighbour) advance(ctx context.Context, signed []byte, push *AddCheckpo
 	if push != nil && push.Old > cp.Size {
 		return nil, witnessErr(400, "old size %d is larger than the checkpoint's %d", push.Old, cp.Size)
 	}
-	if w.Halt != nil {
-		return nil, witnessErr(422, "this witness recorded %s evidence against %s and no longer cosigns it: %s", w.Halt.Kind, n.log.Origin, w.Halt.Message)
-	}
 	if push != nil && push.Old != w.Size {
 		return nil, &WitnessError{Status: 409, Size: w.Size, Msg: fmt.Sprintf("this witness last cosigned %s at size %d, not %d", n.log.Origin, w.Size, push.Old)}
+	}
+	if w.Halt != nil {
+		return nil, witnessErr(422, "this witness recorded %s evidence against %s and no longer cosigns it: %s", w.Halt.Kind, n.log.Origin, w.Halt.Message)
 	}
 	if cp.Size == 0 && cp.Root != sha256.Sum256(nil) {
 		return nil, witnessErr(422, "a checkpoint of size 0 must have the empty tree's root")

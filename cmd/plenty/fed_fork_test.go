@@ -145,7 +145,7 @@ func evidenceIn(t *testing.T, h *hubProc) []plenty.FederationEvidence {
 
 // checkForkEvidence asserts that a witness recorded evidence of the kind
 // whose two notes verify under the log key and are not consistent.
-func checkForkEvidence(t *testing.T, w *hubProc, origin, logKey, kind string) {
+func checkForkEvidence(t *testing.T, w *hubProc, origin, logKey, kind string) plenty.FederationEvidence {
 	t.Helper()
 	var evs []plenty.FederationEvidence
 	eventually(t, w.name+" records "+kind+" evidence", 30*time.Second, func() (bool, string) {
@@ -167,6 +167,10 @@ func checkForkEvidence(t *testing.T, w *hubProc, origin, logKey, kind string) {
 	if want := map[string]string{"fork": "fork", "split-view": "fork", "rollback": "rollback"}[kind]; nb["status"] != want {
 		t.Fatalf("%s's status of %s = %v, want %s", w.name, origin, nb["status"], want)
 	}
+	if int64(nb["size"].(float64)) != a.Size {
+		t.Fatalf("%s's witnessed size of %s is %v, not the %d of the witnessed note in its evidence", w.name, origin, nb["size"], a.Size)
+	}
+	return e
 }
 
 func TestFederationFork(t *testing.T) {

@@ -28,7 +28,7 @@ type FederationNeighbours struct {
 // NeighbourLog is a hub this hub mirrors and witnesses.
 type NeighbourLog struct {
 	Key string `json:"key"` // the neighbour's log verifier key (Ed25519 note key)
-	URL string `json:"url"`
+	URL string `json:"url"` // empty when the file gives none
 }
 
 // NeighbourWitness is a hub that witnesses this hub.
@@ -181,8 +181,11 @@ func checkVerifierKey(vkey string, typ byte) error {
 	return nil
 }
 
-// checkHubURL checks a neighbour's base URL.
+// checkHubURL checks a neighbour's base URL, which may be absent.
 func checkHubURL(s string) error {
+	if s == "" {
+		return nil
+	}
 	u, err := url.Parse(s)
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 		return fmt.Errorf("must be an http(s) URL of the hub")

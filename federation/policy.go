@@ -303,21 +303,33 @@ func (p *Policy) Verify(signed []byte, maxAge time.Duration, now time.Time) (*Re
 }
 
 // witnessed evaluates a witness or group name against the cosigners.
+// Groups may share members at any depth, so each name is evaluated once.
 func (p *Policy) witnessed(name string, cosigners map[string]time.Time) bool {
-	if name == "none" {
-		return true
-	}
-	if g, ok := p.groups[name]; ok {
-		n := 0
-		for _, m := range g.members {
-			if p.witnessed(m, cosigners) {
-				n++
-			}
+	memo := map[string]bool{}
+	var eval func(string) bool
+	eval = func(name string) bool {
+		if v, ok := memo[name]; ok {
+			return v
 		}
-		return n >= g.k
+		var v bool
+		switch g, isGroup := p.groups[name]; {
+		case name == "none":
+			v = true
+		case isGroup:
+			n := 0
+			for _, m := range g.members {
+				if eval(m) {
+					n++
+				}
+			}
+			v = n >= g.k
+		default:
+			_, v = cosigners[name]
+		}
+		memo[name] = v
+		return v
 	}
-	_, ok := cosigners[name]
-	return ok
+	return eval(name)
 }
 
 // Neighbours returns the policy's log and witness lines as the payload of

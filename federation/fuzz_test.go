@@ -41,6 +41,7 @@ func FuzzParsePolicy(f *testing.F) {
 			t.Fatalf("the fold refuses the neighbours of a valid policy: %v", err)
 		}
 		if p.Quorum != "" {
+			p.witnessed(p.Quorum, map[string]time.Time{})
 			p.Verify([]byte("a\n1\nAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=\n\n— a AAAA\n"), 0, time.Now())
 		}
 	})

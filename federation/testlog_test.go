@@ -2,11 +2,11 @@ package federation
 
 import (
 	"context"
+	"crypto/rand"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
-	"crypto/rand"
-	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -163,7 +163,9 @@ type fakeHub struct {
 	events []plenty.FederationEvidence
 }
 
-func (h *fakeHub) Checkpoint(context.Context) ([]byte, error) { return nil, errors.New("no checkpoint") }
+func (h *fakeHub) Checkpoint(context.Context) ([]byte, error) {
+	return nil, errors.New("no checkpoint")
+}
 
 func (h *fakeHub) ConsistencyProof(context.Context, int64, int64) (tlog.TreeProof, error) {
 	return nil, errors.New("no proof")

@@ -344,16 +344,3 @@ func (s *Server) cosignedCheckpoint(dir string, size int64) ([]byte, bool) {
 	}
 	return nil, false
 }
-
-// fedLines is a short text of the neighbours for the web pages.
-func (s *Server) fedLines() []string {
-	if s.fed == nil {
-		return nil
-	}
-	var out []string
-	for _, n := range s.fed.Neighbours() {
-		st := n.Status()
-		out = append(out, fmt.Sprintf("%s: %s at %d events", st.Origin, st.Status, st.Size))
-	}
-	return out
-}

@@ -49,6 +49,7 @@ func (s *Server) webRoutes() {
 	s.app.Get("/items", w.handle(w.itemsPage))
 	s.app.Get("/councils/:id", w.handle(w.councilPage))
 	s.app.Get("/open", w.handle(w.openPage))
+	s.app.Get("/neighbours", w.handle(w.neighboursPage))
 
 	// Writes are limited per address as the API's are, answered as a page.
 	limit := w.handle(s.limitAddr)

@@ -120,6 +120,11 @@ func TestFederationEndToEnd(t *testing.T) {
 		t.Fatalf("entry bundles differ: A %d (%d bytes), B %d (%d bytes)", codeA, len(bundleA), codeB, len(bundleB))
 	}
 
+	// The public page shows the neighbour and its status.
+	if code, page := get(t, tr.b.url+"/neighbours"); code != 200 || !strings.Contains(string(page), tr.aOrigin) || !strings.Contains(string(page), "<strong>ok</strong>") {
+		t.Fatalf("B's neighbours page: %d\n%s", code, page)
+	}
+
 	// A verifies with the quorum policy.
 	if code, out := runPlenty(t, "verify", tr.a.url, "--policy", tr.quorum, "--max-age", "1h"); code != 0 || !strings.Contains(out, "cosigned by 2 witnesses") {
 		t.Fatalf("verify A --policy: exit %d\n%s", code, out)

@@ -73,14 +73,26 @@ func (s *Server) recordNeighbours(ctx context.Context, p *federation.Policy) err
 	if err != nil && !errors.Is(err, os.ErrNotExist) {
 		return err
 	}
-	if err != nil && len(p.Logs)+len(p.Witnesses) == 0 {
-		return nil // never federated, and still not
+	if errors.Is(err, os.ErrNotExist) {
+		// No record of the last one (a restored or an older data folder):
+		// the log itself says.
+		last = nil
+		if err := s.ledger.Events(ctx, 0, s.ledger.Size(), func(ev plenty.Event) error {
+			if ev.Kind == plenty.KindFederationNeighbours {
+				last = ev.Data
+			}
+			return nil
+		}); err != nil {
+			return err
+		}
+		if last == nil && len(p.Logs)+len(p.Witnesses) == 0 {
+			return nil // never federated, and still not
+		}
 	}
-	if bytes.Equal(last, want) {
-		return nil
-	}
-	if _, _, err := s.write(ctx, plenty.KindFederationNeighbours, plenty.ActorHub, p.Neighbours()); err != nil {
-		return fmt.Errorf("record the neighbours in the log: %w", err)
+	if !bytes.Equal(last, want) {
+		if _, _, err := s.write(ctx, plenty.KindFederationNeighbours, plenty.ActorHub, p.Neighbours()); err != nil {
+			return fmt.Errorf("record the neighbours in the log: %w", err)
+		}
 	}
 	tmp := path + ".tmp"
 	if err := os.WriteFile(tmp, want, 0o644); err != nil {

@@ -6,10 +6,15 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"path/filepath"
+	"strings"
 	"time"
+
+	"golang.org/x/mod/sumdb/note"
 
 	"github.com/plentyhub/plenty/federation"
 	"github.com/plentyhub/plenty/hub"
+	"github.com/plentyhub/plenty/ledger"
 )
 
 // fedFlags adds serve's federation flags.
@@ -39,11 +44,66 @@ func (m *Main) federate(ctx context.Context) error {
 	return m.Server.Federate(ctx, cfg)
 }
 
-// restore rebuilds the data folder from a mirror when --restore-from is
-// given.
+// restore rebuilds a lost hub's data folder from a mirror when
+// --restore-from is given: the folder must hold the hub's key files and no
+// ledger. The mirror's checkpoint must be signed by the hub's key, carry a
+// cosignature of a witness of the --neighbours file (when one is given),
+// and its events must hash to its root; the ledger then replays them
+// through the fold as it opens.
 func (m *Main) restore(ctx context.Context, logger *slog.Logger) error {
 	if m.RestoreFrom == "" {
 		return nil
 	}
-	return fmt.Errorf("--restore-from is not implemented yet")
+	vk, err := os.ReadFile(filepath.Join(m.Data, ledger.VerifierFile))
+	if err == nil {
+		_, err = os.Stat(filepath.Join(m.Data, ledger.SignerKeyFile))
+	}
+	if err != nil {
+		return fmt.Errorf("--restore-from needs the lost hub's key files (%s and %s) in the data folder %s: %w", ledger.SignerKeyFile, ledger.VerifierFile, m.Data, err)
+	}
+	logKey := strings.TrimSpace(string(vk))
+	var witnesses []federation.Witness
+	if m.Neighbours != "" {
+		data, err := os.ReadFile(m.Neighbours)
+		if err != nil {
+			return fmt.Errorf("--neighbours: %w", err)
+		}
+		p, err := federation.ParsePolicy(data)
+		if err != nil {
+			return fmt.Errorf("--neighbours %s: %w", m.Neighbours, err)
+		}
+		witnesses = p.Witnesses
+	}
+	base := strings.TrimSuffix(m.RestoreFrom, "/")
+	if !strings.HasSuffix(base, "/open") {
+		base += "/open"
+	}
+	var signed []byte
+	var size int64
+	err = ledger.ImportJournal(m.Data, func(add func([]byte) error) error {
+		s, cp, err := federation.FetchLog(ctx, nil, base, logKey, func(_ int64, body []byte) error { return add(body) })
+		if err != nil {
+			return err
+		}
+		if len(witnesses) > 0 {
+			var vs []note.Verifier
+			for _, w := range witnesses {
+				vs = append(vs, w.Verifier)
+			}
+			n, err := note.Open(s, note.VerifierList(vs...))
+			if err != nil || len(n.Sigs) == 0 {
+				return fmt.Errorf("the mirror's checkpoint of size %d carries no cosignature of a witness in %s: it cannot be trusted to be the history the witnesses saw", cp.Size, m.Neighbours)
+			}
+		}
+		signed, size = s, cp.Size
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("--restore-from %s: %w", m.RestoreFrom, err)
+	}
+	if err := federation.KeepCosigned(m.Data, signed); err != nil {
+		return err
+	}
+	logger.Info("rebuilt the data folder from a mirror", "mirror", m.RestoreFrom, "events", size)
+	return nil
 }

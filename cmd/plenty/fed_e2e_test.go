@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -151,4 +152,33 @@ func TestFederationEndToEnd(t *testing.T) {
 		t.Fatalf("B's catch-up after the restart: want one %q and none from 0:\n%s", want, log)
 	}
 	tr.cosignedBy(t, tr.quorum, grown)
+
+	// A's machine is lost: its keys, kept apart, and B's mirror rebuild it,
+	// and the witnesses go on cosigning it.
+	tr.a.kill()
+	lost := tr.a.dir
+	tr.a.dir = filepath.Join(t.TempDir(), "a-restored")
+	if err := os.MkdirAll(tr.a.dir, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range []string{"hub.key", "hub.pub", "witness.key", "witness.pub"} {
+		writeFile(t, filepath.Join(tr.a.dir, name), readFile(t, filepath.Join(lost, name)))
+	}
+	args := tr.a.args
+	tr.a.args = append(append([]string{}, args...), "--restore-from", mirror)
+	tr.a.start()
+	tr.a.args = args
+	if got := size(t, tr.a); got != grown {
+		t.Fatalf("the restored hub holds %d events, want %d", got, grown)
+	}
+	if !strings.Contains(tr.a.log.String(), "rebuilt the data folder from a mirror") {
+		t.Fatalf("A's log: %s", tr.a.log)
+	}
+	growHub(t, tr.a, 1, "after the restore")
+	tr.cosignedBy(t, tr.quorum, size(t, tr.a))
+	for _, w := range []*hubProc{tr.b, tr.c} {
+		if nb := neighbourOf(t, w, tr.aOrigin); nb["evidence"] != nil {
+			t.Fatalf("%s recorded evidence against the restored hub: %v", w.name, nb)
+		}
+	}
 }

@@ -15,10 +15,12 @@ const usage = `plenty — an open accounting and needs-offers hub for workplace 
 
 Usage:
   plenty serve   [--data DIR] [--addr HOST:PORT] [--demo]   run the hub
+                 [--origin NAME] [--neighbours FILE]        (federation: see serve -h)
   plenty check   [--data DIR]                               rebuild projections and the tree, compare with what is stored
   plenty recover [--data DIR]                               rebuild a damaged database from the journal
   plenty solve   FILE [-flows]                              solve a DIMACS min-cost-flow problem ("-" for stdin)
   plenty verify  SOURCE [--key KEY] [--since CHECKPOINT]     verify a hub URL or an export folder offline
+                 [--policy FILE [--max-age D]]              and its witnesses' quorum of cosignatures
   plenty export  [--data DIR] --out DIR                     write the open data to a folder
 `
 

@@ -115,9 +115,14 @@ func Open(cfg Config) (*Federation, error) {
 			f: f, log: l, m: m, wake: make(chan struct{}, 1),
 			fetch: &fetcher{client: cfg.Client, base: l.URL + "/open"},
 		}
-		n.st.status = StatusPending
+		n.st.status, n.st.w = StatusPending, m.w
 		if m.w.Size > 0 {
 			n.st.status = StatusOK
+		}
+		m.onSwap = func(w Witnessed) {
+			n.stMu.Lock()
+			n.st.w = w
+			n.stMu.Unlock()
 		}
 		f.neighbours = append(f.neighbours, n)
 		f.byHash[OriginHash(l.Origin)] = n

@@ -75,6 +75,9 @@ type mirror struct {
 	frontier []tlog.Hash // roots of the complete subtrees of the stored tree, largest first
 	state    *plenty.State
 	w        Witnessed
+	// onSwap is told every new witnessed state, so that readers need not
+	// wait for a catch-up in progress.
+	onSwap func(Witnessed)
 }
 
 // openMirror opens or creates the mirror in dir. Entries stored beyond the
@@ -337,6 +340,9 @@ func (m *mirror) swapWitnessed(oldSize int64, w Witnessed) error {
 		return fmt.Errorf("store the witnessed checkpoint: %w", err)
 	}
 	m.w = w
+	if m.onSwap != nil {
+		m.onSwap(w)
+	}
 	return nil
 }
 

@@ -48,6 +48,7 @@ type Neighbour struct {
 }
 
 type neighbourState struct {
+	w      Witnessed // a copy of the mirror's, readable during a catch-up
 	status string
 	err    string
 	listed bool // the neighbour lists this hub as a witness
@@ -72,13 +73,12 @@ func (n *Neighbour) Origin() string { return n.log.Origin }
 func (n *Neighbour) Key() string { return n.log.Key }
 
 // Status returns the neighbour's status.
+// It does not wait for a catch-up in progress.
 func (n *Neighbour) Status() NeighbourStatus {
-	n.mu.Lock()
-	w := n.m.w
-	n.mu.Unlock()
 	n.stMu.Lock()
 	st := n.st
 	n.stMu.Unlock()
+	w := st.w
 	s := NeighbourStatus{Origin: n.log.Origin, URL: n.log.URL, Log: n.log.Key, Size: w.Size, Status: st.status, Error: st.err}
 	if !w.CosignedAt.IsZero() {
 		t := w.CosignedAt
@@ -110,6 +110,14 @@ func (n *Neighbour) setStatus(status string, err error) {
 	if err != nil {
 		n.st.err = err.Error()
 	}
+}
+
+// Witnessed returns the witnessed state, without waiting for a catch-up
+// in progress.
+func (n *Neighbour) Witnessed() Witnessed {
+	n.stMu.Lock()
+	defer n.stMu.Unlock()
+	return n.st.w
 }
 
 // Wake asks the pull loop for a round now.

@@ -224,8 +224,7 @@ func (s *Server) getWitnessed(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	var w federation.Witnessed
-	n.Read(func(v federation.MirrorView) error { w = v.Witnessed(); return nil })
+	w := n.Witnessed()
 	if w.Note == "" {
 		return plenty.Errorf(plenty.ENOTFOUND, "this hub has not cosigned a checkpoint of %s yet", n.Origin())
 	}

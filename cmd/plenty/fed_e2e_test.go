@@ -1,6 +1,7 @@
 package main
 
 import (
+	"encoding/json"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -8,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/plentyhub/plenty"
 	"github.com/plentyhub/plenty/federation"
 )
 
@@ -152,6 +154,38 @@ func TestFederationEndToEnd(t *testing.T) {
 		t.Fatalf("B's catch-up after the restart: want one %q and none from 0:\n%s", want, log)
 	}
 	tr.cosignedBy(t, tr.quorum, grown)
+
+	// Each hub recorded its neighbours once, restarts included.
+	for _, h := range []*hubProc{tr.a, tr.b} {
+		var recorded []plenty.FederationNeighbours
+		for _, ev := range ownEvents(t, h) {
+			if ev.Kind == plenty.KindFederationNeighbours {
+				var d plenty.FederationNeighbours
+				if err := json.Unmarshal(ev.Data, &d); err != nil {
+					t.Fatal(err)
+				}
+				recorded = append(recorded, d)
+			}
+		}
+		if len(recorded) != 1 {
+			t.Fatalf("%s recorded its neighbours %d times: %+v", h.name, len(recorded), recorded)
+		}
+		if h == tr.a && (len(recorded[0].Witnesses) != 2 || recorded[0].Witnesses[0].Key != tr.bWitness || len(recorded[0].Logs) != 0) {
+			t.Fatalf("A recorded %+v", recorded[0])
+		}
+	}
+	// A shows its witnesses' cosignatures.
+	var an struct {
+		Witnesses []map[string]any `json:"witnesses"`
+	}
+	eventually(t, "A's witnesses shown as ok", 20*time.Second, func() (bool, string) {
+		getJSON(t, tr.a.url+"/fed/v1/neighbours", &an)
+		ok := len(an.Witnesses) == 2
+		for _, w := range an.Witnesses {
+			ok = ok && w["status"] == "ok" && int64(w["size"].(float64)) >= grown && w["cosigned_at"] != nil
+		}
+		return ok, fmt.Sprint(an)
+	})
 
 	// A's machine is lost: its keys, kept apart, and B's mirror rebuild it,
 	// and the witnesses go on cosigning it.

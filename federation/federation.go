@@ -10,7 +10,6 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
-	"sort"
 	"strconv"
 	"sync"
 	"time"
@@ -360,14 +359,4 @@ func (f *Federation) cosign(text string) ([]byte, error) {
 		return nil, err
 	}
 	return signatureLine(signed), nil
-}
-
-// sortedNames is for stable messages.
-func sortedNames(m map[string]time.Time) []string {
-	out := make([]string, 0, len(m))
-	for k := range m {
-		out = append(out, k)
-	}
-	sort.Strings(out)
-	return out
 }

@@ -171,8 +171,8 @@ func (m *mirror) truncate(n int64) error {
 	return nil
 }
 
-// offset returns where entry i ends: the offset of entry i+1... more
-// simply, the end of the entries before i, for i <= size.
+// offset returns where the entries before entry i end in the entries
+// file, for 0 <= i <= size.
 func (m *mirror) offset(i int64) (int64, error) {
 	if i == 0 {
 		return 0, nil

@@ -30,7 +30,6 @@ func TilePath(t tlog.Tile) string {
 	if t.L == -1 {
 		level = "entries"
 	}
-	n := strconv.FormatInt(t.N, 10)
 	parts := []string{}
 	for i := 0; ; i++ {
 		p := fmt.Sprintf("%03d", t.N%1000)
@@ -43,7 +42,6 @@ func TilePath(t tlog.Tile) string {
 			break
 		}
 	}
-	_ = n
 	path := "tile/" + level + "/" + strings.Join(parts, "/")
 	if t.W < TileWidth {
 		path += ".p/" + strconv.Itoa(t.W)

@@ -43,6 +43,8 @@ type Neighbour struct {
 	withheldSince time.Time // first failure to get the events of a signed checkpoint
 	withheld      []byte    // that checkpoint
 
+	comparedAt time.Time // when the other witnesses' views were last compared
+
 	stMu sync.Mutex
 	st   neighbourState
 }
@@ -190,7 +192,12 @@ func (n *Neighbour) round(ctx context.Context) {
 	} else {
 		n.setStatus(StatusOK, nil)
 	}
-	n.comparePeers(ctx, theirs)
+	// The other witnesses' views are compared every tenth round, and at
+	// once after a change: an idle loop costs two requests a round.
+	if now := f.cfg.Now(); now.Sub(n.comparedAt) >= 10*f.cfg.PullInterval || n.Witnessed().CosignedAt.After(n.comparedAt) {
+		n.comparedAt = now
+		n.comparePeers(ctx, theirs)
+	}
 }
 
 // advance checks a signed checkpoint of the neighbour against the

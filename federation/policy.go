@@ -193,7 +193,10 @@ func ParsePolicy(data []byte) (*Policy, error) {
 // keyMaterial is the part of a vkey that holds the public key: two vkeys
 // with the same key are duplicates whatever their names.
 func keyMaterial(vkey string) string {
-	k, _ := base64.StdEncoding.DecodeString(vkey[strings.LastIndex(vkey, "+")+1:])
+	// The name holds no "+", the base64 key may.
+	_, rest, _ := strings.Cut(vkey, "+")
+	_, key, _ := strings.Cut(rest, "+")
+	k, _ := base64.StdEncoding.DecodeString(key)
 	if len(k) > 0 {
 		k = k[1:]
 	}

@@ -183,3 +183,17 @@ func TestPolicyDeepGroups(t *testing.T) {
 		t.Fatal("deep groups evaluated wrongly")
 	}
 }
+
+// TestKeyMaterial: the key of a vkey is what follows the second "+", and
+// base64 may hold "+" itself (two keys sharing a tail after one were
+// taken for duplicates).
+func TestKeyMaterial(t *testing.T) {
+	a := "a.test+01234567+AQAA+wAA"
+	b := "b.test+89abcdef+AQBB+wAA"
+	if keyMaterial(a) == keyMaterial(b) {
+		t.Fatalf("%q and %q have the same key material", a, b)
+	}
+	if keyMaterial("x+01234567+AQAA+wAA") != keyMaterial(a) {
+		t.Fatal("the same key under two names is not a duplicate")
+	}
+}

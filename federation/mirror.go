@@ -203,8 +203,16 @@ func (m *mirror) replay() error {
 
 // Entries calls fn with each stored entry in [from, to).
 func (m *mirror) Entries(from, to int64, fn func(seq int64, body []byte) error) error {
-	if from < 0 || to > m.size || from > to {
+	if to > m.size {
 		return fmt.Errorf("entries [%d, %d) are beyond the mirror's %d", from, to, m.size)
+	}
+	return m.readEntries(from, to, fn)
+}
+
+// readEntries reads entries [from, to) below a size known to be stored.
+func (m *mirror) readEntries(from, to int64, fn func(seq int64, body []byte) error) error {
+	if from < 0 || from > to {
+		return fmt.Errorf("entries [%d, %d): not a range", from, to)
 	}
 	if from == to {
 		return nil
@@ -213,7 +221,13 @@ func (m *mirror) Entries(from, to int64, fn func(seq int64, body []byte) error) 
 	if err != nil {
 		return err
 	}
-	r := bufio.NewReaderSize(io.NewSectionReader(m.entries, start, m.end-start), 1<<16)
+	end, err := m.offset(to)
+	if err != nil {
+		return err
+	}
+	// Only the index and the entries below to are read: a catch-up may
+	// append beyond them meanwhile.
+	r := bufio.NewReaderSize(io.NewSectionReader(m.entries, start, end-start), 1<<16)
 	var l [4]byte
 	for i := from; i < to; i++ {
 		if _, err := io.ReadFull(r, l[:]); err != nil {
@@ -346,9 +360,9 @@ func (m *mirror) swapWitnessed(oldSize int64, w Witnessed) error {
 	return nil
 }
 
-// events adapts Entries to an event source for the open data.
+// events adapts readEntries to an event source for the open data.
 func (m *mirror) events(ctx context.Context, from, to int64, fn func(plenty.Event) error) error {
-	return m.Entries(from, to, func(_ int64, body []byte) error {
+	return m.readEntries(from, to, func(_ int64, body []byte) error {
 		if err := ctx.Err(); err != nil {
 			return err
 		}

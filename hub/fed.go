@@ -311,6 +311,8 @@ func (s *Server) getMirrorFile(c *fiber.Ctx) error {
 // mirrorSnapshot returns the folder of the newest open-data snapshot of a
 // mirror, writing one first when the mirror has grown past it.
 func (s *Server) mirrorSnapshot(ctx context.Context, n *federation.Neighbour) (string, error) {
+	s.mirrorWrite.Lock() // one snapshot of a mirror written at a time
+	defer s.mirrorWrite.Unlock()
 	var dir string
 	err := n.Read(func(v federation.MirrorView) error {
 		w := v.Witnessed()

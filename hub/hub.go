@@ -12,6 +12,7 @@ import (
 	"log/slog"
 	"net"
 	"path/filepath"
+	"sync"
 	"time"
 
 	"github.com/go-playground/validator/v10"
@@ -117,6 +118,8 @@ type Server struct {
 	loops    *loops
 	contacts *contacts
 	fed      *federation.Federation // nil unless Federate was called
+	// mirrorWrite is held while a snapshot of a mirror is written.
+	mirrorWrite sync.Mutex
 }
 
 // New returns a server in front of l.

@@ -239,7 +239,7 @@ func (n *Neighbour) advance(ctx context.Context, signed []byte, push *AddCheckpo
 		return nil, n.halt(ctx, plenty.EvidenceRollback, fmt.Sprintf("signed size %d after size %d was witnessed", cp.Size, w.Size), signed)
 	case cp.Size == w.Size && w.Size > 0 && !bytes.Equal(cp.Root[:], w.Root):
 		return nil, n.halt(ctx, plenty.EvidenceFork, fmt.Sprintf("signed two different roots for size %d", cp.Size), signed)
-	case cp.Size == w.Size && w.Size > 0 && push == nil:
+	case cp.Size == w.Size && w.Note != "" && push == nil:
 		return nil, nil // nothing new
 	}
 	if w.Size > 0 && cp.Size > w.Size {

@@ -155,6 +155,13 @@ func TestFederationEndToEnd(t *testing.T) {
 	}
 	tr.cosignedBy(t, tr.quorum, grown)
 
+	// The checkpoint of the first size keeps its cosignatures after A moved
+	// on, whether or not its snapshot is still published.
+	code, old := get(t, fmt.Sprintf("%s/open/%d/checkpoint", tr.a.url, res.Checkpoint.Size))
+	if r, err := mustPolicy(t, tr.quorum).Verify(old, 0, time.Now()); code != 200 || err != nil || r.Checkpoint.Size != res.Checkpoint.Size {
+		t.Fatalf("/open/%d/checkpoint: %d %v\n%s", res.Checkpoint.Size, code, err, old)
+	}
+
 	// Each hub recorded its neighbours once, restarts included.
 	for _, h := range []*hubProc{tr.a, tr.b} {
 		var recorded []plenty.FederationNeighbours

@@ -57,6 +57,14 @@ type FederationEvidence struct {
 	Message string   `json:"message"`
 }
 
+// MaxEvidenceNote bounds each signed checkpoint evidence holds, and
+// MaxNeighbours the neighbours a hub records, so that these events stay far
+// below the 65,535 bytes an entry of a tile bundle can hold.
+const (
+	MaxEvidenceNote = 16 << 10
+	MaxNeighbours   = 128
+)
+
 // applyFederation folds the federation events. They change no
 // projection: the fold checks that each is well formed, and for evidence
 // that every note is signed by the log key it names, so that evidence
@@ -86,6 +94,9 @@ func (s *State) applyFederation(ev Event) (ok bool, err error) {
 }
 
 func (d FederationNeighbours) check() error {
+	if len(d.Logs)+len(d.Witnesses) > MaxNeighbours {
+		return Invalid("logs", fmt.Sprintf("and witnesses must be at most %d in all", MaxNeighbours))
+	}
 	seen := map[string]bool{}
 	for i, l := range d.Logs {
 		field := fmt.Sprintf("logs[%d]", i)
@@ -144,6 +155,9 @@ func (d FederationEvidence) check() error {
 		return Invalid("notes", "must hold one or two signed checkpoints")
 	}
 	for i, text := range d.Notes {
+		if len(text) > MaxEvidenceNote {
+			return Invalid(fmt.Sprintf("notes[%d]", i), fmt.Sprintf("must be at most %d bytes", MaxEvidenceNote))
+		}
 		n, err := note.Open([]byte(text), note.VerifierList(v))
 		if err != nil {
 			return Invalid(fmt.Sprintf("notes[%d]", i), "is not a checkpoint signed by the log key: "+err.Error())

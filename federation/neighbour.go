@@ -209,6 +209,9 @@ func (n *Neighbour) advance(ctx context.Context, signed []byte, push *AddCheckpo
 	n.mu.Lock()
 	defer n.mu.Unlock()
 	f := n.f
+	if len(signed) > MaxCheckpoint {
+		return nil, witnessErr(400, "the checkpoint is larger than %d bytes", MaxCheckpoint)
+	}
 	nt, err := note.Open(signed, note.VerifierList(n.log.Verifier))
 	if err != nil {
 		return nil, witnessErr(403, "the checkpoint carries no valid signature of %s's log key: %v", n.log.Origin, err)
@@ -445,6 +448,9 @@ func (n *Neighbour) comparePeers(ctx context.Context, theirs *Policy) {
 func (n *Neighbour) compareView(ctx context.Context, peerURL string, signed []byte) error {
 	n.mu.Lock()
 	defer n.mu.Unlock()
+	if len(signed) > MaxCheckpoint {
+		return fmt.Errorf("the checkpoint is larger than %d bytes", MaxCheckpoint)
+	}
 	nt, err := note.Open(signed, note.VerifierList(n.log.Verifier))
 	if err != nil {
 		return fmt.Errorf("not signed by %s's log key: %v", n.log.Origin, err)

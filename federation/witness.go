@@ -8,6 +8,8 @@ import (
 	"strings"
 
 	"golang.org/x/mod/sumdb/tlog"
+
+	"github.com/plentyhub/plenty"
 )
 
 // AddCheckpoint is a C2SP tlog-witness add-checkpoint request: the size of
@@ -24,6 +26,10 @@ const maxProofLines = 63
 
 // MaxAddCheckpoint bounds the body of an add-checkpoint request.
 const MaxAddCheckpoint = 16 << 10
+
+// MaxCheckpoint bounds a neighbour's signed checkpoint, so that evidence
+// holding two of them stays a small event (the fold refuses larger notes).
+const MaxCheckpoint = plenty.MaxEvidenceNote - 1<<10 // room for this witness's own line
 
 // ParseAddCheckpoint reads an add-checkpoint request body: "old N\n",
 // at most 63 base64 hash lines, an empty line, then the checkpoint. It

@@ -20,45 +20,67 @@ import (
 // It returns the signed checkpoint once the bodies hash to its root; fn
 // may have been called with bodies of a log that then fails that check,
 // so the caller keeps them only when FetchLog returns no error.
-func FetchLog(ctx context.Context, client *http.Client, base, logKey string, fn func(seq int64, body []byte) error) ([]byte, plenty.Checkpoint, error) {
+//
+// rootsAt names sizes whose roots the caller wants (to compare with
+// witnesses' views); they are returned by size, for sizes up to the
+// checkpoint's.
+func FetchLog(ctx context.Context, client *http.Client, base, logKey string, rootsAt []int64, fn func(seq int64, body []byte) error) ([]byte, plenty.Checkpoint, map[int64]tlog.Hash, error) {
 	if client == nil {
 		client = http.DefaultClient
 	}
 	f := &fetcher{client: client, base: strings.TrimSuffix(base, "/")}
 	v, typ, err := NewVerifier(logKey)
 	if err != nil {
-		return nil, plenty.Checkpoint{}, err
+		return nil, plenty.Checkpoint{}, nil, err
 	}
 	if typ != typeEd25519 {
-		return nil, plenty.Checkpoint{}, fmt.Errorf("%s is not a log key", logKey)
+		return nil, plenty.Checkpoint{}, nil, fmt.Errorf("%s is not a log key", logKey)
 	}
 	signed, _, err := f.get(ctx, "checkpoint")
 	if err != nil {
-		return nil, plenty.Checkpoint{}, err
+		return nil, plenty.Checkpoint{}, nil, err
 	}
 	n, err := note.Open(signed, note.VerifierList(v))
 	if err != nil {
-		return nil, plenty.Checkpoint{}, fmt.Errorf("%s/checkpoint is not signed by %s: %v", f.base, v.Name(), err)
+		return nil, plenty.Checkpoint{}, nil, fmt.Errorf("%s/checkpoint is not signed by %s: %v", f.base, v.Name(), err)
 	}
 	cp, err := plenty.ParseCheckpoint(n.Text)
 	if err != nil {
-		return nil, plenty.Checkpoint{}, err
+		return nil, plenty.Checkpoint{}, nil, err
 	}
 	var frontier []tlog.Hash
 	var size int64
+	want := map[int64]bool{}
+	for _, s := range rootsAt {
+		want[s] = true
+	}
+	roots := map[int64]tlog.Hash{}
+	rootOf := func() tlog.Hash {
+		if len(frontier) == 0 {
+			return tlog.Hash(sha256.Sum256(nil))
+		}
+		h := frontier[len(frontier)-1]
+		for i := len(frontier) - 2; i >= 0; i-- {
+			h = tlog.NodeHash(frontier[i], h)
+		}
+		return h
+	}
+	if want[0] {
+		roots[0] = rootOf()
+	}
 	for size < cp.Size {
 		t := tlog.Tile{H: TileHeight, L: -1, N: size / TileWidth, W: int(min(TileWidth, cp.Size-size))}
 		data, _, err := f.get(ctx, TilePath(t))
 		if err != nil {
-			return nil, cp, err
+			return nil, cp, nil, err
 		}
 		bodies, err := SplitBundle(data)
 		if err != nil || len(bodies) != t.W {
-			return nil, cp, fmt.Errorf("entry bundle %s: want %d entries: %v", TilePath(t), t.W, err)
+			return nil, cp, nil, fmt.Errorf("entry bundle %s: want %d entries: %v", TilePath(t), t.W, err)
 		}
 		for _, body := range bodies {
 			if err := fn(size, body); err != nil {
-				return nil, cp, err
+				return nil, cp, nil, err
 			}
 			frontier = append(frontier, tlog.RecordHash(body))
 			for k := size; k&1 == 1; k >>= 1 {
@@ -67,19 +89,15 @@ func FetchLog(ctx context.Context, client *http.Client, base, logKey string, fn 
 				frontier = frontier[:l-1]
 			}
 			size++
+			if want[size] {
+				roots[size] = rootOf()
+			}
 		}
 	}
-	root := tlog.Hash(sha256.Sum256(nil))
-	if len(frontier) > 0 {
-		root = frontier[len(frontier)-1]
-		for i := len(frontier) - 2; i >= 0; i-- {
-			root = tlog.NodeHash(frontier[i], root)
-		}
+	if rootOf() != cp.Root {
+		return nil, cp, nil, fmt.Errorf("the %d events served by %s do not hash to the root its checkpoint signs", cp.Size, f.base)
 	}
-	if root != cp.Root {
-		return nil, cp, fmt.Errorf("the %d events served by %s do not hash to the root its checkpoint signs", cp.Size, f.base)
-	}
-	return signed, cp, nil
+	return signed, cp, roots, nil
 }
 
 // KeepCosigned stores a cosigned checkpoint of the hub's own log in its
@@ -96,4 +114,47 @@ func KeepCosigned(dir string, signed []byte) error {
 	}
 	c := &cosignatures{dir: filepath.Join(dir, "cosigned")}
 	return c.add(cp.Size, signed, nil)
+}
+
+// WitnessView is a witness's view of a log: the checkpoint it last
+// cosigned, as its monitor endpoint serves it.
+type WitnessView struct {
+	Witness    Witness
+	Checkpoint plenty.Checkpoint
+	Err        error // the view could not be read or does not verify
+}
+
+// WitnessViews asks each witness (by its URL) for the checkpoint of the log
+// origin it last cosigned, and checks the log's signature and the
+// witness's cosignature on it.
+func WitnessViews(ctx context.Context, client *http.Client, witnesses []Witness, logKey string) []WitnessView {
+	if client == nil {
+		client = http.DefaultClient
+	}
+	out := make([]WitnessView, 0, len(witnesses))
+	lv, _, err := NewVerifier(logKey)
+	for _, w := range witnesses {
+		view := WitnessView{Witness: w}
+		if err != nil {
+			view.Err = err
+			out = append(out, view)
+			continue
+		}
+		f := &fetcher{client: client, base: w.URL + "/fed/v1/witness/" + OriginHash(lv.Name())}
+		signed, _, ferr := f.get(ctx, "checkpoint")
+		if ferr == nil {
+			var n *note.Note
+			if n, ferr = note.Open(signed, note.VerifierList(lv)); ferr == nil {
+				view.Checkpoint, ferr = plenty.ParseCheckpoint(n.Text)
+			}
+			if ferr == nil {
+				if _, cerr := note.Open(signed, note.VerifierList(w.Verifier)); cerr != nil {
+					ferr = fmt.Errorf("no valid cosignature of %s: %v", w.Name, cerr)
+				}
+			}
+		}
+		view.Err = ferr
+		out = append(out, view)
+	}
+	return out
 }

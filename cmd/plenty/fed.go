@@ -46,10 +46,12 @@ func (m *Main) federate(ctx context.Context) error {
 
 // restore rebuilds a lost hub's data folder from a mirror when
 // --restore-from is given: the folder must hold the hub's key files and no
-// ledger. The mirror's checkpoint must be signed by the hub's key, carry a
-// cosignature of a witness of the --neighbours file (when one is given),
-// and its events must hash to its root; the ledger then replays them
-// through the fold as it opens.
+// ledger. The mirror's checkpoint must be signed by the hub's key and its
+// events must hash to its root; with a --neighbours file, it must also
+// carry a cosignature of one of its witnesses, and hold, unchanged, every
+// checkpoint those witnesses that answer last cosigned (restoring less
+// would show them a rollback). The ledger then replays the events through
+// the fold as it opens.
 func (m *Main) restore(ctx context.Context, logger *slog.Logger) error {
 	if m.RestoreFrom == "" {
 		return nil
@@ -78,12 +80,35 @@ func (m *Main) restore(ctx context.Context, logger *slog.Logger) error {
 	if !strings.HasSuffix(base, "/open") {
 		base += "/open"
 	}
+	// What the witnesses last cosigned: the restored log must hold all of
+	// it, or they would see a rollback.
+	views := federation.WitnessViews(ctx, nil, witnesses, logKey)
+	var sizes []int64
+	for _, v := range views {
+		if v.Err != nil {
+			logger.Warn("restore: a witness's view could not be read", "witness", v.Witness.Name, "err", v.Err)
+			continue
+		}
+		sizes = append(sizes, v.Checkpoint.Size)
+	}
+	if len(witnesses) > 0 && len(sizes) == 0 {
+		return fmt.Errorf("--restore-from: no witness in %s served its view of this hub's log: the mirror cannot be checked against what they cosigned", m.Neighbours)
+	}
 	var signed []byte
 	var size int64
 	err = ledger.ImportJournal(m.Data, func(add func([]byte) error) error {
-		s, cp, err := federation.FetchLog(ctx, nil, base, logKey, func(_ int64, body []byte) error { return add(body) })
+		s, cp, roots, err := federation.FetchLog(ctx, nil, base, logKey, sizes, func(_ int64, body []byte) error { return add(body) })
 		if err != nil {
 			return err
+		}
+		for _, v := range views {
+			switch {
+			case v.Err != nil:
+			case v.Checkpoint.Size > cp.Size:
+				return fmt.Errorf("witness %s cosigned %d events but the mirror holds %d: restore from a fresher mirror, such as %s's", v.Witness.Name, v.Checkpoint.Size, cp.Size, v.Witness.Name)
+			case roots[v.Checkpoint.Size] != v.Checkpoint.Root:
+				return fmt.Errorf("the mirror's history differs from the one witness %s cosigned at size %d", v.Witness.Name, v.Checkpoint.Size)
+			}
 		}
 		if len(witnesses) > 0 {
 			var vs []note.Verifier

@@ -189,6 +189,12 @@ func (f *Federation) AddCheckpoint(ctx context.Context, body []byte) ([]byte, er
 	if !ok {
 		return nil, witnessErr(404, "this hub does not witness the log %q: it is not a `log` line of its neighbours file", origin)
 	}
+	n.stMu.Lock()
+	unlisted := n.st.unlisted
+	n.stMu.Unlock()
+	if unlisted {
+		return nil, witnessErr(404, "%s does not list this hub as a witness in its neighbours file: the link is not active", n.log.Origin)
+	}
 	return n.advance(ctx, req.Checkpoint, req)
 }
 

@@ -53,7 +53,7 @@ type neighbourState struct {
 	w      Witnessed // a copy of the mirror's, readable during a catch-up
 	status string
 	err    string
-	listed bool // the neighbour lists this hub as a witness
+	unlisted bool // the last pull found that the neighbour does not list this hub as a witness
 }
 
 // NeighbourStatus is what GET /fed/v1/neighbours shows of a neighbour.
@@ -169,7 +169,11 @@ func (n *Neighbour) round(ctx context.Context) {
 		n.setStatus(StatusPending, fmt.Errorf("%s/neighbours: %v", n.fetch.base, err))
 		return
 	}
-	if _, ok := theirs.Witness(f.cfg.Cosigner.VerifierKey()); !ok {
+	_, listed := theirs.Witness(f.cfg.Cosigner.VerifierKey())
+	n.stMu.Lock()
+	n.st.unlisted = !listed
+	n.stMu.Unlock()
+	if !listed {
 		n.setStatus(StatusPending, fmt.Errorf("%s does not list this hub as a witness (`witness NAME %s URL`): the link is not active", n.log.Origin, f.cfg.Cosigner.VerifierKey()))
 		return
 	}

@@ -232,5 +232,9 @@ func TestPullEvidence(t *testing.T) {
 		if st := n.Status(); st.Status != StatusPending || st.Size != 0 || !strings.Contains(st.Error, "does not list this hub") {
 			t.Fatalf("status %+v", st)
 		}
+		// Its pushes are refused too, and nothing is mirrored.
+		if _, err := tw.push(0, nil, a.checkpoint(10)); status(err) != 404 || n.Status().Size != 0 {
+			t.Fatalf("push from a neighbour that does not list the witness: %v", err)
+		}
 	})
 }

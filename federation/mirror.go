@@ -33,6 +33,7 @@ const (
 	mirrorIndex     = "index"          // int64 offset of each entry in entries
 	mirrorHashes    = "hashes"         // the tree's stored hashes, tlog.StoredHashIndex order
 	mirrorWitnessed = "witnessed.json" // the witnessed state, replaced atomically
+	mirrorCosigned  = "cosigned.jsonl" // every checkpoint cosigned, one JSON line each, appended
 )
 
 // Witnessed is the durable state of a witness for one log: the largest
@@ -353,6 +354,9 @@ func (m *mirror) swapWitnessed(oldSize int64, w Witnessed) error {
 	if err := writeFileAtomic(filepath.Join(m.dir, mirrorWitnessed), data, 0o644); err != nil {
 		return fmt.Errorf("store the witnessed checkpoint: %w", err)
 	}
+	if err := m.appendCosigned(w); err != nil {
+		return err
+	}
 	m.w = w
 	if m.onSwap != nil {
 		m.onSwap(w)
@@ -372,4 +376,38 @@ func (m *mirror) events(ctx context.Context, from, to int64, fn func(plenty.Even
 		}
 		return fn(ev)
 	})
+}
+
+// cosignedRecord is one line of the mirror's cosigned.jsonl.
+type cosignedRecord struct {
+	Size       int64     `json:"size"`
+	Root       []byte    `json:"root"`
+	CosignedAt time.Time `json:"cosigned_at"`
+	Note       string    `json:"note"`
+}
+
+// appendCosigned keeps a record of a cosigned checkpoint: which size the
+// witness vouched for, and when, stays known after the witnessed state
+// moves on.
+func (m *mirror) appendCosigned(w Witnessed) error {
+	if w.Note == "" || w.Halt != nil {
+		return nil
+	}
+	line, err := json.Marshal(cosignedRecord{Size: w.Size, Root: w.Root, CosignedAt: w.CosignedAt, Note: w.Note})
+	if err != nil {
+		return err
+	}
+	f, err := os.OpenFile(filepath.Join(m.dir, mirrorCosigned), os.O_APPEND|os.O_CREATE|os.O_WRONLY, 0o644)
+	if err != nil {
+		return err
+	}
+	if _, err := f.Write(append(line, '\n')); err != nil {
+		f.Close()
+		return err
+	}
+	if err := f.Sync(); err != nil {
+		f.Close()
+		return err
+	}
+	return f.Close()
 }

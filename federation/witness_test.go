@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -112,6 +114,12 @@ func TestAddCheckpoint(t *testing.T) {
 	}
 	if strings.Count(w.Note, "— w.test/plenty/witness ") != 1 {
 		t.Fatalf("the witnessed note holds the witness's signature more than once:\n%s", w.Note)
+	}
+
+	// Every cosignature is on record: 300, 400, and 400 again.
+	log, err := os.ReadFile(filepath.Join(dir, "mirrors", OriginHash(a.origin), mirrorCosigned))
+	if err != nil || strings.Count(string(log), "\n") != 3 || !strings.Contains(string(log), `"size":300`) {
+		t.Fatalf("cosigned record: %v\n%s", err, log)
 	}
 
 	// Restarted, the witness resumes from the witnessed state, its

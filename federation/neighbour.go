@@ -50,9 +50,9 @@ type Neighbour struct {
 }
 
 type neighbourState struct {
-	w      Witnessed // a copy of the mirror's, readable during a catch-up
-	status string
-	err    string
+	w        Witnessed // a copy of the mirror's, readable during a catch-up
+	status   string
+	err      string
 	unlisted bool // the last pull found that the neighbour does not list this hub as a witness
 }
 

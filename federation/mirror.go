@@ -354,14 +354,11 @@ func (m *mirror) swapWitnessed(oldSize int64, w Witnessed) error {
 	if err := writeFileAtomic(filepath.Join(m.dir, mirrorWitnessed), data, 0o644); err != nil {
 		return fmt.Errorf("store the witnessed checkpoint: %w", err)
 	}
-	if err := m.appendCosigned(w); err != nil {
-		return err
-	}
 	m.w = w
 	if m.onSwap != nil {
 		m.onSwap(w)
 	}
-	return nil
+	return m.appendCosigned(w)
 }
 
 // events adapts readEntries to an event source for the open data.

@@ -271,7 +271,13 @@ func (n *Neighbour) advance(ctx context.Context, signed []byte, push *AddCheckpo
 		return nil, witnessErr(422, "a request from old size 0 must carry no proof")
 	}
 	if cp.Size > m.size {
-		if err := n.catchUp(ctx, cp); err != nil {
+		var fe *foldError
+		if err := n.catchUp(ctx, cp); errors.As(err, &fe) {
+			// Not evidence: the neighbour may run a newer version whose
+			// events this one does not know. A person looks.
+			n.withheldSince, n.withheld = time.Time{}, nil
+			return nil, witnessErr(422, "this witness cannot replay %s's events: %v", n.log.Origin, fe)
+		} else if err != nil {
 			return nil, n.withholding(ctx, signed, err)
 		}
 	}
@@ -342,12 +348,23 @@ func (n *Neighbour) catchUp(ctx context.Context, cp plenty.Checkpoint) (err erro
 			}
 			for _, body := range bodies[m.size-t.N*TileWidth:] {
 				seq := m.size
+				// A refused event counts against the neighbour's rules only
+				// if it is the one it signed.
+				refuse := func(err error) error {
+					if tlog.RecordHash(body) != n.leafHash(ctx, cp, seq) {
+						return fmt.Errorf("event %d served is not the one signed", seq)
+					}
+					return &foldError{seq, err}
+				}
 				ev, err := plenty.DecodeEvent(body)
+				if err == nil && ev.Seq != seq {
+					err = fmt.Errorf("it says it is event %d", ev.Seq)
+				}
 				if err != nil {
-					return fmt.Errorf("event %d: %v", seq, err)
+					return refuse(err)
 				}
 				if err := m.state.Apply(ev); err != nil {
-					return fmt.Errorf("event %d does not follow from the events before it: %v", seq, err)
+					return refuse(fmt.Errorf("it does not follow from the events before it: %v", err))
 				}
 				if err := a.add(body, tlog.RecordHash(body)); err != nil {
 					return err
@@ -363,6 +380,26 @@ func (n *Neighbour) catchUp(ctx context.Context, cp plenty.Checkpoint) (err erro
 	}
 	n.f.cfg.Logger.Info("federation: mirrored", "origin", n.log.Origin, "from", start, "to", cp.Size)
 	return nil
+}
+
+// foldError is an event the fold refuses: one the neighbour signed but
+// that breaks a rule, or that this version cannot read.
+type foldError struct {
+	seq int64
+	err error
+}
+
+func (e *foldError) Error() string { return fmt.Sprintf("event %d: %v", e.seq, e.err) }
+
+// leafHash reads the signed leaf hash of entry seq from the neighbour's
+// tiles, authenticated by cp's root; the zero hash when it cannot.
+func (n *Neighbour) leafHash(ctx context.Context, cp plenty.Checkpoint, seq int64) tlog.Hash {
+	hr := tlog.TileHashReader(tlog.Tree{N: cp.Size, Hash: cp.Root}, newTileReader(ctx, n.fetch))
+	hs, err := hr.ReadHashes([]int64{tlog.StoredHashIndex(0, seq)})
+	if err != nil {
+		return tlog.Hash{}
+	}
+	return hs[0]
 }
 
 // withholding notes a failure to mirror the events of a signed checkpoint;

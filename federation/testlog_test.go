@@ -84,6 +84,18 @@ func (l *testLog) add(n int) {
 	}
 }
 
+// addBody appends one event body as it is.
+func (l *testLog) addBody(body []byte) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	hs, err := tlog.StoredHashes(int64(len(l.bodies)), body, l.hashReader())
+	if err != nil {
+		l.t.Fatal(err)
+	}
+	l.bodies = append(l.bodies, body)
+	l.hashes = append(l.hashes, hs...)
+}
+
 // checkpoint signs the tree of the given size.
 func (l *testLog) checkpoint(size int64) []byte {
 	l.mu.Lock()

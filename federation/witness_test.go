@@ -228,6 +228,28 @@ func TestPullEvidence(t *testing.T) {
 			t.Fatalf("mirror holds %d entries", got)
 		}
 	})
+	t.Run("UnknownKind", func(t *testing.T) {
+		a := newTestLog(t, "a.test/plenty")
+		a.add(10)
+		tw := newWitness(t, t.TempDir(), a)
+		n := tw.neighbour(a)
+		n.round(ctx)
+		// A signed event of a kind this version does not know: the
+		// witness stops there and says so, without evidence.
+		a.addBody(plenty.EncodeEvent(10, a.start.Add(time.Hour), "barter.proposed", plenty.ActorHub, []byte(`{}`)))
+		a.add(5)
+		for i := 0; i < 2; i++ {
+			n.round(ctx)
+			*tw.now = tw.now.Add(2 * time.Minute) // past WithholdAfter
+		}
+		st := n.Status()
+		if st.Status != StatusPending || st.Size != 10 || !strings.Contains(st.Error, `cannot replay`) || !strings.Contains(st.Error, `unknown kind "barter.proposed"`) {
+			t.Fatalf("status %+v", st)
+		}
+		if ev := tw.hub.evidence(); len(ev) != 0 || n.m.size != 10 {
+			t.Fatalf("evidence %+v; mirror holds %d", ev, n.m.size)
+		}
+	})
 	t.Run("NotListed", func(t *testing.T) {
 		a := newTestLog(t, "a.test/plenty")
 		a.add(10)

@@ -2,6 +2,10 @@ package plenty
 
 import (
 	"bytes"
+	"crypto/ed25519"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/hex"
 	"flag"
 	"os"
 	"path/filepath"
@@ -9,6 +13,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"golang.org/x/mod/sumdb/note"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden files under testdata/")
@@ -52,6 +58,13 @@ func goldenLog(t *testing.T) *world {
 	w.must(KindCorrectionRecorded, DelegateActor("d_b1"), CorrectionRecorded{TransferID(a.ID), 80_500})
 	b := w.agree(terms("p2", "o1", "n2", 50_000))
 	w.must(KindAgreementCancelled, DelegateActor("d_m1"), AgreementCancellation{b.ID, CancelWithdrawn})
+	logKey, notes := goldenNeighbour(t)
+	w.must(KindFederationNeighbours, ActorHub, FederationNeighbours{
+		Logs:      []NeighbourLog{{Key: logKey, URL: "https://leeds.example"}},
+		Witnesses: []NeighbourWitness{{Name: "leeds", Key: goldenWitnessKey("leeds.example/witness"), URL: "https://leeds.example"}},
+	})
+	w.must(KindFederationEvidence, ActorHub, FederationEvidence{Origin: "leeds.example/plenty", Log: logKey, Kind: EvidenceFork,
+		Notes: notes, Message: "two checkpoints of size 5 with different roots"})
 	w.now = w.s.delegates["d_m1"].ExpiresAt
 	w.must(KindMandateExpired, ActorHub, MandateExpired{"d_m1"})
 	w.now = w.s.offers["o1"].ExpiresAt
@@ -76,7 +89,7 @@ func TestGoldenEvents(t *testing.T) {
 		}
 	}
 	kinds := allKinds()
-	if len(kinds) < 27 {
+	if len(kinds) < 29 {
 		t.Fatalf("found only %d kinds in the sources: %v", len(kinds), kinds)
 	}
 	for _, k := range kinds {
@@ -146,4 +159,36 @@ func allKinds() []string {
 	}
 	sort.Strings(out)
 	return out
+}
+
+// goldenNeighbour makes a neighbour's log key from a fixed seed, and two
+// checkpoints it signed that fork: the same size, two roots.
+func goldenNeighbour(t *testing.T) (string, []string) {
+	skey, vkey, err := note.GenerateKey(bytes.NewReader(bytes.Repeat([]byte{7}, 64)), "leeds.example/plenty")
+	if err != nil {
+		t.Fatal(err)
+	}
+	signer, err := note.NewSigner(skey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var notes []string
+	for _, r := range []byte{1, 2} {
+		cp := Checkpoint{Origin: "leeds.example/plenty", Size: 5, Root: [32]byte{r}}
+		b, err := note.Sign(&note.Note{Text: cp.String()}, signer)
+		if err != nil {
+			t.Fatal(err)
+		}
+		notes = append(notes, string(b))
+	}
+	return vkey, notes
+}
+
+// goldenWitnessKey is a cosignature/v1 verifier key (type 0x04) of a fixed
+// Ed25519 key.
+func goldenWitnessKey(name string) string {
+	pub := ed25519.NewKeyFromSeed(bytes.Repeat([]byte{9}, 32)).Public().(ed25519.PublicKey)
+	key := append([]byte{0x04}, pub...)
+	h := sha256.Sum256(append([]byte(name+"\n"), key...))
+	return name + "+" + hex.EncodeToString(h[:4]) + "+" + base64.StdEncoding.EncodeToString(key)
 }

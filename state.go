@@ -322,6 +322,9 @@ func (s *State) apply(ev Event) error {
 		if ok, err := s.applyAcceptance(ev); ok {
 			return err
 		}
+		if ok, err := s.applyFederation(ev); ok {
+			return err
+		}
 	}
 	return Errorf(EINVALID, "unknown event kind %q", ev.Kind)
 }

@@ -39,12 +39,17 @@ func openSource(src string, client *http.Client) (source, error) {
 		if !strings.HasSuffix(u.Path, "/") {
 			u.Path += "/"
 		}
+		if client == nil {
+			client = http.DefaultClient
+		}
+		if !strings.HasSuffix(u.Path, "/open/") && hasOpen(client, u) {
+			// A hub or a mirror under a path (such as a neighbour's
+			// mirror, /fed/v1/mirror/HASH): its files are in open/.
+			u.Path += "open/"
+		}
 		tmp, err := os.MkdirTemp("", "plenty-verify-")
 		if err != nil {
 			return nil, err
-		}
-		if client == nil {
-			client = http.DefaultClient
 		}
 		return &httpSource{base: u, client: client, tmp: tmp}, nil
 	}
@@ -56,6 +61,17 @@ func openSource(src string, client *http.Client) (source, error) {
 		return nil, fmt.Errorf("source %s is not a folder or an http(s) URL", src)
 	}
 	return dirSource(src), nil
+}
+
+// hasOpen reports whether base serves open/checkpoint, as a hub's root
+// and a mirror's base URL do.
+func hasOpen(client *http.Client, base *url.URL) bool {
+	resp, err := client.Get(base.ResolveReference(&url.URL{Path: "open/checkpoint"}).String())
+	if err != nil {
+		return false
+	}
+	resp.Body.Close()
+	return resp.StatusCode == http.StatusOK
 }
 
 type dirSource string

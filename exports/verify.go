@@ -31,6 +31,11 @@ type VerifyOptions struct {
 	Allocator memory.Allocator
 	// HTTPClient for URL sources; http.DefaultClient when nil.
 	HTTPClient *http.Client
+	// CheckCheckpoint, when set, is given the signed checkpoint as read
+	// from the source (with any cosignatures), after its signature was
+	// checked; an error from it is the verification's fault. plenty verify
+	// --policy checks the witnesses' quorum with it.
+	CheckCheckpoint func(signed []byte) error
 }
 
 // Report says what Verify checked.
@@ -271,6 +276,11 @@ func (v *verifier) checkSignature() error {
 	}
 	if v.cp, err = OpenCheckpoint(signed, key); err != nil {
 		return faultf(v.src.where(CheckpointFile), "%v", err)
+	}
+	if v.opts.CheckCheckpoint != nil {
+		if err := v.opts.CheckCheckpoint(signed); err != nil {
+			return faultf(v.src.where(CheckpointFile), "%v", err)
+		}
 	}
 	v.rep.Checkpoint = v.cp
 	v.rep.KeyName = v.cp.Origin

@@ -12,10 +12,13 @@ import (
 	"log/slog"
 	"net"
 	"path/filepath"
+	"sync"
 	"time"
 
 	"github.com/go-playground/validator/v10"
 	"github.com/gofiber/fiber/v2"
+
+	"github.com/plentyhub/plenty/federation"
 )
 
 // Config tunes the hub. The zero value is ready to use.
@@ -164,6 +167,9 @@ type Server struct {
 	loops    *loops
 	contacts *contacts
 	coord    *coord
+	fed      *federation.Federation // nil unless Federate was called
+	// mirrorWrite is held while a snapshot of a mirror is written.
+	mirrorWrite sync.Mutex
 }
 
 // New returns a server in front of l.
@@ -240,6 +246,7 @@ func (s *Server) routes() {
 	s.lifecycleRoutes(api)
 	s.coordRoutes(api)
 
+	s.fedRoutes()
 	open := s.app.Group("/open")
 	open.Get("/proof/inclusion", s.getInclusionProof)
 	open.Get("/proof/consistency", s.getConsistencyProof)
@@ -259,6 +266,9 @@ func (s *Server) Serve(ln net.Listener) error {
 	}
 	s.loops.start(s)
 	s.loops.coord(s, ln)
+	if s.fed != nil {
+		s.fed.Start()
+	}
 	return s.app.Listener(ln)
 }
 
@@ -268,6 +278,9 @@ func (s *Server) Serve(ln net.Listener) error {
 func (s *Server) Shutdown(ctx context.Context) error {
 	err := s.app.ShutdownWithContext(ctx)
 	s.loops.halt()
+	if s.fed != nil {
+		s.fed.Close()
+	}
 	return err
 }
 

@@ -142,6 +142,9 @@ func (s *Server) getOpenFile(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
+	if cp, ok := s.cosignedCheckpoint(dir, -1); ok && name == exports.CheckpointFile {
+		return s.sendCosigned(c, cp)
+	}
 	// The latest snapshot changes as the ledger grows: caches revalidate.
 	c.Set(fiber.HeaderCacheControl, "public, no-cache")
 	return s.sendOpenFile(c, dir, name, mt)
@@ -160,6 +163,9 @@ func (s *Server) getOpenSnapshotFile(c *fiber.Ctx) error {
 		return plenty.Errorf(plenty.ENOTFOUND, "no snapshot %q: snapshots are named by their tree size", c.Params("size"))
 	}
 	dir := filepath.Join(s.open.dir, strconv.FormatInt(size, 10))
+	if cp, ok := s.cosignedCheckpoint(dir, size); ok && name == exports.CheckpointFile {
+		return s.sendCosigned(c, cp)
+	}
 	if _, err := os.Stat(dir); err != nil {
 		return plenty.Errorf(plenty.ENOTFOUND, "no snapshot of tree size %d has been published", size)
 	}

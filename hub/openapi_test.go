@@ -190,7 +190,7 @@ func asStrings(v any) []string {
 // people, not the API that /openapi.json describes.
 func webPage(path string) bool {
 	switch path {
-	case "/", "/items", "/councils/:id", "/open", "/desk", "/volunteer", "/postings", "/glossary", "/register":
+	case "/", "/items", "/councils/:id", "/open", "/desk", "/volunteer", "/postings", "/glossary", "/register", "/neighbours":
 		return true
 	}
 	return strings.HasPrefix(path, "/desk/") || strings.HasPrefix(path, "/volunteer/") || strings.HasPrefix(path, "/static/")
@@ -253,6 +253,19 @@ func TestOpenAPI(t *testing.T) {
 
 	try("GET", "/healthz", "", "", 200)
 	try("GET", "/openapi.json", "", "", 200)
+	// Federation, without neighbours (the federation tests run it between hubs).
+	if err := h.srv.Federate(context.Background(), hub.FedConfig{}); err != nil {
+		t.Fatal(err)
+	}
+	try("GET", "/fed/v1/keys", "", "", 200)
+	try("GET", "/fed/v1/neighbours", "", "", 200)
+	try("POST", "/fed/v1/add-checkpoint", "", "old 0\n\nx.test/plenty\n1\nAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=\n", 404)
+	try("POST", "/fed/v1/add-checkpoint", "", "old x\n", 400)
+	try("GET", "/fed/v1/witness/00/checkpoint", "", "", 404)
+	try("GET", "/fed/v1/mirror/00/open/checkpoint", "", "", 404)
+	try("GET", "/fed/v1/mirror/00/open/tile/x", "", "", 404)
+	try("GET", "/open/tile/x", "", "", 404)
+	try("GET", "/open/neighbours", "", "", 200)
 	reg := try("POST", "/api/v1/councils", "", riverside, 201)
 	a := council{ID: reg.str("council.id"), Token: reg.str("delegate.token")}
 	try("POST", "/api/v1/councils", "", `{"name": "x"}`, 422)

@@ -27,6 +27,8 @@ type Ledger interface {
 	Dir() string
 	Events(ctx context.Context, from, to int64, fn func(plenty.Event) error) error
 	TreeHash(ctx context.Context, size int64) (tlog.Hash, error)
+	// HashReader reads the stored tree hashes (for tiles).
+	HashReader(ctx context.Context) tlog.HashReader
 	InclusionProof(ctx context.Context, seq, size int64) (tlog.RecordProof, error)
 	ConsistencyProof(ctx context.Context, old, size int64) (tlog.TreeProof, error)
 	// Checkpoint signs (or returns the last) checkpoint of the events

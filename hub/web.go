@@ -52,7 +52,8 @@ func (s *Server) webRoutes() {
 	s.app.Get("/glossary", w.handle(w.glossaryPage))
 	s.app.Get("/postings", w.handle(w.postingsPage))
 	s.app.Get("/register", w.handle(w.registerPage))
-	s.app.Post("/register", w.handle(s.limitAddr), w.handle(w.registerCouncil))
+	s.app.Post("/register", w.handle(s.limitAddr), w.handle(s.limitRegister), w.handle(w.registerCouncil))
+	s.app.Get("/neighbours", w.handle(w.neighboursPage))
 
 	// Writes are limited per address as the API's are, answered as a page.
 	limit := w.handle(s.limitAddr)

@@ -33,13 +33,13 @@ type signer struct {
 }
 
 // loadOrCreateSigner reads the hub's signing key from dir, creating it
-// (mode 0600) with its public verifier key on first start. The key is
-// created only in a folder that has never had one: when hub.key is missing
-// but anything that a key signed or named is there (hub.pub, a checkpoint,
-// the database or the journal, which hold signed checkpoints and the tree
-// they sign), it returns a *KeyMissingError, and hub.pub is never
-// overwritten.
-func loadOrCreateSigner(dir string) (*signer, error) {
+// (mode 0600) with its public verifier key on first start, named origin
+// (or a random name when origin is empty). The key is created only in a
+// folder that has never had one: when hub.key is missing but anything that
+// a key signed or named is there (hub.pub, a checkpoint, the database or
+// the journal, which hold signed checkpoints and the tree they sign), it
+// returns a *KeyMissingError, and hub.pub is never overwritten.
+func loadOrCreateSigner(dir, origin string) (*signer, error) {
 	skPath := filepath.Join(dir, SignerKeyFile)
 	vkPath := filepath.Join(dir, VerifierFile)
 	sk, err := os.ReadFile(skPath)
@@ -52,6 +52,9 @@ func loadOrCreateSigner(dir string) (*signer, error) {
 			return nil, err
 		}
 		name := fmt.Sprintf("plenty-hub-%x", suffix)
+		if origin != "" {
+			name = origin
+		}
 		skey, vkey, err := note.GenerateKey(rand.Reader, name)
 		if err != nil {
 			return nil, fmt.Errorf("generate hub key: %w", err)

@@ -127,6 +127,11 @@ type Options struct {
 	// snapshots (see snapshot.go); DefaultSnapshotEvery when 0, none when
 	// negative.
 	SnapshotEvery int64
+	// Origin names a new hub's log: the origin line of its checkpoints and
+	// the name of its key (such as "manchester.example/plenty"). It is used
+	// only when the key is made, on first start; a random
+	// "plenty-hub-<hex>" name when empty.
+	Origin string
 }
 
 // Ledger is an open ledger. Its methods are safe for concurrent use.
@@ -220,7 +225,7 @@ func Open(dir string, opts Options) (*Ledger, error) {
 		return nil, err
 	}
 	var err error
-	if l.signer, err = loadOrCreateSigner(dir); err != nil {
+	if l.signer, err = loadOrCreateSigner(dir, opts.Origin); err != nil {
 		return nil, err
 	}
 	if err := l.openDB(); err != nil {

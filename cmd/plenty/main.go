@@ -15,10 +15,12 @@ const usage = `plenty — an open accounting and needs-offers hub for workplace 
 
 Usage:
   plenty serve   [--data DIR] [--addr HOST:PORT] [--demo]   run the hub
+                 [--origin NAME] [--neighbours FILE]        (federation: see serve -h)
   plenty check   [--data DIR]                               rebuild projections and the tree, compare with what is stored
   plenty recover [--data DIR]                               rebuild a damaged database from the journal
   plenty solve   FILE [-flows]                              solve a DIMACS min-cost-flow problem ("-" for stdin)
   plenty verify  SOURCE [--key KEY] [--since CHECKPOINT]     verify a hub URL or an export folder offline
+                 [--policy FILE [--max-age D]]              and its witnesses' quorum of cosignatures
   plenty verify  EVENTS_FILE --checkpoint FILE --key KEY    verify one downloaded events.arrow or events.parquet
   plenty export  [--data DIR] --out DIR                     write the open data to a folder (the hub stopped)
   plenty export  http://HOST:PORT --out DIR [--key KEY]     copy a running hub's open data, verified

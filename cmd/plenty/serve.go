@@ -37,6 +37,14 @@ type Main struct {
 	// Location is the time zone of the web pages (--timezone).
 	Location *time.Location
 
+	// Federation (fed.go).
+	Origin        string
+	Neighbours    string
+	PullInterval  time.Duration
+	WithholdAfter time.Duration
+	OpenInterval  time.Duration
+	RestoreFrom   string
+
 	// Now is the clock of the ledger and the hub; time.Now when nil.
 	Now func() time.Time
 
@@ -57,6 +65,7 @@ func (m *Main) ParseFlags(args []string, stderr io.Writer) error {
 	fs.Float64Var(&m.WriteRate, "write-rate", 20, "writes per second allowed to one delegate token (burst twice that)")
 	fs.Float64Var(&m.AddrRate, "addr-rate", 100, "writes per second allowed from one client address (burst twice that)")
 	fs.Float64Var(&m.RegisterRate, "register-rate", 5, "anonymous registrations (councils, volunteers) per minute allowed from one client address (burst the same)")
+	m.fedFlags(fs)
 	zone := fs.String("timezone", "", "time zone of the web pages' dates and times, by IANA name such as Europe/London (default the machine's)")
 	if err := fs.Parse(args); err != nil {
 		return err
@@ -79,6 +88,9 @@ func (m *Main) Open(logger *slog.Logger) error {
 	if m.Now == nil {
 		m.Now = time.Now
 	}
+	if err := m.restore(context.Background(), logger); err != nil {
+		return err
+	}
 	// A demo hub plays weeks of history on a clock of its own, then runs
 	// on the real one.
 	now := m.Now
@@ -87,7 +99,7 @@ func (m *Main) Open(logger *slog.Logger) error {
 		demoClock = hub.NewDemoClock(m.Now)
 		now = demoClock.Now
 	}
-	l, err := ledger.Open(m.Data, ledger.Options{Logger: logger, Now: now})
+	l, err := ledger.Open(m.Data, ledger.Options{Logger: logger, Now: now, Origin: m.Origin})
 	if err != nil {
 		return err
 	}
@@ -97,6 +109,7 @@ func (m *Main) Open(logger *slog.Logger) error {
 		WriteRate: m.WriteRate, WriteBurst: int(2 * m.WriteRate),
 		AddrRate: m.AddrRate, AddrBurst: int(2 * m.AddrRate), Location: m.Location,
 		RegisterRate: m.RegisterRate, RegisterBurst: max(1, int(m.RegisterRate)),
+		OpenInterval: m.OpenInterval,
 	})
 	ctx := context.Background()
 	if m.Demo {
@@ -110,6 +123,10 @@ func (m *Main) Open(logger *slog.Logger) error {
 		return err
 	} else if n > 0 {
 		logger.Info("seeded the item catalog", "items", n)
+	}
+	if err := m.federate(ctx); err != nil {
+		l.Close()
+		return err
 	}
 	ln, err := net.Listen("tcp", m.Addr)
 	if err != nil {

@@ -9,13 +9,16 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"sort"
 	"strings"
 	"syscall"
+	"time"
 
 	"github.com/plentyhub/plenty/exports"
+	"github.com/plentyhub/plenty/federation"
 )
 
-const verifyUsage = `usage: plenty verify SOURCE [--key KEY] [--since CHECKPOINT_FILE]
+const verifyUsage = `usage: plenty verify SOURCE [--key KEY] [--since CHECKPOINT_FILE] [--policy FILE [--max-age DURATION]]
        plenty verify EVENTS_FILE --checkpoint CHECKPOINT_FILE --key KEY
 
 Checks open data offline. SOURCE is a hub URL (http://host:port, whose
@@ -30,6 +33,10 @@ that every table present agrees with a replay of the events.
                           it the source's own key file is trusted
   --since CHECKPOINT_FILE a signed checkpoint of the same hub seen before; the
                           source must extend it, not rewrite it
+  --policy FILE           a C2SP tlog-policy file: the checkpoint must be signed
+                          by one of its logs and cosigned by its quorum of witnesses
+  --max-age DURATION      with --policy, count only cosignatures at most this old
+                          (such as 24h); 0 counts every one
   --checkpoint FILE       with a single events file: the signed checkpoint that
                           covers it (HUB/open/checkpoint, fetched with the file)
 
@@ -42,6 +49,8 @@ func runVerify(args []string, stdout, stderr io.Writer) int {
 	fs.SetOutput(io.Discard)
 	key := fs.String("key", "", "verifier key, or a file holding it")
 	since := fs.String("since", "", "file holding an earlier signed checkpoint")
+	policyFile := fs.String("policy", "", "tlog-policy file whose quorum must cosign the checkpoint")
+	maxAge := fs.Duration("max-age", 0, "with --policy, the oldest cosignature counted")
 	checkpoint := fs.String("checkpoint", "", "with a single events file: the signed checkpoint covering it")
 	// Flags may come before or after SOURCE.
 	var sources []string
@@ -79,6 +88,33 @@ func runVerify(args []string, stdout, stderr io.Writer) int {
 		}
 		opts.Since = b
 	}
+	var witnessed *federation.Result
+	if *policyFile != "" {
+		data, err := os.ReadFile(*policyFile)
+		if err != nil {
+			fmt.Fprintf(stderr, "plenty verify: --policy: %v\n", err)
+			return 2
+		}
+		policy, err := federation.ParsePolicy(data)
+		if err == nil && policy.Quorum == "" {
+			err = fmt.Errorf("the policy has no quorum line")
+		}
+		if err != nil {
+			fmt.Fprintf(stderr, "plenty verify: --policy %s: %v\n", *policyFile, err)
+			return 2
+		}
+		if opts.Key == "" && len(policy.Logs) == 1 {
+			opts.Key = policy.Logs[0].Key
+		}
+		opts.CheckCheckpoint = func(signed []byte) error {
+			r, err := policy.Verify(signed, *maxAge, time.Now())
+			witnessed = r
+			return err
+		}
+	} else if *maxAge != 0 {
+		fmt.Fprintf(stderr, "plenty verify: --max-age needs --policy\n%s", verifyUsage)
+		return 2
+	}
 
 	source := sources[0]
 	if fi, err := os.Stat(source); err == nil && fi.Mode().IsRegular() {
@@ -110,6 +146,14 @@ func runVerify(args []string, stdout, stderr io.Writer) int {
 	fmt.Fprintf(stdout, "ok: %d events of %s; root %s signed by %s\n", cp.Size, cp.Origin, rootText(cp), rep.KeyName)
 	if rep.Since != nil {
 		fmt.Fprintf(stdout, "ok: extends the earlier checkpoint at size %d\n", rep.Since.Size)
+	}
+	if witnessed != nil {
+		names := make([]string, 0, len(witnessed.Cosigners))
+		for name := range witnessed.Cosigners {
+			names = append(names, name)
+		}
+		sort.Strings(names)
+		fmt.Fprintf(stdout, "ok: cosigned by %d witnesses of the policy (%s), which satisfies its quorum\n", len(names), strings.Join(names, ", "))
 	}
 	files := "files"
 	if len(rep.Files) == 1 {

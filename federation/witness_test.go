@@ -243,7 +243,7 @@ func TestPullEvidence(t *testing.T) {
 			*tw.now = tw.now.Add(2 * time.Minute) // past WithholdAfter
 		}
 		st := n.Status()
-		if st.Status != StatusPending || st.Size != 10 || !strings.Contains(st.Error, `cannot replay`) || !strings.Contains(st.Error, `unknown kind "barter.proposed"`) {
+		if st.Status != StatusPending || st.Size != 10 || !strings.Contains(st.Error, `cannot replay`) || !strings.Contains(st.Error, `unknown event kind "barter.proposed"`) {
 			t.Fatalf("status %+v", st)
 		}
 		if ev := tw.hub.evidence(); len(ev) != 0 || n.m.size != 10 {

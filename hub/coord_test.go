@@ -391,6 +391,10 @@ func TestFeedsTellTheStory(t *testing.T) {
 	if err := h.srv.RunMatching(context.Background()); err != nil {
 		t.Fatal(err)
 	}
+	// Reading a feed tells what is pending: the run's proposals are told
+	// before anyone answers them (a council answering within moments of a
+	// run may otherwise see the proposal told after its answer).
+	h.feed("/api/v1/councils/" + bakers.ID + "/feed.atom")
 	p := h.call("GET", "/api/v1/proposals?council="+bakers.ID, "", "").want(t, 200).str("proposals.0.id")
 	h.call("POST", "/api/v1/proposals/"+p+"/accept", mill.Token, "").want(t, 200)
 	h.call("POST", "/api/v1/proposals/"+p+"/accept", bea.Token, "").want(t, 200)
@@ -543,6 +547,7 @@ func TestWebhooksSigned(t *testing.T) {
 	if err := h.srv.RunMatching(context.Background()); err != nil {
 		t.Fatal(err)
 	}
+	h.feed("/api/v1/councils/" + bakers.ID + "/feed.atom") // the proposals are told before they are answered
 	p := h.call("GET", "/api/v1/proposals?council="+bakers.ID, "", "").want(t, 200).str("proposals.0.id")
 	h.call("POST", "/api/v1/proposals/"+p+"/accept", mill.Token, "").want(t, 200)
 	h.call("POST", "/api/v1/proposals/"+p+"/accept", bakers.Token, "").want(t, 200)
@@ -597,6 +602,7 @@ func TestWebhookRetriedInOrder(t *testing.T) {
 	if err := h.srv.RunMatching(context.Background()); err != nil {
 		t.Fatal(err)
 	}
+	h.feed("/api/v1/councils/" + bakers.ID + "/feed.atom") // the proposals are told before they are answered
 	p := h.call("GET", "/api/v1/proposals?council="+bakers.ID, "", "").want(t, 200).str("proposals.0.id")
 	h.call("POST", "/api/v1/proposals/"+p+"/accept", mill.Token, "").want(t, 200)
 	h.call("POST", "/api/v1/proposals/"+p+"/accept", bakers.Token, "").want(t, 200)
@@ -642,6 +648,7 @@ func TestWebhookNeverAnswers(t *testing.T) {
 	if err := h.srv.RunMatching(context.Background()); err != nil {
 		t.Fatal(err)
 	}
+	h.feed("/api/v1/councils/" + bakers.ID + "/feed.atom") // the proposals are told before they are answered
 	p := h.call("GET", "/api/v1/proposals?council="+bakers.ID, "", "").want(t, 200).str("proposals.0.id")
 	h.call("POST", "/api/v1/proposals/"+p+"/accept", mill.Token, "").want(t, 200)
 	h.call("POST", "/api/v1/proposals/"+p+"/accept", bakers.Token, "").want(t, 200)

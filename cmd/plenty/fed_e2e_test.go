@@ -14,7 +14,7 @@ import (
 )
 
 // fedFlags are the serve flags that make the loops fast for tests.
-var fedFlags = []string{"--pull-interval", "200ms", "--open-interval", "100ms"}
+var fedFlags = []string{"--pull-interval", "200ms", "--open-interval", "100ms", "--register-rate", "1000"}
 
 // federation is three hubs where B and C mirror and witness A.
 type trio struct {

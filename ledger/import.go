@@ -47,6 +47,11 @@ func ImportJournal(dir string, bodies func(add func(body []byte) error) error) e
 	if err != nil {
 		return err
 	}
+	// The bodies are this version's events (Open replays them through the
+	// fold and refuses what does not follow).
+	if err := writeFileAtomic(filepath.Join(dir, FormatFile), []byte(EventFormat+"\n"), 0o644); err != nil {
+		return err
+	}
 	if err := os.Rename(tmp, filepath.Join(dir, JournalFile)); err != nil {
 		return err
 	}

@@ -1,6 +1,7 @@
 package plenty
 
 import (
+	"fmt"
 	"strings"
 	"unicode"
 )
@@ -59,12 +60,10 @@ func (s *State) claimCouncilName(c *Council) error {
 	key := councilNameKey(c.Name, c.Place)
 	if id, taken := s.councilNames[key]; taken {
 		return &Error{Code: ECONFLICT,
-			Message: "a council named " + quote(s.councils[id].Name) + " is already registered in " + quote(s.councils[id].Place) + " (" + id + ")",
+			Message: fmt.Sprintf("a council named %q is already registered in %q (%s)", s.councils[id].Name, s.councils[id].Place, id),
 			Fields: []FieldError{{Field: "name",
 				Message: "is taken in this place by council " + id + " (names are compared ignoring case and extra spaces); choose a name that tells the two councils apart"}}}
 	}
 	s.councilNames[key] = c.ID
 	return nil
 }
-
-func quote(s string) string { return "\"" + s + "\"" }

@@ -209,6 +209,12 @@ func TestNextDeadlineIndexProperty(t *testing.T) {
 			if gok != wok || !got.Equal(want) {
 				t.Fatalf("seed %d, step %d: NextDeadline(%s) = %s, %v; a pass over the state says %s, %v", seed, step, at, got, gok, want, wok)
 			}
+			// And it is Due's next change: nothing more is due until it, something more at it.
+			if gok {
+				if before, atIt := w.s.Due(got.Add(-time.Nanosecond)), w.s.Due(got); !reflect.DeepEqual(before, w.s.Due(at)) || reflect.DeepEqual(atIt, before) {
+					t.Fatalf("seed %d, step %d: deadline %s: due at %s %+v, just before %+v, at it %+v", seed, step, got, at, w.s.Due(at), before, atIt)
+				}
+			}
 		}
 		if looks < 50 {
 			t.Fatalf("seed %d: only %d looks", seed, looks)

@@ -186,3 +186,15 @@ func TestWithdrawAcceptanceAPI(t *testing.T) {
 		t.Error("a refused withdrawal wrote an event")
 	}
 }
+
+// The figures say which volunteers they count: those who carried, and
+// beside them all who registered.
+func TestFiguresCountVolunteersBoth(t *testing.T) {
+	h := MustOpenHub(t, hub.Config{})
+	h.volunteer("Ada", "")
+	h.volunteer("Bo", "")
+	f := h.do("GET", "/api/v1/figures", "", "").want(t, 200)
+	if f.get("figures.volunteers") != 0.0 || f.get("figures.volunteers_registered") != 2.0 {
+		t.Errorf("figures = %s, want 0 who carried and 2 registered", f.Raw)
+	}
+}

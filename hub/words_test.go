@@ -164,7 +164,9 @@ func TestWithdrawAcceptanceAPI(t *testing.T) {
 	id := h.do("GET", "/api/v1/proposals", "", "").want(t, 200).str("proposals.0.id")
 	path := "/api/v1/proposals/" + id + "/withdraw-acceptance"
 	h.do("POST", path, mill.Token, "").want(t, 404)
-	h.do("POST", "/api/v1/proposals/"+id+"/accept", mill.Token, "").want(t, 200)
+	if r := h.do("POST", "/api/v1/proposals/"+id+"/accept", mill.Token, "").want(t, 200); r.str("acceptance.unit") != "kg" {
+		t.Errorf("acceptance = %s, want its unit", r.Raw)
+	}
 	h.do("POST", path, bakers.Token, "").want(t, 409)
 	r := h.do("POST", path, mill.Token, "").want(t, 200)
 	if d, _ := r.get("acceptance.decisions").([]any); len(d) != 0 || r.str("acceptance.proposal.id") != id {

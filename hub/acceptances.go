@@ -39,5 +39,18 @@ func (s *Server) postWithdrawAcceptance(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	return c.JSON(fiber.Map{"acceptance": acc})
+	return c.JSON(fiber.Map{"acceptance": s.viewAcceptance(acc)})
+}
+
+// acceptanceView is an acceptance with the unit its proposal's quantity is
+// counted in.
+type acceptanceView struct {
+	plenty.Acceptance
+	Unit string `json:"unit"`
+}
+
+func (s *Server) viewAcceptance(acc plenty.Acceptance) acceptanceView {
+	v := acceptanceView{Acceptance: acc}
+	s.read(func(st *plenty.State) error { it, _ := st.Item(acc.Item); v.Unit = it.Unit; return nil })
+	return v
 }

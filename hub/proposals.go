@@ -144,7 +144,7 @@ func (s *Server) decideProposal(c *fiber.Ctx, accept bool) error {
 	if err != nil {
 		return err
 	}
-	out := fiber.Map{"acceptance": acc}
+	out := fiber.Map{"acceptance": s.viewAcceptance(acc)}
 	if acc.Agreement != "" {
 		s.read(func(st *plenty.State) error {
 			a, _ := st.Agreement(acc.Agreement)

@@ -187,7 +187,17 @@ func (w *web) volunteerTaskAct(c *fiber.Ctx, sess *session, v plenty.Volunteer) 
 		}
 		return w.renderBoard(c, statusOfErr(err), sess, v, plenty.ErrorMessage(err))
 	}
-	w.sessions.tell(sess.ID, fmt.Sprintf(taskDone[action], id), "")
+	msg := fmt.Sprintf(taskDone[action], id)
+	if action == "volunteer" {
+		var t plenty.Task
+		w.s.read(func(st *plenty.State) error { t, _ = st.Task(id); return nil })
+		if t.Status == plenty.TaskOpen {
+			at := t.OpenedAt.Add(w.s.cfg.LotteryWindow)
+			msg = fmt.Sprintf("You offered to carry task %s. The hub draws among the volunteers who offered when its window closes, at %s (in %s); come back then.",
+				id, formatDateTime(at, w.s.cfg.Location), naturalDuration(max(0, at.Sub(w.s.now()))))
+		}
+	}
+	w.sessions.tell(sess.ID, msg, "")
 	return c.Redirect("/volunteer", http.StatusSeeOther)
 }
 

@@ -1,6 +1,7 @@
 package hub
 
 import (
+	"strings"
 	"testing"
 	"time"
 )
@@ -78,3 +79,27 @@ func contains(s, sub string) bool {
 	}
 	return false
 }
+
+// FuzzFormDecimal: a decimal comma is read as a point or refused, never
+// anything else, and never panics.
+func FuzzFormDecimal(f *testing.F) {
+	for _, s := range []string{"12,5", "1,000", "0,125", ",5", "5,", "1.5", "", " 3,75 "} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, in string) {
+		var fe fieldErrors
+		out := string(formDecimal(&fe, "quantity", in))
+		switch {
+		case len(fe) > 0:
+			if out != "" || fe[0].Field != "quantity" {
+				t.Fatalf("%q: refused with %q and %v", in, out, fe)
+			}
+		case out != trimSpace(in) && out != replaceComma(trimSpace(in)):
+			t.Fatalf("%q read as %q", in, out)
+		}
+	})
+}
+
+func trimSpace(s string) string { return strings.TrimSpace(s) }
+
+func replaceComma(s string) string { return strings.Replace(s, ",", ".", 1) }

@@ -164,7 +164,9 @@ func TestWithdrawAcceptanceAPI(t *testing.T) {
 	id := h.do("GET", "/api/v1/proposals", "", "").want(t, 200).str("proposals.0.id")
 	path := "/api/v1/proposals/" + id + "/withdraw-acceptance"
 	h.do("POST", path, mill.Token, "").want(t, 404)
-	h.do("POST", "/api/v1/proposals/"+id+"/accept", mill.Token, "").want(t, 200)
+	if r := h.do("POST", "/api/v1/proposals/"+id+"/accept", mill.Token, "").want(t, 200); r.str("acceptance.unit") != "kg" {
+		t.Errorf("acceptance = %s, want its unit", r.Raw)
+	}
 	h.do("POST", path, bakers.Token, "").want(t, 409)
 	r := h.do("POST", path, mill.Token, "").want(t, 200)
 	if d, _ := r.get("acceptance.decisions").([]any); len(d) != 0 || r.str("acceptance.proposal.id") != id {
@@ -184,5 +186,17 @@ func TestWithdrawAcceptanceAPI(t *testing.T) {
 	}
 	if h.ledger.Size() != size {
 		t.Error("a refused withdrawal wrote an event")
+	}
+}
+
+// The figures say which volunteers they count: those who carried, and
+// beside them all who registered.
+func TestFiguresCountVolunteersBoth(t *testing.T) {
+	h := MustOpenHub(t, hub.Config{})
+	h.volunteer("Ada", "")
+	h.volunteer("Bo", "")
+	f := h.do("GET", "/api/v1/figures", "", "").want(t, 200)
+	if f.get("figures.volunteers") != 0.0 || f.get("figures.volunteers_registered") != 2.0 {
+		t.Errorf("figures = %s, want 0 who carried and 2 registered", f.Raw)
 	}
 }

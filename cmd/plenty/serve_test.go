@@ -268,3 +268,21 @@ func TestServeMessageTTL(t *testing.T) {
 		t.Fatalf("thread after its time = %v", th)
 	}
 }
+
+func TestServeTimezoneFlag(t *testing.T) {
+	m := &Main{}
+	if err := m.ParseFlags([]string{"--timezone", "Europe/London"}, io.Discard); err != nil || m.Location.String() != "Europe/London" {
+		t.Fatalf("--timezone Europe/London: %v, %v", m.Location, err)
+	}
+	if err := m.ParseFlags(nil, io.Discard); err != nil || m.Location != time.Local {
+		t.Fatalf("no --timezone: %v, %v; want the machine's", m.Location, err)
+	}
+	var stderr strings.Builder
+	if err := m.ParseFlags([]string{"--timezone", "Mars/Olympus"}, &stderr); err == nil ||
+		!strings.Contains(stderr.String(), `--timezone "Mars/Olympus": not a time zone name such as Europe/London`) {
+		t.Fatalf("a wrong zone: %v, %q", err, stderr.String())
+	}
+	if code := run([]string{"serve", "--timezone", "Mars/Olympus"}, nil, io.Discard, io.Discard); code != 2 {
+		t.Errorf("serve with a wrong zone exits %d, want 2", code)
+	}
+}

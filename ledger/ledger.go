@@ -130,6 +130,7 @@ type Ledger struct {
 
 	openedAt time.Time
 
+	marks    []journalMark  // recent batch ends in the journal, under mu
 	snapMu   sync.Mutex     // one snapshot at a time
 	snapSize atomic.Int64   // size of the newest snapshot written or read
 	snapping atomic.Bool    // a background snapshot is under way

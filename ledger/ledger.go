@@ -168,6 +168,7 @@ type Ledger struct {
 
 	openedAt time.Time
 
+	marks    []journalMark  // recent batch ends in the journal, under mu
 	snapMu   sync.Mutex     // one snapshot at a time
 	snapSize atomic.Int64   // size of the newest snapshot written or read
 	snapping atomic.Bool    // a background snapshot is under way
@@ -295,8 +296,11 @@ func (l *Ledger) Size() int64 { return l.durable.Load() }
 // Size: the size a new checkpoint covers.
 func (l *Ledger) Committed() int64 { return l.committed.Load() }
 
-// Read calls fn with the current state, shared with other readers. fn must
-// not keep the state or call the ledger's writing methods.
+// Read calls fn with the current state, shared with other readers: the
+// state of every durable event and no other. fn must not keep the state,
+// nor call the ledger's writing methods or those that wait for DuckDB
+// (Events, TreeHash, the proofs, Checkpoint, Snapshot): the commit they
+// wait for may need the lock fn holds.
 func (l *Ledger) Read(fn func(*plenty.State) error) error {
 	l.mu.RLock()
 	defer l.mu.RUnlock()

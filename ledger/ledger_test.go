@@ -446,3 +446,28 @@ func TestIdempotencyWindow(t *testing.T) {
 		t.Fatalf("expired key after restart: seq %d, replay %v, %v", ev.Seq, replay, err)
 	}
 }
+
+// TestPayloadMustDecodeToItself checks the test binaries' guard on the
+// fold taking the request's value instead of decoding its data: a value
+// holding what its JSON drops (here a time's monotonic clock reading) would
+// make the live state differ from a replay, so the append is refused and
+// nothing is written.
+func TestPayloadMustDecodeToItself(t *testing.T) {
+	ctx := context.Background()
+	l := MustOpen(t, "")
+	req := councilRequest("p", 0)
+	data := req.Data.(plenty.CouncilRegistration)
+	data.Delegate.ExpiresAt = time.Now().Add(6 * 24 * time.Hour) // with a monotonic reading
+	req.Data = data
+	_, _, err := l.Append(ctx, req)
+	if plenty.ErrorCode(err) != plenty.EINTERNAL || !strings.Contains(err.Error(), "does not decode from its own JSON to itself") {
+		t.Fatalf("append of a payload that does not round-trip: %v", err)
+	}
+	if l.Size() != 0 {
+		t.Fatalf("a refused append wrote %d events", l.Size())
+	}
+	// The same request with a value that round-trips is written.
+	if ev, _, err := l.Append(ctx, councilRequest("p", 0)); err != nil || ev.Seq != 0 {
+		t.Fatalf("append: %d, %v", ev.Seq, err)
+	}
+}

@@ -22,11 +22,12 @@ import (
 
 // State snapshots let the ledger start without folding its whole history:
 // Open reads the newest good snapshot and folds only the events after it.
-// A snapshot is written every Options.SnapshotEvery events, by a
-// background goroutine that encodes the state under the read lock (writes
-// wait for the encoding), and on Close. It is taken at a size DuckDB
-// holds, and records the tree's root at that size, so that a snapshot of
-// another history is recognised and ignored.
+// A snapshot is written every Options.SnapshotEvery events by a background
+// goroutine that folds the previous snapshot and the events DuckDB holds
+// after it into a state of its own (so appends never wait for it), and on
+// Close from the live state. It is taken at a size DuckDB holds, and
+// records the tree's root at that size, so that a snapshot of another
+// history is recognised and ignored.
 //
 // File: state-<size, 20 digits>.snapshot in the data folder, written
 // atomically:
@@ -186,8 +187,9 @@ func (l *Ledger) loadSnapshot(ctx context.Context, n int64) snapshotFile {
 }
 
 // Snapshot writes a state snapshot at the ledger's current size, if it has
-// none there yet, and returns that size. It encodes the state under the
-// read lock, so appends wait for the encoding.
+// none there yet, and returns that size. It encodes the live state under
+// the read lock, so appends wait for the encoding: Close uses it, and the
+// ledger's own snapshots while it runs do not.
 func (l *Ledger) Snapshot(ctx context.Context) (int64, error) {
 	l.snapMu.Lock()
 	defer l.snapMu.Unlock()
@@ -208,25 +210,88 @@ func (l *Ledger) Snapshot(ctx context.Context) (int64, error) {
 	if err != nil {
 		return 0, err
 	}
+	return size, l.writeSnapshot(ctx, size, journalAt, state, start)
+}
+
+// writeSnapshot writes the encoded state at size and removes all but the
+// newest snapshots.
+func (l *Ledger) writeSnapshot(ctx context.Context, size, journalAt int64, state []byte, start time.Time) error {
 	root, err := l.TreeHash(ctx, size) // waits for DuckDB to hold size
 	if err != nil {
-		return 0, err
+		return err
 	}
 	if err := writeFileAtomic(snapshotPath(l.dir, size), encodeSnapshotFile(size, root, journalAt, state), 0o600); err != nil {
-		return 0, fmt.Errorf("write state snapshot: %w", err)
+		return fmt.Errorf("write state snapshot: %w", err)
 	}
 	l.snapSize.Store(size)
 	l.log.Info("wrote a state snapshot", "size", size, "bytes", len(state), "took", time.Since(start).Round(time.Millisecond))
 	files, err := listSnapshots(l.dir)
 	if err != nil {
-		return size, err
+		return err
 	}
 	for _, f := range files[min(snapshotsKept, len(files)):] {
 		if err := os.Remove(f.path); err != nil {
-			return size, err
+			return err
 		}
 	}
-	return size, nil
+	return nil
+}
+
+// journalMark is the journal's end after a batch: offset is where record
+// size begins.
+type journalMark struct{ size, offset int64 }
+
+// markJournal records the journal's end after a batch. The caller holds
+// l.mu.
+func (l *Ledger) markJournal(size, offset int64) {
+	if len(l.marks) >= 4096 {
+		l.marks = append(l.marks[:0], l.marks[2048:]...)
+	}
+	l.marks = append(l.marks, journalMark{size, offset})
+}
+
+// snapshotFromLog writes a snapshot without holding up appends: it folds,
+// into a state of its own, the newest snapshot on disk and the events
+// DuckDB holds after it, up to the newest batch boundary DuckDB holds.
+// It costs a second copy of the state while it runs.
+func (l *Ledger) snapshotFromLog(ctx context.Context) error {
+	l.snapMu.Lock()
+	defer l.snapMu.Unlock()
+	start := time.Now()
+	committed := l.committed.Load()
+	var target journalMark
+	l.mu.RLock()
+	for _, m := range l.marks {
+		if m.size <= committed && m.size > target.size {
+			target = m
+		}
+	}
+	l.mu.RUnlock()
+	if target.size <= l.snapSize.Load() {
+		return nil
+	}
+	st := plenty.NewState()
+	var from int64
+	if files, err := listSnapshots(l.dir); err == nil {
+		for _, f := range files {
+			if f.size > target.size {
+				continue
+			}
+			if f, err := readSnapshot(f); err == nil && st.UnmarshalSnapshot(f.state) == nil {
+				from = f.size
+				break
+			}
+			st = plenty.NewState()
+		}
+	}
+	if err := readEvents(ctx, l.db, from, target.size, st.Apply); err != nil {
+		return err
+	}
+	state, err := st.MarshalSnapshot()
+	if err != nil {
+		return err
+	}
+	return l.writeSnapshot(ctx, target.size, target.offset, state, start)
 }
 
 // maybeSnapshot starts a snapshot in the background when SnapshotEvery
@@ -242,7 +307,7 @@ func (l *Ledger) maybeSnapshot() {
 	go func() {
 		defer l.snapWG.Done()
 		defer l.snapping.Store(false)
-		if _, err := l.Snapshot(context.Background()); err != nil {
+		if err := l.snapshotFromLog(context.Background()); err != nil {
 			l.log.Warn("state snapshot failed; the next start folds more events", "err", err)
 		}
 	}()

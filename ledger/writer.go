@@ -214,6 +214,7 @@ func (l *Ledger) appendBatch(batch []*request) {
 			return
 		}
 		l.durable.Store(evs[len(evs)-1].ev.Seq + 1)
+		l.markJournal(evs[len(evs)-1].ev.Seq+1, l.journal.off)
 		b = dbBatch{evs: evs, changes: l.changes}
 		l.changes = map[plenty.Change]struct{}{}
 	}

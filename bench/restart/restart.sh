@@ -1,7 +1,9 @@
 #!/bin/sh
 # restart.sh PLENTY DATA [ROUNDS]: start `plenty serve` on DATA, wait for
 # /healthz, kill -9 it, and time ROUNDS restarts to /healthz, printing each
-# restart's seconds and the resident memory (VmRSS) once healthy.
+# restart's seconds, the CPU time the process used until then (user+sys:
+# the figure that moves least on a shared machine) and its resident memory
+# (VmRSS) once healthy.
 set -eu
 plenty=$1 data=$2 rounds=${3:-3}
 port=$((20000 + $$ % 20000))
@@ -27,7 +29,8 @@ while [ $r -lt "$rounds" ]; do
 	wait_healthy
 	t1=$(date +%s.%N)
 	rss=$(awk '/VmRSS/ {print $2}' /proc/$pid/status)
-	echo "restart $r: $(echo "$t1 - $t0" | bc) s to /healthz, VmRSS $((rss / 1024)) MB"
+	cpu=$(awk -v hz="$(getconf CLK_TCK)" '{print ($14 + $15) / hz}' /proc/$pid/stat)
+	echo "restart $r: $(echo "$t1 - $t0" | bc) s to /healthz, CPU ${cpu} s, VmRSS $((rss / 1024)) MB"
 	kill -9 $pid; wait $pid 2>/dev/null || true
 	r=$((r + 1))
 done

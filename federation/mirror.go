@@ -74,7 +74,7 @@ type mirror struct {
 	size     int64       // entries stored
 	end      int64       // size of the entries file
 	frontier []tlog.Hash // roots of the complete subtrees of the stored tree, largest first
-	state    *plenty.State
+	state    *plenty.State // the fold of the stored entries; nil until replay
 	w        Witnessed
 	// onSwap is told every new witnessed state, so that readers need not
 	// wait for a catch-up in progress.
@@ -88,7 +88,7 @@ func openMirror(dir, origin string) (*mirror, error) {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return nil, err
 	}
-	m := &mirror{dir: dir, state: plenty.NewState(), w: Witnessed{Origin: origin}}
+	m := &mirror{dir: dir, w: Witnessed{Origin: origin}}
 	data, err := os.ReadFile(filepath.Join(dir, mirrorWitnessed))
 	switch {
 	case errors.Is(err, fs.ErrNotExist):
@@ -115,10 +115,9 @@ func openMirror(dir, origin string) (*mirror, error) {
 		m.close()
 		return nil, err
 	}
-	if err := m.replay(); err != nil {
-		m.close()
-		return nil, err
-	}
+	// The fold of the stored entries is rebuilt by the first catch-up
+	// (replay), in the pull loop, not here: a hub starts at once whatever
+	// the size of its mirrors.
 	return m, nil
 }
 
@@ -190,16 +189,25 @@ func (m *mirror) offset(i int64) (int64, error) {
 	return start + 4 + int64(binary.BigEndian.Uint32(l[:])), nil
 }
 
-// replay folds the stored entries into a fresh state.
+// replay folds the stored entries into a fresh state; the state is left
+// nil when they do not fold.
 func (m *mirror) replay() error {
-	m.state = plenty.NewState()
-	return m.Entries(0, m.size, func(_ int64, body []byte) error {
+	st := plenty.NewState()
+	err := m.Entries(0, m.size, func(seq int64, body []byte) error {
 		ev, err := plenty.DecodeEvent(body)
-		if err != nil {
-			return err
+		if err == nil {
+			err = st.Apply(ev)
 		}
-		return m.state.Apply(ev)
+		if err != nil {
+			return fmt.Errorf("stored event %d: %w", seq, err)
+		}
+		return nil
 	})
+	if err != nil {
+		return err
+	}
+	m.state = st
+	return nil
 }
 
 // Entries calls fn with each stored entry in [from, to).

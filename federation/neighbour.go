@@ -317,68 +317,84 @@ func withoutKey(signed []byte, c *Cosigner) []byte {
 
 // catchUp fetches the entry bundles from the mirror's size to cp's,
 // re-hashes and folds every event, stores them and checks the new root.
-// On any failure it cuts the mirror back to the witnessed size.
-func (n *Neighbour) catchUp(ctx context.Context, cp plenty.Checkpoint) (err error) {
+// When a fetch or the fold fails, what was fetched and folded so far is
+// kept, so the next round goes on from there (a restart cuts back to the
+// witnessed size); when the root does not match, the mirror is cut back to
+// the witnessed size and its fold rebuilt by the next catch-up.
+func (n *Neighbour) catchUp(ctx context.Context, cp plenty.Checkpoint) error {
 	m := n.m
 	start := m.size
-	defer func() {
-		if err != nil {
-			if terr := m.truncate(m.w.Size); terr != nil {
-				err = errors.Join(err, terr)
-			} else if rerr := m.replay(); rerr != nil {
-				err = errors.Join(err, rerr)
-			}
+	if m.state == nil {
+		if err := m.replay(); err != nil {
+			return &foldError{-1, fmt.Errorf("replaying the mirror stored: %v", err)}
 		}
-	}()
+	}
+	discard := func(err error) error {
+		m.state = nil
+		if terr := m.truncate(m.w.Size); terr != nil {
+			return errors.Join(err, terr)
+		}
+		return err
+	}
 	for m.size < cp.Size {
 		end := min(cp.Size, (m.size/catchUpChunk+1)*catchUpChunk)
 		a := m.appender()
-		for m.size < end {
-			t := tlog.Tile{H: TileHeight, L: -1, N: m.size / TileWidth, W: TileWidth}
-			if last := cp.Size - t.N*TileWidth; last < TileWidth {
-				t.W = int(last)
-			}
-			data, _, err := n.fetch.get(ctx, TilePath(t))
-			if err != nil {
-				return fmt.Errorf("fetching the events of size %d: %w", cp.Size, err)
-			}
-			bodies, err := SplitBundle(data)
-			if err != nil || len(bodies) != t.W {
-				return fmt.Errorf("entry bundle %s: want %d entries: %v", TilePath(t), t.W, err)
-			}
-			for _, body := range bodies[m.size-t.N*TileWidth:] {
-				seq := m.size
-				// A refused event counts against the neighbour's rules only
-				// if it is the one it signed.
-				refuse := func(err error) error {
-					if tlog.RecordHash(body) != n.leafHash(ctx, cp, seq) {
-						return fmt.Errorf("event %d served is not the one signed", seq)
-					}
-					return &foldError{seq, err}
-				}
-				ev, err := plenty.DecodeEvent(body)
-				if err == nil && ev.Seq != seq {
-					err = fmt.Errorf("it says it is event %d", ev.Seq)
-				}
-				if err != nil {
-					return refuse(err)
-				}
-				if err := m.state.Apply(ev); err != nil {
-					return refuse(fmt.Errorf("it does not follow from the events before it: %v", err))
-				}
-				if err := a.add(body, tlog.RecordHash(body)); err != nil {
-					return err
-				}
-			}
+		err := n.fetchChunk(ctx, cp, a, end)
+		if ferr := a.flush(); ferr != nil {
+			return discard(errors.Join(err, ferr))
 		}
-		if err := a.flush(); err != nil {
+		if err != nil {
 			return err
 		}
 	}
 	if root := m.root(); root != cp.Root {
-		return fmt.Errorf("the events %d to %d served do not hash to the signed root of size %d", start, cp.Size, cp.Size)
+		return discard(fmt.Errorf("the events %d to %d served do not hash to the signed root of size %d", start, cp.Size, cp.Size))
 	}
 	n.f.cfg.Logger.Info("federation: mirrored", "origin", n.log.Origin, "from", start, "to", cp.Size)
+	return nil
+}
+
+// fetchChunk fetches, folds and adds the entries up to end.
+func (n *Neighbour) fetchChunk(ctx context.Context, cp plenty.Checkpoint, a *appender, end int64) error {
+	m := n.m
+	for m.size < end {
+		t := tlog.Tile{H: TileHeight, L: -1, N: m.size / TileWidth, W: TileWidth}
+		if last := cp.Size - t.N*TileWidth; last < TileWidth {
+			t.W = int(last)
+		}
+		data, _, err := n.fetch.get(ctx, TilePath(t))
+		if err != nil {
+			return fmt.Errorf("fetching the events of size %d: %w", cp.Size, err)
+		}
+		bodies, err := SplitBundle(data)
+		if err != nil || len(bodies) != t.W {
+			return fmt.Errorf("entry bundle %s: want %d entries: %v", TilePath(t), t.W, err)
+		}
+		for _, body := range bodies[m.size-t.N*TileWidth:] {
+			seq := m.size
+			// A refused event counts against the neighbour's rules only
+			// if it is the one it signed.
+			refuse := func(err error) error {
+				if tlog.RecordHash(body) != n.leafHash(ctx, cp, seq) {
+					return fmt.Errorf("event %d served is not the one signed", seq)
+				}
+				return &foldError{seq, err}
+			}
+			ev, err := plenty.DecodeEvent(body)
+			if err == nil && ev.Seq != seq {
+				err = fmt.Errorf("it says it is event %d", ev.Seq)
+			}
+			if err != nil {
+				return refuse(err)
+			}
+			if err := m.state.Apply(ev); err != nil {
+				return refuse(fmt.Errorf("it does not follow from the events before it: %v", err))
+			}
+			if err := a.add(body, tlog.RecordHash(body)); err != nil {
+				return err
+			}
+		}
+	}
 	return nil
 }
 
@@ -389,7 +405,12 @@ type foldError struct {
 	err error
 }
 
-func (e *foldError) Error() string { return fmt.Sprintf("event %d: %v", e.seq, e.err) }
+func (e *foldError) Error() string {
+	if e.seq < 0 {
+		return e.err.Error()
+	}
+	return fmt.Sprintf("event %d: %v", e.seq, e.err)
+}
 
 // leafHash reads the signed leaf hash of entry seq from the neighbour's
 // tiles, authenticated by cp's root; the zero hash when it cannot.

@@ -71,9 +71,9 @@ type mirror struct {
 	index   *os.File
 	hashes  *os.File
 
-	size     int64       // entries stored
-	end      int64       // size of the entries file
-	frontier []tlog.Hash // roots of the complete subtrees of the stored tree, largest first
+	size     int64         // entries stored
+	end      int64         // size of the entries file
+	frontier []tlog.Hash   // roots of the complete subtrees of the stored tree, largest first
 	state    *plenty.State // the fold of the stored entries; nil until replay
 	w        Witnessed
 	// onSwap is told every new witnessed state, so that readers need not

@@ -13,6 +13,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/plentyhub/plenty/federation"
 	"github.com/plentyhub/plenty/hub"
 	"github.com/plentyhub/plenty/ledger"
 )
@@ -38,6 +39,7 @@ type Main struct {
 	WithholdAfter time.Duration
 	OpenInterval  time.Duration
 	RestoreFrom   string
+	policy        *federation.Policy // the neighbours file read
 
 	// Now is the clock of the ledger and the hub; time.Now when nil.
 	Now func() time.Time
@@ -66,6 +68,9 @@ func (m *Main) ParseFlags(args []string, stderr io.Writer) error {
 func (m *Main) Open(logger *slog.Logger) error {
 	if m.Now == nil {
 		m.Now = time.Now
+	}
+	if err := m.loadNeighbours(); err != nil {
+		return err
 	}
 	if err := m.restore(context.Background(), logger); err != nil {
 		return err

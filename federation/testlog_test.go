@@ -31,12 +31,13 @@ type testLog struct {
 
 	mu        sync.Mutex
 	bodies    [][]byte
-	hashes    []tlog.Hash // stored hashes
-	witnesses string      // the neighbours file served
-	signed    []byte      // the checkpoint served; nil: sign the current size
-	withhold  bool        // answer 404 to entry bundles
-	failOnce  int64       // answer 404 once to the entry bundle of this index (0: none)
-	served    [][]byte    // when set, the bodies served in bundles instead of the signed ones
+	hashes    []tlog.Hash   // stored hashes
+	witnesses string        // the neighbours file served
+	signed    []byte        // the checkpoint served; nil: sign the current size
+	withhold  bool          // answer 404 to entry bundles
+	failOnce  int64         // answer 404 once to the entry bundle of this index (0: none)
+	served    [][]byte      // when set, the bodies served in bundles instead of the signed ones
+	delay     time.Duration // each answer waits this long
 	start     time.Time
 }
 
@@ -128,6 +129,14 @@ func (l *testLog) proof(old, size int64) tlog.TreeProof {
 }
 
 func (l *testLog) serve(w http.ResponseWriter, r *http.Request) {
+	l.mu.Lock()
+	delay := l.delay
+	l.mu.Unlock()
+	select {
+	case <-time.After(delay):
+	case <-r.Context().Done():
+		return
+	}
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	path, ok := strings.CutPrefix(r.URL.Path, "/open/")

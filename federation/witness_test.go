@@ -315,3 +315,32 @@ func TestCatchUpResumes(t *testing.T) {
 		t.Fatalf("after events that do not hash to the root: %+v, stored %d", st, n2.m.size)
 	}
 }
+
+// TestSlowNeighbour: a neighbour that answers slowly, and one that is
+// gone, do not hold up another.
+func TestSlowNeighbour(t *testing.T) {
+	slow, gone, quick := newTestLog(t, "slow.test/plenty"), newTestLog(t, "gone.test/plenty"), newTestLog(t, "quick.test/plenty")
+	for _, l := range []*testLog{slow, gone, quick} {
+		l.add(20)
+	}
+	slow.mu.Lock()
+	slow.delay = time.Minute
+	slow.mu.Unlock()
+	gone.srv.Close()
+	tw := newWitness(t, t.TempDir(), slow, gone, quick)
+	tw.f.cfg.PullInterval = 50 * time.Millisecond
+	tw.f.Start()
+	deadline := time.Now().Add(10 * time.Second)
+	for tw.neighbour(quick).Status().Size != 20 {
+		if time.Now().After(deadline) {
+			t.Fatalf("the quick neighbour was not witnessed: %+v", tw.neighbour(quick).Status())
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	if st := tw.neighbour(gone).Status(); st.Status == StatusOK {
+		t.Fatalf("the gone neighbour: %+v", st)
+	}
+	if st := tw.neighbour(slow).Status(); st.Size != 0 {
+		t.Fatalf("the slow neighbour: %+v", st)
+	}
+}

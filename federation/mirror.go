@@ -416,3 +416,42 @@ func (m *mirror) appendCosigned(w Witnessed) error {
 	}
 	return f.Close()
 }
+
+// MirrorView reads a neighbour's mirror up to its witnessed size, while a
+// catch-up may append beyond it (the files below the witnessed size never
+// change); it is valid only inside the function given to Read.
+type MirrorView struct {
+	m *mirror
+	w Witnessed
+}
+
+// Witnessed returns the witnessed state the view reads up to.
+func (v MirrorView) Witnessed() Witnessed { return v.w }
+
+// Events yields the stored events in [from, to), to at most the
+// witnessed size.
+func (v MirrorView) Events(ctx context.Context, from, to int64, fn func(plenty.Event) error) error {
+	if to > v.w.Size {
+		return fmt.Errorf("events [%d, %d) are beyond the %d witnessed", from, to, v.w.Size)
+	}
+	return v.m.events(ctx, from, to, fn)
+}
+
+// Entries yields the stored event bodies in [from, to), to at most the
+// witnessed size.
+func (v MirrorView) Entries(from, to int64, fn func(seq int64, body []byte) error) error {
+	if to > v.w.Size {
+		return fmt.Errorf("entries [%d, %d) are beyond the %d witnessed", from, to, v.w.Size)
+	}
+	return v.m.readEntries(from, to, fn)
+}
+
+// HashReader reads the stored tree hashes; the tiles of the witnessed
+// tree are all stored.
+func (v MirrorView) HashReader() tlog.HashReader { return tlog.HashReaderFunc(v.m.ReadHashes) }
+
+// Read calls fn with a view of the mirror at its witnessed size. It does
+// not wait for a pull or a catch-up in progress.
+func (n *Neighbour) Read(fn func(MirrorView) error) error {
+	return fn(MirrorView{m: n.m, w: n.Witnessed()})
+}

@@ -71,10 +71,10 @@ type mirror struct {
 	index   *os.File
 	hashes  *os.File
 
-	size     int64       // entries stored
-	end      int64       // size of the entries file
-	frontier []tlog.Hash // roots of the complete subtrees of the stored tree, largest first
-	state    *plenty.State
+	size     int64         // entries stored
+	end      int64         // size of the entries file
+	frontier []tlog.Hash   // roots of the complete subtrees of the stored tree, largest first
+	state    *plenty.State // the fold of the stored entries; nil until replay
 	w        Witnessed
 	// onSwap is told every new witnessed state, so that readers need not
 	// wait for a catch-up in progress.
@@ -88,7 +88,7 @@ func openMirror(dir, origin string) (*mirror, error) {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return nil, err
 	}
-	m := &mirror{dir: dir, state: plenty.NewState(), w: Witnessed{Origin: origin}}
+	m := &mirror{dir: dir, w: Witnessed{Origin: origin}}
 	data, err := os.ReadFile(filepath.Join(dir, mirrorWitnessed))
 	switch {
 	case errors.Is(err, fs.ErrNotExist):
@@ -115,10 +115,9 @@ func openMirror(dir, origin string) (*mirror, error) {
 		m.close()
 		return nil, err
 	}
-	if err := m.replay(); err != nil {
-		m.close()
-		return nil, err
-	}
+	// The fold of the stored entries is rebuilt by the first catch-up
+	// (replay), in the pull loop, not here: a hub starts at once whatever
+	// the size of its mirrors.
 	return m, nil
 }
 
@@ -190,16 +189,25 @@ func (m *mirror) offset(i int64) (int64, error) {
 	return start + 4 + int64(binary.BigEndian.Uint32(l[:])), nil
 }
 
-// replay folds the stored entries into a fresh state.
+// replay folds the stored entries into a fresh state; the state is left
+// nil when they do not fold.
 func (m *mirror) replay() error {
-	m.state = plenty.NewState()
-	return m.Entries(0, m.size, func(_ int64, body []byte) error {
+	st := plenty.NewState()
+	err := m.Entries(0, m.size, func(seq int64, body []byte) error {
 		ev, err := plenty.DecodeEvent(body)
-		if err != nil {
-			return err
+		if err == nil {
+			err = st.Apply(ev)
 		}
-		return m.state.Apply(ev)
+		if err != nil {
+			return fmt.Errorf("stored event %d: %w", seq, err)
+		}
+		return nil
 	})
+	if err != nil {
+		return err
+	}
+	m.state = st
+	return nil
 }
 
 // Entries calls fn with each stored entry in [from, to).
@@ -407,4 +415,43 @@ func (m *mirror) appendCosigned(w Witnessed) error {
 		return err
 	}
 	return f.Close()
+}
+
+// MirrorView reads a neighbour's mirror up to its witnessed size, while a
+// catch-up may append beyond it (the files below the witnessed size never
+// change); it is valid only inside the function given to Read.
+type MirrorView struct {
+	m *mirror
+	w Witnessed
+}
+
+// Witnessed returns the witnessed state the view reads up to.
+func (v MirrorView) Witnessed() Witnessed { return v.w }
+
+// Events yields the stored events in [from, to), to at most the
+// witnessed size.
+func (v MirrorView) Events(ctx context.Context, from, to int64, fn func(plenty.Event) error) error {
+	if to > v.w.Size {
+		return fmt.Errorf("events [%d, %d) are beyond the %d witnessed", from, to, v.w.Size)
+	}
+	return v.m.events(ctx, from, to, fn)
+}
+
+// Entries yields the stored event bodies in [from, to), to at most the
+// witnessed size.
+func (v MirrorView) Entries(from, to int64, fn func(seq int64, body []byte) error) error {
+	if to > v.w.Size {
+		return fmt.Errorf("entries [%d, %d) are beyond the %d witnessed", from, to, v.w.Size)
+	}
+	return v.m.readEntries(from, to, fn)
+}
+
+// HashReader reads the stored tree hashes; the tiles of the witnessed
+// tree are all stored.
+func (v MirrorView) HashReader() tlog.HashReader { return tlog.HashReaderFunc(v.m.ReadHashes) }
+
+// Read calls fn with a view of the mirror at its witnessed size. It does
+// not wait for a pull or a catch-up in progress.
+func (n *Neighbour) Read(fn func(MirrorView) error) error {
+	return fn(MirrorView{m: n.m, w: n.Witnessed()})
 }

@@ -317,68 +317,84 @@ func withoutKey(signed []byte, c *Cosigner) []byte {
 
 // catchUp fetches the entry bundles from the mirror's size to cp's,
 // re-hashes and folds every event, stores them and checks the new root.
-// On any failure it cuts the mirror back to the witnessed size.
-func (n *Neighbour) catchUp(ctx context.Context, cp plenty.Checkpoint) (err error) {
+// When a fetch or the fold fails, what was fetched and folded so far is
+// kept, so the next round goes on from there (a restart cuts back to the
+// witnessed size); when the root does not match, the mirror is cut back to
+// the witnessed size and its fold rebuilt by the next catch-up.
+func (n *Neighbour) catchUp(ctx context.Context, cp plenty.Checkpoint) error {
 	m := n.m
 	start := m.size
-	defer func() {
-		if err != nil {
-			if terr := m.truncate(m.w.Size); terr != nil {
-				err = errors.Join(err, terr)
-			} else if rerr := m.replay(); rerr != nil {
-				err = errors.Join(err, rerr)
-			}
+	if m.state == nil {
+		if err := m.replay(); err != nil {
+			return &foldError{-1, fmt.Errorf("replaying the mirror stored: %v", err)}
 		}
-	}()
+	}
+	discard := func(err error) error {
+		m.state = nil
+		if terr := m.truncate(m.w.Size); terr != nil {
+			return errors.Join(err, terr)
+		}
+		return err
+	}
 	for m.size < cp.Size {
 		end := min(cp.Size, (m.size/catchUpChunk+1)*catchUpChunk)
 		a := m.appender()
-		for m.size < end {
-			t := tlog.Tile{H: TileHeight, L: -1, N: m.size / TileWidth, W: TileWidth}
-			if last := cp.Size - t.N*TileWidth; last < TileWidth {
-				t.W = int(last)
-			}
-			data, _, err := n.fetch.get(ctx, TilePath(t))
-			if err != nil {
-				return fmt.Errorf("fetching the events of size %d: %w", cp.Size, err)
-			}
-			bodies, err := SplitBundle(data)
-			if err != nil || len(bodies) != t.W {
-				return fmt.Errorf("entry bundle %s: want %d entries: %v", TilePath(t), t.W, err)
-			}
-			for _, body := range bodies[m.size-t.N*TileWidth:] {
-				seq := m.size
-				// A refused event counts against the neighbour's rules only
-				// if it is the one it signed.
-				refuse := func(err error) error {
-					if tlog.RecordHash(body) != n.leafHash(ctx, cp, seq) {
-						return fmt.Errorf("event %d served is not the one signed", seq)
-					}
-					return &foldError{seq, err}
-				}
-				ev, err := plenty.DecodeEvent(body)
-				if err == nil && ev.Seq != seq {
-					err = fmt.Errorf("it says it is event %d", ev.Seq)
-				}
-				if err != nil {
-					return refuse(err)
-				}
-				if err := m.state.Apply(ev); err != nil {
-					return refuse(fmt.Errorf("it does not follow from the events before it: %v", err))
-				}
-				if err := a.add(body, tlog.RecordHash(body)); err != nil {
-					return err
-				}
-			}
+		err := n.fetchChunk(ctx, cp, a, end)
+		if ferr := a.flush(); ferr != nil {
+			return discard(errors.Join(err, ferr))
 		}
-		if err := a.flush(); err != nil {
+		if err != nil {
 			return err
 		}
 	}
 	if root := m.root(); root != cp.Root {
-		return fmt.Errorf("the events %d to %d served do not hash to the signed root of size %d", start, cp.Size, cp.Size)
+		return discard(fmt.Errorf("the events %d to %d served do not hash to the signed root of size %d", start, cp.Size, cp.Size))
 	}
 	n.f.cfg.Logger.Info("federation: mirrored", "origin", n.log.Origin, "from", start, "to", cp.Size)
+	return nil
+}
+
+// fetchChunk fetches, folds and adds the entries up to end.
+func (n *Neighbour) fetchChunk(ctx context.Context, cp plenty.Checkpoint, a *appender, end int64) error {
+	m := n.m
+	for m.size < end {
+		t := tlog.Tile{H: TileHeight, L: -1, N: m.size / TileWidth, W: TileWidth}
+		if last := cp.Size - t.N*TileWidth; last < TileWidth {
+			t.W = int(last)
+		}
+		data, _, err := n.fetch.get(ctx, TilePath(t))
+		if err != nil {
+			return fmt.Errorf("fetching the events of size %d: %w", cp.Size, err)
+		}
+		bodies, err := SplitBundle(data)
+		if err != nil || len(bodies) != t.W {
+			return fmt.Errorf("entry bundle %s: want %d entries: %v", TilePath(t), t.W, err)
+		}
+		for _, body := range bodies[m.size-t.N*TileWidth:] {
+			seq := m.size
+			// A refused event counts against the neighbour's rules only
+			// if it is the one it signed.
+			refuse := func(err error) error {
+				if tlog.RecordHash(body) != n.leafHash(ctx, cp, seq) {
+					return fmt.Errorf("event %d served is not the one signed", seq)
+				}
+				return &foldError{seq, err}
+			}
+			ev, err := plenty.DecodeEvent(body)
+			if err == nil && ev.Seq != seq {
+				err = fmt.Errorf("it says it is event %d", ev.Seq)
+			}
+			if err != nil {
+				return refuse(err)
+			}
+			if err := m.state.Apply(ev); err != nil {
+				return refuse(fmt.Errorf("it does not follow from the events before it: %v", err))
+			}
+			if err := a.add(body, tlog.RecordHash(body)); err != nil {
+				return err
+			}
+		}
+	}
 	return nil
 }
 
@@ -389,7 +405,12 @@ type foldError struct {
 	err error
 }
 
-func (e *foldError) Error() string { return fmt.Sprintf("event %d: %v", e.seq, e.err) }
+func (e *foldError) Error() string {
+	if e.seq < 0 {
+		return e.err.Error()
+	}
+	return fmt.Sprintf("event %d: %v", e.seq, e.err)
+}
 
 // leafHash reads the signed leaf hash of entry seq from the neighbour's
 // tiles, authenticated by cp's root; the zero hash when it cannot.
@@ -443,126 +464,4 @@ func (n *Neighbour) halt(ctx context.Context, kind, msg string, signed []byte) e
 		n.f.cfg.Logger.Error("federation: recording the evidence failed", "origin", n.log.Origin, "err", err)
 	}
 	return witnessErr(422, "%s %s; this witness recorded the evidence and no longer cosigns it", n.log.Origin, msg)
-}
-
-// comparePeers fetches the other witnesses' views of the neighbour (their
-// monitor checkpoints) and checks each for consistency with this
-// witness's own: a split view is recorded as evidence.
-func (n *Neighbour) comparePeers(ctx context.Context, theirs *Policy) {
-	f := n.f
-	seen := map[string]bool{}
-	var urls []string
-	add := func(u string) {
-		if u != "" && u != n.log.URL && !seen[u] {
-			seen[u] = true
-			urls = append(urls, u)
-		}
-	}
-	for _, w := range theirs.Witnesses {
-		if w.Key != f.cfg.Cosigner.VerifierKey() {
-			add(w.URL)
-		}
-	}
-	for _, l := range f.cfg.Policy.Logs {
-		add(l.URL)
-	}
-	for _, w := range f.cfg.Policy.Witnesses {
-		add(w.URL)
-	}
-	hash := OriginHash(n.log.Origin)
-	for _, u := range urls {
-		peer := &fetcher{client: f.cfg.Client, base: u + "/fed/v1/witness/" + hash}
-		signed, code, err := peer.get(ctx, "checkpoint")
-		if err != nil {
-			if code != 404 && !errors.Is(err, context.Canceled) {
-				f.cfg.Logger.Info("federation: a peer's view could not be read", "origin", n.log.Origin, "peer", u, "err", err)
-			}
-			continue
-		}
-		if err := n.compareView(ctx, u, signed); err != nil {
-			f.cfg.Logger.Info("federation: a peer's view could not be compared", "origin", n.log.Origin, "peer", u, "err", err)
-		}
-	}
-}
-
-// compareView checks one peer's view of the neighbour against ours.
-func (n *Neighbour) compareView(ctx context.Context, peerURL string, signed []byte) error {
-	n.mu.Lock()
-	defer n.mu.Unlock()
-	if len(signed) > MaxCheckpoint {
-		return fmt.Errorf("the checkpoint is larger than %d bytes", MaxCheckpoint)
-	}
-	nt, err := note.Open(signed, note.VerifierList(n.log.Verifier))
-	if err != nil {
-		return fmt.Errorf("not signed by %s's log key: %v", n.log.Origin, err)
-	}
-	cp, err := plenty.ParseCheckpoint(nt.Text)
-	if err != nil || cp.Origin != n.log.Origin {
-		return fmt.Errorf("not a checkpoint of %s", n.log.Origin)
-	}
-	m := n.m
-	w := m.w
-	if w.Halt != nil || w.Size == 0 {
-		return nil
-	}
-	var consistent bool
-	if cp.Size <= w.Size {
-		h, err := tlog.TreeHash(cp.Size, tlog.HashReaderFunc(m.ReadHashes))
-		if err != nil {
-			return err
-		}
-		consistent = h == cp.Root
-	} else {
-		mirror := &fetcher{client: n.f.cfg.Client, base: peerURL + "/fed/v1/mirror/" + OriginHash(n.log.Origin) + "/open"}
-		hr := tlog.TileHashReader(tlog.Tree{N: cp.Size, Hash: cp.Root}, newTileReader(ctx, mirror))
-		h, err := tlog.TreeHash(w.Size, hr)
-		if err != nil {
-			return fmt.Errorf("reading the peer's mirror: %v", err)
-		}
-		consistent = bytes.Equal(h[:], w.Root)
-	}
-	if consistent {
-		return nil
-	}
-	n.halt(ctx, plenty.EvidenceSplitView, fmt.Sprintf("showed the witness at %s a tree of size %d that is not consistent with the tree of size %d witnessed here", peerURL, cp.Size, w.Size), signed)
-	return nil
-}
-
-// MirrorView reads a neighbour's mirror up to its witnessed size, while a
-// catch-up may append beyond it (the files below the witnessed size never
-// change); it is valid only inside the function given to Read.
-type MirrorView struct {
-	m *mirror
-	w Witnessed
-}
-
-// Witnessed returns the witnessed state the view reads up to.
-func (v MirrorView) Witnessed() Witnessed { return v.w }
-
-// Events yields the stored events in [from, to), to at most the
-// witnessed size.
-func (v MirrorView) Events(ctx context.Context, from, to int64, fn func(plenty.Event) error) error {
-	if to > v.w.Size {
-		return fmt.Errorf("events [%d, %d) are beyond the %d witnessed", from, to, v.w.Size)
-	}
-	return v.m.events(ctx, from, to, fn)
-}
-
-// Entries yields the stored event bodies in [from, to), to at most the
-// witnessed size.
-func (v MirrorView) Entries(from, to int64, fn func(seq int64, body []byte) error) error {
-	if to > v.w.Size {
-		return fmt.Errorf("entries [%d, %d) are beyond the %d witnessed", from, to, v.w.Size)
-	}
-	return v.m.readEntries(from, to, fn)
-}
-
-// HashReader reads the stored tree hashes; the tiles of the witnessed
-// tree are all stored.
-func (v MirrorView) HashReader() tlog.HashReader { return tlog.HashReaderFunc(v.m.ReadHashes) }
-
-// Read calls fn with a view of the mirror at its witnessed size. It does
-// not wait for a pull or a catch-up in progress.
-func (n *Neighbour) Read(fn func(MirrorView) error) error {
-	return fn(MirrorView{m: n.m, w: n.Witnessed()})
 }

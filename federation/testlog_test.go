@@ -31,10 +31,13 @@ type testLog struct {
 
 	mu        sync.Mutex
 	bodies    [][]byte
-	hashes    []tlog.Hash // stored hashes
-	witnesses string      // the neighbours file served
-	signed    []byte      // the checkpoint served; nil: sign the current size
-	withhold  bool        // answer 404 to entry bundles
+	hashes    []tlog.Hash   // stored hashes
+	witnesses string        // the neighbours file served
+	signed    []byte        // the checkpoint served; nil: sign the current size
+	withhold  bool          // answer 404 to entry bundles
+	failOnce  int64         // answer 404 once to the entry bundle of this index (0: none)
+	served    [][]byte      // when set, the bodies served in bundles instead of the signed ones
+	delay     time.Duration // each answer waits this long
 	start     time.Time
 }
 
@@ -127,6 +130,14 @@ func (l *testLog) proof(old, size int64) tlog.TreeProof {
 
 func (l *testLog) serve(w http.ResponseWriter, r *http.Request) {
 	l.mu.Lock()
+	delay := l.delay
+	l.mu.Unlock()
+	select {
+	case <-time.After(delay):
+	case <-r.Context().Done():
+		return
+	}
+	l.mu.Lock()
 	defer l.mu.Unlock()
 	path, ok := strings.CutPrefix(r.URL.Path, "/open/")
 	switch {
@@ -157,12 +168,17 @@ func (l *testLog) serve(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		from, to, err := BundleRange(t, size)
-		if err != nil || l.withhold {
+		if err != nil || l.withhold || (l.failOnce != 0 && t.N == l.failOnce) {
+			l.failOnce = 0
 			http.NotFound(w, r)
 			return
 		}
+		bodies := l.bodies
+		if l.served != nil {
+			bodies = l.served
+		}
 		var b []byte
-		for _, body := range l.bodies[from:to] {
+		for _, body := range bodies[from:to] {
 			b, _ = AppendBundleEntry(b, body)
 		}
 		w.Write(b)

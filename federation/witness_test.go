@@ -139,8 +139,16 @@ func TestAddCheckpoint(t *testing.T) {
 			return nil
 		})
 	})
-	if stored != 400 || tw2.neighbour(a).m.state.Size() != 400 {
-		t.Fatalf("stored %d, folded %d", stored, tw2.neighbour(a).m.state.Size())
+	if stored != 400 || tw2.neighbour(a).m.state != nil {
+		t.Fatalf("stored %d; folded before the first catch-up: %v", stored, tw2.neighbour(a).m.state != nil)
+	}
+	// The first catch-up folds the stored events, then the new one.
+	a.add(1)
+	if _, err := tw2.push(400, a.proof(400, 401), a.checkpoint(401)); err != nil {
+		t.Fatal(err)
+	}
+	if got := tw2.neighbour(a).m.state.Size(); got != 401 {
+		t.Fatalf("folded %d", got)
 	}
 	if _, err := tw2.push(0, nil, a.checkpoint(400)); status(err) != 409 {
 		t.Fatalf("after restart, old 0: %v", err)
@@ -223,7 +231,7 @@ func TestPullEvidence(t *testing.T) {
 		if st := n.Status(); st.Status != StatusWithholding || st.Size != 10 {
 			t.Fatalf("status %+v", st)
 		}
-		// The mirror was cut back to what was witnessed.
+		// Nothing of the withheld events is stored.
 		if got := n.m.size; got != 10 {
 			t.Fatalf("mirror holds %d entries", got)
 		}
@@ -267,4 +275,72 @@ func TestPullEvidence(t *testing.T) {
 			t.Fatalf("push from a neighbour that does not list the witness: %v", err)
 		}
 	})
+}
+
+// TestCatchUpResumes: a catch-up that fails half way keeps what it
+// fetched and folded, and the next round goes on from there; events that
+// do not hash to the signed root are all dropped.
+func TestCatchUpResumes(t *testing.T) {
+	ctx := context.Background()
+	a := newTestLog(t, "a.test/plenty")
+	a.add(600)
+	a.mu.Lock()
+	a.failOnce = 1 // the second bundle
+	a.mu.Unlock()
+	tw := newWitness(t, t.TempDir(), a)
+	n := tw.neighbour(a)
+	n.round(ctx)
+	if st := n.Status(); st.Status != StatusUnreachable || st.Size != 0 || n.m.size != 256 || n.m.state.Size() != 256 {
+		t.Fatalf("after a failed fetch: %+v, stored %d", st, n.m.size)
+	}
+	n.round(ctx)
+	if st := n.Status(); st.Status != StatusOK || st.Size != 600 || n.m.state.Size() != 600 {
+		t.Fatalf("after the next round: %+v", st)
+	}
+
+	// Other events than the signed ones, valid for the fold: all dropped.
+	b := newTestLog(t, "b.test/plenty")
+	b.add(300)
+	other := newTestLog(t, "other.test/plenty")
+	other.start = other.start.Add(time.Minute)
+	other.add(300)
+	b.mu.Lock()
+	b.served = other.bodies
+	b.mu.Unlock()
+	tw2 := newWitness(t, t.TempDir(), b)
+	n2 := tw2.neighbour(b)
+	n2.round(ctx)
+	if st := n2.Status(); st.Status != StatusUnreachable || st.Size != 0 || n2.m.size != 0 || n2.m.state != nil ||
+		!strings.Contains(st.Error, "do not hash to the signed root") {
+		t.Fatalf("after events that do not hash to the root: %+v, stored %d", st, n2.m.size)
+	}
+}
+
+// TestSlowNeighbour: a neighbour that answers slowly, and one that is
+// gone, do not hold up another.
+func TestSlowNeighbour(t *testing.T) {
+	slow, gone, quick := newTestLog(t, "slow.test/plenty"), newTestLog(t, "gone.test/plenty"), newTestLog(t, "quick.test/plenty")
+	for _, l := range []*testLog{slow, gone, quick} {
+		l.add(20)
+	}
+	slow.mu.Lock()
+	slow.delay = time.Minute
+	slow.mu.Unlock()
+	gone.srv.Close()
+	tw := newWitness(t, t.TempDir(), slow, gone, quick)
+	tw.f.cfg.PullInterval = 50 * time.Millisecond
+	tw.f.Start()
+	deadline := time.Now().Add(10 * time.Second)
+	for tw.neighbour(quick).Status().Size != 20 {
+		if time.Now().After(deadline) {
+			t.Fatalf("the quick neighbour was not witnessed: %+v", tw.neighbour(quick).Status())
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	if st := tw.neighbour(gone).Status(); st.Status == StatusOK {
+		t.Fatalf("the gone neighbour: %+v", st)
+	}
+	if st := tw.neighbour(slow).Status(); st.Size != 0 {
+		t.Fatalf("the slow neighbour: %+v", st)
+	}
 }

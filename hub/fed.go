@@ -94,8 +94,22 @@ func (s *Server) recordNeighbours(ctx context.Context, p *federation.Policy) err
 			return fmt.Errorf("record the neighbours in the log: %w", err)
 		}
 	}
+	// Synced before the rename: a torn record would record the same
+	// neighbours again.
 	tmp := path + ".tmp"
-	if err := os.WriteFile(tmp, want, 0o644); err != nil {
+	f, err := os.OpenFile(tmp, os.O_CREATE|os.O_TRUNC|os.O_WRONLY, 0o644)
+	if err != nil {
+		return err
+	}
+	_, err = f.Write(want)
+	if err == nil {
+		err = f.Sync()
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		os.Remove(tmp)
 		return err
 	}
 	return os.Rename(tmp, path)

@@ -27,21 +27,28 @@ func (m *Main) fedFlags(fs *flag.FlagSet) {
 	fs.StringVar(&m.RestoreFrom, "restore-from", "", "rebuild a lost hub's empty data folder (holding its key) from a mirror's base URL")
 }
 
-// federate reads the neighbours file and turns federation on.
-func (m *Main) federate(ctx context.Context) error {
-	cfg := hub.FedConfig{PullInterval: m.PullInterval, WithholdAfter: m.WithholdAfter}
-	if m.Neighbours != "" {
-		data, err := os.ReadFile(m.Neighbours)
-		if err != nil {
-			return fmt.Errorf("--neighbours: %w", err)
-		}
-		p, err := federation.ParsePolicy(data)
-		if err != nil {
-			return fmt.Errorf("--neighbours %s: %w", m.Neighbours, err)
-		}
-		cfg.Neighbours = p
+// loadNeighbours reads the neighbours file, if any, before anything is
+// opened or written.
+func (m *Main) loadNeighbours() error {
+	m.policy = nil
+	if m.Neighbours == "" {
+		return nil
 	}
-	return m.Server.Federate(ctx, cfg)
+	data, err := os.ReadFile(m.Neighbours)
+	if err != nil {
+		return fmt.Errorf("--neighbours: %w", err)
+	}
+	p, err := federation.ParsePolicy(data)
+	if err != nil {
+		return fmt.Errorf("--neighbours %s: %w", m.Neighbours, err)
+	}
+	m.policy = p
+	return nil
+}
+
+// federate turns federation on with the neighbours read.
+func (m *Main) federate(ctx context.Context) error {
+	return m.Server.Federate(ctx, hub.FedConfig{Neighbours: m.policy, PullInterval: m.PullInterval, WithholdAfter: m.WithholdAfter})
 }
 
 // restore rebuilds a lost hub's data folder from a mirror when
@@ -65,16 +72,8 @@ func (m *Main) restore(ctx context.Context, logger *slog.Logger) error {
 	}
 	logKey := strings.TrimSpace(string(vk))
 	var witnesses []federation.Witness
-	if m.Neighbours != "" {
-		data, err := os.ReadFile(m.Neighbours)
-		if err != nil {
-			return fmt.Errorf("--neighbours: %w", err)
-		}
-		p, err := federation.ParsePolicy(data)
-		if err != nil {
-			return fmt.Errorf("--neighbours %s: %w", m.Neighbours, err)
-		}
-		witnesses = p.Witnesses
+	if m.policy != nil {
+		witnesses = m.policy.Witnesses
 	}
 	base := strings.TrimSuffix(m.RestoreFrom, "/")
 	if !strings.HasSuffix(base, "/open") {

@@ -207,7 +207,12 @@ func TestFederationFork(t *testing.T) {
 	tr.a.start()
 	growHub(t, tr.a, 6, "forked")
 	forked := size(t, tr.a)
-	get(t, tr.a.url+"/open/checkpoint") // sign it
+	// Its latest snapshot must cover the whole fork: served at A's URL, an
+	// older one would show the witnesses a rollback.
+	eventually(t, "the fork's snapshot", 20*time.Second, func() (bool, string) {
+		_, cp := get(t, tr.a.url+"/open/checkpoint")
+		return openCheckpoint(t, string(cp), tr.aLog).Size == forked, string(cp)
+	})
 	tr.a.stop()
 	tr.a.port, tr.a.url = port, fmt.Sprintf("http://127.0.0.1:%d", port)
 	tr.a.start()

@@ -112,3 +112,26 @@ func TestRestoreRefusesStaleMirror(t *testing.T) {
 		t.Fatalf("the data folder holds %v after the refusal", names)
 	}
 }
+
+// TestServeBadNeighbours: a neighbours file with a bad line stops serve
+// with a message naming the line, before anything is written.
+func TestServeBadNeighbours(t *testing.T) {
+	t.Parallel()
+	dir := filepath.Join(t.TempDir(), "data")
+	bad := writeFile(t, filepath.Join(t.TempDir(), "neighbours"), "# ok\nlog not-a-key http://127.0.0.1:1\n")
+	m := &Main{}
+	if err := m.ParseFlags([]string{"--data", dir, "--addr", "127.0.0.1:0", "--neighbours", bad}, io.Discard); err != nil {
+		t.Fatal(err)
+	}
+	err := m.Open(slog.New(slog.NewTextHandler(io.Discard, nil)))
+	if err == nil {
+		m.Close(t.Context())
+		t.Fatal("served with a bad neighbours file")
+	}
+	if !strings.Contains(err.Error(), "policy line 2:") || !strings.Contains(err.Error(), "not-a-key") {
+		t.Fatalf("error: %v", err)
+	}
+	if _, err := os.Stat(dir); !os.IsNotExist(err) {
+		t.Fatalf("the data folder was made: %v", err)
+	}
+}

@@ -14,6 +14,7 @@ import (
 	"time"
 	_ "time/tzdata" // --timezone works where the system has no zone database (a minimal container)
 
+	"github.com/plentyhub/plenty/federation"
 	"github.com/plentyhub/plenty/hub"
 	"github.com/plentyhub/plenty/ledger"
 )
@@ -44,6 +45,7 @@ type Main struct {
 	WithholdAfter time.Duration
 	OpenInterval  time.Duration
 	RestoreFrom   string
+	policy        *federation.Policy // the neighbours file read
 
 	// Now is the clock of the ledger and the hub; time.Now when nil.
 	Now func() time.Time
@@ -87,6 +89,9 @@ func (m *Main) ParseFlags(args []string, stderr io.Writer) error {
 func (m *Main) Open(logger *slog.Logger) error {
 	if m.Now == nil {
 		m.Now = time.Now
+	}
+	if err := m.loadNeighbours(); err != nil {
+		return err
 	}
 	if err := m.restore(context.Background(), logger); err != nil {
 		return err

@@ -41,7 +41,8 @@ type coord struct {
 	s     *Server
 	store *private.Store
 
-	follow sync.Mutex // serialises catch-ups
+	follow sync.Mutex   // serialises catch-ups
+	place  *followState // the follower's place, read once; guarded by follow
 
 	mu        sync.Mutex
 	deadlines map[string]time.Time   // "kind/key" → when the record is deleted
@@ -179,6 +180,14 @@ func (c *coord) stop() {
 	}
 	c.mu.Unlock()
 	c.hooks.stop()
+	c.follow.Lock()
+	defer c.follow.Unlock()
+	if fs := c.place; fs != nil && fs.Saved != fs.Next {
+		fs.Saved = fs.Next
+		if err := c.store.Put(kindState, "follower", *fs); err != nil {
+			c.s.log.Error("coordination: saving the follower's place", "err", err)
+		}
+	}
 }
 
 // purge deletes every record whose time ran out, and gives a time to a
@@ -243,6 +252,7 @@ func (c *coord) purge() error {
 // already warned of, so that a restart tells nothing twice.
 type followState struct {
 	Next   int64                `json:"next"`   // the first event not yet followed
+	Saved  int64                `json:"-"`      // Next when last saved
 	Warned map[string]time.Time `json:"warned"` // "kind:id" warned of → its deadline
 }
 
@@ -272,13 +282,18 @@ const maxPendingSets = 100
 func (c *coord) catchUp(ctx context.Context, timers bool) error {
 	c.follow.Lock()
 	defer c.follow.Unlock()
-	var fs followState
-	if _, err := c.store.Get(kindState, "follower", &fs); err != nil {
-		return err
+	if c.place == nil {
+		var fs followState
+		if _, err := c.store.Get(kindState, "follower", &fs); err != nil {
+			return err
+		}
+		if fs.Warned == nil {
+			fs.Warned = map[string]time.Time{}
+		}
+		fs.Saved = fs.Next
+		c.place = &fs
 	}
-	if fs.Warned == nil {
-		fs.Warned = map[string]time.Time{}
-	}
+	fs := c.place
 	// The time is read before the size: what is told of the clock comes
 	// after every event written before that time.
 	now := c.s.now()
@@ -289,7 +304,7 @@ func (c *coord) catchUp(ctx context.Context, timers bool) error {
 	c.sets = nil
 	c.mu.Unlock()
 	for i, set := range sets {
-		err := c.followTo(ctx, &fs, set.size)
+		err := c.followTo(ctx, fs, set.size)
 		if err == nil {
 			err = c.proposalNotices(set, now)
 		}
@@ -300,20 +315,21 @@ func (c *coord) catchUp(ctx context.Context, timers bool) error {
 			return err
 		}
 	}
-	if err := c.followTo(ctx, &fs, c.s.ledger.Size()); err != nil {
+	if err := c.followTo(ctx, fs, c.s.ledger.Size()); err != nil {
 		return err
 	}
 	if !timers {
 		return nil
 	}
-	notices, changed := c.expiryNotices(&fs, now)
-	if !changed {
+	notices, changed := c.expiryNotices(fs, now)
+	if !changed && fs.Saved == fs.Next {
 		return nil
 	}
 	if err := c.tell(notices); err != nil {
 		return err
 	}
-	return c.store.Put(kindState, "follower", fs)
+	fs.Saved = fs.Next
+	return c.store.Put(kindState, "follower", *fs)
 }
 
 // followTo follows the events before size, in batches, saving the place
@@ -331,23 +347,41 @@ func (c *coord) followTo(ctx context.Context, fs *followState, size int64) error
 			return err
 		}
 		var notices []notice
+		acted := false
 		for _, ev := range evs {
 			ns, err := c.observe(ev)
 			if err != nil {
 				return err
 			}
 			notices = append(notices, ns...)
+			acted = acted || followedKinds[ev.Kind]
 		}
 		if err := c.tell(notices); err != nil {
 			return err
 		}
 		fs.Next = to
-		if err := c.store.Put(kindState, "follower", fs); err != nil {
-			return err
+		// A batch that told nothing and changed nothing is followed
+		// again after a crash at no cost: its place is saved only now
+		// and then, sparing a busy hub the writes.
+		if acted || fs.Next-fs.Saved >= unsavedEvents {
+			fs.Saved = fs.Next
+			if err := c.store.Put(kindState, "follower", *fs); err != nil {
+				return err
+			}
 		}
 	}
 	return nil
 }
+
+// followedKinds are the events the follower acts on (see observe).
+var followedKinds = map[string]bool{
+	plenty.KindOfferWithdrawn: true, plenty.KindOfferExpired: true, plenty.KindNeedWithdrawn: true, plenty.KindNeedExpired: true,
+	plenty.KindProposalAccepted: true, plenty.KindTaskAssigned: true, plenty.KindTaskPickedUp: true, plenty.KindTaskDroppedOff: true,
+	plenty.KindTransferRecorded: true, plenty.KindAgreementCancelled: true,
+}
+
+// unsavedEvents bounds the events followed again after a crash.
+const unsavedEvents = 10000
 
 // maxRecent bounds the events the hub's writes hand the follower; beyond
 // it, the follower reads them from the ledger.

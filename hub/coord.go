@@ -29,7 +29,7 @@ const (
 	kindReflections = "reflections" // one per agreement and writing council
 	kindFeeds       = "feeds"       // one per council or volunteer: its recent notices
 	kindWebhooks    = "webhooks"    // one per registration, with its queue
-	kindState       = "state"       // the follower's cursor
+	kindState       = "state"       // the follower's place and the proposals it told
 )
 
 // reflectionTTL is how long a reflection is kept after it was written.
@@ -51,7 +51,6 @@ type coord struct {
 
 	hooks  *webhooks
 	wakeup chan struct{} // a change in the ledger or the proposals; buffered, size 1
-	done   chan struct{}
 }
 
 // coordRoutes lays out the API of coordination between people.
@@ -122,14 +121,14 @@ func newCoord(s *Server, dir string) (*coord, error) {
 	for _, kind := range []string{kindThreads, kindReflections, kindPostings} {
 		keys, err := store.Keys(kind)
 		if err != nil {
-			return nil, err
+			return c, err
 		}
 		for _, k := range keys {
 			var r struct {
 				DeleteAt *time.Time `json:"delete_at"`
 			}
 			if _, err := store.Get(kind, k, &r); err != nil {
-				return nil, err
+				return c, err
 			}
 			if r.DeleteAt != nil {
 				c.deadlines[kind+"/"+k] = *r.DeleteAt

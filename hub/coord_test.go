@@ -135,12 +135,20 @@ func TestThreadAccess(t *testing.T) {
 			}
 		})
 	}
+	// A retry with the same Idempotency-Key adds nothing.
+	for range 2 {
+		r := h.do("POST", path, x.bakers.Token, `{"text": "from ReceiverDelegate"}`, "Idempotency-Key", "k1")
+		if r.want(t, 201).str("message.text") != "from ReceiverDelegate" {
+			t.Fatalf("idempotent message = %s", r.Raw)
+		}
+	}
+	h.do("POST", path, x.bakers.Token, `{"text": "other"}`, "Idempotency-Key", "k1").want(t, 409)
 	th := h.call("GET", path, drawn, "").want(t, 200)
 	var texts []string
 	for _, m := range th.get("messages").([]any) {
 		texts = append(texts, m.(map[string]any)["text"].(string))
 	}
-	want := []string{"from ProviderDelegate", "from ProviderPostScope", "from ReceiverDelegate", "from DrawnVolunteer"}
+	want := []string{"from ProviderDelegate", "from ProviderPostScope", "from ReceiverDelegate", "from DrawnVolunteer", "from ReceiverDelegate"}
 	if !slices.Equal(texts, want) {
 		t.Fatalf("thread = %q, want %q (refused ones left nothing)", texts, want)
 	}
@@ -159,8 +167,8 @@ func TestThreadAccess(t *testing.T) {
 	// Once the agreement ends the thread is read-only.
 	h.call("POST", "/api/v1/agreements/"+x.agreement+"/receipt", x.bakers.Token, `{"quantity": "80.5"}`).want(t, 201)
 	h.call("POST", path, x.mill.Token, `{"text": "late"}`).want(t, 409)
-	if r := h.call("GET", path, x.bakers.Token, "").want(t, 200); len(r.get("messages").([]any)) != 4 || r.str("delete_at") == "" {
-		t.Fatalf("thread after the transfer = %s, want 4 messages and a delete_at", r.Raw)
+	if r := h.call("GET", path, x.bakers.Token, "").want(t, 200); len(r.get("messages").([]any)) != 5 || r.str("delete_at") == "" {
+		t.Fatalf("thread after the transfer = %s, want 5 messages and a delete_at", r.Raw)
 	}
 }
 

@@ -37,9 +37,10 @@ const maxPendingSets = 100
 // engine's latest proposals: it ends threads of ended agreements, copies
 // private details into new agreements' threads, deletes those of closed
 // postings, and tells councils and volunteers (feeds and webhooks). The
-// follower's place is saved after what it did, so a crash repeats at most
-// the last batch: feeds skip notices they hold, and webhook receivers
-// see the same webhook-id again.
+// follower's place is saved after each batch that acted (see followTo), so
+// a crash repeats at most that batch and the events since that did
+// nothing: feeds skip notices they hold, and a webhook receiver may see a
+// webhook-id again, as Standard Webhooks allows.
 //
 // With timers, it also warns of what is about to expire, which reads every
 // open offer and need: the timers ask for it, not every change.
@@ -97,7 +98,7 @@ func (c *coord) catchUp(ctx context.Context, timers bool) error {
 }
 
 // followTo follows the events before size, in batches, saving the place
-// after each.
+// after each batch that acted and every unsavedEvents.
 func (c *coord) followTo(ctx context.Context, fs *followState, size int64) error {
 	for fs.Next < size {
 		to := min(fs.Next+followBatch, size)

@@ -49,12 +49,17 @@ const expiryWarning = 24 * time.Hour
 // describe names an agreement's goods and councils, as "80.5 kg of Wheat
 // flour from Mill (Riverside) to Bakers (Riverside)".
 func describe(st *plenty.State, item string, q plenty.Amount, provider, receiver string) string {
+	return goods(st, item, q) + " from " + councilLabel(st, provider) + " to " + councilLabel(st, receiver)
+}
+
+// goods names a quantity of an item, as "80.5 kg of Wheat flour".
+func goods(st *plenty.State, item string, q plenty.Amount) string {
 	it, _ := st.Item(item)
 	name := it.Name
 	if name == "" {
 		name = item
 	}
-	return fmt.Sprintf("%s %s of %s from %s to %s", q, it.Unit, name, councilLabel(st, provider), councilLabel(st, receiver))
+	return fmt.Sprintf("%s %s of %s", q, it.Unit, name)
 }
 
 func councilLabel(st *plenty.State, id string) string {
@@ -267,12 +272,14 @@ func (c *coord) expiryNotices(fs *followState, now time.Time) (out []notice, cha
 				if !o.AvailableUntil.IsZero() && o.AvailableUntil.Before(at) {
 					at = o.AvailableUntil
 				}
-				warn("offer", o.ID, at, expiryWarning, notice{Councils: []string{o.Council}, Title: "Offer " + o.ID + " expires"})
+				warn("offer", o.ID, at, expiryWarning, notice{Councils: []string{o.Council},
+					Title: "Your offer of " + goods(st, o.Item, o.Remaining) + " (" + o.ID + ") expires"})
 			}
 		}
 		for _, n := range st.Needs() {
 			if n.Status == plenty.StatusOpen {
-				warn("need", n.ID, n.ExpiresAt, expiryWarning, notice{Councils: []string{n.Council}, Title: "Need " + n.ID + " expires"})
+				warn("need", n.ID, n.ExpiresAt, expiryWarning, notice{Councils: []string{n.Council},
+					Title: "Your need of " + goods(st, n.Item, n.Remaining) + " (" + n.ID + ") expires"})
 			}
 		}
 		for _, d := range st.Delegates() {

@@ -501,3 +501,34 @@ func TestTaskDetails(t *testing.T) {
 	}
 	h.do("GET", "/api/v1/tasks?volunteer=Ada", "", "").want(t, 422)
 }
+
+// Private details that do not fit are refused naming the field, and
+// nothing is written: no event, no private record.
+func TestPrivateDetailsRefused(t *testing.T) {
+	h := MustOpenHub(t, hub.Config{})
+	mill := h.register("Mill")
+	for _, c := range []struct{ name, private, field string }{
+		{"TwoLines", `{"place": "yard\nback"}`, "private.place"},
+		{"TooLong", `{"hours": "` + strings.Repeat("x", 301) + `"}`, "private.hours"},
+		{"UnknownField", `{"address": "x"}`, "private.address"},
+		{"NotAnObject", `"the yard"`, "private"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			size := h.ledger.Size()
+			body := strings.Replace(flourOffer, `"note"`, `"private": `+c.private+`, "note"`, 1)
+			r := h.do("POST", "/api/v1/offers", mill.Token, body)
+			if r.Status != 422 && r.Status != 400 {
+				t.Fatalf("status %d, want 422 or 400: %s", r.Status, r.Raw)
+			}
+			if !strings.Contains(string(r.Raw), c.field) {
+				t.Errorf("the refusal does not name %s: %s", c.field, r.Raw)
+			}
+			if h.ledger.Size() != size {
+				t.Errorf("the ledger grew from %d to %d", size, h.ledger.Size())
+			}
+			if entries, _ := os.ReadDir(filepath.Join(h.ledger.Dir(), "private", "postings")); len(entries) != 0 {
+				t.Errorf("private records written: %v", entries)
+			}
+		})
+	}
+}

@@ -34,9 +34,9 @@ func checkDetails(fe *fieldErrors, d *details) {
 	if d == nil {
 		return
 	}
-	for field, v := range map[string]string{"private.place": d.Place, "private.hours": d.Hours, "private.contact": d.Contact} {
-		if strings.ContainsAny(v, "\x00\r\n") {
-			fe.addf(field, "must be one line of text")
+	for _, f := range []struct{ field, v string }{{"private.place", d.Place}, {"private.hours", d.Hours}, {"private.contact", d.Contact}} {
+		if strings.ContainsAny(f.v, "\x00\r\n") {
+			fe.addf(f.field, "must be one line of text")
 		}
 	}
 }

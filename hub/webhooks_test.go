@@ -301,3 +301,45 @@ func TestWebhookNoRedirects(t *testing.T) {
 		t.Fatalf("the redirect's target was reached %d times", reached)
 	}
 }
+
+// A webhook's queue survives a restart: what failed before is delivered
+// after, under the same webhook-id.
+func TestWebhookQueueSurvivesRestart(t *testing.T) {
+	cfg := hub.Config{WebhookRetryBase: time.Hour}
+	h := MustOpenHub(t, cfg)
+	h.serve()
+	bakers := h.register("Bakers")
+	rc := newReceiver(t)
+	var mu sync.Mutex
+	down := true
+	rc.fail = func(string, int) bool { mu.Lock(); defer mu.Unlock(); return down }
+	rc.secret = h.webhook(bakers, rc.srv.URL, `["proposal.new"]`)
+	mill := h.register("Mill")
+	h.call("POST", "/api/v1/offers", mill.Token, flourOffer).want(t, 201)
+	h.call("POST", "/api/v1/needs", bakers.Token, flourNeed).want(t, 201)
+	if err := h.srv.RunMatching(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	for deadline := time.Now().Add(20 * time.Second); ; time.Sleep(10 * time.Millisecond) {
+		r := h.call("GET", "/api/v1/councils/"+bakers.ID+"/webhooks", bakers.Token, "").want(t, 200)
+		if r.get("webhooks.0.last.status") == 500.0 && r.get("webhooks.0.pending") == 1.0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no failed attempt within 20 s: %s", r.Raw)
+		}
+	}
+	rc.mu.Lock()
+	failed := slices.Clone(rc.attempts)
+	rc.mu.Unlock()
+	mu.Lock()
+	down = false
+	mu.Unlock()
+	h = h.restart(cfg)
+	rc.waitFor(1)
+	rc.mu.Lock()
+	defer rc.mu.Unlock()
+	if len(failed) != 1 || rc.accepted[0] != failed[0] || rc.types[0] != "proposal.new" {
+		t.Fatalf("failed %q before the restart, accepted %q after", failed, rc.accepted)
+	}
+}

@@ -1,6 +1,8 @@
 package hub
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"strings"
@@ -32,9 +34,9 @@ func checkDetails(fe *fieldErrors, d *details) {
 	if d == nil {
 		return
 	}
-	for field, v := range map[string]string{"private.place": d.Place, "private.hours": d.Hours, "private.contact": d.Contact} {
-		if strings.ContainsAny(v, "\x00\r\n") {
-			fe.addf(field, "must be one line of text")
+	for _, f := range []struct{ field, v string }{{"private.place", d.Place}, {"private.hours", d.Hours}, {"private.contact", d.Contact}} {
+		if strings.ContainsAny(f.v, "\x00\r\n") {
+			fe.addf(f.field, "must be one line of text")
 		}
 	}
 }
@@ -338,8 +340,30 @@ func (s *Server) addMessage(c *fiber.Ctx, a plenty.Agreement, p participant, tex
 	now := s.now()
 	m := threadMessage{ID: newID("m_", now), Council: p.council, Delegate: p.delegate, Volunteer: p.volunteer,
 		Name: p.name, Text: text, At: now}
+	// With an Idempotency-Key the message's id comes from the key and its
+	// author, so that a retry finds the message it sent.
+	key := c.Get("Idempotency-Key")
+	if key != "" {
+		if len(key) > maxIdempotencyKey || !printableASCII(key) {
+			return threadMessage{}, plenty.Invalid("Idempotency-Key", "must be 1 to 200 printable ASCII characters")
+		}
+		h := sha256.Sum256([]byte(p.delegate + p.volunteer + "\n" + key))
+		m.ID = "m_" + hex.EncodeToString(h[:14])
+	}
 	var t thread
 	err := s.coord.store.Update(kindThreads, a.ID, &t, func(found bool) (bool, error) {
+		if key != "" {
+			for _, old := range t.Messages {
+				switch {
+				case old.ID != m.ID:
+				case old.Text != text:
+					return false, plenty.Errorf(plenty.ECONFLICT, "the Idempotency-Key was used for another message")
+				default:
+					m = old
+					return false, nil
+				}
+			}
+		}
 		var cur plenty.Agreement
 		s.read(func(st *plenty.State) error { cur, _ = st.Agreement(a.ID); return nil })
 		switch {

@@ -3,6 +3,7 @@ package hub
 import (
 	"fmt"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/gofiber/fiber/v2"
@@ -86,6 +87,17 @@ func (w *web) deskCoordination(c *fiber.Ctx, d plenty.Delegate, data *deskData, 
 	if data.Coordination.Reflections, err = w.s.reflectionsFor(d.Council); err != nil {
 		w.s.log.Error("private store: reading reflections", "err", err)
 	}
+}
+
+// formDetails reads the private pickup or drop-off fields of the desk's
+// offer and need forms; nil when all are empty.
+func formDetails(c *fiber.Ctx) *details {
+	d := &details{Place: strings.TrimSpace(c.FormValue("private.place")), Hours: strings.TrimSpace(c.FormValue("private.hours")),
+		Contact: strings.TrimSpace(c.FormValue("private.contact"))}
+	if d.empty() {
+		return nil
+	}
+	return d
 }
 
 // deskPostMessage writes in an agreement's thread from the desk.

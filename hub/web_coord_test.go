@@ -2,6 +2,7 @@ package hub_test
 
 import (
 	"net/url"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -56,6 +57,21 @@ func TestWebThread(t *testing.T) {
 	board = v.post(vaction, url.Values{"csrf": {board.value(t, vaction, "csrf")}, "text": {"On my way at 10"}}).want(t, 200)
 	if got := board.textOf(t, "thread-"+x.agreement); !strings.Contains(got, "Ada") || !strings.Contains(got, "On my way at 10") {
 		t.Fatalf("board thread after posting: %s", got)
+	}
+
+	// The desk's offer form takes private pickup details, which reach the
+	// thread of the agreement and no public answer.
+	offerAction := "/desk/offers"
+	posted := b.post(offerAction, url.Values{"csrf": {desk.value(t, offerAction, "csrf")}, "idem": {desk.value(t, offerAction, "idem")},
+		"item": {"wheat-flour"}, "quantity": {"5"}, "unit": {"kg"}, "private.place": {"side door-44aa"}, "private.hours": {"noon"}}).want(t, 200)
+	if strings.Contains(text(posted.Doc), "side door-44aa") {
+		t.Fatalf("the desk shows a posting's private details outside a thread")
+	}
+	if r := h.call("GET", "/api/v1/offers?council="+x.mill.ID, "", "").want(t, 200); strings.Contains(string(r.Raw), "44aa") {
+		t.Fatalf("the offers list shows private details: %s", r.Raw)
+	}
+	if found := grepTree(t, filepath.Join(h.ledger.Dir(), "private", "postings"), "side door-44aa"); len(found) != 1 {
+		t.Fatalf("the private details are in %v, want one posting record", found)
 	}
 
 	// The paused webhook is on the desk.

@@ -18,8 +18,8 @@ import (
 // council's delegates. Each form calls the same function as the JSON API.
 
 var (
-	offerFields    = []string{"item", "quantity", "unit", "available_until", "min_split", "max_distance_km", "note"}
-	needFields     = []string{"item", "quantity", "unit", "priority", "needed_by", "max_distance_km", "note"}
+	offerFields    = []string{"item", "quantity", "unit", "available_until", "min_split", "max_distance_km", "note", "private.place", "private.hours", "private.contact"}
+	needFields     = []string{"item", "quantity", "unit", "priority", "needed_by", "max_distance_km", "note", "private.place", "private.hours", "private.contact"}
 	delegateFields = []string{"label", "mandate", "scopes", "cosign_above", "term_days"}
 )
 
@@ -186,6 +186,7 @@ func (w *web) deskPostOffer(c *fiber.Ctx, sess *session, d plenty.Delegate) erro
 	if v := c.FormValue("available_until"); v != "" {
 		in.AvailableUntil = formTime(v, w.s.cfg.Location)
 	}
+	in.Private = formDetails(c)
 	var o offerView
 	err := fieldError(ferr)
 	if err == nil {
@@ -226,6 +227,7 @@ func (w *web) deskPostNeed(c *fiber.Ctx, sess *session, d plenty.Delegate) error
 	if v := c.FormValue("needed_by"); v != "" {
 		in.NeededBy = formTime(v, w.s.cfg.Location)
 	}
+	in.Private = formDetails(c)
 	var n needView
 	err := fieldError(ferr)
 	if err == nil {

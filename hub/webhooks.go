@@ -115,6 +115,8 @@ type webhooks struct {
 	workers map[string]chan struct{} // webhook → wake-up
 	self    *net.TCPAddr             // the hub's own listening address, once serving
 	quit    chan struct{}
+	ctx     context.Context // cancelled at stop, ending deliveries in flight
+	cancel  context.CancelFunc
 	started bool // workers run only while the hub serves
 	stopped bool
 	wg      sync.WaitGroup
@@ -122,6 +124,7 @@ type webhooks struct {
 
 func newWebhooks(c *coord) *webhooks {
 	h := &webhooks{c: c, workers: map[string]chan struct{}{}, quit: make(chan struct{})}
+	h.ctx, h.cancel = context.WithCancel(context.Background())
 	dialer := &net.Dialer{Timeout: 10 * time.Second, Control: func(_, address string, _ syscall.RawConn) error {
 		if h.isSelf(address) {
 			return errors.New("refused: the address is the hub's own")
@@ -241,6 +244,7 @@ func (h *webhooks) stop() {
 	if !h.stopped {
 		h.stopped = true
 		close(h.quit)
+		h.cancel()
 	}
 	h.mu.Unlock()
 	h.wg.Wait()
@@ -274,7 +278,9 @@ func (h *webhooks) wake(id string) {
 func (h *webhooks) work(id string, wake chan struct{}) {
 	defer func() {
 		h.mu.Lock()
-		delete(h.workers, id)
+		if h.workers[id] == wake {
+			delete(h.workers, id)
+		}
 		h.mu.Unlock()
 	}()
 	for {
@@ -291,11 +297,25 @@ func (h *webhooks) work(id string, wake chan struct{}) {
 			case <-h.quit:
 				return
 			case <-time.After(time.Minute):
-				return // idle; the next enqueue starts it again
+				// Idle: the next enqueue starts a worker again, unless
+				// one woke this one meanwhile.
+				h.mu.Lock()
+				select {
+				case <-wake:
+					h.mu.Unlock()
+					continue
+				default:
+				}
+				delete(h.workers, id)
+				h.mu.Unlock()
+				return
 			}
 		}
 		d := w.Queue[0]
 		res := h.send(w, d)
+		if h.ctx.Err() != nil {
+			return // stopping: the attempt does not count
+		}
 		wait, err := h.settle(id, d.ID, res)
 		if err != nil {
 			h.c.s.log.Error("webhooks: recording a delivery", "webhook", id, "err", err)
@@ -320,7 +340,7 @@ func (h *webhooks) send(w webhook, d delivery) deliveryResult {
 		res.Error = "the secret is not valid base64"
 		return res
 	}
-	req, err := http.NewRequest(http.MethodPost, w.URL, bytes.NewReader(d.Body))
+	req, err := http.NewRequestWithContext(h.ctx, http.MethodPost, w.URL, bytes.NewReader(d.Body))
 	if err != nil {
 		res.Error = err.Error()
 		return res

@@ -215,6 +215,7 @@ func New(l Ledger, cfg Config) *Server {
 func (s *Server) routes() {
 	s.app.Use(s.observe)
 	s.app.Use(s.requireLedger)
+	s.app.Use(s.markReplays)
 	s.app.Get("/healthz", s.healthz)
 	s.app.Get("/metrics", s.serveMetrics)
 	s.app.Get("/openapi.json", s.serveOpenAPI)

@@ -27,13 +27,29 @@ func (s *Server) record(c *fiber.Ctx, kind string, actor plenty.Actor, data any,
 	if err != nil {
 		return ev, false, err
 	}
-	if key, _ := ctx.Value(idempotencyKey{}).(ledger.Request); key.IdempotencyKey != "" {
-		c.Set("Idempotency-Key", c.Get("Idempotency-Key"))
-		if replay {
+	return ev, replay, nil
+}
+
+// replayed is set by write when the ledger answered a request from its
+// Idempotency-Key; markReplays carries one in every request's context.
+type replayed struct{ yes bool }
+
+type replayedKey struct{}
+
+// markReplays answers every request that carried an Idempotency-Key with
+// the key, and a request the ledger answered from the key (whichever use
+// case wrote it) with Idempotent-Replayed: true.
+func (s *Server) markReplays(c *fiber.Ctx) error {
+	r := &replayed{}
+	c.SetUserContext(context.WithValue(c.UserContext(), replayedKey{}, r))
+	err := c.Next()
+	if key := c.Get("Idempotency-Key"); key != "" && err == nil {
+		c.Set("Idempotency-Key", key)
+		if r.yes {
 			c.Set("Idempotent-Replayed", "true")
 		}
 	}
-	return ev, replay, nil
+	return err
 }
 
 // idempotencyKey is the context key of a request's Idempotency-Key and
@@ -90,12 +106,17 @@ func (s *Server) write(ctx context.Context, kind string, actor plenty.Actor, dat
 	if err != nil {
 		return ev, false, err
 	}
-	if !replay {
-		s.engine.changed()
-		s.loops.poke()
-		s.coord.appended(ev)
+	if replay {
+		// Nothing was written: nothing to match, time or tell.
+		if r, ok := ctx.Value(replayedKey{}).(*replayed); ok {
+			r.yes = true
+		}
+		return ev, true, nil
 	}
-	return ev, replay, nil
+	s.engine.changed()
+	s.loops.poke()
+	s.coord.appended(ev)
+	return ev, false, nil
 }
 
 func printableASCII(s string) bool {

@@ -284,7 +284,15 @@ func (l *Ledger) snapshotFromLog(ctx context.Context) error {
 			st = plenty.NewState()
 		}
 	}
-	if err := readEvents(ctx, l.db, from, target.size, st.Apply); err != nil {
+	// The credentials travel beside the events: the state knows them too.
+	creds, err := readCredentials(ctx, l.db)
+	if err != nil {
+		return err
+	}
+	if err := readEvents(ctx, l.db, from, target.size, func(ev plenty.Event) error {
+		ev.Credentials = creds[ev.Seq]
+		return st.Apply(ev)
+	}); err != nil {
 		return err
 	}
 	state, err := st.MarshalSnapshot()

@@ -11,6 +11,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/plentyhub/plenty"
 	"github.com/plentyhub/plenty/ledger"
@@ -219,6 +220,17 @@ func TestSnapshotEvery(t *testing.T) {
 		if _, _, err := l.Append(ctx, councilRequest("e", i)); err != nil {
 			t.Fatal(err)
 		}
+		if i%20 == 19 {
+			// Wait for DuckDB to hold the events: a commit is what starts
+			// a background snapshot.
+			if _, err := l.TreeHash(ctx, l.Size()); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	// The background snapshots run on their own: wait (bounded) for one.
+	for deadline := time.Now().Add(10 * time.Second); strings.Count(logs.String(), "wrote a state snapshot") == 0 && time.Now().Before(deadline); {
+		time.Sleep(10 * time.Millisecond)
 	}
 	if err := l.Close(); err != nil {
 		t.Fatal(err)

@@ -190,10 +190,11 @@ func asStrings(v any) []string {
 // people, not the API that /openapi.json describes.
 func webPage(path string) bool {
 	switch path {
-	case "/", "/items", "/councils/:id", "/open", "/desk", "/volunteer", "/postings", "/glossary", "/register", "/neighbours":
+	case "/", "/items", "/councils/:id", "/open", "/desk", "/volunteer", "/postings", "/glossary", "/register", "/neighbours", "/assembly":
 		return true
 	}
-	return strings.HasPrefix(path, "/desk/") || strings.HasPrefix(path, "/volunteer/") || strings.HasPrefix(path, "/static/")
+	return strings.HasPrefix(path, "/desk/") || strings.HasPrefix(path, "/volunteer/") || strings.HasPrefix(path, "/static/") ||
+		strings.HasPrefix(path, "/assembly/")
 }
 
 // TestOpenAPI sends real requests of every operation and checks each

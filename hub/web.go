@@ -58,6 +58,7 @@ func (s *Server) webRoutes() {
 	// Writes are limited per address as the API's are, answered as a page.
 	limit := w.handle(s.limitAddr)
 	s.app.Get("/desk", w.handle(w.deskPage))
+	w.assemblyRoutes()
 	s.app.Post("/desk/signin", limit, w.handle(w.deskSignIn))
 	s.app.Post("/desk/signout", limit, w.handle(w.asDelegate(w.deskSignOut)))
 	s.app.Post("/desk/offers", limit, w.handle(w.asDelegate(w.deskPostOffer)))

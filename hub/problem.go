@@ -47,7 +47,49 @@ type rateLimited struct {
 func (e *rateLimited) Error() string { return e.err.Error() }
 func (e *rateLimited) Unwrap() error { return e.err }
 
-// statusOf maps an error code to its HTTP status: the one place that does.
+// refusal maps any error to its HTTP status and the project error it
+// shows: the one place that does, for the API's problems and the web
+// pages' error pages alike. It sets Retry-After on a rate limit, and logs
+// an unexpected error in full (the client sees "internal error").
+func (s *Server) refusal(c *fiber.Ctx, err error) (int, *plenty.Error) {
+	var (
+		pe  *plenty.Error
+		se  *statusError
+		rl  *rateLimited
+		fe  *fiber.Error
+		sts int
+	)
+	switch {
+	case errors.As(err, &se):
+		pe, sts = se.err, se.status
+	case errors.As(err, &rl):
+		pe = rl.err
+		c.Set(fiber.HeaderRetryAfter, strconv.Itoa(rl.retryAfter))
+	case errors.As(err, &pe):
+	case errors.As(err, &fe):
+		pe, sts = s.fiberProblem(c, fe)
+	default:
+		s.log.Error("internal error", "method", c.Method(), "path", c.Path(), "err", err)
+		pe = plenty.Errorf(plenty.EINTERNAL, "internal error")
+	}
+	if sts == 0 {
+		sts = statusOfErr(pe)
+	}
+	if sts == http.StatusInternalServerError && pe.Code != plenty.EINTERNAL {
+		s.log.Error("internal error", "method", c.Method(), "path", c.Path(), "err", err)
+	}
+	return sts, pe
+}
+
+// statusOfErr is the HTTP status of a refusal by its code.
+func statusOfErr(err error) int {
+	if st := statusOf[plenty.ErrorCode(err)]; st != 0 {
+		return st
+	}
+	return http.StatusInternalServerError
+}
+
+// statusOf maps an error code to its HTTP status (see refusal).
 var statusOf = map[string]int{
 	plenty.EINVALID:      http.StatusUnprocessableEntity,
 	plenty.ENOTFOUND:     http.StatusNotFound,
@@ -84,35 +126,7 @@ var statusClass = map[int]struct{ code, title string }{
 // unexpected error is logged in full and reaches the client as "internal
 // error".
 func (s *Server) handleError(c *fiber.Ctx, err error) error {
-	var (
-		pe  *plenty.Error
-		se  *statusError
-		rl  *rateLimited
-		fe  *fiber.Error
-		sts int
-	)
-	switch {
-	case errors.As(err, &se):
-		pe, sts = se.err, se.status
-	case errors.As(err, &rl):
-		pe = rl.err
-		c.Set(fiber.HeaderRetryAfter, strconv.Itoa(rl.retryAfter))
-	case errors.As(err, &pe):
-	case errors.As(err, &fe):
-		pe, sts = s.fiberProblem(c, fe)
-	default:
-		s.log.Error("internal error", "method", c.Method(), "path", c.Path(), "err", err)
-		pe = plenty.Errorf(plenty.EINTERNAL, "internal error")
-	}
-	if sts == 0 {
-		sts = statusOf[pe.Code]
-		if sts == 0 {
-			sts = http.StatusInternalServerError
-		}
-	}
-	if sts == http.StatusInternalServerError && pe.Code != plenty.EINTERNAL {
-		s.log.Error("internal error", "method", c.Method(), "path", c.Path(), "err", err)
-	}
+	sts, pe := s.refusal(c, err)
 	p := Problem{
 		Type:   "urn:plenty:problem:" + pe.Code,
 		Title:  titleOf[pe.Code],

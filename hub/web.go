@@ -3,7 +3,6 @@ package hub
 import (
 	"bytes"
 	"embed"
-	"errors"
 	"fmt"
 	"html/template"
 	"io/fs"
@@ -245,29 +244,10 @@ func (w *web) handle(h fiber.Handler) fiber.Handler {
 }
 
 func (w *web) errorPage(c *fiber.Ctx, err error) error {
-	var (
-		pe *plenty.Error
-		se *statusError
-		rl *rateLimited
-		fe *fiber.Error
-	)
-	status := http.StatusInternalServerError
-	msg := "Something went wrong on the hub's side. It has been logged; please try again later."
-	switch {
-	case errors.As(err, &se):
-		status, msg = se.status, se.err.Message
-	case errors.As(err, &rl):
-		status, msg = http.StatusTooManyRequests, rl.err.Message
-		c.Set(fiber.HeaderRetryAfter, fmt.Sprint(rl.retryAfter))
-	case errors.As(err, &pe) && pe.Code != plenty.EINTERNAL:
-		status, msg = statusOf[pe.Code], pe.Message
-	case errors.As(err, &fe) && fe.Code < 500:
-		status, msg = fe.Code, fe.Message
-	default:
-		w.s.log.Error("internal error", "method", c.Method(), "path", c.Path(), "err", err)
-	}
-	if status == 0 {
-		status = http.StatusInternalServerError
+	status, pe := w.s.refusal(c, err)
+	msg := pe.Message
+	if pe.Code == plenty.EINTERNAL {
+		msg = "Something went wrong on the hub's side. It has been logged; please try again later."
 	}
 	return w.render(c, status, "error", view{Title: http.StatusText(status), Error: msg,
 		Data: struct{ Status int }{status}})

@@ -359,11 +359,3 @@ func (w *web) deskVouch(c *fiber.Ctx, sess *session, by plenty.Delegate) error {
 	w.sessions.tell(sess.ID, fmt.Sprintf("Your council vouches for %s: they may now offer to carry deliveries.", v.Handle), "")
 	return c.Redirect("/desk#vouch", http.StatusSeeOther)
 }
-
-// statusOfErr is the HTTP status of a refusal, as the API answers it.
-func statusOfErr(err error) int {
-	if st := statusOf[plenty.ErrorCode(err)]; st != 0 {
-		return st
-	}
-	return http.StatusInternalServerError
-}

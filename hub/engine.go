@@ -12,32 +12,6 @@ import (
 	"github.com/plentyhub/plenty/matching"
 )
 
-// MatchOptions are the engine options the hub proposes with. They are part
-// of what anyone needs to recompute the proposals from the open data: see
-// ProposalInput. Fairness: a need's demand is split into three segments,
-// each 10 km per unit dearer than the last, so supply spreads across needs
-// of equal priority (docs/matching.md).
-var MatchOptions = matching.Options{FairSegments: 3, FairStepKm: 10}
-
-// ProposalInput is the engine's input for the state st at time now: every
-// offer and need (the engine itself leaves out those not open, run out or
-// expired at now), the ledger's size, MatchOptions, and the pairs a council
-// declined or whose agreement was cancelled, which are never proposed
-// again (the same terms would give the same proposal id, already agreed). A proposal names its ledger
-// size and the time it was computed; the state of that size and that time
-// give the same proposals.
-func ProposalInput(st *plenty.State, now time.Time) matching.Input {
-	exclude := map[matching.Pair]bool{}
-	for _, a := range st.Acceptances() {
-		if slices.ContainsFunc(a.Decisions, declined) || cancelled(st, a.Agreement) {
-			exclude[matching.Pair{Offer: a.Proposal.Offer, Need: a.Proposal.Need}] = true
-		}
-	}
-	opt := MatchOptions
-	opt.Exclude = exclude
-	return matching.Input{Offers: st.Offers(), Needs: st.Needs(), Now: now, LedgerSize: st.Size(), Options: opt}
-}
-
 // proposalSet is the outcome of one matching run.
 type proposalSet struct {
 	size      int64
@@ -98,7 +72,7 @@ func (s *Server) RunMatching(ctx context.Context) error {
 	now := s.now()
 	var in matching.Input
 	if err := s.read(func(st *plenty.State) error {
-		in = ProposalInput(st, now)
+		in = matching.InputOf(st, now)
 		return nil
 	}); err != nil {
 		return err
@@ -137,17 +111,6 @@ func (s *Server) RunMatching(ctx context.Context) error {
 	return nil
 }
 
-func declined(d plenty.Decision) bool { return !d.Accepted }
-
-// cancelled reports whether the agreement exists and was cancelled.
-func cancelled(st *plenty.State, agreement string) bool {
-	if agreement == "" {
-		return false
-	}
-	a, ok := st.Agreement(agreement)
-	return ok && a.Status == plenty.AgreementCancelled
-}
-
 // pending returns the proposals served and not expired at now that a
 // council has accepted and that have no agreement (or refusal) yet,
 // except those in skip: a proposal waiting for a co-signature stays in view even after a
@@ -160,7 +123,7 @@ func (e *engine) pending(st *plenty.State, council string, now time.Time, skip m
 		if skip[id] || !now.Before(p.ExpiresAt) || (council != "" && p.Provider != council && p.Receiver != council) {
 			continue
 		}
-		if acc, ok := st.Acceptance(id); ok && acc.Agreement == "" && !slices.ContainsFunc(acc.Decisions, declined) {
+		if acc, ok := st.Acceptance(id); ok && acc.Agreement == "" && !slices.ContainsFunc(acc.Decisions, func(d plenty.Decision) bool { return !d.Accepted }) {
 			out = append(out, p)
 		}
 	}

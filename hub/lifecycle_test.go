@@ -284,7 +284,7 @@ func replay(t *testing.T, h *testHub, served []plenty.Proposal) []plenty.Proposa
 		if err := h.ledger.Events(context.Background(), 0, r.size, st.Apply); err != nil {
 			t.Fatal(err)
 		}
-		got, err := matching.Propose(hub.ProposalInput(st, r.at))
+		got, err := matching.Propose(matching.InputOf(st, r.at))
 		if err != nil {
 			t.Fatal(err)
 		}

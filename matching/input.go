@@ -1,0 +1,46 @@
+package matching
+
+import (
+	"slices"
+	"time"
+
+	"github.com/plentyhub/plenty"
+)
+
+// HubOptions are the options a hub proposes with. They are part of what
+// anyone needs to recompute a hub's proposals from its open data (see
+// InputOf). Fairness: a need's demand is split into three segments, each
+// 10 km per unit dearer than the last, so supply spreads across needs of
+// equal priority (docs/matching.md).
+var HubOptions = Options{FairSegments: 3, FairStepKm: 10}
+
+// InputOf is the engine's input for the ledger state st at time now: the
+// "recompute it yourself" protocol. It holds every offer and need (the
+// engine itself leaves out those not open, run out or expired at now), the
+// ledger's size, HubOptions, and the pairs a council declined or whose
+// agreement was cancelled, which are never proposed again (the same terms
+// would give the same proposal id, already decided). A proposal names its
+// ledger size and the time it was computed; the state of that size at that
+// time gives the same proposals.
+func InputOf(st *plenty.State, now time.Time) Input {
+	exclude := map[Pair]bool{}
+	for _, a := range st.Acceptances() {
+		if slices.ContainsFunc(a.Decisions, declined) || cancelled(st, a.Agreement) {
+			exclude[Pair{Offer: a.Proposal.Offer, Need: a.Proposal.Need}] = true
+		}
+	}
+	opt := HubOptions
+	opt.Exclude = exclude
+	return Input{Offers: st.Offers(), Needs: st.Needs(), Now: now, LedgerSize: st.Size(), Options: opt}
+}
+
+func declined(d plenty.Decision) bool { return !d.Accepted }
+
+// cancelled reports whether the agreement exists and was cancelled.
+func cancelled(st *plenty.State, agreement string) bool {
+	if agreement == "" {
+		return false
+	}
+	a, ok := st.Agreement(agreement)
+	return ok && a.Status == plenty.AgreementCancelled
+}

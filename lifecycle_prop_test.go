@@ -118,7 +118,7 @@ func randomAgreement(s *State, rng *rand.Rand) string {
 // two snapshots compare a state's content.
 func snapshot(s *State) string {
 	var b strings.Builder
-	for _, c := range s.Changes() {
+	for _, c := range s.Entities() {
 		doc, _ := s.Doc(c)
 		fmt.Fprintf(&b, "%s %s %s\n", c.Kind, c.ID, doc)
 	}

@@ -111,8 +111,9 @@ func (s *State) Doc(c Change) (json.RawMessage, bool) {
 	return doc, true
 }
 
-// Changes lists every entity of the state, ordered by kind and id.
-func (s *State) Changes() []Change {
+// Entities lists every entity of the state, ordered by kind and id (the
+// projections a full rebuild writes).
+func (s *State) Entities() []Change {
 	var out []Change
 	add := func(kind string, ids []string) {
 		sort.Strings(ids)

@@ -47,7 +47,8 @@ var sha256Empty = [32]byte{
 }
 
 // hashText formats a hash as base64, the way checkpoints write it.
-func hashText(h tlog.Hash) string { return base64.StdEncoding.EncodeToString(h[:]) }
+// HashText writes a tree hash as the signed checkpoints do (base64).
+func HashText(h tlog.Hash) string { return base64.StdEncoding.EncodeToString(h[:]) }
 
 // trimKey normalises a verifier key read from a file.
 func trimKey(b []byte) string { return string(bytes.TrimSpace(b)) }

@@ -143,7 +143,7 @@ func newDataPackage(c Checkpoint, last time.Time, lic *Licence, resources []Reso
 		Version:    fmt.Sprintf("1.%d.0", c.Size),
 		Created:    created.UTC().Format(time.RFC3339),
 		Licenses:   []Licence{*lic},
-		Checkpoint: PackageLog{Origin: c.Origin, TreeSize: c.Size, RootHash: hashText(c.Root)},
+		Checkpoint: PackageLog{Origin: c.Origin, TreeSize: c.Size, RootHash: HashText(c.Root)},
 		Resources:  resources,
 	}
 }

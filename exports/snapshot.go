@@ -173,7 +173,7 @@ func writeFiles(ctx context.Context, tmp string, src EventSource, cp Checkpoint,
 	}
 	if root := st.Root(); root != cp.Root {
 		return nil, plenty.Errorf(plenty.EINVALID, "the %d events hash to root %s, but the checkpoint signs %s",
-			cp.Size, hashText(root), hashText(cp.Root))
+			cp.Size, HashText(root), HashText(cp.Root))
 	}
 	for _, s := range sinks {
 		if err := s.close(); err != nil {

@@ -317,9 +317,9 @@ func (v *verifier) readPackage() error {
 	if err := json.Unmarshal(data, &p); err != nil {
 		return faultf(where, "is not valid JSON: %v", err)
 	}
-	if p.Checkpoint.TreeSize != v.cp.Size || p.Checkpoint.RootHash != hashText(v.cp.Root) {
+	if p.Checkpoint.TreeSize != v.cp.Size || p.Checkpoint.RootHash != HashText(v.cp.Root) {
 		return faultf(where, "describes tree size %d with root %s, but the checkpoint signs size %d with root %s",
-			p.Checkpoint.TreeSize, p.Checkpoint.RootHash, v.cp.Size, hashText(v.cp.Root))
+			p.Checkpoint.TreeSize, p.Checkpoint.RootHash, v.cp.Size, HashText(v.cp.Root))
 	}
 	v.listed = map[string]Resource{}
 	for _, r := range p.Resources {

@@ -129,7 +129,7 @@ func (c *eventChecker) envelopeIs(r eventRow) bool {
 func (c *eventChecker) checkSince() error {
 	if root := c.tree.Root(); root != c.since.Root {
 		return fmt.Errorf("not consistent with the earlier checkpoint (--since): its first %d events hash to %s, "+
-			"but the earlier checkpoint signed %s: the history was rewritten", c.since.Size, hashText(root), hashText(c.since.Root))
+			"but the earlier checkpoint signed %s: the history was rewritten", c.since.Size, HashText(root), HashText(c.since.Root))
 	}
 	return nil
 }
@@ -146,11 +146,11 @@ func (c *eventChecker) end() error {
 	}
 	if c.since != nil && c.since.Size == 0 && c.since.Root != tlog.Hash(sha256Empty) {
 		return fmt.Errorf("not consistent with the earlier checkpoint (--since): it signs an empty tree with root %s, not the empty tree's",
-			hashText(c.since.Root))
+			HashText(c.since.Root))
 	}
 	if root := c.tree.Root(); root != c.cp.Root {
 		return fmt.Errorf("the %d events hash to root %s, but the checkpoint signs %s: the events were rewritten",
-			c.n, hashText(root), hashText(c.cp.Root))
+			c.n, HashText(root), HashText(c.cp.Root))
 	}
 	return nil
 }

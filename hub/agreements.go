@@ -2,6 +2,7 @@ package hub
 
 import (
 	"context"
+	"sort"
 
 	"github.com/gofiber/fiber/v2"
 
@@ -32,13 +33,20 @@ func (s *Server) viewAgreement(st *plenty.State, a plenty.Agreement) agreementVi
 func (s *Server) agreementsOf(council string) []agreementView {
 	out := []agreementView{}
 	s.read(func(st *plenty.State) error {
-		all := st.Agreements()
-		for i := len(all) - 1; i >= 0; i-- {
-			if a := all[i]; council == "" || a.Provider == council || a.Receiver == council {
+		for _, a := range st.Agreements() {
+			if council == "" || a.Provider == council || a.Receiver == council {
 				out = append(out, s.viewAgreement(st, a))
 			}
 		}
 		return nil
+	})
+	// Agreement ids hash their proposal, so the order of ids says nothing
+	// of time: sort by when each formed, the newest first, ties by id.
+	sort.SliceStable(out, func(i, j int) bool {
+		if !out[i].FormedAt.Equal(out[j].FormedAt) {
+			return out[i].FormedAt.After(out[j].FormedAt)
+		}
+		return out[i].ID < out[j].ID
 	})
 	return out
 }

@@ -3,7 +3,6 @@ package hub
 import (
 	"bufio"
 	"context"
-	"encoding/base64"
 	"errors"
 	"fmt"
 	"os"
@@ -286,12 +285,11 @@ type ConsistencyProof struct {
 	Root    string   `json:"root"`
 }
 
-func hashText(h tlog.Hash) string { return base64.StdEncoding.EncodeToString(h[:]) }
 
 func hashTexts(hs []tlog.Hash) []string {
 	out := make([]string, len(hs))
 	for i, h := range hs {
-		out[i] = hashText(h)
+		out[i] = exports.HashText(h)
 	}
 	return out
 }
@@ -334,7 +332,7 @@ func (s *Server) getInclusionProof(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	return c.JSON(InclusionProof{Seq: seq, Size: size, LeafHash: hashText(leaf), Proof: hashTexts(proof), Root: hashText(root)})
+	return c.JSON(InclusionProof{Seq: seq, Size: size, LeafHash: exports.HashText(leaf), Proof: hashTexts(proof), Root: exports.HashText(root)})
 }
 
 func (s *Server) getConsistencyProof(c *fiber.Ctx) error {
@@ -362,5 +360,5 @@ func (s *Server) getConsistencyProof(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	return c.JSON(ConsistencyProof{Old: old, Size: size, Proof: hashTexts(proof), OldRoot: hashText(oldRoot), Root: hashText(root)})
+	return c.JSON(ConsistencyProof{Old: old, Size: size, Proof: hashTexts(proof), OldRoot: exports.HashText(oldRoot), Root: exports.HashText(root)})
 }

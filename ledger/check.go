@@ -150,7 +150,7 @@ func checkProjections(ctx context.Context, db *sql.DB, st *plenty.State) error {
 		return err
 	}
 	defer rows.Close()
-	want := st.Changes()
+	want := st.Entities()
 	i := 0
 	for rows.Next() {
 		var c plenty.Change

@@ -152,20 +152,21 @@ func (s *State) issueDelegate(ev Event, g MandateGrant) error {
 	return nil
 }
 
-// withinIssuer refuses a mandate that exceeds its issuing delegate's.
+// withinIssuer refuses a mandate that exceeds its issuing delegate's: an
+// EINVALID (422) naming the field and the issuer's limit.
 func withinIssuer(g MandateGrant, by *Delegate) error {
 	for _, sc := range g.Scopes {
 		if !by.HasScope(sc) {
-			return &Error{Code: EFORBIDDEN, Message: "delegate " + by.ID + " may not grant the \"" + sc + "\" scope, which its own mandate lacks",
+			return &Error{Code: EINVALID, Message: "delegate " + by.ID + " may not grant the \"" + sc + "\" scope, which its own mandate lacks",
 				Fields: []FieldError{{Field: "scopes", Message: "must be among the issuer's own scopes: " + strings.Join(by.Scopes, ", ")}}}
 		}
 	}
 	if g.ExpiresAt.After(by.ExpiresAt) {
-		return &Error{Code: EFORBIDDEN, Message: "a mandate may not outlast its issuer's, which ends at " + by.ExpiresAt.Format(time.RFC3339),
+		return &Error{Code: EINVALID, Message: "a mandate may not outlast its issuer's, which ends at " + by.ExpiresAt.Format(time.RFC3339),
 			Fields: []FieldError{{Field: "expires_at", Message: "must be no later than the issuer's own term, " + by.ExpiresAt.Format(time.RFC3339)}}}
 	}
 	if by.CosignAbove > 0 && (g.CosignAbove == 0 || g.CosignAbove > by.CosignAbove) {
-		return &Error{Code: EFORBIDDEN, Message: "a mandate's co-sign threshold may not be weaker than its issuer's, " + by.CosignAbove.String(),
+		return &Error{Code: EINVALID, Message: "a mandate's co-sign threshold may not be weaker than its issuer's, " + by.CosignAbove.String(),
 			Fields: []FieldError{{Field: "cosign_above", Message: "must be greater than 0 and at most the issuer's own threshold, " + by.CosignAbove.String()}}}
 	}
 	return nil
@@ -282,7 +283,7 @@ func (s *State) renewDelegate(ev Event, r MandateRenewal) error {
 	}
 	for x := s.delegates[d.IssuedBy]; x != nil; x = s.delegates[x.IssuedBy] {
 		if r.ExpiresAt.After(x.ExpiresAt) {
-			return &Error{Code: EFORBIDDEN, Message: "a mandate may not outlast " + x.ID + "'s, above it, which ends at " + x.ExpiresAt.Format(time.RFC3339),
+			return &Error{Code: EINVALID, Message: "a mandate may not outlast " + x.ID + "'s, above it, which ends at " + x.ExpiresAt.Format(time.RFC3339),
 				Fields: []FieldError{{Field: "expires_at", Message: "must be no later than " + x.ExpiresAt.Format(time.RFC3339) + ", the end of mandate " + x.ID + " above it"}}}
 		}
 	}

@@ -20,20 +20,20 @@ func TestMandatesHoldAgainstInsiders(t *testing.T) {
 		{"ChildOutlivesIssuer", func(w *world) error {
 			d := w.s.delegates["d_b1"]
 			return w.issue(DelegateActor("d_b1"), grant("x", "c_bak", 100_000, []string{ScopePost}, d.ExpiresAt.Add(time.Minute)))
-		}, EFORBIDDEN, "expires_at"},
+		}, EINVALID, "expires_at"},
 		{"ChildWiderScopes", func(w *world) error {
 			w.delegate("d_b1", "d_x", 100_000, []string{ScopePost, ScopeDelegate})
 			d := w.s.delegates["d_x"]
 			return w.issue(DelegateActor("d_x"), grant("x", "c_bak", 100_000, []string{ScopeAccept}, d.ExpiresAt))
-		}, EFORBIDDEN, "scopes"},
+		}, EINVALID, "scopes"},
 		{"ChildWithoutThreshold", func(w *world) error {
 			d := w.s.delegates["d_b1"]
 			return w.issue(DelegateActor("d_b1"), grant("x", "c_bak", 0, AllScopes, d.ExpiresAt))
-		}, EFORBIDDEN, "cosign_above"},
+		}, EINVALID, "cosign_above"},
 		{"ChildWeakerThreshold", func(w *world) error {
 			d := w.s.delegates["d_b1"]
 			return w.issue(DelegateActor("d_b1"), grant("x", "c_bak", 100_001, AllScopes, d.ExpiresAt))
-		}, EFORBIDDEN, "cosign_above"},
+		}, EINVALID, "cosign_above"},
 		{"NineDayMandate", func(w *world) error {
 			return w.issue(AssemblyActor("c_bak"), grant("x", "c_bak", 0, AllScopes, w.now.Add(9*24*time.Hour)))
 		}, EINVALID, "expires_at"},
@@ -45,7 +45,7 @@ func TestMandatesHoldAgainstInsiders(t *testing.T) {
 		}, EFORBIDDEN, ""},
 		{"RenewChildPastIssuer", func(w *world) error {
 			return w.apply(KindDelegateRenewed, AssemblyActor("c_bak"), MandateRenewal{"c_bak", "d_b3", w.now.Add(MaxMandateTerm)})
-		}, EFORBIDDEN, "expires_at"},
+		}, EINVALID, "expires_at"},
 		{"RecallPeer", func(w *world) error {
 			return w.apply(KindDelegateRecalled, DelegateActor("d_b2"), MandateRecall{"c_bak", "d_b1"})
 		}, EFORBIDDEN, ""},

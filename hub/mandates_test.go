@@ -1,0 +1,84 @@
+package hub_test
+
+import (
+	"context"
+	"strings"
+	"testing"
+
+	"github.com/plentyhub/plenty"
+	"github.com/plentyhub/plenty/hub"
+)
+
+// The insider attacks on mandates found through the API, tried again
+// through it: each is refused with the field and the issuer's limit, and
+// writes nothing.
+func TestMandateAttacksThroughTheAPI(t *testing.T) {
+	h := MustOpenHub(t, hub.Config{})
+	a := h.register("Riverside Bakers")
+	path := "/api/v1/councils/" + a.ID + "/delegates"
+	// A delegate with the delegate scope and a 2-day term, co-signing
+	// above 5.
+	r := h.do("POST", path, a.Token, `{"label": "stores", "mandate": "m", "scopes": ["post", "accept", "delegate"],
+		"cosign_above": "5", "expires_at": "2026-11-23T10:00:00Z"}`).want(t, 201)
+	mid, midTok := r.str("delegate.id"), r.str("delegate.token")
+
+	for _, c := range []struct{ name, body, field string }{
+		{"RenewsItselfThroughAChild", `{"label": "x", "mandate": "m", "scopes": ["post"], "cosign_above": "5", "expires_at": "2026-11-28T10:00:00Z"}`, "expires_at"},
+		{"ChildWithoutThreshold", `{"label": "x", "mandate": "m", "scopes": ["accept"], "cosign_above": "0"}`, "cosign_above"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			size := h.ledger.Size()
+			res := h.do("POST", path, midTok, c.body).want(t, 422)
+			if res.str("errors.0.field") != c.field || !strings.Contains(res.str("errors.0.message"), "issuer") {
+				t.Fatalf("refusal %s", res.Raw)
+			}
+			if h.ledger.Size() != size {
+				t.Fatal("a refused mandate was written")
+			}
+		})
+	}
+	// A post-only child may not hand on accept.
+	r = h.do("POST", path, midTok, `{"label": "poster", "mandate": "m", "scopes": ["post", "delegate"], "cosign_above": "5"}`).want(t, 201)
+	posterTok := r.str("delegate.token")
+	size := h.ledger.Size()
+	res := h.do("POST", path, posterTok, `{"label": "x", "mandate": "m", "scopes": ["accept"], "cosign_above": "5"}`).want(t, 422)
+	if res.str("errors.0.field") != "scopes" || h.ledger.Size() != size {
+		t.Fatalf("a scope beyond the issuer's: %s", res.Raw)
+	}
+
+	// The co-signature of one's own child does not count, and the
+	// co-signer is told so.
+	child := h.do("POST", path, midTok, `{"label": "child", "mandate": "m", "scopes": ["accept"], "cosign_above": "5"}`).want(t, 201).str("delegate.token")
+	mill := h.register("Mill")
+	h.do("POST", "/api/v1/offers", mill.Token, flourOffer).want(t, 201)
+	h.do("POST", "/api/v1/needs", a.Token, flourNeed).want(t, 201)
+	if err := h.srv.RunMatching(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	p := h.do("GET", "/api/v1/proposals?council="+a.ID, "", "").want(t, 200).str("proposals.0.id")
+	h.do("POST", "/api/v1/proposals/"+p+"/accept", mill.Token, "").want(t, 200)
+	h.do("POST", "/api/v1/proposals/"+p+"/accept", midTok, "").want(t, 200)
+	size = h.ledger.Size()
+	res = h.do("POST", "/api/v1/proposals/"+p+"/accept", child, "").want(t, 403)
+	if !strings.Contains(res.str("detail"), "chain of issue") || h.ledger.Size() != size {
+		t.Fatalf("a co-signature from the first acceptor's own child: %s", res.Raw)
+	}
+
+	// Recalling the middle mandate ends the ones issued under it at once.
+	h.do("DELETE", path+"/"+mid, a.Token, "").want(t, 200)
+	for _, tok := range []string{midTok, posterTok, child} {
+		h.do("POST", "/api/v1/offers", tok, flourOffer).want(t, 401)
+	}
+	var ended []plenty.Delegate
+	h.ledger.Read(func(st *plenty.State) error {
+		for _, d := range st.CouncilDelegates(a.ID) {
+			if d.RecallOf == mid {
+				ended = append(ended, d)
+			}
+		}
+		return nil
+	})
+	if len(ended) != 3 {
+		t.Fatalf("%d mandates ended by the recall of %s, want 3", len(ended), mid)
+	}
+}

@@ -285,7 +285,6 @@ type ConsistencyProof struct {
 	Root    string   `json:"root"`
 }
 
-
 func hashTexts(hs []tlog.Hash) []string {
 	out := make([]string, len(hs))
 	for i, h := range hs {

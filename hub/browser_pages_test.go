@@ -116,6 +116,8 @@ func TestBrowserPagesFit(t *testing.T) {
 		{"register", "/register"},
 		{"desk-signin", "/desk"},
 		{"volunteer-signin", "/volunteer"},
+		{"assembly-signin", "/assembly"},
+		{"neighbours", "/neighbours"},
 	}
 	for _, vp := range viewports {
 		s := browser(vp.name)

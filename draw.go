@@ -60,11 +60,27 @@ func DrawKeySeed(signingSeed []byte) []byte {
 	return h.Sum(nil)
 }
 
+// windowsClosed is what closeWindows changed, so that a refused event can
+// put it back exactly.
+type windowsClosed struct {
+	tasks   []*Task
+	closing []string // the list before
+}
+
 // closeWindows closes the lottery windows that end at or before now, fixing
-// their close size and root; it returns what it closed, so that a refused
-// event can undo it.
-func (s *State) closeWindows(now time.Time) (closed []*Task) {
-	keep := s.closing[:0]
+// their close size and root.
+func (s *State) closeWindows(now time.Time) windowsClosed {
+	var w windowsClosed
+	for _, id := range s.closing {
+		if t := s.tasks[id]; t.Status != TaskOpen || t.CloseSize != 0 || !now.Before(t.ClosesAt) {
+			w.closing = s.closing
+			break
+		}
+	}
+	if w.closing == nil {
+		return w // nothing closes: the list stays as it is
+	}
+	var keep []string
 	for _, id := range s.closing {
 		t := s.tasks[id]
 		switch {
@@ -74,20 +90,23 @@ func (s *State) closeWindows(now time.Time) (closed []*Task) {
 		default:
 			root := s.tree.Root()
 			t.CloseSize, t.CloseRoot = s.size, hex.EncodeToString(root[:])
-			closed = append(closed, t)
+			w.tasks = append(w.tasks, t)
 			s.touch("task", t.ID)
 		}
 	}
 	s.closing = keep
-	return closed
+	return w
 }
 
 // reopenWindows undoes closeWindows for an event that was refused.
-func (s *State) reopenWindows(closed []*Task) {
-	for _, t := range closed {
-		t.CloseSize, t.CloseRoot = 0, ""
-		s.closing = append(s.closing, t.ID)
+func (s *State) reopenWindows(w windowsClosed) {
+	if w.closing == nil {
+		return
 	}
+	for _, t := range w.tasks {
+		t.CloseSize, t.CloseRoot = 0, ""
+	}
+	s.closing = w.closing
 }
 
 // DrawRoot returns the root (hex) a draw of task at time now depends on: the

@@ -118,3 +118,43 @@ func TestDrawReplaysFromTheLog(t *testing.T) {
 		t.Fatal("the proof verified for another task")
 	}
 }
+
+// A refused event leaves the state as if it had never been tried, byte for
+// byte: the lifecycle's world, after its refusals (late joins, early and
+// forged draws), snapshots the same as a replay of only what it recorded.
+func TestRefusalsLeaveNoTrace(t *testing.T) {
+	w := newWorld(t)
+	w.vouched("v1")
+	w.vouched("v2")
+	a := w.agree(terms("p1", "o1", "n1", 80_500))
+	task := TaskID(a.ID)
+	w.must(KindTaskVolunteered, VolunteerActor("v1"), TaskRef{task})
+	good := w.drawData(task)
+	at := w.now
+	// Refused at the close: a late join, a forged draw, a draw by a delegate.
+	wantCode(t, w.apply(KindTaskVolunteered, VolunteerActor("v2"), TaskRef{task}), ECONFLICT)
+	w.now = at
+	wantCode(t, w.apply(KindTaskAssigned, ActorHub, TaskAssignment{task, "v1", "00"}), EINVALID)
+	w.now = at
+	wantCode(t, w.apply(KindTaskAssigned, DelegateActor("d_m1"), good), EFORBIDDEN)
+	w.now = at
+	w.must(KindTaskAssigned, ActorHub, good)
+
+	replay := NewState()
+	for _, ev := range w.log {
+		if err := replay.Apply(ev); err != nil {
+			t.Fatal(err)
+		}
+	}
+	live, err := w.s.MarshalSnapshot()
+	if err != nil {
+		t.Fatal(err)
+	}
+	again, err := replay.MarshalSnapshot()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if string(live) != string(again) {
+		t.Fatal("the live state after refusals differs from a replay of what was recorded")
+	}
+}

@@ -24,6 +24,8 @@ import (
 	"time"
 
 	"golang.org/x/mod/sumdb/note"
+
+	"github.com/plentyhub/plenty/private"
 )
 
 // Signature types of signed-note verifier keys.
@@ -191,38 +193,8 @@ func newCosigner(name string, priv ed25519.PrivateKey, now func() time.Time) *Co
 	return &Cosigner{name: name, priv: priv, hash: keyHash(name, typeCosignature, pub), now: now}
 }
 
-// writeFileAtomic writes data to path through a synced temporary file in
-// the same folder, renamed into place, and syncs the folder.
+// writeFileAtomic replaces a file atomically and durably
+// (private.WriteFile).
 func writeFileAtomic(path string, data []byte, perm os.FileMode) error {
-	dir := filepath.Dir(path)
-	f, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp-*")
-	if err != nil {
-		return err
-	}
-	tmp := f.Name()
-	defer os.Remove(tmp)
-	if _, err := f.Write(data); err != nil {
-		f.Close()
-		return err
-	}
-	if err := f.Chmod(perm); err != nil {
-		f.Close()
-		return err
-	}
-	if err := f.Sync(); err != nil {
-		f.Close()
-		return err
-	}
-	if err := f.Close(); err != nil {
-		return err
-	}
-	if err := os.Rename(tmp, path); err != nil {
-		return err
-	}
-	d, err := os.Open(dir)
-	if err != nil {
-		return err
-	}
-	defer d.Close()
-	return d.Sync()
+	return private.WriteFile(path, data, perm)
 }

@@ -18,6 +18,7 @@ import (
 	"golang.org/x/mod/sumdb/tlog"
 
 	"github.com/plentyhub/plenty"
+	"github.com/plentyhub/plenty/private"
 )
 
 // signer holds the hub's Ed25519 key and the last checkpoint it signed.
@@ -245,38 +246,8 @@ func (l *Ledger) loadLastCheckpoint(ctx context.Context) error {
 	return nil
 }
 
-// writeFileAtomic writes data to path through a synced temporary file in
-// the same folder, renamed into place, and syncs the folder.
+// writeFileAtomic replaces a file atomically and durably
+// (private.WriteFile).
 func writeFileAtomic(path string, data []byte, perm os.FileMode) error {
-	dir := filepath.Dir(path)
-	f, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp-*")
-	if err != nil {
-		return err
-	}
-	tmp := f.Name()
-	defer os.Remove(tmp)
-	if _, err := f.Write(data); err != nil {
-		f.Close()
-		return err
-	}
-	if err := f.Chmod(perm); err != nil {
-		f.Close()
-		return err
-	}
-	if err := f.Sync(); err != nil {
-		f.Close()
-		return err
-	}
-	if err := f.Close(); err != nil {
-		return err
-	}
-	if err := os.Rename(tmp, path); err != nil {
-		return err
-	}
-	d, err := os.Open(dir)
-	if err != nil {
-		return err
-	}
-	defer d.Close()
-	return d.Sync()
+	return private.WriteFile(path, data, perm)
 }

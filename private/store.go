@@ -186,10 +186,20 @@ func (s *Store) Keys(kind string) ([]string, error) {
 // writeAtomic writes b to path through a synced temporary file renamed
 // over it, then syncs the folder so that the rename is durable.
 func writeAtomic(path string, b []byte) error {
-	dir := filepath.Dir(path)
-	if err := os.MkdirAll(dir, 0o700); err != nil {
+	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
 		return err
 	}
+	return WriteFile(path, b, 0o600)
+}
+
+// WriteFile replaces the file at path with data, atomically and durably:
+// written to a temporary file in the same folder, synced, renamed over
+// path, and the folder synced. A crash leaves the old file or the new one,
+// never a mix; the temporary file of an interrupted write ends in ".tmp"
+// (Open removes those in the store's folders). The ledger and federation
+// write their key and checkpoint files with it too.
+func WriteFile(path string, data []byte, perm os.FileMode) error {
+	dir := filepath.Dir(path)
 	f, err := os.CreateTemp(dir, filepath.Base(path)+".*"+tmpSuffix)
 	if err != nil {
 		return err
@@ -201,11 +211,11 @@ func writeAtomic(path string, b []byte) error {
 			os.Remove(tmp)
 		}
 	}()
-	if err := f.Chmod(0o600); err != nil {
+	if err := f.Chmod(perm); err != nil {
 		f.Close()
 		return err
 	}
-	if _, err := f.Write(b); err != nil {
+	if _, err := f.Write(data); err != nil {
 		f.Close()
 		return err
 	}

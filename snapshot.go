@@ -76,10 +76,13 @@ func (s *State) UnmarshalSnapshot(b []byte) error {
 	return nil
 }
 
-var timeType = reflect.TypeFor[time.Time]()
+var (
+	timeType      = reflect.TypeFor[time.Time]()
+	deadlinesType = reflect.TypeFor[*deadlines]()
+)
 
 // structFields caches, per struct type, the indexes of the fields a
-// snapshot holds (all but functions).
+// snapshot holds (all but functions and the deadline index, a cache).
 var structFields sync.Map // reflect.Type → []int
 
 func snapshotFields(t reflect.Type) []int {
@@ -88,7 +91,9 @@ func snapshotFields(t reflect.Type) []int {
 	}
 	var idx []int
 	for i := 0; i < t.NumField(); i++ {
-		if t.Field(i).Type.Kind() != reflect.Func {
+		// Functions are not state, and the deadline index is a cache the
+		// timers build on demand: a live state has it, a replay not.
+		if ft := t.Field(i).Type; ft.Kind() != reflect.Func && ft != deadlinesType {
 			idx = append(idx, i)
 		}
 	}

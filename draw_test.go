@@ -1,7 +1,9 @@
 package plenty
 
 import (
+	"encoding/hex"
 	"fmt"
+	"strings"
 	"testing"
 	"time"
 
@@ -101,13 +103,13 @@ func TestDrawReplaysFromTheLog(t *testing.T) {
 	}
 	tk, _ := w.s.Task(task)
 	// Replay from the task's public record alone.
-	key, _ := hexBytes(w.s.terms.DrawKey)
-	proof, _ := hexBytes(tk.Proof)
+	key, _ := hex.DecodeString(w.s.terms.DrawKey)
+	proof, _ := hex.DecodeString(tk.Proof)
 	out, err := VerifyVRF(key, DrawInput(task, tk.ClosesAt), proof)
 	if err != nil {
 		t.Fatal(err)
 	}
-	root, _ := hexBytes(tk.CloseRoot)
+	root, _ := hex.DecodeString(tk.CloseRoot)
 	if got := DrawVolunteer(DrawSeed(out, root), task, tk.Candidates); got != win || tk.Assignee != win {
 		t.Fatalf("replayed winner %s, recorded %s", got, tk.Assignee)
 	}
@@ -126,10 +128,17 @@ func TestRefusalsLeaveNoTrace(t *testing.T) {
 	w := newWorld(t)
 	w.vouched("v1")
 	w.vouched("v2")
-	a := w.agree(terms("p1", "o1", "n1", 80_500))
-	task := TaskID(a.ID)
+	task := TaskID(w.agree(terms("p1", "o1", "n1", 80_500)).ID)
+	// A second task opens a few events later, so its window is still open
+	// when the first one's closes: a refusal at that close must put back
+	// the list of open windows exactly, the later one included.
+	later := TaskID(w.agree(terms("p2", "o1", "n2", 100_000)).ID)
 	w.must(KindTaskVolunteered, VolunteerActor("v1"), TaskRef{task})
+	w.must(KindTaskVolunteered, VolunteerActor("v1"), TaskRef{later})
 	good := w.drawData(task)
+	if !w.now.Add(time.Minute).Before(w.s.tasks[later].ClosesAt) {
+		t.Fatal("the second window closes with the first; the test needs them apart")
+	}
 	at := w.now
 	// Refused at the close: a late join, a forged draw, a draw by a delegate.
 	wantCode(t, w.apply(KindTaskVolunteered, VolunteerActor("v2"), TaskRef{task}), ECONFLICT)
@@ -138,8 +147,20 @@ func TestRefusalsLeaveNoTrace(t *testing.T) {
 	w.now = at
 	wantCode(t, w.apply(KindTaskAssigned, DelegateActor("d_m1"), good), EFORBIDDEN)
 	w.now = at
+	if got, want := fmt.Sprint(w.s.closing), fmt.Sprint([]string{task, later}); got != want {
+		t.Fatalf("open windows after refusals = %s, want %s", got, want)
+	}
 	w.must(KindTaskAssigned, ActorHub, good)
+	sameAsReplay(t, w)
+	if _, err := w.draw(later); err != nil {
+		t.Fatalf("the later window's draw: %v", err)
+	}
+	sameAsReplay(t, w)
+}
 
+// sameAsReplay fails unless the live state equals a replay of the log.
+func sameAsReplay(t *testing.T, w *world) {
+	t.Helper()
 	replay := NewState()
 	for _, ev := range w.log {
 		if err := replay.Apply(ev); err != nil {
@@ -154,7 +175,28 @@ func TestRefusalsLeaveNoTrace(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if string(live) != string(again) {
+	if string(live) != string(again) || fmt.Sprint(w.s.closing) != fmt.Sprint(replay.closing) {
 		t.Fatal("the live state after refusals differs from a replay of what was recorded")
+	}
+}
+
+// A hub cannot publish a draw key whose outputs it could predict or that
+// nobody can verify: the key must be a canonical point of large order.
+func TestDrawKeyMustBeUsable(t *testing.T) {
+	identity := "01" + strings.Repeat("00", 31)     // the neutral point: small order
+	notCanonical := strings.Repeat("ff", 31) + "7f" // y ≥ p
+	for name, key := range map[string]string{
+		"not hex":       "zz",
+		"short":         "0102",
+		"small order":   identity,
+		"not canonical": notCanonical,
+	} {
+		s := NewState()
+		ev := Event{Seq: 0, Time: t0, Kind: KindTermsSet, Actor: ActorHub}
+		ev.Data, _ = CanonicalJSON(Terms{LotteryWindow: testWindow, ClaimWindow: time.Minute, AgreementTerm: time.Minute, DrawKey: key})
+		ev.Body = EncodeEvent(0, t0, ev.Kind, ev.Actor, ev.Data)
+		if err := s.Apply(ev); ErrorCode(err) != EINVALID || !strings.Contains(err.Error(), "draw_key") {
+			t.Errorf("%s key %s: %v, want an invalid draw_key", name, key, err)
+		}
 	}
 }

@@ -75,18 +75,12 @@ func (k *VRFKey) Prove(alpha []byte) (proof, beta []byte) {
 // returns the 64-byte output. It fails on a malformed key or proof, a key
 // of small order, or a proof that does not verify.
 func VerifyVRF(public, alpha, proof []byte) ([]byte, error) {
-	if len(public) != 32 {
-		return nil, errors.New("vrf: the public key must have 32 bytes")
+	Y, err := vrfPublicKey(public)
+	if err != nil {
+		return nil, err
 	}
 	if len(proof) != vrfProofSize {
 		return nil, errors.New("vrf: the proof must have 80 bytes")
-	}
-	Y, err := new(edwards25519.Point).SetBytes(public)
-	if err != nil || !canonicalPoint(Y, public) {
-		return nil, errors.New("vrf: the public key is not a point")
-	}
-	if smallOrder(Y) {
-		return nil, errors.New("vrf: the public key has small order")
 	}
 	gamma, err := new(edwards25519.Point).SetBytes(proof[:32])
 	if err != nil || !canonicalPoint(gamma, proof[:32]) {
@@ -111,6 +105,22 @@ func VerifyVRF(public, alpha, proof []byte) ([]byte, error) {
 		return nil, errors.New("vrf: the proof does not verify")
 	}
 	return vrfHash(gamma), nil
+}
+
+// vrfPublicKey decodes a public key, refusing one of the wrong length, one
+// that is not the canonical encoding of a point, and one of small order.
+func vrfPublicKey(public []byte) (*edwards25519.Point, error) {
+	if len(public) != 32 {
+		return nil, errors.New("vrf: the public key must have 32 bytes")
+	}
+	Y, err := new(edwards25519.Point).SetBytes(public)
+	if err != nil || !canonicalPoint(Y, public) {
+		return nil, errors.New("vrf: the public key is not a point")
+	}
+	if smallOrder(Y) {
+		return nil, errors.New("vrf: the public key has small order")
+	}
+	return Y, nil
 }
 
 // canonicalPoint reports whether enc is the canonical encoding of p

@@ -65,7 +65,7 @@ func Check(ctx context.Context, dir string) (int64, error) {
 	}
 	defer leaves.Close()
 
-	creds, err := readCredentials(ctx, db)
+	creds, err := readCredentials(ctx, db, 0)
 	if err != nil {
 		return 0, err
 	}

@@ -40,14 +40,14 @@ func (l *Ledger) load() error {
 	if maxSeq != n-1 {
 		return fmt.Errorf("the events table holds %d events but its last seq is %d: seq is not contiguous; run `plenty check --data %s`", n, maxSeq, l.dir)
 	}
-	creds, err := readCredentials(ctx, l.db)
-	if err != nil {
-		return &OpenError{Dir: l.dir, Err: err}
-	}
 	opened := time.Now()
 	snap := l.loadSnapshot(ctx, n)
 	from := snap.size
 	l.snapSize.Store(from)
+	creds, err := readCredentials(ctx, l.db, from)
+	if err != nil {
+		return &OpenError{Dir: l.dir, Err: err}
+	}
 	if err := readEvents(ctx, l.db, from, n, func(ev plenty.Event) error {
 		ev.Credentials = creds[ev.Seq]
 		if err := l.state.Apply(ev); err != nil {
@@ -263,7 +263,7 @@ func (l *Ledger) rewriteJournal(ctx context.Context, from, to int64) error {
 		return err
 	}
 	defer rows.Close()
-	creds, err := readCredentials(ctx, l.db)
+	creds, err := readCredentials(ctx, l.db, from)
 	if err != nil {
 		return err
 	}
@@ -292,10 +292,10 @@ func (l *Ledger) rewriteJournal(ctx context.Context, from, to int64) error {
 	return nil
 }
 
-// readCredentials reads the private credentials table: the hashes each
-// event granted, by seq.
-func readCredentials(ctx context.Context, db *sql.DB) (map[int64][]plenty.Credential, error) {
-	rows, err := db.QueryContext(ctx, "SELECT seq, holder, hash FROM credentials ORDER BY seq, holder")
+// readCredentials reads the private credentials table from seq from on: the
+// hashes each event granted, by seq.
+func readCredentials(ctx context.Context, db *sql.DB, from int64) (map[int64][]plenty.Credential, error) {
+	rows, err := db.QueryContext(ctx, "SELECT seq, holder, hash FROM credentials WHERE seq >= ? ORDER BY seq, holder", from)
 	if err != nil {
 		return nil, fmt.Errorf("read credentials: %w", err)
 	}

@@ -285,7 +285,7 @@ func (l *Ledger) snapshotFromLog(ctx context.Context) error {
 		}
 	}
 	// The credentials travel beside the events: the state knows them too.
-	creds, err := readCredentials(ctx, l.db)
+	creds, err := readCredentials(ctx, l.db, from)
 	if err != nil {
 		return err
 	}

@@ -134,6 +134,16 @@ func TestStartFromSnapshot(t *testing.T) {
 		if got := councils(t, l); len(strings.Split(got, ",")) != 121 || !strings.Contains(got, "c-s-120,") || l.Size() != 121 {
 			t.Fatalf("state after start: size %d, councils %s", l.Size(), got)
 		}
+		// The tokens granted before the snapshot and after it both work:
+		// only the credentials of the events folded again are read.
+		for _, id := range []string{"c-s-10", "c-s-100"} {
+			l.Read(func(s *plenty.State) error {
+				if d, ok := s.DelegateByToken(fmt.Sprintf("%x", sha256.Sum256([]byte(id)))); !ok || d.ID != "d-"+id {
+					t.Errorf("the token of %s names %q after a start from the older snapshot", id, d.ID)
+				}
+				return nil
+			})
+		}
 		if err := os.Remove(newest); err != nil {
 			t.Fatal(err)
 		}

@@ -162,19 +162,8 @@ func (w *web) assemblyIssue(c *fiber.Ctx, sess *session, by authority) error {
 	if err != nil {
 		return w.refusedOn(c, sess, by, err)
 	}
-	form, _ := c.MultipartForm()
-	var scopes []string
-	if form != nil {
-		scopes = form.Value["scopes"]
-	} else {
-		c.Request().PostArgs().VisitAll(func(k, v []byte) {
-			if string(k) == "scopes" {
-				scopes = append(scopes, string(v))
-			}
-		})
-	}
 	in := delegateInput{Label: strings.TrimSpace(c.FormValue("label")), Mandate: strings.TrimSpace(c.FormValue("mandate")),
-		Scopes: scopes, CosignAbove: Decimal(strings.TrimSpace(c.FormValue("cosign_above"))),
+		Scopes: formScopes(c), CosignAbove: Decimal(strings.TrimSpace(c.FormValue("cosign_above"))),
 		ExpiresAt: Timestamp(expires.Format(time.RFC3339))}
 	d, err := w.s.grantDelegate(by, in, nil, w.formRecorder(c))
 	if err != nil {

@@ -210,8 +210,11 @@ type authority struct {
 
 // manager authenticates a request that manages council's mandates: a
 // delegate's token (which must hold the delegate scope) or the council's
-// assembly key.
+// assembly key. A council that does not exist is not found.
 func (s *Server) manager(c *fiber.Ctx, council string) (authority, error) {
+	if err := s.councilExists(council); err != nil {
+		return authority{}, err
+	}
 	token, err := bearerToken(c, "delegate's or assembly")
 	if err != nil {
 		return authority{}, err
@@ -251,9 +254,6 @@ func byDelegate(d plenty.Delegate) authority {
 // issueDelegate issues a delegate of the council with a written mandate.
 func (s *Server) issueDelegate(c *fiber.Ctx) error {
 	council := c.Params("id")
-	if err := s.councilExists(council); err != nil {
-		return err
-	}
 	by, err := s.manager(c, council)
 	if err != nil {
 		return err
@@ -344,9 +344,6 @@ func orderScopes(in []string) []string {
 // issued under it, at once.
 func (s *Server) recallDelegate(c *fiber.Ctx) error {
 	council, target := c.Params("id"), c.Params("delegate")
-	if err := s.councilExists(council); err != nil {
-		return err
-	}
 	by, err := s.manager(c, council)
 	if err != nil {
 		return err
@@ -381,9 +378,6 @@ type renewalInput struct {
 // delegate above it in its chain of issue.
 func (s *Server) renewDelegate(c *fiber.Ctx) error {
 	council, target := c.Params("id"), c.Params("delegate")
-	if err := s.councilExists(council); err != nil {
-		return err
-	}
 	by, err := s.manager(c, council)
 	if err != nil {
 		return err
@@ -419,9 +413,6 @@ func (s *Server) renewDelegate(c *fiber.Ctx) error {
 // stops working at once. Only the assembly key itself may do it.
 func (s *Server) replaceAssemblyKey(c *fiber.Ctx) error {
 	council := c.Params("id")
-	if err := s.councilExists(council); err != nil {
-		return err
-	}
 	by, err := s.manager(c, council)
 	if err != nil {
 		return err

@@ -67,7 +67,8 @@ type Federation struct {
 	witnesses  []*witnessLink
 	cosigned   *cosignatures
 
-	stop chan struct{}
+	ctx  context.Context // done at Close: every loop's requests end with it
+	stop context.CancelFunc
 	wg   sync.WaitGroup
 }
 
@@ -96,8 +97,8 @@ func Open(cfg Config) (*Federation, error) {
 		cfg:      cfg,
 		byHash:   map[string]*Neighbour{},
 		cosigned: &cosignatures{dir: filepath.Join(cfg.Dir, "cosigned")},
-		stop:     make(chan struct{}),
 	}
+	f.ctx, f.stop = context.WithCancel(context.Background())
 	for _, l := range cfg.Policy.Logs {
 		if l.Origin == cfg.Origin {
 			return nil, fmt.Errorf("neighbours: the log %s is this hub's own", l.Key)
@@ -139,21 +140,34 @@ func Open(cfg Config) (*Federation, error) {
 func (f *Federation) Start() {
 	for _, n := range f.neighbours {
 		f.wg.Add(1)
-		go func() { defer f.wg.Done(); n.loop() }()
+		go func() { defer f.wg.Done(); f.every(n.wake, n.round) }()
 	}
 	for _, w := range f.witnesses {
 		f.wg.Add(1)
-		go func() { defer f.wg.Done(); w.loop() }()
+		go func() { defer f.wg.Done(); f.every(nil, w.round) }()
+	}
+}
+
+// every runs do at once, then each PullInterval after a run ends or
+// whenever wake fires, until Close.
+func (f *Federation) every(wake <-chan struct{}, do func(context.Context)) {
+	t := time.NewTimer(0)
+	defer t.Stop()
+	for {
+		select {
+		case <-f.ctx.Done():
+			return
+		case <-t.C:
+		case <-wake:
+		}
+		do(f.ctx)
+		t.Reset(f.cfg.PullInterval)
 	}
 }
 
 // Close stops the loops and closes the mirrors.
 func (f *Federation) Close() {
-	select {
-	case <-f.stop:
-	default:
-		close(f.stop)
-	}
+	f.stop()
 	f.wg.Wait()
 	for _, n := range f.neighbours {
 		n.mu.Lock()

@@ -130,31 +130,6 @@ func (n *Neighbour) Wake() {
 	}
 }
 
-func (n *Neighbour) loop() {
-	f := n.f
-	t := time.NewTimer(0)
-	defer t.Stop()
-	for {
-		select {
-		case <-f.stop:
-			return
-		case <-t.C:
-		case <-n.wake:
-		}
-		ctx, cancel := context.WithCancel(context.Background())
-		go func() {
-			select {
-			case <-f.stop:
-				cancel()
-			case <-ctx.Done():
-			}
-		}()
-		n.round(ctx)
-		cancel()
-		t.Reset(f.cfg.PullInterval)
-	}
-}
-
 // round is one pull: the two-sided check, the checkpoint, the catch-up,
 // then the comparison with the other witnesses' views.
 func (n *Neighbour) round(ctx context.Context) {

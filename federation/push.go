@@ -39,29 +39,10 @@ func (l *witnessLink) set(status string, err error) {
 	}
 }
 
-func (l *witnessLink) loop() {
-	f := l.f
-	t := time.NewTimer(0)
-	defer t.Stop()
-	for {
-		select {
-		case <-f.stop:
-			return
-		case <-t.C:
-		}
-		ctx, cancel := context.WithCancel(context.Background())
-		go func() {
-			select {
-			case <-f.stop:
-				cancel()
-			case <-ctx.Done():
-			}
-		}()
-		if err := l.push(ctx); err != nil && ctx.Err() == nil {
-			f.cfg.Logger.Warn("federation: pushing a checkpoint failed", "witness", l.w.Name, "err", err)
-		}
-		cancel()
-		t.Reset(f.cfg.PullInterval)
+// round is one push, logged when it fails for a reason other than Close.
+func (l *witnessLink) round(ctx context.Context) {
+	if err := l.push(ctx); err != nil && ctx.Err() == nil {
+		l.f.cfg.Logger.Warn("federation: pushing a checkpoint failed", "witness", l.w.Name, "err", err)
 	}
 }
 

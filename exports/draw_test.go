@@ -7,7 +7,6 @@ import (
 	"testing"
 	"time"
 
-	"golang.org/x/mod/sumdb/note"
 	"golang.org/x/mod/sumdb/tlog"
 
 	"github.com/plentyhub/plenty"
@@ -54,15 +53,6 @@ func drawLog(t *testing.T, forge bool) *testLog {
 	}
 	l.add(plenty.KindTaskAssigned, plenty.ActorHub, plenty.TaskAssignment{Task: task, Volunteer: win, Proof: hex.EncodeToString(proof)})
 	return l
-}
-
-func mustVerifier(t *testing.T, vkey string) note.Verifier {
-	t.Helper()
-	v, err := note.NewVerifier(vkey)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return v
 }
 
 // The fold checks each draw: its proof under the hub's published draw key,

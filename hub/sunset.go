@@ -6,8 +6,6 @@ import (
 	"errors"
 	"time"
 
-	"golang.org/x/mod/sumdb/note"
-
 	"github.com/plentyhub/plenty"
 )
 
@@ -90,20 +88,6 @@ func (s *Server) Tick(ctx context.Context) error {
 		}
 	}
 	return errors.Join(errs...)
-}
-
-// openCheckpoint checks a checkpoint's signature with the hub's verifier
-// key and reads it.
-func (s *Server) openCheckpoint(signed []byte) (plenty.Checkpoint, error) {
-	v, err := note.NewVerifier(s.ledger.VerifierKey())
-	if err != nil {
-		return plenty.Checkpoint{}, err
-	}
-	n, err := note.Open(signed, note.VerifierList(v))
-	if err != nil {
-		return plenty.Checkpoint{}, err
-	}
-	return plenty.ParseCheckpoint(n.Text)
 }
 
 // drawAttempts bounds the retries of a draw that another write overtook

@@ -3,7 +3,6 @@ package ledger_test
 import (
 	"context"
 	"crypto/sha256"
-	"encoding/hex"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -312,15 +311,6 @@ func TestTreeAndCheckpoints(t *testing.T) {
 	if n, err := ledger.Check(ctx, dir); err != nil || n != 37 {
 		t.Fatalf("Check = %d, %v", n, err)
 	}
-}
-
-func rootHex(t *testing.T, l *ledger.Ledger, size int64) string {
-	t.Helper()
-	root, err := l.TreeHash(context.Background(), size)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return hex.EncodeToString(root[:])
 }
 
 // Token hashes travel beside the body: never in it, kept by the database

@@ -11,10 +11,16 @@ func TestFigures(t *testing.T) {
 	for _, v := range []string{"v1", "v2"} {
 		w.vouched(v)
 	}
+	// n4 is needed 30 km north of the mill: a distant exchange.
+	mill := w.s.councils["c_mill"].Location
+	w.must(KindNeedPosted, DelegateActor("d_b1"), NeedPosting{ID: "n4", Council: "c_bak", Item: "wheat-flour",
+		Quantity: 300_000, Location: Location{Lat: mill.Lat + 0.27, Lon: mill.Lon}, NeededBy: w.now.Add(DefaultPostingTTL),
+		Priority: 3, MaxDistanceKm: DefaultMaxKm, ExpiresAt: w.now.Add(DefaultPostingTTL)})
 	near := terms("p1", "o1", "n1", 80_500)
-	far := terms("p2", "o1", "n2", 100_000)
+	far := terms("p2", "o1", "n4", 100_000)
 	far.DistanceKm = 30
-	third := terms("p3", "o1", "n2", 10_000)
+	third := terms("p3", "o1", "n4", 10_000)
+	third.DistanceKm = 30
 	var tasks []string
 	for _, p := range []ProposalTerms{near, far, third} {
 		tasks = append(tasks, TaskID(w.agree(p).ID))
@@ -50,7 +56,7 @@ func TestFigures(t *testing.T) {
 		Tenures: 4, MostMandates: 1,
 		LongestTenureDays: asOf.Sub(t0.Add(2*time.Minute)).Hours() / 24,
 		MedianTenureDays:  asOf.Sub(t0.Add(210*time.Second)).Hours() / 24,
-		Needs:             2, NeedsMet: 1, NeedsMetShare: 0.5,
+		Needs:             3, NeedsMet: 1, NeedsMetShare: 1.0 / 3,
 		MedianHoursToMeet: metAt.Sub(n1.PostedAt).Hours(),
 		Received:          2, DistanceKm: 34.7, MedianDistanceKm: 17.35, Local: 1, Distant: 1, LocalShare: 0.5,
 	}

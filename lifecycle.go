@@ -252,6 +252,24 @@ func (s *State) checkTerms(ev Event, t ProposalTerms, o *Offer, n *Need) error {
 	case t.Quantity > n.Remaining:
 		return Errorf(ECONFLICT, "need %s lacks only %s, less than the %s proposed: other agreements filled it meanwhile; fetch fresh proposals",
 			n.ID, n.Remaining, t.Quantity)
+	case !o.Usable(ev.Time):
+		return Errorf(ECONFLICT, "offer %s has expired or is no longer available; fetch fresh proposals", o.ID)
+	case !n.Usable(ev.Time):
+		return Errorf(ECONFLICT, "need %s has expired; fetch fresh proposals", n.ID)
+	case o.MinSplit > 0 && t.Quantity < o.MinSplit && t.Quantity < o.Remaining:
+		return Errorf(ECONFLICT, "proposal %s takes %s of offer %s, less than its smallest split of %s; fetch fresh proposals",
+			t.ID, t.Quantity, o.ID, o.MinSplit)
+	}
+	// The pair must keep the engine's rules, and the distance the proposal
+	// states is the engine's (rounded to 0.1 km).
+	km, why := Pairable(o, n)
+	if why != "" {
+		return Errorf(ECONFLICT, "proposal %s pairs offer %s with need %s, which the engine would not propose: %s; fetch fresh proposals",
+			t.ID, o.ID, n.ID, why)
+	}
+	if math.Abs(t.DistanceKm-km) > 0.05+1e-6 {
+		return Errorf(ECONFLICT, "proposal %s says offer %s and need %s are %.1f km apart, but they are %.1f km apart; fetch fresh proposals",
+			t.ID, o.ID, n.ID, t.DistanceKm, km)
 	}
 	return nil
 }

@@ -33,7 +33,7 @@ func TestLifecycleBalances(t *testing.T) {
 			pool[i] = ProposalTerms{
 				ID:    fmt.Sprintf("p%d", i),
 				Offer: offers[rng.IntN(len(offers))], Need: needs[rng.IntN(len(needs))],
-				Quantity: Amount(1+rng.IntN(150)) * 1000, Engine: "test",
+				Quantity: Amount(1+rng.IntN(150)) * 1000, Engine: "test", DistanceKm: 4.7,
 			}
 		}
 		var log []string

@@ -28,7 +28,7 @@ func cellOf(l plenty.Location, deg float64) [2]int32 {
 func newGrid(offers []plenty.Offer) *grid {
 	var radius float64
 	for i := range offers {
-		radius = max(radius, maxKm(offers[i].MaxDistanceKm))
+		radius = max(radius, plenty.ReachKm(offers[i].MaxDistanceKm))
 	}
 	g := &grid{cellDeg: max(radius/kmPerDegree, 0.01), cells: map[[2]int32][]int{}}
 	for i := range offers {
@@ -41,7 +41,7 @@ func newGrid(offers []plenty.Offer) *grid {
 func newNeedGrid(needs []plenty.Need) *grid {
 	var radius float64
 	for i := range needs {
-		radius = max(radius, maxKm(needs[i].MaxDistanceKm))
+		radius = max(radius, plenty.ReachKm(needs[i].MaxDistanceKm))
 	}
 	g := &grid{cellDeg: max(radius/kmPerDegree, 0.01), cells: map[[2]int32][]int{}}
 	for i := range needs {
@@ -108,8 +108,8 @@ func candidates(offers []plenty.Offer, needs []plenty.Need, k int, exclude map[P
 	var out []pairArc
 	for j := range needs {
 		n := &needs[j]
-		gr.near(n.Location, maxKm(n.MaxDistanceKm), func(i int) {
-			if km, ok := compatible(&offers[i], n); ok && !exclude[Pair{offers[i].ID, n.ID}] {
+		gr.near(n.Location, plenty.ReachKm(n.MaxDistanceKm), func(i int) {
+			if km, why := plenty.Pairable(&offers[i], n); why == "" && !exclude[Pair{offers[i].ID, n.ID}] {
 				out = append(out, pairArc{offer: i, need: j, km: km, dist: roundDist(km)})
 			}
 		})

@@ -96,7 +96,7 @@ func (e *Incremental) Propose(in Input) ([]plenty.Proposal, Stats, error) {
 	var lastItem string
 	var last *itemPostings
 	for i := range in.Offers {
-		if o := &in.Offers[i]; usableOffer(o, in.Now) {
+		if o := &in.Offers[i]; o.Usable(in.Now) {
 			if last == nil || o.Item != lastItem {
 				last = byItem[o.Item]
 				if last == nil {
@@ -110,7 +110,7 @@ func (e *Incremental) Propose(in Input) ([]plenty.Proposal, Stats, error) {
 	}
 	last = nil
 	for i := range in.Needs {
-		if n := &in.Needs[i]; usableNeed(n, in.Now) {
+		if n := &in.Needs[i]; n.Usable(in.Now) {
 			if last == nil || n.Item != lastItem {
 				last, lastItem = byItem[n.Item], n.Item
 			}
@@ -392,15 +392,15 @@ func (it *incItem) warm(a delta, exclude map[Pair]bool) (bool, error) {
 		if offers[i].Remaining == 0 || needs[j].Remaining == 0 {
 			return // a ghost
 		}
-		if km, ok := compatible(&offers[i], &needs[j]); ok && !exclude[Pair{offers[i].ID, needs[j].ID}] {
+		if km, why := plenty.Pairable(&offers[i], &needs[j]); why == "" && !exclude[Pair{offers[i].ID, needs[j].ID}] {
 			cands = append(cands, pairArc{offer: i, need: j, km: km, dist: roundDist(km)})
 		}
 	}
 	for j := mOld; j < len(needs); j++ {
-		it.offerGrid.near(needs[j].Location, maxKm(needs[j].MaxDistanceKm), func(i int) { consider(i, j) })
+		it.offerGrid.near(needs[j].Location, plenty.ReachKm(needs[j].MaxDistanceKm), func(i int) { consider(i, j) })
 	}
 	for i := nOld; i < len(offers); i++ {
-		it.needGrid.near(offers[i].Location, maxKm(offers[i].MaxDistanceKm), func(j int) {
+		it.needGrid.near(offers[i].Location, plenty.ReachKm(offers[i].MaxDistanceKm), func(j int) {
 			if j < mOld {
 				consider(i, j)
 			}

@@ -85,61 +85,18 @@ type problem struct {
 	step      int64
 }
 
-// usableOffer reports whether an offer takes part in matching at now.
-func usableOffer(o *plenty.Offer, now time.Time) bool {
-	return o.Status == plenty.StatusOpen && o.Remaining > 0 &&
-		(o.ExpiresAt.IsZero() || o.ExpiresAt.After(now)) &&
-		(o.AvailableUntil.IsZero() || !o.AvailableUntil.Before(now))
-}
-
-// usableNeed reports whether a need takes part in matching at now.
-func usableNeed(n *plenty.Need, now time.Time) bool {
-	return n.Status == plenty.StatusOpen && n.Remaining > 0 &&
-		(n.ExpiresAt.IsZero() || n.ExpiresAt.After(now))
-}
-
-func maxKm(v float64) float64 {
-	if v <= 0 {
-		return plenty.DefaultMaxKm
-	}
-	return min(v, plenty.MaxDistanceKm)
-}
-
-// compatible reports whether offer o may supply need n, and the distance.
-// A council never supplies itself: an exchange with oneself would move the
-// public flow figures without anything changing hands. The distance must
-// be within both maxima; the offer must be available by the time the need
-// is needed; a need smaller than the offer's smallest split can only take
-// the whole rest of the offer.
-func compatible(o *plenty.Offer, n *plenty.Need) (float64, bool) {
-	if o.Council == n.Council {
-		return 0, false
-	}
-	if !o.AvailableFrom.IsZero() && !n.NeededBy.IsZero() && o.AvailableFrom.After(n.NeededBy) {
-		return 0, false
-	}
-	if o.MinSplit > 0 && n.Remaining < o.MinSplit && n.Remaining < o.Remaining {
-		return 0, false
-	}
-	d := o.Location.DistanceKm(n.Location)
-	if d > maxKm(o.MaxDistanceKm) || d > maxKm(n.MaxDistanceKm) {
-		return 0, false
-	}
-	return d, true
-}
-
 // groupByItem returns the usable offers and needs of each item, sorted by
 // item and then by ID.
 func groupByItem(in *Input) (items []string, offers map[string][]plenty.Offer, needs map[string][]plenty.Need) {
 	offers = map[string][]plenty.Offer{}
 	needs = map[string][]plenty.Need{}
 	for i := range in.Offers {
-		if o := &in.Offers[i]; usableOffer(o, in.Now) {
+		if o := &in.Offers[i]; o.Usable(in.Now) {
 			offers[o.Item] = append(offers[o.Item], *o)
 		}
 	}
 	for i := range in.Needs {
-		if n := &in.Needs[i]; usableNeed(n, in.Now) {
+		if n := &in.Needs[i]; n.Usable(in.Now) {
 			needs[n.Item] = append(needs[n.Item], *n)
 		}
 	}

@@ -1,0 +1,56 @@
+package plenty
+
+import "time"
+
+// The rules of pairing an offer with a need: the matching engine proposes
+// only pairs that keep them, and the fold records an accepted proposal only
+// if its pair keeps them at the acceptance, so a hub cannot record an
+// exchange its engine would never have proposed.
+
+// Usable reports whether the offer can be matched at now: open, something
+// left, not expired, still available.
+func (o *Offer) Usable(now time.Time) bool {
+	return o.Status == StatusOpen && o.Remaining > 0 &&
+		(o.ExpiresAt.IsZero() || o.ExpiresAt.After(now)) &&
+		(o.AvailableUntil.IsZero() || !o.AvailableUntil.Before(now))
+}
+
+// Usable reports whether the need can be matched at now: open, something
+// lacking, not expired.
+func (n *Need) Usable(now time.Time) bool {
+	return n.Status == StatusOpen && n.Remaining > 0 &&
+		(n.ExpiresAt.IsZero() || n.ExpiresAt.After(now))
+}
+
+// ReachKm is how far a posting with the given max_distance_km reaches:
+// DefaultMaxKm when unset, never beyond MaxDistanceKm.
+func ReachKm(maxKm float64) float64 {
+	if maxKm <= 0 {
+		return DefaultMaxKm
+	}
+	return min(maxKm, MaxDistanceKm)
+}
+
+// Pairable reports whether offer o may supply need n, with the distance
+// between them; why is empty when it may, else the rule the pair breaks. A
+// council never supplies itself (an exchange with oneself would move the
+// public flow figures without anything changing hands); the offer must be
+// available by the time the need is needed; a need smaller than the offer's
+// smallest split can only take the whole rest of the offer; the distance
+// must be within both postings' reach.
+func Pairable(o *Offer, n *Need) (km float64, why string) {
+	if o.Council == n.Council {
+		return 0, "a council does not supply itself"
+	}
+	if !o.AvailableFrom.IsZero() && !n.NeededBy.IsZero() && o.AvailableFrom.After(n.NeededBy) {
+		return 0, "the offer is available only after the need is needed"
+	}
+	if o.MinSplit > 0 && n.Remaining < o.MinSplit && n.Remaining < o.Remaining {
+		return 0, "the need is smaller than the offer's smallest split"
+	}
+	km = o.Location.DistanceKm(n.Location)
+	if km > ReachKm(o.MaxDistanceKm) || km > ReachKm(n.MaxDistanceKm) {
+		return km, "the two are farther apart than one of them reaches"
+	}
+	return km, ""
+}

@@ -155,13 +155,13 @@ func (s *State) deadlineOf(c Change) (time.Time, bool) {
 		if t := s.tasks[TaskID(a.ID)]; t != nil && (t.Status == TaskAssigned || t.Status == TaskPickedUp || t.Status == TaskDelivered) {
 			return time.Time{}, false // a volunteer holds it (agreementExpired)
 		}
-		return a.FormedAt.Add(s.terms.AgreementTerm), true
+		return s.AgreementDue(*a), true
 	case "task":
 		t := s.tasks[c.ID]
 		switch {
 		case t == nil || !s.termsSet:
 		case t.Status == TaskAssigned && t.AssignedAt != nil:
-			return t.AssignedAt.Add(s.terms.ClaimWindow), true
+			return s.ClaimDue(*t)
 		case t.Status == TaskOpen && len(t.Candidates) > 0 && s.terms.DrawKey != "":
 			return t.ClosesAt, true
 		}

@@ -169,8 +169,8 @@ func (s *State) taskEvent(ev Event, ref TaskRef) error {
 			return Errorf(ECONFLICT, "task %s is %s, not assigned", t.ID, t.Status)
 		}
 		if !s.claimLapsed(t, ev.Time) {
-			return Errorf(ECONFLICT, "task %s's claim runs until %s (claim window %s)", t.ID,
-				t.AssignedAt.Add(s.terms.ClaimWindow).Format(time.RFC3339), s.terms.ClaimWindow)
+			due, _ := s.ClaimDue(*t)
+			return Errorf(ECONFLICT, "task %s's claim runs until %s", t.ID, due.Format(time.RFC3339))
 		}
 		t.Lapsed = append(t.Lapsed, t.Assignee)
 		t.Candidates = remove(t.Candidates, t.Assignee)

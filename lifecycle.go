@@ -347,8 +347,8 @@ func (s *State) cancelAgreement(ev Event, d AgreementCancellation) error {
 			return Errorf(EFORBIDDEN, "only the hub records expiries")
 		}
 		if !s.agreementExpired(a, ev.Time) {
-			return Errorf(ECONFLICT, "agreement %s has not run out: its term (%s from %s) has not passed, or its goods are claimed or on their way",
-				a.ID, s.terms.AgreementTerm, a.FormedAt.Format(time.RFC3339))
+			return Errorf(ECONFLICT, "agreement %s has not run out: its term (until %s) has not passed, or its goods are claimed or on their way",
+				a.ID, s.AgreementDue(*a).Format(time.RFC3339))
 		}
 	case CancelWithdrawn:
 		del, err := s.actingDelegate(ev)

@@ -10,16 +10,13 @@ import "time"
 // Usable reports whether the offer can be matched at now: open, something
 // left, not expired, still available.
 func (o *Offer) Usable(now time.Time) bool {
-	return o.Status == StatusOpen && o.Remaining > 0 &&
-		(o.ExpiresAt.IsZero() || o.ExpiresAt.After(now)) &&
-		(o.AvailableUntil.IsZero() || !o.AvailableUntil.Before(now))
+	return o.Status == StatusOpen && o.Remaining > 0 && !offerExpired(o, now)
 }
 
 // Usable reports whether the need can be matched at now: open, something
 // lacking, not expired.
 func (n *Need) Usable(now time.Time) bool {
-	return n.Status == StatusOpen && n.Remaining > 0 &&
-		(n.ExpiresAt.IsZero() || n.ExpiresAt.After(now))
+	return n.Status == StatusOpen && n.Remaining > 0 && !needExpired(n, now)
 }
 
 // ReachKm is how far a posting with the given max_distance_km reaches:

@@ -42,6 +42,7 @@ type State struct {
 	mandateEnded map[string]bool // delegate id → mandate.expired recorded
 	terms        Terms           // the hub's time limits in force (sunset.go)
 	termsSet     bool
+	termsSince   []termsSince // every terms.set, in order: what governs an agreement or a claim
 
 	// Capture resistance (mandate.go, draw.go).
 	credentials  map[string]Actor    // credential hash → holder; private, never in a body

@@ -66,7 +66,44 @@ func (s *State) setTerms(ev Event, t Terms) error {
 		}
 	}
 	s.terms, s.termsSet = t, true
+	s.termsSince = append(s.termsSince, termsSince{From: ev.Time, Terms: t})
 	return nil
+}
+
+// termsSince is a terms.set: the terms, and the time of the event.
+type termsSince struct {
+	From  time.Time
+	Terms Terms
+}
+
+// termsFor returns the terms that govern an agreement formed or a claim
+// drawn at at: those set before it. A change of terms holds for what begins
+// after it, so the hub cannot shorten a running agreement or claim.
+func (s *State) termsFor(at time.Time) Terms {
+	for i := len(s.termsSince) - 1; i > 0; i-- {
+		if s.termsSince[i].From.Before(at) {
+			return s.termsSince[i].Terms
+		}
+	}
+	if len(s.termsSince) > 0 {
+		return s.termsSince[0].Terms
+	}
+	return s.terms
+}
+
+// AgreementDue returns when an agreement expires if its goods are not
+// claimed: its term, under the terms it was formed under, from its forming.
+func (s *State) AgreementDue(a Agreement) time.Time {
+	return a.FormedAt.Add(s.termsFor(a.FormedAt).AgreementTerm)
+}
+
+// ClaimDue returns when an assigned task's claim lapses unless picked up,
+// under the terms it was drawn under; false when the task is not drawn.
+func (s *State) ClaimDue(t Task) (time.Time, bool) {
+	if t.AssignedAt == nil {
+		return time.Time{}, false
+	}
+	return t.AssignedAt.Add(s.termsFor(*t.AssignedAt).ClaimWindow), true
 }
 
 // Due is what has run out at a time and awaits its event, each list
@@ -102,12 +139,13 @@ func (s *State) agreementExpired(a *Agreement, now time.Time) bool {
 	if t := s.tasks[TaskID(a.ID)]; t != nil && (t.Status == TaskAssigned || t.Status == TaskPickedUp || t.Status == TaskDelivered) {
 		return false
 	}
-	return s.termsSet && !now.Before(a.FormedAt.Add(s.terms.AgreementTerm))
+	return s.termsSet && !now.Before(s.AgreementDue(*a))
 }
 
 // claimLapsed reports whether an assigned task's claim ran out at now.
 func (s *State) claimLapsed(t *Task, now time.Time) bool {
-	return t.Status == TaskAssigned && s.termsSet && !now.Before(t.AssignedAt.Add(s.terms.ClaimWindow))
+	due, ok := s.ClaimDue(*t)
+	return t.Status == TaskAssigned && s.termsSet && ok && !now.Before(due)
 }
 
 // drawDue reports whether an open task's window closed at now with

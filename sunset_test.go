@@ -128,3 +128,32 @@ func TestAgreementOnItsWayDoesNotExpire(t *testing.T) {
 		t.Fatalf("expiring an agreement on its way: %v, want ECONFLICT", err)
 	}
 }
+
+// The hub operator shrinks its terms to a nanosecond to expire an agreement
+// or take a drawn volunteer's claim away at once: the running agreement and
+// claim keep the terms they began under; what begins after the change
+// follows the new terms.
+func TestShorterTermsHoldOnlyForWhatBeginsAfter(t *testing.T) {
+	w := newWorld(t)
+	key := hex.EncodeToString(testDrawKey.Public())
+	w.must(KindTermsSet, ActorHub, Terms{LotteryWindow: 10 * time.Minute, ClaimWindow: time.Hour, AgreementTerm: 24 * time.Hour, DrawKey: key})
+	w.vouched("v1")
+	running := w.agree(terms("p1", "o1", "n1", 40_000))
+	drawn := w.agree(terms("p2", "o1", "n2", 40_000))
+	w.must(KindTaskVolunteered, VolunteerActor("v1"), TaskRef{TaskID(drawn.ID)})
+	if _, err := w.draw(TaskID(drawn.ID)); err != nil {
+		t.Fatal(err)
+	}
+	w.must(KindTermsSet, ActorHub, Terms{LotteryWindow: 10 * time.Minute, ClaimWindow: time.Nanosecond, AgreementTerm: time.Nanosecond, DrawKey: key})
+	wantCode(t, w.apply(KindAgreementCancelled, ActorHub, AgreementCancellation{running.ID, CancelExpired}), ECONFLICT)
+	wantCode(t, w.apply(KindTaskLapsed, ActorHub, TaskRef{TaskID(drawn.ID)}), ECONFLICT)
+	if due := w.s.AgreementDue(running); !due.Equal(running.FormedAt.Add(24 * time.Hour)) {
+		t.Fatalf("the running agreement is due %s, want a day after it formed", due)
+	}
+	if d := w.s.Due(w.now.Add(time.Minute)); len(d.Agreements)+len(d.Claims) != 0 {
+		t.Fatalf("due after the change: %+v, want nothing", d)
+	}
+	// An agreement formed after the change has the new, short term.
+	later := w.agree(terms("p3", "o1", "n2", 10_000))
+	w.must(KindAgreementCancelled, ActorHub, AgreementCancellation{later.ID, CancelExpired})
+}

@@ -265,7 +265,7 @@ func (c *coord) expiryNotices(fs *followState, now time.Time) (out []notice, cha
 		out = append(out, n)
 	}
 	c.s.read(func(st *plenty.State) error {
-		terms, termsSet := st.Terms()
+		_, termsSet := st.Terms()
 		for _, o := range st.Offers() {
 			if o.Status == plenty.StatusOpen {
 				at := o.ExpiresAt
@@ -298,10 +298,11 @@ func (c *coord) expiryNotices(fs *followState, now time.Time) (out []notice, cha
 			t, _ := st.Task(plenty.TaskID(a.ID))
 			switch t.Status {
 			case plenty.TaskOpen, "":
-				warn("agreement", a.ID, a.FormedAt.Add(terms.AgreementTerm), expiryWarning, notice{Councils: []string{a.Provider, a.Receiver},
+				warn("agreement", a.ID, st.AgreementDue(a), expiryWarning, notice{Councils: []string{a.Provider, a.Receiver},
 					Agreement: a.ID, Task: t.ID, Title: "Not picked up, agreement " + a.ID + " expires"})
 			case plenty.TaskAssigned:
-				warn("claim."+t.Assignee, t.ID, t.AssignedAt.Add(terms.ClaimWindow), terms.ClaimWindow/2, notice{Volunteer: t.Assignee,
+				due, _ := st.ClaimDue(t)
+				warn("claim."+t.Assignee, t.ID, due, due.Sub(*t.AssignedAt)/2, notice{Volunteer: t.Assignee,
 					Agreement: a.ID, Task: t.ID, Title: "Pick up task " + t.ID + " or your claim lapses"})
 			}
 		}

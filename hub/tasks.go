@@ -48,17 +48,16 @@ func viewTask(st *plenty.State, t plenty.Task) taskView {
 		return councilRef{ID: id, Name: c.Name, Place: c.Place}
 	}
 	v.Provider, v.Receiver = ref(a.Provider), ref(a.Receiver)
-	terms, ok := st.Terms()
+	_, ok := st.Terms()
 	if !ok {
 		return v
 	}
 	switch t.Status {
 	case plenty.TaskOpen:
-		draw, by := t.ClosesAt, a.FormedAt.Add(terms.AgreementTerm)
+		draw, by := t.ClosesAt, st.AgreementDue(a)
 		v.DrawAt, v.PickupBy = &draw, &by
 	case plenty.TaskAssigned:
-		if t.AssignedAt != nil {
-			by := t.AssignedAt.Add(terms.ClaimWindow)
+		if by, ok := st.ClaimDue(t); ok {
 			v.PickupBy = &by
 		}
 	}

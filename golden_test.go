@@ -35,7 +35,7 @@ func goldenLog(t *testing.T) *world {
 	w.must(KindNeedWithdrawn, DelegateActor("d_b1"), PostingClosed{ID: "n3"})
 	w.vouched("v1")
 	w.vouched("v2")
-	w.must(KindProposalDeclined, DelegateActor("d_m1"), ProposalDecision{terms("p0", "o1", "n2", 10_000)})
+	w.must(KindProposalDeclined, DelegateActor("d_m1"), ProposalDecision{terms("p0", "o1", "n3", 1_000)})
 	w.must(KindProposalAccepted, DelegateActor("d_b1"), ProposalDecision{terms("p3", "o1", "n2", 5_000)})
 	w.must(KindAcceptanceWithdrawn, DelegateActor("d_b1"), AcceptanceWithdrawal{Proposal: "p3"})
 	a := w.agree(terms("p1", "o1", "n1", 80_500))

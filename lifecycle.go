@@ -209,6 +209,11 @@ func (s *State) decideProposal(ev Event, d ProposalDecision, accept bool) error 
 			}
 		}
 	}
+	if accept && acc == nil && s.closedPairs[pairKey(o.ID, n.ID)] {
+		// A new proposal for a pair the engine never proposes again.
+		return Errorf(ECONFLICT, "offer %s and need %s were declined as a pair, or their agreement was cancelled: they are not proposed again; fetch fresh proposals",
+			o.ID, n.ID)
+	}
 	if accept {
 		if err := s.checkTerms(ev, t, o, n); err != nil {
 			return err
@@ -219,6 +224,9 @@ func (s *State) decideProposal(ev Event, d ProposalDecision, accept bool) error 
 		s.acceptances[t.ID] = acc
 	}
 	acc.Decisions = append(acc.Decisions, Decision{Council: del.Council, Delegate: del.ID, Accepted: accept, At: ev.Time})
+	if !accept {
+		s.closedPairs[pairKey(t.Offer, t.Need)] = true
+	}
 	s.touch("acceptance", t.ID)
 	if accept && s.councilConsents(ev, acc, o.Council) && s.councilConsents(ev, acc, n.Council) {
 		s.formAgreement(ev, acc, o, n)
@@ -369,6 +377,7 @@ func (s *State) cancelAgreement(ev Event, d AgreementCancellation) error {
 	}
 	o, n := s.offers[a.Offer], s.needs[a.Need]
 	a.Status = AgreementCancelled
+	s.closedPairs[pairKey(a.Offer, a.Need)] = true
 	releaseTo(&o.Remaining, &o.Status, a.Quantity)
 	releaseTo(&n.Remaining, &n.Status, a.Quantity)
 	s.touch("agreement", a.ID)

@@ -1,6 +1,10 @@
 package plenty
 
-import "time"
+import (
+	"iter"
+	"strings"
+	"time"
+)
 
 // The rules of pairing an offer with a need: the matching engine proposes
 // only pairs that keep them, and the fold records an accepted proposal only
@@ -50,4 +54,21 @@ func Pairable(o *Offer, n *Need) (km float64, why string) {
 		return km, "the two are farther apart than one of them reaches"
 	}
 	return km, ""
+}
+
+// pairKey is the key of an offer and a need in State.closedPairs.
+func pairKey(offer, need string) string { return offer + "\x00" + need }
+
+// ClosedPairs yields each offer and need that a council declined as a pair
+// or whose agreement was cancelled: the engine never proposes them again,
+// and the fold refuses to record their acceptance under a new proposal.
+func (s *State) ClosedPairs() iter.Seq2[string, string] {
+	return func(yield func(offer, need string) bool) {
+		for k := range s.closedPairs {
+			offer, need, _ := strings.Cut(k, "\x00")
+			if !yield(offer, need) {
+				return
+			}
+		}
+	}
 }

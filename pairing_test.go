@@ -64,5 +64,18 @@ func TestAcceptedPairsKeepTheEngineRules(t *testing.T) {
 	}
 	// The same offers in pairs the engine would propose are accepted.
 	w.agree(at("p_whole", "o_split", "n2", 200_000))
-	w.agree(at("p_ok", "o1", "n1", 10_000))
+	ok := w.agree(at("p_ok", "o1", "n1", 10_000))
+
+	// A pair declined, or whose agreement was cancelled, is never proposed
+	// again: a new proposal id for it is refused too.
+	if err := w.decline("d_b1", at("p_no", "o_late", "n1", 10_000)); err != nil {
+		t.Fatal(err)
+	}
+	w.must(KindAgreementCancelled, DelegateActor("d_m1"), AgreementCancellation{ok.ID, CancelWithdrawn})
+	for _, p := range []ProposalTerms{at("p_no_again", "o_late", "n1", 10_000), at("p_ok_again", "o1", "n1", 10_000)} {
+		err := w.accept("d_m1", p)
+		if ErrorCode(err) != ECONFLICT || !strings.Contains(err.Error(), "not proposed again") {
+			t.Errorf("%s: %v, want a conflict: the pair is not proposed again", p.ID, err)
+		}
+	}
 }

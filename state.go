@@ -40,6 +40,7 @@ type State struct {
 	handles      map[string]string // lower-cased handle → volunteer id
 	tasks        map[string]*Task
 	mandateEnded map[string]bool // delegate id → mandate.expired recorded
+	closedPairs  map[string]bool // pairKey(offer, need) → declined, or its agreement cancelled
 	terms        Terms           // the hub's time limits in force (sunset.go)
 	termsSet     bool
 	termsSince   []termsSince // every terms.set, in order: what governs an agreement or a claim
@@ -186,6 +187,7 @@ func NewState() *State {
 		handles:      map[string]string{},
 		tasks:        map[string]*Task{},
 		mandateEnded: map[string]bool{},
+		closedPairs:  map[string]bool{},
 
 		credentials:  map[string]Actor{},
 		assemblyKeys: map[string]string{},

@@ -1,7 +1,6 @@
 package matching
 
 import (
-	"slices"
 	"time"
 
 	"github.com/plentyhub/plenty"
@@ -18,29 +17,16 @@ var HubOptions = Options{FairSegments: 3, FairStepKm: 10}
 // "recompute it yourself" protocol. It holds every offer and need (the
 // engine itself leaves out those not open, run out or expired at now), the
 // ledger's size, HubOptions, and the pairs a council declined or whose
-// agreement was cancelled, which are never proposed again (the same terms
-// would give the same proposal id, already decided). A proposal names its
+// agreement was cancelled, which are never proposed again (State.ClosedPairs;
+// the fold refuses their acceptance too). A proposal names its
 // ledger size and the time it was computed; the state of that size at that
 // time gives the same proposals.
 func InputOf(st *plenty.State, now time.Time) Input {
 	exclude := map[Pair]bool{}
-	for _, a := range st.Acceptances() {
-		if slices.ContainsFunc(a.Decisions, declined) || cancelled(st, a.Agreement) {
-			exclude[Pair{Offer: a.Proposal.Offer, Need: a.Proposal.Need}] = true
-		}
+	for offer, need := range st.ClosedPairs() {
+		exclude[Pair{Offer: offer, Need: need}] = true
 	}
 	opt := HubOptions
 	opt.Exclude = exclude
 	return Input{Offers: st.Offers(), Needs: st.Needs(), Now: now, LedgerSize: st.Size(), Options: opt}
-}
-
-func declined(d plenty.Decision) bool { return !d.Accepted }
-
-// cancelled reports whether the agreement exists and was cancelled.
-func cancelled(st *plenty.State, agreement string) bool {
-	if agreement == "" {
-		return false
-	}
-	a, ok := st.Agreement(agreement)
-	return ok && a.Status == plenty.AgreementCancelled
 }

@@ -148,6 +148,9 @@ func TestVerifyRefusesResignedLogsThatBreakARule(t *testing.T) {
 				d["proof"] = string(p)
 				return true
 			}, "the draw's proof does not verify"},
+		{"ExchangeAtAMadeUpDistance", nth(plenty.KindProposalAccepted, 0),
+			func(d map[string]any) bool { d["proposal"].(map[string]any)["distance_km"] = 0.0; return true },
+			"are 0.0 km apart, but they are 7.3 km apart"},
 		{"AgreementWithoutConsent", nth(plenty.KindProposalAccepted, 1),
 			func(d map[string]any) bool { return false }, "does not exist"},
 	}

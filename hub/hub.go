@@ -80,6 +80,11 @@ type Config struct {
 	WebhookRetryFor  time.Duration
 	// WebhookTimeout bounds one webhook delivery; 10 s when 0.
 	WebhookTimeout time.Duration
+	// WebhookPrivate lets webhooks reach loopback, private and link-local
+	// addresses (a receiver on the hub's machine or its network). Off, a
+	// delegate cannot make the hub send requests into the network it runs
+	// in; the hub's own address is refused either way.
+	WebhookPrivate bool
 }
 
 func (c *Config) setDefaults() {

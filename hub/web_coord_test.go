@@ -14,7 +14,7 @@ import (
 // details, say who reads it and for how long, and take messages by form;
 // the desk says when a webhook was paused.
 func TestWebThread(t *testing.T) {
-	h := MustServeHub(t, hub.Config{WebhookTimeout: 100 * time.Millisecond, WebhookRetryBase: time.Millisecond,
+	h := MustServeHub(t, hub.Config{WebhookPrivate: true, WebhookTimeout: 100 * time.Millisecond, WebhookRetryBase: time.Millisecond,
 		WebhookRetryMax: 2 * time.Millisecond, WebhookRetryFor: 3 * time.Millisecond})
 	x := h.agree()
 	// A webhook to a port where nothing listens fails and is paused.

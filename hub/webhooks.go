@@ -126,8 +126,10 @@ func newWebhooks(c *coord) *webhooks {
 	h := &webhooks{c: c, workers: map[string]chan struct{}{}, quit: make(chan struct{})}
 	h.ctx, h.cancel = context.WithCancel(context.Background())
 	dialer := &net.Dialer{Timeout: 10 * time.Second, Control: func(_, address string, _ syscall.RawConn) error {
-		if h.isSelf(address) {
-			return errors.New("refused: the address is the hub's own")
+		// Checked again at each connection: the host may resolve otherwise
+		// than when the webhook was registered.
+		if why := h.refusedAddress(address); why != "" {
+			return errors.New("refused: the address " + why)
 		}
 		return nil
 	}}
@@ -176,6 +178,25 @@ func (h *webhooks) isSelf(address string) bool {
 	return false
 }
 
+// refusedAddress says why webhooks may not reach address ("ip:port"), or
+// "": it is the hub's own, or, unless Config.WebhookPrivate, a loopback,
+// private, link-local or unspecified one.
+func (h *webhooks) refusedAddress(address string) string {
+	if h.isSelf(address) {
+		return "is the hub's own"
+	}
+	host, _, err := net.SplitHostPort(address)
+	ip := net.ParseIP(host)
+	if err != nil || ip == nil {
+		return "is not an IP address and port"
+	}
+	if !h.c.s.cfg.WebhookPrivate && (ip.IsLoopback() || ip.IsPrivate() || ip.IsLinkLocalUnicast() || ip.IsUnspecified() ||
+		ip.IsLinkLocalMulticast() || ip.IsInterfaceLocalMulticast()) {
+		return "is in a loopback, private or link-local network, which webhooks do not reach on this hub (--webhook-private allows it)"
+	}
+	return ""
+}
+
 // checkURL checks a webhook's URL: http or https, a host, and no address
 // of the hub itself among those its host resolves to.
 func (h *webhooks) checkURL(ctx context.Context, raw string) error {
@@ -199,6 +220,9 @@ func (h *webhooks) checkURL(ctx context.Context, raw string) error {
 	for _, ip := range ips {
 		if h.isSelf(net.JoinHostPort(ip.IP.String(), port)) {
 			return plenty.Invalid("url", "resolves to this hub itself; give the address of your own receiver")
+		}
+		if why := h.refusedAddress(net.JoinHostPort(ip.IP.String(), port)); why != "" {
+			return plenty.Invalid("url", "resolves to "+ip.IP.String()+", which "+why)
 		}
 	}
 	return nil

@@ -122,7 +122,7 @@ func (h *testHub) webhook(c council, url, events string) string {
 // Webhooks reach a real receiver on 127.0.0.1, each signed; the list
 // shows how the last delivery went; the hub's own address is refused.
 func TestWebhooksSigned(t *testing.T) {
-	h := MustOpenHub(t, hub.Config{})
+	h := MustOpenHub(t, hub.Config{WebhookPrivate: true})
 	base := h.serve()
 	bakers := h.register("Bakers")
 	rc := newReceiver(t)
@@ -167,10 +167,29 @@ func TestWebhooksSigned(t *testing.T) {
 	}
 }
 
+// By default a delegate cannot point the hub's webhooks into the network it
+// runs in: loopback, private and link-local addresses are refused, by
+// address or by name, and nothing is registered.
+func TestWebhooksStayOutOfPrivateNetworks(t *testing.T) {
+	h := MustOpenHub(t, hub.Config{})
+	h.serve()
+	bakers := h.register("Bakers")
+	for _, u := range []string{"http://127.0.0.1:9/", "http://localhost:9/", "http://10.0.0.5/", "http://192.168.1.1/",
+		"http://169.254.169.254/latest/meta-data/", "http://[::1]:9/", "http://0.0.0.0:9/"} {
+		r := h.call("POST", "/api/v1/councils/"+bakers.ID+"/webhooks", bakers.Token, `{"url": "`+u+`", "events": ["*"]}`).want(t, 422)
+		if !strings.Contains(string(r.Raw), "--webhook-private allows it") {
+			t.Errorf("%s refused with %s", u, r.Raw)
+		}
+	}
+	if n := len(h.call("GET", "/api/v1/councils/"+bakers.ID+"/webhooks", bakers.Token, "").want(t, 200).get("webhooks").([]any)); n != 0 {
+		t.Fatalf("%d webhooks after refusals, want none", n)
+	}
+}
+
 // A receiver that fails twice then answers gets each message once, in
 // order: the first is retried and nothing overtakes it.
 func TestWebhookRetriedInOrder(t *testing.T) {
-	h := MustOpenHub(t, hub.Config{WebhookRetryBase: 5 * time.Millisecond, WebhookRetryMax: 20 * time.Millisecond})
+	h := MustOpenHub(t, hub.Config{WebhookPrivate: true, WebhookRetryBase: 5 * time.Millisecond, WebhookRetryMax: 20 * time.Millisecond})
 	h.serve()
 	bakers := h.register("Bakers")
 	rc := newReceiver(t)
@@ -207,7 +226,7 @@ func TestWebhookRetriedInOrder(t *testing.T) {
 // A receiver that never answers is paused after its retries; another
 // council's receiver is served meanwhile, unhindered.
 func TestWebhookNeverAnswers(t *testing.T) {
-	h := MustOpenHub(t, hub.Config{WebhookTimeout: 300 * time.Millisecond, WebhookRetryBase: 10 * time.Millisecond,
+	h := MustOpenHub(t, hub.Config{WebhookPrivate: true, WebhookTimeout: 300 * time.Millisecond, WebhookRetryBase: 10 * time.Millisecond,
 		WebhookRetryMax: 20 * time.Millisecond, WebhookRetryFor: 50 * time.Millisecond})
 	h.serve()
 	mill, bakers := h.register("Mill"), h.register("Bakers")
@@ -266,7 +285,7 @@ func TestWebhookNeverAnswers(t *testing.T) {
 // A delivery goes to the registered URL only: a redirect is a failure,
 // never followed.
 func TestWebhookNoRedirects(t *testing.T) {
-	h := MustOpenHub(t, hub.Config{WebhookRetryBase: time.Millisecond, WebhookRetryMax: 2 * time.Millisecond, WebhookRetryFor: 5 * time.Millisecond})
+	h := MustOpenHub(t, hub.Config{WebhookPrivate: true, WebhookRetryBase: time.Millisecond, WebhookRetryMax: 2 * time.Millisecond, WebhookRetryFor: 5 * time.Millisecond})
 	h.serve()
 	var mu sync.Mutex
 	reached := 0
@@ -308,7 +327,7 @@ func TestWebhookNoRedirects(t *testing.T) {
 // A webhook's queue survives a restart: what failed before is delivered
 // after, under the same webhook-id.
 func TestWebhookQueueSurvivesRestart(t *testing.T) {
-	cfg := hub.Config{WebhookRetryBase: time.Hour}
+	cfg := hub.Config{WebhookPrivate: true, WebhookRetryBase: time.Hour}
 	h := MustOpenHub(t, cfg)
 	h.serve()
 	bakers := h.register("Bakers")

@@ -35,6 +35,8 @@ type Main struct {
 	WriteRate     float64
 	AddrRate      float64
 	RegisterRate  float64
+	// WebhookPrivate lets webhooks reach private addresses (--webhook-private).
+	WebhookPrivate bool
 	// Location is the time zone of the web pages (--timezone).
 	Location *time.Location
 
@@ -67,6 +69,7 @@ func (m *Main) ParseFlags(args []string, stderr io.Writer) error {
 	fs.Float64Var(&m.WriteRate, "write-rate", 20, "writes per second allowed to one delegate token (burst twice that)")
 	fs.Float64Var(&m.AddrRate, "addr-rate", 100, "writes per second allowed from one client address (burst twice that)")
 	fs.Float64Var(&m.RegisterRate, "register-rate", 5, "anonymous registrations (councils, volunteers) per minute allowed from one client address (burst the same)")
+	fs.BoolVar(&m.WebhookPrivate, "webhook-private", false, "let webhooks reach loopback, private and link-local addresses (a receiver on this machine or its network)")
 	m.fedFlags(fs)
 	zone := fs.String("timezone", "", "time zone of the web pages' dates and times, by IANA name such as Europe/London (default the machine's)")
 	if err := fs.Parse(args); err != nil {
@@ -110,7 +113,7 @@ func (m *Main) Open(logger *slog.Logger) error {
 	}
 	m.Ledger = l
 	m.Server = hub.New(l, hub.Config{
-		Logger: logger, Now: now, LotteryWindow: m.LotteryWindow, MessageTTL: m.MessageTTL,
+		Logger: logger, Now: now, LotteryWindow: m.LotteryWindow, MessageTTL: m.MessageTTL, WebhookPrivate: m.WebhookPrivate,
 		WriteRate: m.WriteRate, WriteBurst: int(2 * m.WriteRate),
 		AddrRate: m.AddrRate, AddrBurst: int(2 * m.AddrRate), Location: m.Location,
 		RegisterRate: m.RegisterRate, RegisterBurst: max(1, int(m.RegisterRate)),

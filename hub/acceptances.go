@@ -13,11 +13,7 @@ func (s *Server) postWithdrawAcceptance(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	key, err := apiKey(c)
-	if err != nil {
-		return err
-	}
-	acc, err := usecase.WithdrawAcceptance(c.UserContext(), s.env(), d, c.Params("id"), key)
+	acc, err := usecase.WithdrawAcceptance(c.UserContext(), s.env(), d, c.Params("id"), requestKey(c))
 	if err != nil {
 		return err
 	}

@@ -129,25 +129,22 @@ func (s *Server) postReceipt(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	in, key, err := readReceipt(c)
+	in, err := readReceipt(c)
 	if err != nil {
 		return err
 	}
-	tr, err := usecase.ConfirmReceipt(c.UserContext(), s.env(), d, a, in, key)
+	tr, err := usecase.ConfirmReceipt(c.UserContext(), s.env(), d, a, in, requestKey(c))
 	if err != nil {
 		return err
 	}
 	return c.Status(fiber.StatusCreated).JSON(fiber.Map{"transfer": s.viewTransfer(tr)})
 }
 
-// readReceipt reads a receipt's or a correction's body and its key.
-func readReceipt(c *fiber.Ctx) (usecase.Receipt, usecase.Key, error) {
+// readReceipt reads a receipt's or a correction's body.
+func readReceipt(c *fiber.Ctx) (usecase.Receipt, error) {
 	var in usecase.Receipt
-	if err := decodeBody(c, &in); err != nil {
-		return in, usecase.Key{}, err
-	}
-	key, err := apiKey(c)
-	return in, key, err
+	err := decodeBody(c, &in)
+	return in, err
 }
 
 // cancelAgreement withdraws an active agreement, by a delegate of either
@@ -157,11 +154,7 @@ func (s *Server) cancelAgreement(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	key, err := apiKey(c)
-	if err != nil {
-		return err
-	}
-	if _, err := usecase.CancelAgreement(c.UserContext(), s.env(), d, a, key); err != nil {
+	if _, err := usecase.CancelAgreement(c.UserContext(), s.env(), d, a, requestKey(c)); err != nil {
 		return err
 	}
 	return s.getAgreement(c)
@@ -179,11 +172,11 @@ func (s *Server) postCorrection(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	in, key, err := readReceipt(c)
+	in, err := readReceipt(c)
 	if err != nil {
 		return err
 	}
-	tr, err := usecase.Correct(c.UserContext(), s.env(), d, orig, in, key)
+	tr, err := usecase.Correct(c.UserContext(), s.env(), d, orig, in, requestKey(c))
 	if err != nil {
 		return err
 	}

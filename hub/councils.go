@@ -28,11 +28,7 @@ func (s *Server) registerCouncil(c *fiber.Ctx) error {
 	if err := decodeBody(c, &in); err != nil {
 		return err
 	}
-	key, err := apiKey(c)
-	if err != nil {
-		return err
-	}
-	r, err := usecase.RegisterCouncil(c.UserContext(), s.env(), in, key)
+	r, err := usecase.RegisterCouncil(c.UserContext(), s.env(), in, requestKey(c))
 	if err != nil {
 		return err
 	}
@@ -162,11 +158,7 @@ func (s *Server) issueDelegate(c *fiber.Ctx) error {
 	if err := decodeBody(c, &in); err != nil {
 		return err
 	}
-	key, err := apiKey(c)
-	if err != nil {
-		return err
-	}
-	is, err := usecase.IssueDelegate(c.UserContext(), s.env(), by, in, key)
+	is, err := usecase.IssueDelegate(c.UserContext(), s.env(), by, in, requestKey(c))
 	if err != nil {
 		return err
 	}
@@ -182,11 +174,7 @@ func (s *Server) recallDelegate(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	key, err := apiKey(c)
-	if err != nil {
-		return err
-	}
-	d, err := usecase.RecallDelegate(c.UserContext(), s.env(), by, c.Params("delegate"), key)
+	d, err := usecase.RecallDelegate(c.UserContext(), s.env(), by, c.Params("delegate"), requestKey(c))
 	if err != nil {
 		return err
 	}
@@ -207,11 +195,7 @@ func (s *Server) renewDelegate(c *fiber.Ctx) error {
 			return err
 		}
 	}
-	key, err := apiKey(c)
-	if err != nil {
-		return err
-	}
-	d, err := usecase.RenewDelegate(c.UserContext(), s.env(), by, c.Params("delegate"), in, key)
+	d, err := usecase.RenewDelegate(c.UserContext(), s.env(), by, c.Params("delegate"), in, requestKey(c))
 	if err != nil {
 		return err
 	}
@@ -226,11 +210,7 @@ func (s *Server) replaceAssemblyKey(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	key, err := apiKey(c)
-	if err != nil {
-		return err
-	}
-	assembly, err := usecase.ReplaceAssemblyKey(c.UserContext(), s.env(), by, key)
+	assembly, err := usecase.ReplaceAssemblyKey(c.UserContext(), s.env(), by, requestKey(c))
 	if err != nil {
 		return err
 	}

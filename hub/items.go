@@ -41,11 +41,7 @@ func (s *Server) defineItem(c *fiber.Ctx) error {
 	if err := decodeBody(c, &in); err != nil {
 		return err
 	}
-	key, err := apiKey(c)
-	if err != nil {
-		return err
-	}
-	it, err := usecase.DefineItem(c.UserContext(), s.env(), d, in, key)
+	it, err := usecase.DefineItem(c.UserContext(), s.env(), d, in, requestKey(c))
 	if err != nil {
 		return err
 	}

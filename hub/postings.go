@@ -29,11 +29,7 @@ func (s *Server) postOffer(c *fiber.Ctx) error {
 	if err := decodeBody(c, &in); err != nil {
 		return err
 	}
-	key, err := apiKey(c)
-	if err != nil {
-		return err
-	}
-	o, err := usecase.PostOffer(c.UserContext(), s.env(), d, in, key)
+	o, err := usecase.PostOffer(c.UserContext(), s.env(), d, in, requestKey(c))
 	if err != nil {
 		return err
 	}
@@ -49,11 +45,7 @@ func (s *Server) postNeed(c *fiber.Ctx) error {
 	if err := decodeBody(c, &in); err != nil {
 		return err
 	}
-	key, err := apiKey(c)
-	if err != nil {
-		return err
-	}
-	n, err := usecase.PostNeed(c.UserContext(), s.env(), d, in, key)
+	n, err := usecase.PostNeed(c.UserContext(), s.env(), d, in, requestKey(c))
 	if err != nil {
 		return err
 	}
@@ -225,9 +217,5 @@ func (s *Server) withdrawNeed(c *fiber.Ctx) error {
 // that is not open is refused by the fold (ECONFLICT), after an idempotent
 // repeat is recognised.
 func (s *Server) withdraw(c *fiber.Ctx, d plenty.Delegate, kind, id string) error {
-	key, err := apiKey(c)
-	if err != nil {
-		return err
-	}
-	return usecase.Withdraw(c.UserContext(), s.env(), d, kind, id, key)
+	return usecase.Withdraw(c.UserContext(), s.env(), d, kind, id, requestKey(c))
 }

@@ -97,10 +97,9 @@ func (s *Server) listProposals(c *fiber.Ctx) error {
 	return c.JSON(fiber.Map{"proposals": views, "ledger_size": set.size, "computed_at": set.at})
 }
 
-// decide records delegate d's acceptance or refusal of a proposal the hub
-// served. The ledger's fold decides whether it still fits what the offer
-// and need have left: a proposal overtaken by other agreements is an
-// ECONFLICT, and the engine recomputes the proposals after every change.
+// decide finds proposal id among those the hub served (ENOTFOUND when it
+// expired or never was; ECONFLICT when it is already agreed) and records
+// delegate d's decision on it (usecase.Decide), for the API and the desk.
 func (s *Server) decide(ctx context.Context, d plenty.Delegate, id string, accept bool, key usecase.Key) (plenty.Acceptance, error) {
 	p, ok := s.engine.lookup(id, s.now())
 	if !ok {
@@ -124,11 +123,7 @@ func (s *Server) decideProposal(c *fiber.Ctx, accept bool) error {
 	if err != nil {
 		return err
 	}
-	key, err := apiKey(c)
-	if err != nil {
-		return err
-	}
-	acc, err := s.decide(c.UserContext(), d, c.Params("id"), accept, key)
+	acc, err := s.decide(c.UserContext(), d, c.Params("id"), accept, requestKey(c))
 	if err != nil {
 		return err
 	}

@@ -129,11 +129,7 @@ func (s *Server) actOnTask(action string) fiber.Handler {
 		if err != nil {
 			return err
 		}
-		key, err := apiKey(c)
-		if err != nil {
-			return err
-		}
-		t, err := usecase.ActOnTask(c.UserContext(), s.env(), v, c.Params("id"), action, key)
+		t, err := usecase.ActOnTask(c.UserContext(), s.env(), v, c.Params("id"), action, requestKey(c))
 		if err != nil {
 			return err
 		}

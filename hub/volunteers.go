@@ -55,11 +55,7 @@ func (s *Server) registerVolunteer(c *fiber.Ctx) error {
 	if err := decodeBody(c, &in); err != nil {
 		return err
 	}
-	key, err := apiKey(c)
-	if err != nil {
-		return err
-	}
-	v, token, err := usecase.RegisterVolunteer(c.UserContext(), s.env(), in, key)
+	v, token, err := usecase.RegisterVolunteer(c.UserContext(), s.env(), in, requestKey(c))
 	if err != nil {
 		return err
 	}
@@ -91,11 +87,7 @@ func (s *Server) vouchVolunteer(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	key, err := apiKey(c)
-	if err != nil {
-		return err
-	}
-	v, err := usecase.Vouch(c.UserContext(), s.env(), d, c.Params("id"), key)
+	v, err := usecase.Vouch(c.UserContext(), s.env(), d, c.Params("id"), requestKey(c))
 	if err != nil {
 		return err
 	}

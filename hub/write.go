@@ -25,7 +25,17 @@ type replayedKey struct{}
 // markReplays answers every request that carried an Idempotency-Key with
 // the key, and a request the ledger answered from the key (whichever use
 // case wrote it) with Idempotent-Replayed: true.
+//
+// It also reads the key of every write (see apiKey), refusing a malformed
+// one before the request goes further; requestKey returns it.
 func (s *Server) markReplays(c *fiber.Ctx) error {
+	if c.Method() != fiber.MethodGet && c.Method() != fiber.MethodHead {
+		key, err := apiKey(c)
+		if err != nil {
+			return err
+		}
+		c.Locals(requestKeyLocal{}, key)
+	}
 	r := &replayed{}
 	c.SetUserContext(context.WithValue(c.UserContext(), replayedKey{}, r))
 	err := c.Next()
@@ -55,6 +65,15 @@ func apiKey(c *fiber.Ctx) (usecase.Key, error) {
 	h.Write([]byte(c.Method() + " " + c.Path() + "\n"))
 	h.Write(c.Body())
 	return usecase.Key{Name: idempotencyScope(c) + " " + key, Request: hex.EncodeToString(h.Sum(nil))}, nil
+}
+
+type requestKeyLocal struct{}
+
+// requestKey is the idempotency key of an API write, as markReplays read
+// it: none for a request without an Idempotency-Key.
+func requestKey(c *fiber.Ctx) usecase.Key {
+	key, _ := c.Locals(requestKeyLocal{}).(usecase.Key)
+	return key
 }
 
 // idempotencyScope names whose keys a request's Idempotency-Key is among.

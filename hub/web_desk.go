@@ -177,74 +177,82 @@ func (w *web) postingItem(c *fiber.Ctx) (code, unit string, ferr *plenty.FieldEr
 // form to change an offer), the changed offer is posted first and the old
 // one withdrawn after.
 func (w *web) deskPostOffer(c *fiber.Ctx, sess *session, d plenty.Delegate) error {
-	var fe fieldErrors
-	code, unit, ferr := w.postingItem(c)
-	in := usecase.Offer{
-		Item: code, Quantity: formDecimal(&fe, "quantity", c.FormValue("quantity")),
-		Unit: unit, Note: c.FormValue("note"), MinSplit: formDecimal(&fe, "min_split", c.FormValue("min_split")),
-		MaxDistanceKm: formFloat(&fe, "max_distance_km", c.FormValue("max_distance_km"), "a number of kilometres such as 40"),
-	}
-	if v := c.FormValue("available_until"); v != "" {
-		in.AvailableUntil = formTime(v, w.s.cfg.Location)
-	}
-	in.Private = formDetails(c)
-	in.Faults = fe
-	var o plenty.Offer
-	err := fieldError(ferr)
-	if err == nil {
-		o, err = usecase.PostOffer(c.UserContext(), w.s.env(), d, in, formKey(c))
-	}
-	if err != nil {
-		if !isRefusal(err) {
-			return err
+	return w.deskPost(c, sess, d, "offer", func(fe fieldErrors, code, unit string) (posted, error) {
+		in := usecase.Offer{
+			Item: code, Quantity: formDecimal(&fe, "quantity", c.FormValue("quantity")),
+			Unit: unit, Note: c.FormValue("note"), MinSplit: formDecimal(&fe, "min_split", c.FormValue("min_split")),
+			MaxDistanceKm: formFloat(&fe, "max_distance_km", c.FormValue("max_distance_km"), "a number of kilometres such as 40"),
+			Private:       formDetails(c),
 		}
-		return w.renderDesk(c, statusOfErr(err), sess, d, func(data *deskData) {
-			data.Offer.fill(c, offerFields...)
-			data.Offer.Values["replaces"] = c.FormValue("replaces")
-			data.Offer.refuse(err, nil)
-			data.Open = "offer"
-		})
-	}
-	msg := fmt.Sprintf("Offer %s posted: %s of %s.", o.ID, amount(o.Quantity, unit), w.itemName(o.Item))
-	msg += w.replacePosting(c, d, plenty.KindOfferWithdrawn, "offer")
-	w.sessions.tell(sess.ID, msg, "")
-	return c.Redirect("/desk#flash", http.StatusSeeOther)
+		if v := c.FormValue("available_until"); v != "" {
+			in.AvailableUntil = formTime(v, w.s.cfg.Location)
+		}
+		in.Faults = fe
+		o, err := usecase.PostOffer(c.UserContext(), w.s.env(), d, in, formKey(c))
+		return posted{o.ID, o.Item, o.Quantity}, err
+	})
 }
 
 // deskPostNeed posts a need from the desk's form, as deskPostOffer an
 // offer.
 func (w *web) deskPostNeed(c *fiber.Ctx, sess *session, d plenty.Delegate) error {
-	var fe fieldErrors
+	return w.deskPost(c, sess, d, "need", func(fe fieldErrors, code, unit string) (posted, error) {
+		in := usecase.Need{
+			Item: code, Quantity: formDecimal(&fe, "quantity", c.FormValue("quantity")),
+			Unit: unit, Note: c.FormValue("note"),
+			Priority:      formInt(&fe, "priority", c.FormValue("priority"), "a whole number from 1 to 5"),
+			MaxDistanceKm: formFloat(&fe, "max_distance_km", c.FormValue("max_distance_km"), "a number of kilometres such as 40"),
+			Private:       formDetails(c),
+		}
+		if v := c.FormValue("needed_by"); v != "" {
+			in.NeededBy = formTime(v, w.s.cfg.Location)
+		}
+		in.Faults = fe
+		n, err := usecase.PostNeed(c.UserContext(), w.s.env(), d, in, formKey(c))
+		return posted{n.ID, n.Item, n.Quantity}, err
+	})
+}
+
+// posted is what the desk says of a posting it posted.
+type posted struct {
+	id, item string
+	quantity plenty.Amount
+}
+
+// deskPost posts what post reads from the desk's form of what ("offer"
+// or "need") with the item and unit the form names; a refusal shows the
+// form again with its fields filled and its faults named. The posting the
+// form replaces is withdrawn after.
+func (w *web) deskPost(c *fiber.Ctx, sess *session, d plenty.Delegate, what string,
+	post func(fe fieldErrors, code, unit string) (posted, error)) error {
 	code, unit, ferr := w.postingItem(c)
-	in := usecase.Need{
-		Item: code, Quantity: formDecimal(&fe, "quantity", c.FormValue("quantity")),
-		Unit: unit, Note: c.FormValue("note"),
-		Priority:      formInt(&fe, "priority", c.FormValue("priority"), "a whole number from 1 to 5"),
-		MaxDistanceKm: formFloat(&fe, "max_distance_km", c.FormValue("max_distance_km"), "a number of kilometres such as 40"),
-	}
-	if v := c.FormValue("needed_by"); v != "" {
-		in.NeededBy = formTime(v, w.s.cfg.Location)
-	}
-	in.Private = formDetails(c)
-	in.Faults = fe
-	var n plenty.Need
+	var p posted
 	err := fieldError(ferr)
 	if err == nil {
-		n, err = usecase.PostNeed(c.UserContext(), w.s.env(), d, in, formKey(c))
+		p, err = post(nil, code, unit)
 	}
+	offer := what == "offer"
 	if err != nil {
 		if !isRefusal(err) {
 			return err
 		}
 		return w.renderDesk(c, statusOfErr(err), sess, d, func(data *deskData) {
-			data.Need.fill(c, needFields...)
-			data.Need.Values["replaces"] = c.FormValue("replaces")
-			data.Need.refuse(err, nil)
-			data.Open = "need"
+			f, fields := data.Need, needFields
+			if offer {
+				f, fields = data.Offer, offerFields
+			}
+			f.fill(c, fields...)
+			f.Values["replaces"] = c.FormValue("replaces")
+			f.refuse(err, nil)
+			data.Open = what
 		})
 	}
-	msg := fmt.Sprintf("Need %s posted: %s of %s.", n.ID, amount(n.Quantity, unit), w.itemName(n.Item))
-	msg += w.replacePosting(c, d, plenty.KindNeedWithdrawn, "need")
+	msg := fmt.Sprintf("%s %s posted: %s of %s.", strings.ToUpper(what[:1])+what[1:], p.id, amount(p.quantity, unit), w.itemName(p.item))
+	withdrawn := plenty.KindNeedWithdrawn
+	if offer {
+		withdrawn = plenty.KindOfferWithdrawn
+	}
+	msg += w.replacePosting(c, d, withdrawn, what)
 	w.sessions.tell(sess.ID, msg, "")
 	return c.Redirect("/desk#flash", http.StatusSeeOther)
 }

@@ -21,26 +21,76 @@ import (
 // requires.
 func resigned(t *testing.T, l *testLog, edit func(i int, kind string, data map[string]any) (keep bool)) string {
 	t.Helper()
+	e := editLog(t, l)
+	kept := e.evs[:0]
+	for i, d := range e.evs {
+		if edit(i, d.kind, d.data) {
+			kept = append(kept, d)
+		}
+	}
+	e.evs = kept
+	return e.resign(l)
+}
+
+// draft is an event of a log being edited: its body is built again from
+// these fields, under the seq of its new position.
+type draft struct {
+	time  time.Time
+	kind  string
+	actor plenty.Actor
+	data  map[string]any
+}
+
+// logEdit is a log taken apart for an operator to change: edit, drop,
+// insert, reorder or repeat events, then resign it.
+type logEdit struct {
+	t   *testing.T
+	evs []draft
+}
+
+func editLog(t *testing.T, l *testLog) *logEdit {
+	t.Helper()
+	e := &logEdit{t: t}
+	for _, ev := range l.events {
+		e.evs = append(e.evs, draft{time: ev.Time, kind: ev.Kind, actor: ev.Actor, data: e.asMap(ev.Data)})
+	}
+	return e
+}
+
+// asMap returns data (a payload, or its JSON) as the map an edit changes.
+func (e *logEdit) asMap(data any) map[string]any {
+	e.t.Helper()
+	raw, ok := data.(json.RawMessage)
+	if !ok {
+		var err error
+		if raw, err = plenty.CanonicalJSON(data); err != nil {
+			e.t.Fatal(err)
+		}
+	}
+	var m map[string]any
+	if err := json.Unmarshal(raw, &m); err != nil {
+		e.t.Fatal(err)
+	}
+	return m
+}
+
+// resign encodes the events under their new seqs and writes them with a
+// checkpoint signed by l's key.
+func (e *logEdit) resign(l *testLog) string {
+	t := e.t
+	t.Helper()
 	out := &testLog{t: t, signer: l.signer, verifier: l.verifier}
-	for i, ev := range l.events {
-		var data map[string]any
-		if err := json.Unmarshal(ev.Data, &data); err != nil {
-			t.Fatal(err)
-		}
-		if !edit(i, ev.Kind, data) {
-			continue
-		}
-		raw, err := plenty.CanonicalJSON(data)
+	for _, d := range e.evs {
+		raw, err := plenty.CanonicalJSON(d.data)
 		if err != nil {
 			t.Fatal(err)
 		}
 		seq := int64(len(out.events))
-		body := plenty.EncodeEvent(seq, ev.Time, ev.Kind, ev.Actor, raw)
-		e, err := plenty.DecodeEvent(body)
+		ev, err := plenty.DecodeEvent(plenty.EncodeEvent(seq, d.time, d.kind, d.actor, raw))
 		if err != nil {
 			t.Fatal(err)
 		}
-		out.events = append(out.events, e)
+		out.events = append(out.events, ev)
 	}
 	dir := t.TempDir()
 	rows := make([]eventRow, len(out.events))

@@ -73,6 +73,11 @@ func (p OfferPosting) Check(now time.Time) []FieldError {
 
 func (p OfferPosting) check(c *checks, now time.Time) {
 	checkPostingFields(c, p.ID, p.Quantity, p.Location, p.MaxDistanceKm, p.Note, p.ExpiresAt, now)
+	// The API reads every time between the years 2000 and 9999; the other
+	// times of a posting are bounded by now and its expiry, this one is not.
+	if y := p.AvailableFrom.Year(); y < 2000 || y > 9999 {
+		c.add("available_from", "must be a time between the years 2000 and 9999")
+	}
 	switch {
 	case !p.AvailableUntil.After(now):
 		c.add("available_until", "must be in the future")

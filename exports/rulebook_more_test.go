@@ -243,6 +243,8 @@ func TestVerifyRefusesResignedLogsThatBreakAPostingOrMandateRule(t *testing.T) {
 			"available_until must be after available_from"},
 		{"OfferAvailableAfterItExpires", change(plenty.KindOfferPosted, 0, func(d map[string]any) { d["available_until"] = after(73 * time.Hour) }),
 			"available_until must not be after expires_at"},
+		{"OfferAvailableFromBefore2000", change(plenty.KindOfferPosted, 0, func(d map[string]any) { d["available_from"] = "1999-12-31T00:00:00Z" }),
+			"available_from must be a time between the years 2000 and 9999"},
 		{"NegativeSplit", change(plenty.KindOfferPosted, 0, func(d map[string]any) { d["min_split"] = "-1" }),
 			"min_split must be between 0 and the quantity"},
 		{"PriorityOfZero", change(plenty.KindNeedPosted, 0, func(d map[string]any) { d["priority"] = 0 }),

@@ -1,121 +1,12 @@
 package exports
 
 import (
-	"context"
-	"fmt"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/plentyhub/plenty"
 )
-
-// find returns the position of the kth event of kind (from 0).
-func (e *logEdit) find(kind string, k int) int {
-	e.t.Helper()
-	for i, d := range e.evs {
-		if d.kind == kind {
-			if k == 0 {
-				return i
-			}
-			k--
-		}
-	}
-	e.t.Fatalf("the log has no such %s event", kind)
-	return -1
-}
-
-// data returns the data of the kth event of kind, to change in place.
-func (e *logEdit) data(kind string, k int) map[string]any { return e.evs[e.find(kind, k)].data }
-
-// insert puts an event at position i, at the time of the event before it,
-// and returns i.
-func (e *logEdit) insert(i int, kind string, actor plenty.Actor, data any) int {
-	e.t.Helper()
-	d := draft{time: e.evs[i-1].time, kind: kind, actor: actor, data: e.asMap(data)}
-	e.evs = append(e.evs[:i], append([]draft{d}, e.evs[i:]...)...)
-	return i
-}
-
-// then appends an event a minute after the last, and returns its position.
-func (e *logEdit) then(kind string, actor plenty.Actor, data any) int {
-	e.t.Helper()
-	return e.thenAt(e.evs[len(e.evs)-1].time.Add(time.Minute), kind, actor, data)
-}
-
-// thenAt appends an event at a time, and returns its position.
-func (e *logEdit) thenAt(at time.Time, kind string, actor plenty.Actor, data any) int {
-	e.t.Helper()
-	e.evs = append(e.evs, draft{time: at, kind: kind, actor: actor, data: e.asMap(data)})
-	return len(e.evs) - 1
-}
-
-// again inserts a copy of the event at i right after it, and returns the
-// copy's position.
-func (e *logEdit) again(i int) int {
-	e.t.Helper()
-	d := e.evs[i]
-	return e.insert(i+1, d.kind, d.actor, d.data)
-}
-
-// drop removes the event at i.
-func (e *logEdit) drop(i int) { e.evs = append(e.evs[:i], e.evs[i+1:]...) }
-
-// ruleRow is an operator's edit of a log that breaks one rule of the fold:
-// edit returns the position of the event verify must refuse, and want is
-// the rule's words in its message.
-type ruleRow struct {
-	name string
-	edit func(e *logEdit) (refused int)
-	want string
-}
-
-// change edits the kth event of kind; the fold refuses that event.
-func change(kind string, k int, f func(d map[string]any)) func(e *logEdit) int {
-	return func(e *logEdit) int {
-		i := e.find(kind, k)
-		f(e.evs[i].data)
-		return i
-	}
-}
-
-// actedBy gives the kth event of kind another actor.
-func actedBy(kind string, k int, actor plenty.Actor) func(e *logEdit) int {
-	return func(e *logEdit) int {
-		i := e.find(kind, k)
-		e.evs[i].actor = actor
-		return i
-	}
-}
-
-// twice records the kth event of kind again right after it.
-func twice(kind string, k int) func(e *logEdit) int {
-	return func(e *logEdit) int { return e.again(e.find(kind, k)) }
-}
-
-// checkRuleRows resigns base under each row's edit and checks that verify
-// names the refused event and the rule, and that base resigned as it is
-// passes.
-func checkRuleRows(t *testing.T, base *testLog, rows []ruleRow) {
-	t.Helper()
-	if _, err := Verify(context.Background(), editLog(t, base).resign(base), &VerifyOptions{Key: base.verifier}); err != nil {
-		t.Fatalf("a faithful re-signed copy: %v", err)
-	}
-	for _, tc := range rows {
-		t.Run(tc.name, func(t *testing.T) {
-			e := editLog(t, base)
-			n := tc.edit(e)
-			_, err := Verify(context.Background(), e.resign(base), &VerifyOptions{Key: base.verifier})
-			if err == nil {
-				t.Fatal("verify accepted a log that breaks the rule")
-			}
-			event := fmt.Sprintf("event %d does not follow", n)
-			if !strings.Contains(err.Error(), event) || !strings.Contains(err.Error(), tc.want) {
-				t.Fatalf("verify said %q; want %q and %q", err, event, tc.want)
-			}
-		})
-	}
-}
 
 // Councils, items, postings and mandates: every rule of their fold has a
 // row here or in TestVerifyRefusesResignedLogsThatBreakARule.

@@ -3,6 +3,7 @@ package exports
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -14,23 +15,12 @@ import (
 	"github.com/plentyhub/plenty"
 )
 
-// resigned rebuilds a log after edit changed the data of its events (or
-// dropped some), with the bodies re-encoded, the tree recomputed and the
-// checkpoint signed again with the hub's key: what a hub operator holding
-// the key could publish. It returns a folder with the files verify
-// requires.
-func resigned(t *testing.T, l *testLog, edit func(i int, kind string, data map[string]any) (keep bool)) string {
-	t.Helper()
-	e := editLog(t, l)
-	kept := e.evs[:0]
-	for i, d := range e.evs {
-		if edit(i, d.kind, d.data) {
-			kept = append(kept, d)
-		}
-	}
-	e.evs = kept
-	return e.resign(l)
-}
+// An operator holding the hub's key can rebuild a log after editing,
+// dropping, inserting, repeating or reordering events, re-encode the
+// bodies, recompute the tree and sign the checkpoint again. The tests of
+// this file and of rulebook_*_test.go do so, one rule of the fold at a
+// time, and check that verify refuses the log, naming the event and the
+// rule.
 
 // draft is an event of a log being edited: its body is built again from
 // these fields, under the seq of its new position.
@@ -108,19 +98,110 @@ func (e *logEdit) resign(l *testLog) string {
 	return dir
 }
 
-// the kth event of kind (from 0) in an edit.
-func nth(kind string, k int) func(i int, kd string) bool {
-	seen := map[int]int{}
-	count := -1
-	return func(i int, kd string) bool {
-		if kd != kind {
-			return false
+// find returns the position of the kth event of kind (from 0).
+func (e *logEdit) find(kind string, k int) int {
+	e.t.Helper()
+	for i, d := range e.evs {
+		if d.kind == kind {
+			if k == 0 {
+				return i
+			}
+			k--
 		}
-		if _, ok := seen[i]; !ok {
-			count++
-			seen[i] = count
-		}
-		return seen[i] == k
+	}
+	e.t.Fatalf("the log has no such %s event", kind)
+	return -1
+}
+
+// data returns the data of the kth event of kind, to change in place.
+func (e *logEdit) data(kind string, k int) map[string]any { return e.evs[e.find(kind, k)].data }
+
+// insert puts an event at position i, at the time of the event before it,
+// and returns i.
+func (e *logEdit) insert(i int, kind string, actor plenty.Actor, data any) int {
+	e.t.Helper()
+	d := draft{time: e.evs[i-1].time, kind: kind, actor: actor, data: e.asMap(data)}
+	e.evs = append(e.evs[:i], append([]draft{d}, e.evs[i:]...)...)
+	return i
+}
+
+// then appends an event a minute after the last, and returns its position.
+func (e *logEdit) then(kind string, actor plenty.Actor, data any) int {
+	e.t.Helper()
+	return e.thenAt(e.evs[len(e.evs)-1].time.Add(time.Minute), kind, actor, data)
+}
+
+// thenAt appends an event at a time, and returns its position.
+func (e *logEdit) thenAt(at time.Time, kind string, actor plenty.Actor, data any) int {
+	e.t.Helper()
+	e.evs = append(e.evs, draft{time: at, kind: kind, actor: actor, data: e.asMap(data)})
+	return len(e.evs) - 1
+}
+
+// again inserts a copy of the event at i right after it, and returns the
+// copy's position.
+func (e *logEdit) again(i int) int {
+	e.t.Helper()
+	d := e.evs[i]
+	return e.insert(i+1, d.kind, d.actor, d.data)
+}
+
+// drop removes the event at i.
+func (e *logEdit) drop(i int) { e.evs = append(e.evs[:i], e.evs[i+1:]...) }
+
+// ruleRow is an operator's edit of a log that breaks one rule of the fold:
+// edit returns the position of the event verify must refuse, and want is
+// the rule's words in its message.
+type ruleRow struct {
+	name string
+	edit func(e *logEdit) (refused int)
+	want string
+}
+
+// change edits the kth event of kind; the fold refuses that event.
+func change(kind string, k int, f func(d map[string]any)) func(e *logEdit) int {
+	return func(e *logEdit) int {
+		i := e.find(kind, k)
+		f(e.evs[i].data)
+		return i
+	}
+}
+
+// actedBy gives the kth event of kind another actor.
+func actedBy(kind string, k int, actor plenty.Actor) func(e *logEdit) int {
+	return func(e *logEdit) int {
+		i := e.find(kind, k)
+		e.evs[i].actor = actor
+		return i
+	}
+}
+
+// twice records the kth event of kind again right after it.
+func twice(kind string, k int) func(e *logEdit) int {
+	return func(e *logEdit) int { return e.again(e.find(kind, k)) }
+}
+
+// checkRuleRows resigns base under each row's edit and checks that verify
+// names the refused event and the rule, and that base resigned as it is
+// passes.
+func checkRuleRows(t *testing.T, base *testLog, rows []ruleRow) {
+	t.Helper()
+	if _, err := Verify(context.Background(), editLog(t, base).resign(base), &VerifyOptions{Key: base.verifier}); err != nil {
+		t.Fatalf("a faithful re-signed copy: %v", err)
+	}
+	for _, tc := range rows {
+		t.Run(tc.name, func(t *testing.T) {
+			e := editLog(t, base)
+			n := tc.edit(e)
+			_, err := Verify(context.Background(), e.resign(base), &VerifyOptions{Key: base.verifier})
+			if err == nil {
+				t.Fatal("verify accepted a log that breaks the rule")
+			}
+			event := fmt.Sprintf("event %d does not follow", n)
+			if !strings.Contains(err.Error(), event) || !strings.Contains(err.Error(), tc.want) {
+				t.Fatalf("verify said %q; want %q and %q", err, event, tc.want)
+			}
+		})
 	}
 }
 
@@ -133,98 +214,62 @@ func TestVerifyRefusesResignedLogsThatBreakARule(t *testing.T) {
 	days := func(n int) string {
 		return base.events[0].Time.Add(time.Duration(n) * 24 * time.Hour).Format(time.RFC3339)
 	}
-	tests := []struct {
-		name string
-		at   func(i int, kind string) bool
-		edit func(data map[string]any) (keep bool)
-		want string // in the message, after the event's number
-	}{
-		{"Faithful", nil, nil, ""},
-		{"CouncilNameOf201Characters", nth(plenty.KindCouncilRegistered, 0),
-			func(d map[string]any) bool { d["name"] = strings.Repeat("n", 201); return true }, "name must be at most 200 characters"},
-		{"UnprintableSector", nth(plenty.KindCouncilRegistered, 1),
-			func(d map[string]any) bool { d["sector"] = "food\x07"; return true }, "sector must be printable text"},
-		{"LatitudeOutOfRange", nth(plenty.KindCouncilRegistered, 1),
-			func(d map[string]any) bool { d["location"] = map[string]any{"lat": 91.0, "lon": 0.0}; return true }, "location.lat must be between -90 and 90"},
-		{"FirstDelegateForNineDays", nth(plenty.KindCouncilRegistered, 0),
-			func(d map[string]any) bool {
-				d["delegate"].(map[string]any)["expires_at"] = days(9)
-				return true
-			}, "delegate.expires_at must be at most 7 days"},
-		{"ItemInGrams", nth(plenty.KindItemDefined, 0),
-			func(d map[string]any) bool { d["unit"] = "g"; return true }, `unit must be "kg"`},
-		{"OfferNoteOf2001Characters", nth(plenty.KindOfferPosted, 0),
-			func(d map[string]any) bool { d["note"] = strings.Repeat("x", 2001); return true }, "note must be at most 2000 characters"},
-		{"DeliveryOf20001Km", nth(plenty.KindOfferPosted, 0),
-			func(d map[string]any) bool { d["max_distance_km"] = 20001; return true }, "max_distance_km must be greater than 0 and at most 20000"},
-		{"OfferForAYearAndMore", nth(plenty.KindOfferPosted, 0),
-			func(d map[string]any) bool {
-				d["expires_at"] = days(400)
-				d["available_until"] = days(400)
-				return true
-			}, "expires_at must be at most 366 days"},
-		{"ZeroQuantity", nth(plenty.KindOfferPosted, 1),
-			func(d map[string]any) bool { d["quantity"] = "0"; return true }, "quantity must be greater than 0"},
-		{"SplitAboveQuantity", nth(plenty.KindOfferPosted, 1),
-			func(d map[string]any) bool { d["min_split"] = "2"; return true }, "min_split must be between 0 and the quantity"},
-		{"PriorityOfSix", nth(plenty.KindNeedPosted, 0),
-			func(d map[string]any) bool { d["priority"] = 6; return true }, "priority must be a whole number from 1"},
-		{"PostingForAnotherCouncil", nth(plenty.KindNeedPosted, 0),
-			func(d map[string]any) bool { d["council"] = "c2"; return true }, "acts for council c1, not c2"},
-		{"MandateOutlivesItsIssuer", nth(plenty.KindDelegateIssued, 0),
-			func(d map[string]any) bool {
-				d["expires_at"] = base.events[0].Time.Add(7*24*time.Hour + time.Minute).Format(time.RFC3339)
-				return true
-			}, "may not outlast its issuer"},
-		{"UnknownScope", nth(plenty.KindDelegateIssued, 0),
-			func(d map[string]any) bool { d["scopes"] = []any{"launder"}; return true }, "scopes[0] must be one of post, accept, delegate"},
-		{"UnvouchedVolunteer", nth(plenty.KindVolunteerVouched, 0),
-			func(d map[string]any) bool { return false }, "is not vouched for by any council"},
-		{"VolunteersAfterTheWindow", nth(plenty.KindTermsSet, 0),
-			func(d map[string]any) bool { d["lottery_window"] = int64(time.Minute); return true }, "lottery window closed"},
-		{"DrawForTheOtherVolunteer", nth(plenty.KindTaskAssigned, 0),
-			func(d map[string]any) bool {
-				d["volunteer"] = map[string]any{"v1": "v2", "v2": "v1"}[d["volunteer"].(string)]
-				return true
-			}, "the published rule draws"},
-		{"DrawWithAForgedProof", nth(plenty.KindTaskAssigned, 0),
-			func(d map[string]any) bool {
-				p := []byte(d["proof"].(string))
-				if p[70] == 'a' {
-					p[70] = 'b'
-				} else {
-					p[70] = 'a'
-				}
-				d["proof"] = string(p)
-				return true
-			}, "the draw's proof does not verify"},
-		{"ExchangeAtAMadeUpDistance", nth(plenty.KindProposalAccepted, 0),
-			func(d map[string]any) bool { d["proposal"].(map[string]any)["distance_km"] = 0.0; return true },
+	rows := []ruleRow{
+		{"CouncilNameOf201Characters", change(plenty.KindCouncilRegistered, 0, func(d map[string]any) { d["name"] = strings.Repeat("n", 201) }),
+			"name must be at most 200 characters"},
+		{"UnprintableSector", change(plenty.KindCouncilRegistered, 1, func(d map[string]any) { d["sector"] = "food\x07" }),
+			"sector must be printable text"},
+		{"LatitudeOutOfRange", change(plenty.KindCouncilRegistered, 1, func(d map[string]any) { d["location"] = map[string]any{"lat": 91.0, "lon": 0.0} }),
+			"location.lat must be between -90 and 90"},
+		{"FirstDelegateForNineDays", change(plenty.KindCouncilRegistered, 0, func(d map[string]any) {
+			d["delegate"].(map[string]any)["expires_at"] = days(9)
+		}), "delegate.expires_at must be at most 7 days"},
+		{"ItemInGrams", change(plenty.KindItemDefined, 0, func(d map[string]any) { d["unit"] = "g" }), `unit must be "kg"`},
+		{"OfferNoteOf2001Characters", change(plenty.KindOfferPosted, 0, func(d map[string]any) { d["note"] = strings.Repeat("x", 2001) }),
+			"note must be at most 2000 characters"},
+		{"DeliveryOf20001Km", change(plenty.KindOfferPosted, 0, func(d map[string]any) { d["max_distance_km"] = 20001 }),
+			"max_distance_km must be greater than 0 and at most 20000"},
+		{"OfferForAYearAndMore", change(plenty.KindOfferPosted, 0, func(d map[string]any) {
+			d["expires_at"] = days(400)
+			d["available_until"] = days(400)
+		}), "expires_at must be at most 366 days"},
+		{"ZeroQuantity", change(plenty.KindOfferPosted, 1, func(d map[string]any) { d["quantity"] = "0" }), "quantity must be greater than 0"},
+		{"SplitAboveQuantity", change(plenty.KindOfferPosted, 1, func(d map[string]any) { d["min_split"] = "2" }),
+			"min_split must be between 0 and the quantity"},
+		{"PriorityOfSix", change(plenty.KindNeedPosted, 0, func(d map[string]any) { d["priority"] = 6 }), "priority must be a whole number from 1"},
+		{"PostingForAnotherCouncil", change(plenty.KindNeedPosted, 0, func(d map[string]any) { d["council"] = "c2" }),
+			"delegate d-c1 acts for council c1, not c2"},
+		{"MandateOutlivesItsIssuer", change(plenty.KindDelegateIssued, 0, func(d map[string]any) {
+			d["expires_at"] = base.events[0].Time.Add(7*24*time.Hour + time.Minute).Format(time.RFC3339)
+		}), "may not outlast its issuer"},
+		{"UnknownScope", change(plenty.KindDelegateIssued, 0, func(d map[string]any) { d["scopes"] = []any{"launder"} }),
+			`scopes[0] must be one of post, accept, delegate, not "launder"`},
+		{"UnvouchedVolunteer", func(e *logEdit) int {
+			e.drop(e.find(plenty.KindVolunteerVouched, 0))
+			return e.find(plenty.KindTaskVolunteered, 0)
+		}, "volunteer v1 is not vouched for by any council"},
+		{"VolunteersAfterTheWindow", func(e *logEdit) int {
+			e.data(plenty.KindTermsSet, 0)["lottery_window"] = int64(time.Minute)
+			return e.find(plenty.KindTaskVolunteered, 0)
+		}, "lottery window closed"},
+		{"DrawForTheOtherVolunteer", change(plenty.KindTaskAssigned, 0, func(d map[string]any) {
+			d["volunteer"] = map[string]any{"v1": "v2", "v2": "v1"}[d["volunteer"].(string)]
+		}), "the published rule draws"},
+		{"DrawWithAForgedProof", change(plenty.KindTaskAssigned, 0, func(d map[string]any) {
+			p := []byte(d["proof"].(string))
+			if p[70] == 'a' {
+				p[70] = 'b'
+			} else {
+				p[70] = 'a'
+			}
+			d["proof"] = string(p)
+		}), "the draw's proof does not verify"},
+		{"ExchangeAtAMadeUpDistance", change(plenty.KindProposalAccepted, 0, func(d map[string]any) { d["proposal"].(map[string]any)["distance_km"] = 0.0 }),
 			"are 0.0 km apart, but they are 7.3 km apart"},
-		{"AgreementWithoutConsent", nth(plenty.KindProposalAccepted, 1),
-			func(d map[string]any) bool { return false }, "does not exist"},
+		{"AgreementWithoutConsent", func(e *logEdit) int {
+			e.drop(e.find(plenty.KindProposalAccepted, 1))
+			return e.find(plenty.KindTaskVolunteered, 0)
+		}, "does not exist"},
 	}
-	for _, tc := range tests {
-		t.Run(tc.name, func(t *testing.T) {
-			dir := resigned(t, base, func(i int, kind string, data map[string]any) bool {
-				if tc.at == nil || !tc.at(i, kind) {
-					return true
-				}
-				return tc.edit(data)
-			})
-			_, err := Verify(context.Background(), dir, &VerifyOptions{Key: base.verifier})
-			if tc.want == "" {
-				if err != nil {
-					t.Fatalf("a faithful re-signed copy: %v", err)
-				}
-				return
-			}
-			if err == nil {
-				t.Fatal("verify accepted a log that breaks the rule")
-			}
-			if !strings.Contains(err.Error(), tc.want) || !strings.Contains(err.Error(), "event ") {
-				t.Fatalf("verify said %q; want the event and %q", err, tc.want)
-			}
-		})
-	}
+	checkRuleRows(t, base, rows)
 }

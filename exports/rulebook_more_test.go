@@ -32,6 +32,9 @@ func TestVerifyRefusesResignedLogsThatBreakAPostingOrMandateRule(t *testing.T) {
 			e.evs[i].time = e.evs[i-1].time.Add(-time.Second)
 			return i
 		}, "is before the previous event's"},
+		{"WithdrawalBeforeThePosting", func(e *logEdit) int {
+			return e.move(e.find(plenty.KindOfferWithdrawn, 0), e.find(plenty.KindOfferPosted, 1))
+		}, "offer o2 does not exist"},
 		{"UnknownKind", func(e *logEdit) int { return e.then("council.merged", plenty.ActorHub, map[string]any{"id": "c1"}) },
 			`unknown event kind "council.merged"`},
 		{"FieldTheFoldDerives", change(plenty.KindOfferPosted, 0, func(d map[string]any) { d["remaining"] = "1" }),
@@ -40,6 +43,12 @@ func TestVerifyRefusesResignedLogsThatBreakAPostingOrMandateRule(t *testing.T) {
 			`amount must be a decimal string`},
 		{"QuantityMinusZero", change(plenty.KindOfferPosted, 0, func(d map[string]any) { d["quantity"] = "-0" }),
 			`amount must not be "-0"`},
+		{"QuantityInScientificNotation", change(plenty.KindOfferPosted, 0, func(d map[string]any) { d["quantity"] = "2.5e5" }),
+			`must be a decimal number such as "80.5", not "2.5e5"`},
+		{"QuantityOfSixteenDigits", change(plenty.KindOfferPosted, 0, func(d map[string]any) { d["quantity"] = strings.Repeat("9", 16) }),
+			"is too large: " + strings.Repeat("9", 16)},
+		{"TimeNotRFC3339", change(plenty.KindNeedPosted, 0, func(d map[string]any) { d["needed_by"] = "tomorrow" }),
+			`data: parsing time "tomorrow"`},
 		{"QuantityFinerThanAThousandth", change(plenty.KindOfferPosted, 0, func(d map[string]any) { d["quantity"] = "250.0001" }),
 			"may have at most 3 digits after the decimal point"},
 

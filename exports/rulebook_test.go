@@ -149,6 +149,17 @@ func (e *logEdit) again(i int) int {
 // drop removes the event at i.
 func (e *logEdit) drop(i int) { e.evs = append(e.evs[:i], e.evs[i+1:]...) }
 
+// move takes the event at from to position to (before it), at the time of
+// the event it then follows, and returns its new position.
+func (e *logEdit) move(from, to int) int {
+	d := e.evs[from]
+	e.drop(from)
+	if from < to {
+		to--
+	}
+	return e.insert(to, d.kind, d.actor, d.data)
+}
+
 // ruleRow is an operator's edit of a log that breaks one rule of the fold:
 // edit returns the position of the event verify must refuse, and want is
 // the rule's words in its message.

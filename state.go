@@ -346,7 +346,56 @@ func decodeData(ev Event, v any) error {
 	if dec.More() {
 		return Errorf(EINVALID, "data: more than one JSON value")
 	}
+	// encoding/json keeps the last of two equal keys, other readers of the
+	// open data the first: a body that says two things is refused, as the
+	// API refuses such a request. decodeFast never accepts one, so only
+	// this slower path looks, and only at data the payload type accepted,
+	// whose nesting that type bounds.
+	if field := repeatedKey(json.NewDecoder(bytes.NewReader(ev.Data)), ""); field != "" {
+		return Invalid(field, "appears more than once")
+	}
 	return nil
+}
+
+// repeatedKey returns the first key that appears twice in one object of
+// the JSON value dec reads, as the API spells the field ("location.lat",
+// "logs[1].key"), or "" when there is none.
+func repeatedKey(dec *json.Decoder, path string) string {
+	tok, err := dec.Token()
+	if err != nil {
+		return ""
+	}
+	switch tok {
+	case json.Delim('{'):
+		seen := map[string]bool{}
+		for dec.More() {
+			k, err := dec.Token()
+			key, _ := k.(string)
+			if err != nil {
+				return ""
+			}
+			field := key
+			if path != "" {
+				field = path + "." + key
+			}
+			if seen[key] {
+				return field
+			}
+			seen[key] = true
+			if f := repeatedKey(dec, field); f != "" {
+				return f
+			}
+		}
+		dec.Token()
+	case json.Delim('['):
+		for i := 0; dec.More(); i++ {
+			if f := repeatedKey(dec, fmt.Sprintf("%s[%d]", path, i)); f != "" {
+				return f
+			}
+		}
+		dec.Token()
+	}
+	return ""
 }
 
 // authorize checks that the event's actor is a delegate of council whose

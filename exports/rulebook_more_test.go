@@ -1,6 +1,7 @@
 package exports
 
 import (
+	"encoding/json"
 	"strings"
 	"testing"
 	"time"
@@ -39,6 +40,17 @@ func TestVerifyRefusesResignedLogsThatBreakAPostingOrMandateRule(t *testing.T) {
 			`unknown event kind "council.merged"`},
 		{"FieldTheFoldDerives", change(plenty.KindOfferPosted, 0, func(d map[string]any) { d["remaining"] = "1" }),
 			`data: json: unknown field "remaining"`},
+		{"RepeatedKey", func(e *logEdit) int {
+			// Readers that keep the first of two keys would see the offer
+			// elsewhere than readers that keep the last.
+			i := e.find(plenty.KindOfferPosted, 0)
+			raw, err := plenty.CanonicalJSON(e.evs[i].data)
+			if err != nil {
+				t.Fatal(err)
+			}
+			e.evs[i].raw = json.RawMessage(strings.Replace(string(raw), `"lat":51.5`, `"lat":48.85,"lat":51.5`, 1))
+			return i
+		}, "location.lat appears more than once"},
 		{"QuantityAsANumber", change(plenty.KindOfferPosted, 0, func(d map[string]any) { d["quantity"] = 250 }),
 			`amount must be a decimal string`},
 		{"QuantityMinusZero", change(plenty.KindOfferPosted, 0, func(d map[string]any) { d["quantity"] = "-0" }),

@@ -29,6 +29,7 @@ type draft struct {
 	kind  string
 	actor plenty.Actor
 	data  map[string]any
+	raw   json.RawMessage // when set, the data as written, instead of data
 }
 
 // logEdit is a log taken apart for an operator to change: edit, drop,
@@ -74,6 +75,9 @@ func (e *logEdit) resign(l *testLog) string {
 		raw, err := plenty.CanonicalJSON(d.data)
 		if err != nil {
 			t.Fatal(err)
+		}
+		if d.raw != nil {
+			raw = d.raw
 		}
 		seq := int64(len(out.events))
 		ev, err := plenty.DecodeEvent(plenty.EncodeEvent(seq, d.time, d.kind, d.actor, raw))

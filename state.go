@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"reflect"
 	"sort"
 	"strings"
 	"time"
@@ -346,56 +347,95 @@ func decodeData(ev Event, v any) error {
 	if dec.More() {
 		return Errorf(EINVALID, "data: more than one JSON value")
 	}
-	// encoding/json keeps the last of two equal keys, other readers of the
-	// open data the first: a body that says two things is refused, as the
-	// API refuses such a request. decodeFast never accepts one, so only
-	// this slower path looks, and only at data the payload type accepted,
-	// whose nesting that type bounds.
-	if field := repeatedKey(json.NewDecoder(bytes.NewReader(ev.Data)), ""); field != "" {
-		return Invalid(field, "appears more than once")
+	// encoding/json keeps the last of two equal keys and matches a key
+	// to a field ignoring case; other readers of the open data keep the
+	// first and match exactly. A body that reads two ways is refused, as
+	// the API refuses such a request. decodeFast never accepts one, so
+	// only this slower path looks, and only at data the payload type
+	// accepted, whose nesting that type bounds.
+	if err := checkKeys(json.NewDecoder(bytes.NewReader(ev.Data)), reflect.TypeOf(v), ""); err != nil {
+		return err
 	}
 	return nil
 }
 
-// repeatedKey returns the first key that appears twice in one object of
-// the JSON value dec reads, as the API spells the field ("location.lat",
-// "logs[1].key"), or "" when there is none.
-func repeatedKey(dec *json.Decoder, path string) string {
+// checkKeys returns EINVALID naming the first key of the JSON value dec
+// reads, as t, that repeats in its object or names a field of t only when
+// compared ignoring case, as the API spells fields ("location.lat",
+// "logs[1].key"); nil when there is none.
+func checkKeys(dec *json.Decoder, t reflect.Type, path string) error {
+	for t != nil && t.Kind() == reflect.Pointer {
+		t = t.Elem()
+	}
 	tok, err := dec.Token()
 	if err != nil {
-		return ""
+		return nil
 	}
 	switch tok {
 	case json.Delim('{'):
+		fields := jsonFields(t)
 		seen := map[string]bool{}
 		for dec.More() {
 			k, err := dec.Token()
-			key, _ := k.(string)
 			if err != nil {
-				return ""
+				return nil
 			}
+			key, _ := k.(string)
 			field := key
 			if path != "" {
 				field = path + "." + key
 			}
 			if seen[key] {
-				return field
+				return Invalid(field, "appears more than once")
 			}
 			seen[key] = true
-			if f := repeatedKey(dec, field); f != "" {
-				return f
+			ft, ok := fields[key]
+			if fields != nil && !ok {
+				for name := range fields {
+					if strings.EqualFold(name, key) {
+						return Invalid(field, fmt.Sprintf("is not a known field; it is spelled %q", name))
+					}
+				}
+			}
+			if err := checkKeys(dec, ft, field); err != nil {
+				return err
 			}
 		}
 		dec.Token()
 	case json.Delim('['):
+		var elem reflect.Type
+		if t != nil && t.Kind() == reflect.Slice {
+			elem = t.Elem()
+		}
 		for i := 0; dec.More(); i++ {
-			if f := repeatedKey(dec, fmt.Sprintf("%s[%d]", path, i)); f != "" {
-				return f
+			if err := checkKeys(dec, elem, fmt.Sprintf("%s[%d]", path, i)); err != nil {
+				return err
 			}
 		}
 		dec.Token()
 	}
-	return ""
+	return nil
+}
+
+// jsonFields maps the JSON names of a payload struct's fields to their
+// types; nil for any other type (payloads embed no structs).
+func jsonFields(t reflect.Type) map[string]reflect.Type {
+	if t == nil || t.Kind() != reflect.Struct || reflect.PointerTo(t).Implements(unmarshalerType) {
+		return nil
+	}
+	out := map[string]reflect.Type{}
+	for i := 0; i < t.NumField(); i++ {
+		f := t.Field(i)
+		name, _, _ := strings.Cut(f.Tag.Get("json"), ",")
+		switch {
+		case !f.IsExported() || name == "-":
+		case name == "":
+			out[f.Name] = f.Type
+		default:
+			out[name] = f.Type
+		}
+	}
+	return out
 }
 
 // authorize checks that the event's actor is a delegate of council whose

@@ -51,6 +51,15 @@ func TestVerifyRefusesResignedLogsThatBreakAPostingOrMandateRule(t *testing.T) {
 			e.evs[i].raw = json.RawMessage(strings.Replace(string(raw), `"lat":51.5`, `"lat":48.85,"lat":51.5`, 1))
 			return i
 		}, "location.lat appears more than once"},
+		{"KeySpelledInCapitals", func(e *logEdit) int {
+			i := e.find(plenty.KindOfferPosted, 0)
+			raw, err := plenty.CanonicalJSON(e.evs[i].data)
+			if err != nil {
+				t.Fatal(err)
+			}
+			e.evs[i].raw = json.RawMessage(strings.Replace(string(raw), `"note":`, `"Note":`, 1))
+			return i
+		}, `Note is not a known field; it is spelled "note"`},
 		{"QuantityAsANumber", change(plenty.KindOfferPosted, 0, func(d map[string]any) { d["quantity"] = 250 }),
 			`amount must be a decimal string`},
 		{"QuantityMinusZero", change(plenty.KindOfferPosted, 0, func(d map[string]any) { d["quantity"] = "-0" }),

@@ -402,6 +402,15 @@ func TestVerifyRefusesResignedLogsThatBreakAFederationRule(t *testing.T) {
 			"witnesses[0].url must be an http(s) URL of the hub"},
 		{"WitnessKeyListedTwice", neighboursThen(func(d map[string]any) { at(d, "witnesses", 1)["key"] = witnessKey(0) }),
 			"witnesses[1].key is listed twice"},
+		{"NeighbourURLGivenTwice", func(e *logEdit) int {
+			i := e.then(plenty.KindFederationNeighbours, plenty.ActorHub, neighbours())
+			raw, err := plenty.CanonicalJSON(e.evs[i].data)
+			if err != nil {
+				t.Fatal(err)
+			}
+			e.evs[i].raw = json.RawMessage(strings.Replace(string(raw), `"url":""`, `"url":"","url":"https://elsewhere.test"`, 1))
+			return i
+		}, "logs[1].url appears more than once"},
 		{"DelegateRecordsEvidence", func(e *logEdit) int {
 			return e.then(plenty.KindFederationEvidence, plenty.DelegateActor("d-c1"), evidence())
 		}, "only the hub records federation evidence, not delegate:d-c1"},

@@ -404,12 +404,7 @@ func TestVerifyRefusesResignedLogsThatBreakAFederationRule(t *testing.T) {
 			"witnesses[1].key is listed twice"},
 		{"NeighbourURLGivenTwice", func(e *logEdit) int {
 			i := e.then(plenty.KindFederationNeighbours, plenty.ActorHub, neighbours())
-			raw, err := plenty.CanonicalJSON(e.evs[i].data)
-			if err != nil {
-				t.Fatal(err)
-			}
-			e.evs[i].raw = json.RawMessage(strings.Replace(string(raw), `"url":""`, `"url":"","url":"https://elsewhere.test"`, 1))
-			return i
+			return e.rewrite(i, `"url":""`, `"url":"","url":"https://elsewhere.test"`)
 		}, "logs[1].url appears more than once"},
 		{"DelegateRecordsEvidence", func(e *logEdit) int {
 			return e.then(plenty.KindFederationEvidence, plenty.DelegateActor("d-c1"), evidence())

@@ -1,7 +1,6 @@
 package exports
 
 import (
-	"encoding/json"
 	"strings"
 	"testing"
 	"time"
@@ -43,22 +42,10 @@ func TestVerifyRefusesResignedLogsThatBreakAPostingOrMandateRule(t *testing.T) {
 		{"RepeatedKey", func(e *logEdit) int {
 			// Readers that keep the first of two keys would see the offer
 			// elsewhere than readers that keep the last.
-			i := e.find(plenty.KindOfferPosted, 0)
-			raw, err := plenty.CanonicalJSON(e.evs[i].data)
-			if err != nil {
-				t.Fatal(err)
-			}
-			e.evs[i].raw = json.RawMessage(strings.Replace(string(raw), `"lat":51.5`, `"lat":48.85,"lat":51.5`, 1))
-			return i
+			return e.rewrite(e.find(plenty.KindOfferPosted, 0), `"lat":51.5`, `"lat":48.85,"lat":51.5`)
 		}, "location.lat appears more than once"},
 		{"KeySpelledInCapitals", func(e *logEdit) int {
-			i := e.find(plenty.KindOfferPosted, 0)
-			raw, err := plenty.CanonicalJSON(e.evs[i].data)
-			if err != nil {
-				t.Fatal(err)
-			}
-			e.evs[i].raw = json.RawMessage(strings.Replace(string(raw), `"note":`, `"Note":`, 1))
-			return i
+			return e.rewrite(e.find(plenty.KindOfferPosted, 0), `"note":`, `"Note":`)
 		}, `Note is not a known field; it is spelled "note"`},
 		{"QuantityAsANumber", change(plenty.KindOfferPosted, 0, func(d map[string]any) { d["quantity"] = 250 }),
 			`amount must be a decimal string`},

@@ -150,6 +150,19 @@ func (e *logEdit) again(i int) int {
 	return e.insert(i+1, d.kind, d.actor, d.data)
 }
 
+// rewrite writes the data of the event at i as the canonical text with
+// its first old replaced by new: data that no payload encodes, and
+// returns i.
+func (e *logEdit) rewrite(i int, old, new string) int {
+	e.t.Helper()
+	raw, err := plenty.CanonicalJSON(e.evs[i].data)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	e.evs[i].raw = json.RawMessage(strings.Replace(string(raw), old, new, 1))
+	return i
+}
+
 // drop removes the event at i.
 func (e *logEdit) drop(i int) { e.evs = append(e.evs[:i], e.evs[i+1:]...) }
 

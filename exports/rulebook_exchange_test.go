@@ -237,6 +237,8 @@ func TestVerifyRefusesResignedLogsThatBreakAnExchangeRule(t *testing.T) {
 		{"VolunteerWithoutID", change(plenty.KindVolunteerRegistered, 0, func(d map[string]any) { d["id"] = "" }), "id is required"},
 		{"HandleWithALeadingSpace", change(plenty.KindVolunteerRegistered, 0, func(d map[string]any) { d["handle"] = " v1" }),
 			"handle must be 1 to 40 printable characters without leading or trailing spaces"},
+		{"HandleOf41Characters", change(plenty.KindVolunteerRegistered, 0, func(d map[string]any) { d["handle"] = strings.Repeat("h", 41) }),
+			"handle must be 1 to 40 printable characters"},
 		{"VolunteerIDTaken", change(plenty.KindVolunteerRegistered, 1, func(d map[string]any) { d["id"] = "v1" }), `volunteer id "v1" is taken`},
 		{"HandleTakenIgnoringCase", change(plenty.KindVolunteerRegistered, 1, func(d map[string]any) { d["handle"] = "HANDLE-V1" }),
 			`the handle "HANDLE-V1" is taken`},
@@ -295,6 +297,8 @@ func TestVerifyRefusesResignedLogsThatBreakAnExchangeRule(t *testing.T) {
 			"proof must be the hex of an 80-byte RFC 9381 proof"},
 		{"DelegateSetsTerms", actedBy(plenty.KindTermsSet, 0, d1), "only the hub sets its terms"},
 		{"ClaimWindowOfZero", change(plenty.KindTermsSet, 0, func(d map[string]any) { d["claim_window"] = 0 }),
+			"the claim window and the agreement term must be positive"},
+		{"AgreementTermOfZero", change(plenty.KindTermsSet, 0, func(d map[string]any) { d["agreement_term"] = 0 }),
 			"the claim window and the agreement term must be positive"},
 		{"DrawKeyChanged", func(e *logEdit) int {
 			t := e.data(plenty.KindTermsSet, 0)
@@ -430,6 +434,9 @@ func TestVerifyRefusesResignedLogsThatBreakAFederationRule(t *testing.T) {
 			"notes[0] is not a checkpoint signed by the log key"},
 		{"EvidenceNoteNotACheckpoint", evidenceThen(func(d map[string]any) { d["notes"] = []any{sign(signer, "hello\n")} }),
 			"notes[0] checkpoint must have an origin line"},
+		{"EvidenceNoteWithAWordForASize", evidenceThen(func(d map[string]any) {
+			d["notes"] = []any{sign(signer, "neighbour.test/log\nthree\n"+strings.Repeat("A", 43)+"=\n")}
+		}), `notes[0] checkpoint tree size "three" is not a decimal number`},
 		{"EvidenceNoteOfAnotherLog", evidenceThen(func(d map[string]any) { d["notes"] = []any{sign(signer, checkpointOf("other.test/log"))} }),
 			`notes[0] is a checkpoint of "other.test/log", not of "neighbour.test/log"`},
 		{"EvidenceMessageOf2001Bytes", evidenceThen(func(d map[string]any) { d["message"] = strings.Repeat("m", 2001) }),

@@ -115,6 +115,8 @@ func TestVerifyRefusesResignedLogsThatBreakAPostingOrMandateRule(t *testing.T) {
 
 		// Items.
 		{"ItemCodeNotASlug", change(plenty.KindItemDefined, 0, func(d map[string]any) { d["code"] = "Wheat Flour" }), "code must be a slug"},
+		{"ItemCodeOf65Characters", change(plenty.KindItemDefined, 0, func(d map[string]any) { d["code"] = strings.Repeat("w", 65) }),
+			"code must be a slug"},
 		{"BlankItemName", change(plenty.KindItemDefined, 0, func(d map[string]any) { d["name"] = "" }), "name is required"},
 		{"ItemOfNoDimension", change(plenty.KindItemDefined, 0, func(d map[string]any) { d["dimension"] = "weight" }),
 			"dimension must be one of mass, volume, count, time, length, area"},

@@ -222,6 +222,7 @@ func (e *Incremental) cold(item string, offers []plenty.Offer, needs []plenty.Ne
 	if err != nil {
 		return nil, err
 	}
+	s.nameItem(p, s.pos)
 	s.run()
 	if !s.feasible() {
 		return nil, ErrInfeasible
@@ -449,6 +450,7 @@ func (it *incItem) warm(a delta, exclude map[Pair]bool) (bool, error) {
 		p.g.Supply[0] -= sup
 		p.g.AddArc(u, 0, 0, MaxValue, 0)
 		x := s.growNode(sup)
+		s.tieName[x] = offers[i].ID
 		s.supply[tNode] -= sup
 		ie := s.addArc(x, tNode, MaxValue, 0)
 		it.pos = append(it.pos, ie)
@@ -461,6 +463,7 @@ func (it *incItem) warm(a delta, exclude map[Pair]bool) (bool, error) {
 		first := p.g.Arcs()
 		p.addNeed(j)
 		x := s.growNode(0)
+		s.tieName[x] = needs[j].ID
 		for e := first; e < p.g.Arcs(); e++ {
 			ie := s.addArc(x, tNode, p.g.Upper[e], p.g.Cost[e])
 			it.pos = append(it.pos, ie)
@@ -482,7 +485,9 @@ func (it *incItem) warm(a delta, exclude map[Pair]bool) (bool, error) {
 		it.offerPairs[c.offer] = append(it.offerPairs[c.offer], x)
 		it.needPairs[c.need] = append(it.needPairs[c.need], x)
 		arc := p.pairs[x].arc
-		it.pos = append(it.pos, s.addArc(int32(p.g.From[arc]+1), int32(p.g.To[arc]+1), p.g.Upper[arc], p.g.Cost[arc]))
+		ie := s.addArc(int32(p.g.From[arc]+1), int32(p.g.To[arc]+1), p.g.Upper[arc], p.g.Cost[arc])
+		s.tiePair[ie] = true
+		it.pos = append(it.pos, ie)
 	}
 	var err error
 	if it.maxCost, err = p.g.validateFrom(firstArc, it.maxCost); err != nil {

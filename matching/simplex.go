@@ -77,6 +77,13 @@ type simplex struct {
 	track   bool
 	touched []int32
 
+	// tieName names each node (an offer's or need's ID; "" for the sink
+	// and the root) and tiePair marks the pair arcs, for the tie rule
+	// (tie.go); nil for graphs that are not an item's.
+	tieName   []string
+	tiePair   []bool
+	tiePivots int
+
 	// the current pivot
 	inArc, join, uIn, vIn, uOut, vOut int32
 	first, second                     int32
@@ -569,8 +576,9 @@ func (s *simplex) updatePotential() {
 	}
 }
 
-// run pivots until no arc violates optimality. It returns false if it
-// stopped at pivotLimit (when set) instead.
+// run pivots until no arc violates optimality, then, for an item's
+// problem, applies the tie rule. It returns false if it stopped at
+// pivotLimit (when set) instead.
 func (s *simplex) run() bool {
 	find := s.findEnteringArc
 	if s.useList {
@@ -595,6 +603,9 @@ func (s *simplex) run() bool {
 			}
 		}
 		s.pivots++
+	}
+	if s.tieName != nil {
+		return s.breakTies()
 	}
 	return true
 }

@@ -22,10 +22,14 @@ func (s *simplex) growNode(supply int64) int32 {
 	if s.adj != nil {
 		s.adj = append(s.adj, nil)
 	}
+	if s.tieName != nil {
+		s.tieName = append(s.tieName, "")
+	}
 	return x
 }
 
-// addArc appends a non-tree arc at its lower bound.
+// addArc appends a non-tree arc at its lower bound; for the tie rule it
+// is not a pair's arc until the caller says so.
 func (s *simplex) addArc(u, v int32, cap, cost int64) int32 {
 	s.src = append(s.src, u)
 	s.tgt = append(s.tgt, v)
@@ -33,6 +37,9 @@ func (s *simplex) addArc(u, v int32, cap, cost int64) int32 {
 	s.cost = append(s.cost, cost)
 	s.flow = append(s.flow, 0)
 	s.state = append(s.state, stateLower)
+	if s.tiePair != nil {
+		s.tiePair = append(s.tiePair, false)
+	}
 	e := int32(len(s.src) - 1)
 	if s.adj != nil {
 		s.adj[u] = append(s.adj[u], e)

@@ -377,6 +377,7 @@ func (it *incItem) warm(a delta, exclude map[Pair]bool) (bool, error) {
 	}
 	it.s.track = true
 	it.s.touched = it.s.touched[:0]
+	it.s.tieWatchStart()
 	if !it.absorb(a) {
 		return false, nil
 	}

@@ -83,6 +83,14 @@ type simplex struct {
 	tieName   []string
 	tiePair   []bool
 	tiePivots int
+	// tieWatch has a warm start mark the nodes where the tie rule's
+	// verdicts may have changed (tieMark, in tie.go); tieAll says they
+	// are too many and every arc is examined.
+	tieWatch  bool
+	tieAll    bool
+	tieMarked []bool
+	tieNodes  []int32
+	tieInQ    []bool
 
 	// the current pivot
 	inArc, join, uIn, vIn, uOut, vOut int32
@@ -601,10 +609,18 @@ func (s *simplex) run() bool {
 			if s.useList {
 				s.priceSubtree(s.uIn)
 			}
+			if s.tieWatch {
+				s.tieMarkSubtree(s.uIn)
+			}
+		} else if s.tieWatch {
+			s.tieMark(s.src[s.inArc]) // its state changed
 		}
 		s.pivots++
 	}
 	if s.tieName != nil {
+		if s.tieWatch && !s.tieAll {
+			return s.breakTiesNear()
+		}
 		return s.breakTies()
 	}
 	return true

@@ -135,3 +135,115 @@ func (s *simplex) breakTies() bool {
 	}
 	return true
 }
+
+// After a warm start the tree was tie-optimal before the change, and an
+// arc's verdict depends only on its reduced cost, its state and the tree
+// paths of its two ends. Those change only at the nodes of a subtree a
+// pivot moved (potentials and paths), at new nodes, and at the ends of an
+// arc whose state or capacity changed: the incremental engine marks these
+// (tieMark), and breakTiesNear re-examines only their arcs, as
+// findEnteringFromList does for the primary pivots. When the marks grow
+// large, a full pass (breakTies) is cheaper.
+
+// tieMark marks node u for the tie rule's re-examination.
+func (s *simplex) tieMark(u int32) {
+	if s.tieAll {
+		return
+	}
+	for len(s.tieMarked) < len(s.pi) {
+		s.tieMarked = append(s.tieMarked, false)
+	}
+	if !s.tieMarked[u] {
+		s.tieMarked[u] = true
+		s.tieNodes = append(s.tieNodes, u)
+		if len(s.tieNodes) > len(s.pi)/8+64 {
+			s.tieAll = true
+		}
+	}
+}
+
+// tieMarkSubtree marks the nodes of u's subtree, which a pivot just moved.
+func (s *simplex) tieMarkSubtree(u int32) {
+	if s.tieAll {
+		return
+	}
+	if int(s.succNum[u]) > len(s.pi)/8+64 {
+		s.tieAll = true
+		return
+	}
+	end := s.thread[s.lastSucc[u]]
+	for x := u; x != end && !s.tieAll; x = s.thread[x] {
+		s.tieMark(x)
+	}
+}
+
+// tieWatchStart starts marking, for a warm start.
+func (s *simplex) tieWatchStart() {
+	for _, u := range s.tieNodes {
+		s.tieMarked[u] = false
+	}
+	s.tieNodes = s.tieNodes[:0]
+	s.tieWatch, s.tieAll = true, false
+}
+
+// breakTiesNear is breakTies examining only the arcs at marked nodes, and
+// after each pivot the arcs at the nodes it moved.
+func (s *simplex) breakTiesNear() bool {
+	if len(s.adj) != len(s.pi) {
+		s.buildAdjacency()
+	}
+	for len(s.tieInQ) < len(s.src) {
+		s.tieInQ = append(s.tieInQ, false)
+	}
+	var queue []int32
+	push := func(u int32) {
+		for _, e := range s.adj[u] {
+			if !s.tieInQ[e] {
+				s.tieInQ[e] = true
+				queue = append(queue, e)
+			}
+		}
+	}
+	for _, u := range s.tieNodes {
+		push(u)
+	}
+	defer func() {
+		for _, e := range queue {
+			s.tieInQ[e] = false
+		}
+	}()
+	src, tgt, cost, state, pi, cap := s.src, s.tgt, s.cost, s.state, s.pi, s.cap
+	for len(queue) > 0 {
+		e := queue[len(queue)-1]
+		queue = queue[:len(queue)-1]
+		s.tieInQ[e] = false
+		if state[e] == stateTree || cap[e] == 0 || cost[e]+pi[src[e]]-pi[tgt[e]] != 0 || !s.tieImproves(e) {
+			continue
+		}
+		if s.pivotLimit > 0 && s.pivots >= s.pivotLimit {
+			return false
+		}
+		s.inArc = e
+		s.findJoinNode()
+		change := s.findLeavingArc()
+		s.changeFlow(change)
+		if change {
+			s.updateTreeStructure()
+			s.updatePotential()
+			if int(s.succNum[s.uIn]) > len(s.pi)/8+64 {
+				s.pivots++
+				s.tiePivots++
+				return s.breakTies()
+			}
+			end := s.thread[s.lastSucc[s.uIn]]
+			for x := s.uIn; x != end; x = s.thread[x] {
+				push(x)
+			}
+		} else {
+			push(src[e])
+		}
+		s.pivots++
+		s.tiePivots++
+	}
+	return true
+}

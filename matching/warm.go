@@ -19,6 +19,9 @@ func (s *simplex) growNode(supply int64) int32 {
 	s.lastSucc = append(s.lastSucc, 0)
 	x := int32(len(s.pi) - 1)
 	s.lastSucc[x] = x
+	if s.tieWatch {
+		s.tieMark(x)
+	}
 	if s.adj != nil {
 		s.adj = append(s.adj, nil)
 	}
@@ -44,6 +47,9 @@ func (s *simplex) addArc(u, v int32, cap, cost int64) int32 {
 	if s.adj != nil {
 		s.adj[u] = append(s.adj[u], e)
 		s.adj[v] = append(s.adj[v], e)
+	}
+	if s.tieWatch {
+		s.tieMark(u)
 	}
 	return e
 }
@@ -135,6 +141,7 @@ func (it *incItem) absorb(a delta) bool {
 			nf = min(f, c)
 		}
 		s.cap[ie] = c
+		s.tieMark(u)
 		if nf != f {
 			s.flow[ie] = nf
 			s.touched = append(s.touched, ie)

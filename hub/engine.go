@@ -28,7 +28,14 @@ type engine struct {
 	cur   atomic.Pointer[proposalSet]
 	dirty chan struct{} // a change since the last run; buffered, size 1
 
-	run    sync.Mutex // serialises runs
+	run sync.Mutex // serialises runs, guards inc and stats
+	// inc keeps each item's last solution and re-solves, warm, only the
+	// items whose input changed; its proposals are those of a
+	// from-scratch matching.Propose of the same input (its tie rule), so
+	// they stay recomputable from the log. nil: start afresh.
+	inc   *matching.Incremental
+	stats matching.Stats // what the last run did with each item
+
 	mu     sync.Mutex // guards served
 	served map[string]plenty.Proposal
 }
@@ -61,10 +68,13 @@ func (e *engine) lookup(id string, now time.Time) (plenty.Proposal, bool) {
 	return p, ok
 }
 
-// RunMatching recomputes the proposals from the ledger's current state.
-// The server runs it after changes and on every tick; tests call it to
-// see proposals at once. Runs are serialised; acceptances meanwhile read
-// the proposals served so far.
+// RunMatching recomputes the proposals from the ledger's current state,
+// solving again only the items whose offers or needs changed (warm, from
+// the last solution) and reusing the others. The proposals equal those of
+// matching.Propose on matching.InputOf of the same state and time. The
+// server runs it after changes and on every tick; tests call it to see
+// proposals at once. Runs are serialised; acceptances meanwhile read the
+// proposals served so far.
 func (s *Server) RunMatching(ctx context.Context) error {
 	e := s.engine
 	e.run.Lock()
@@ -78,11 +88,17 @@ func (s *Server) RunMatching(ctx context.Context) error {
 		return err
 	}
 	start := time.Now()
-	ps, err := matching.Propose(in)
+	if e.inc == nil {
+		e.inc = matching.NewIncremental(in.Options)
+	}
+	e.inc.SetExclude(in.Options.Exclude)
+	ps, stats, err := e.inc.Propose(in)
 	if err != nil {
+		e.inc = nil // the next run starts afresh
 		s.log.Error("matching failed", "ledger_size", in.LedgerSize, "err", err)
 		return err
 	}
+	e.stats = stats
 	s.metrics.observeMatching(time.Since(start), len(ps))
 	set := &proposalSet{size: in.LedgerSize, at: now, list: ps, byCouncil: map[string][]int{}}
 	e.mu.Lock()

@@ -17,12 +17,12 @@ import (
 // supplies and capacities in place. Some changes make the item solve from
 // scratch instead (a posting changed in anything but its remainder,
 // smallest splits involved, a new priority weight; see docs/matching.md).
-// The optimum is the same either way; when several flows are optimal the
-// two may pick different ones, so the hub publishes the from-scratch
-// Propose as the recomputable reference and uses Incremental for the live
-// page. The engine's Options, Exclude included, are fixed when it is made:
-// declining a pair later needs a new engine. An Incremental is not safe
-// for concurrent use.
+// Either way the flow is the one Propose finds: the tie rule (tie.go)
+// makes every item's optimum unique, so the proposals are those anyone
+// recomputes from scratch (TestIncrementalFlowsEqualFromScratch). The
+// engine's Options are fixed when it is made, but Exclude, which grows as
+// councils decline pairs, is replaced by SetExclude. An Incremental is not
+// safe for concurrent use.
 type Incremental struct {
 	opt   Options
 	items map[string]*incItem
@@ -76,6 +76,34 @@ type incItem struct {
 // NewIncremental returns an engine with the given options.
 func NewIncremental(opt Options) *Incremental {
 	return &Incremental{opt: opt, items: map[string]*incItem{}}
+}
+
+// SetExclude replaces the pairs never to propose. The items holding both
+// ends of a pair that joined or left the set are solved cold on the next
+// call; the others keep their solution. ex is kept, not copied.
+func (e *Incremental) SetExclude(ex map[Pair]bool) {
+	var changed []Pair
+	for p := range ex {
+		if !e.opt.Exclude[p] {
+			changed = append(changed, p)
+		}
+	}
+	for p := range e.opt.Exclude {
+		if !ex[p] {
+			changed = append(changed, p)
+		}
+	}
+	e.opt.Exclude = ex
+	for item, it := range e.items {
+		for _, p := range changed {
+			_, o := it.offerAt[p.Offer]
+			_, n := it.needAt[p.Need]
+			if o && n {
+				delete(e.items, item)
+				break
+			}
+		}
+	}
 }
 
 // itemPostings are the indexes, into an Input, of one item's usable

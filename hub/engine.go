@@ -36,8 +36,11 @@ type engine struct {
 	inc   *matching.Incremental
 	stats matching.Stats // what the last run did with each item
 
-	mu     sync.Mutex // guards served
+	mu     sync.Mutex // guards served and nextExpiry
 	served map[string]plenty.Proposal
+	// nextExpiry is the earliest expiry in served (zero: none), so that
+	// runs scan served for expired proposals only when one is due.
+	nextExpiry time.Time
 }
 
 func newEngine() *engine {
@@ -109,16 +112,27 @@ func (s *Server) RunMatching(ctx context.Context) error {
 		// its ledger size and time still recompute it.
 		if old, ok := e.served[ps[i].ID]; ok && now.Before(old.ExpiresAt) {
 			ps[i] = old
+		} else {
+			e.served[ps[i].ID] = ps[i]
+			if e.nextExpiry.IsZero() || ps[i].ExpiresAt.Before(e.nextExpiry) {
+				e.nextExpiry = ps[i].ExpiresAt
+			}
 		}
-		e.served[ps[i].ID] = ps[i]
 		set.byCouncil[ps[i].Provider] = append(set.byCouncil[ps[i].Provider], i)
 		if ps[i].Receiver != ps[i].Provider {
 			set.byCouncil[ps[i].Receiver] = append(set.byCouncil[ps[i].Receiver], i)
 		}
 	}
-	for id, p := range e.served {
-		if !now.Before(p.ExpiresAt) {
-			delete(e.served, id)
+	if !e.nextExpiry.IsZero() && !now.Before(e.nextExpiry) {
+		// lookup and pending skip expired proposals anyway: this only
+		// frees them, once one has expired, not on every run
+		e.nextExpiry = time.Time{}
+		for id, p := range e.served {
+			if !now.Before(p.ExpiresAt) {
+				delete(e.served, id)
+			} else if e.nextExpiry.IsZero() || p.ExpiresAt.Before(e.nextExpiry) {
+				e.nextExpiry = p.ExpiresAt
+			}
 		}
 	}
 	e.mu.Unlock()

@@ -11,7 +11,9 @@ import (
 
 // Engine names this engine and the version of its rules; it is carried by
 // every proposal so that a recomputation can tell which rules made it.
-const Engine = "plenty-match/1"
+// Version 2 adds the tie rule (tie.go): where several flows are optimal,
+// version 1 took the one its simplex happened to reach.
+const Engine = "plenty-match/2"
 
 // Options tune the hub's problem. The zero Options are the defaults.
 type Options struct {

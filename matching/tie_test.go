@@ -136,3 +136,40 @@ func TestIncrementalFlowsEqualFromScratch(t *testing.T) {
 	}
 	t.Logf("%d warm starts, %d tie pivots", warm, tiePivots)
 }
+
+// SetExclude drops only the items holding both ends of a pair that joined
+// the set: the next call solves that item cold, reuses the other, and
+// gives Propose's proposals under the new set.
+func TestIncrementalSetExclude(t *testing.T) {
+	o1, o2 := offer("o1", 1000, at(0, 0)), offer("o2", 1000, at(0, 0))
+	o2.Item = "rye-flour"
+	n1, n2 := need("n1", 1000, 3, at(5, 0)), need("n2", 1000, 3, at(5, 0))
+	n2.Item = "rye-flour"
+	n3 := need("n3", 1000, 3, at(9, 0))
+	in := Input{Offers: []plenty.Offer{o1, o2}, Needs: []plenty.Need{n1, n2, n3}, Now: now}
+	eng := NewIncremental(Options{})
+	if _, st, err := eng.Propose(in); err != nil || st != (Stats{Cold: 2}) {
+		t.Fatalf("first call: %+v, %v", st, err)
+	}
+	ex := map[Pair]bool{{"o1", "n1"}: true}
+	eng.SetExclude(ex)
+	got, st, err := eng.Propose(in)
+	if err != nil || st != (Stats{Reused: 1, Cold: 1}) {
+		t.Fatalf("after excluding o1-n1: %+v, %v; want rye-flour reused, wheat-flour cold", st, err)
+	}
+	in.Options.Exclude = ex
+	want, err := Propose(in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(got, want) {
+		t.Fatalf("incremental %v, from scratch %v", flowsOf(got), flowsOf(want))
+	}
+	if f := flowsOf(got); f[flowKey{"o1", "n3"}] != 1000 || f[flowKey{"o1", "n1"}] != 0 {
+		t.Fatalf("flows %v: o1 should go to n3, not to the excluded n1", f)
+	}
+	eng.SetExclude(map[Pair]bool{{"o1", "n1"}: true}) // the same set again
+	if _, st, _ := eng.Propose(in); st != (Stats{Reused: 2}) {
+		t.Fatalf("an unchanged set: %+v, want both reused", st)
+	}
+}

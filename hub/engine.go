@@ -104,13 +104,23 @@ func (s *Server) RunMatching(ctx context.Context) error {
 	e.stats = stats
 	s.metrics.observeMatching(time.Since(start), len(ps))
 	set := &proposalSet{size: in.LedgerSize, at: now, list: ps, byCouncil: map[string][]int{}}
+	// The last run's list is in the same order (item, offer, need), and
+	// each of its proposals is the one served under its ID: walking it
+	// beside this run's finds most proposals without a map lookup.
+	prev, j := e.cur.Load().list, 0
 	e.mu.Lock()
 	for i := range ps {
 		ps[i].ComputedAt = now
+		for j < len(prev) && proposalBefore(&prev[j], &ps[i]) {
+			j++
+		}
 		// While its terms stand (the id hashes them), a proposal is the
 		// one first served: its expiry does not move with every run, and
 		// its ledger size and time still recompute it.
-		if old, ok := e.served[ps[i].ID]; ok && now.Before(old.ExpiresAt) {
+		if j < len(prev) && prev[j].ID == ps[i].ID && now.Before(prev[j].ExpiresAt) {
+			ps[i] = prev[j]
+			j++
+		} else if old, ok := e.served[ps[i].ID]; ok && now.Before(old.ExpiresAt) {
 			ps[i] = old
 		} else {
 			e.served[ps[i].ID] = ps[i]
@@ -139,6 +149,18 @@ func (s *Server) RunMatching(ctx context.Context) error {
 	e.cur.Store(set)
 	s.coord.proposed(set)
 	return nil
+}
+
+// proposalBefore orders proposals as matching returns them: by item,
+// offer and need.
+func proposalBefore(a, b *plenty.Proposal) bool {
+	if a.Item != b.Item {
+		return a.Item < b.Item
+	}
+	if a.Offer != b.Offer {
+		return a.Offer < b.Offer
+	}
+	return a.Need < b.Need
 }
 
 // pending returns the proposals served and not expired at now that a

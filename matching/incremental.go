@@ -63,6 +63,7 @@ type incItem struct {
 	live     []int32
 	slot     []int32
 	slab     []plenty.Proposal
+	bound    []time.Time // per slot: the earliest of its offer's and need's expiries and the offer's window (zero: none)
 	free     []int32
 	propsExp time.Time
 	dirty    map[int32]bool

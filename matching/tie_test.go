@@ -6,6 +6,7 @@ import (
 	"reflect"
 	"sort"
 	"testing"
+	"time"
 
 	"github.com/plentyhub/plenty"
 )
@@ -37,10 +38,19 @@ func tiedLoad(r *rand.Rand, prefix string, nOffers, nNeeds int) ([]plenty.Offer,
 	ids := r.Perm(1000) // IDs in an order unrelated to the input's
 	for i := 0; i < nOffers; i++ {
 		o := offer(fmt.Sprintf("%so%03d", prefix, ids[i]), plenty.Amount(1+r.IntN(3))*1000, at(float64(r.IntN(3))*4, float64(r.IntN(3))*4))
+		switch r.IntN(4) { // some end within a proposal's life, or of the run
+		case 0:
+			o.ExpiresAt = now.Add(time.Duration(1+r.IntN(60)) * time.Hour)
+		case 1:
+			o.AvailableUntil = now.Add(time.Duration(1+r.IntN(60)) * time.Hour)
+		}
 		offers = append(offers, o)
 	}
 	for j := 0; j < nNeeds; j++ {
 		n := need(fmt.Sprintf("%sn%03d", prefix, ids[nOffers+j]), plenty.Amount(1+r.IntN(3))*1000, 3+r.IntN(2), at(float64(r.IntN(3))*4, float64(r.IntN(3))*4))
+		if r.IntN(4) == 0 {
+			n.ExpiresAt = now.Add(time.Duration(1+r.IntN(60)) * time.Hour)
+		}
 		needs = append(needs, n)
 	}
 	return offers, needs
@@ -48,8 +58,8 @@ func tiedLoad(r *rand.Rand, prefix string, nOffers, nNeeds int) ([]plenty.Offer,
 
 // TestIncrementalFlowsEqualFromScratch drives the incremental engine
 // through random sequences of changes (new postings, changed remainders,
-// withdrawals, postings gone, expiries) on instances full of equal-cost
-// ties, and checks after every step that its proposals are exactly those
+// withdrawals, postings gone, expiries, time passing) on instances full of
+// equal-cost ties, and checks after every step that its proposals are exactly those
 // of a from-scratch Propose of the same input: the same pairs with the same
 // quantities (the flow, not only its cost), IDs, reasons and expiries.
 func TestIncrementalFlowsEqualFromScratch(t *testing.T) {
@@ -107,7 +117,9 @@ func TestIncrementalFlowsEqualFromScratch(t *testing.T) {
 								needs = append(needs[:j:j], needs[j+1:]...)
 							}
 						}
-						in := Input{Offers: offers, Needs: needs, Now: now, LedgerSize: int64(step), Options: opt}
+						// time passes: proposals' expiries move, postings expire
+						at := now.Add(time.Duration(step) * 30 * time.Minute)
+						in := Input{Offers: offers, Needs: needs, Now: at, LedgerSize: int64(step), Options: opt}
 						got, st, err := eng.Propose(in)
 						if err != nil {
 							t.Fatalf("step %d: %v", step, err)

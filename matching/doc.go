@@ -19,8 +19,9 @@
 // Engine, Reason ("12 km away; need priority 5; covers 40% of the need"),
 // Score, DistanceKm and ExpiresAt. Match does the same and keeps the
 // solution, so that Result.Explain can say why a compatible pair was left
-// out. NewIncremental(opts).Propose(in) gives the same optimum while
-// re-solving only the items whose postings changed.
+// out. NewIncremental(opts).Propose(in) gives the same proposals (the tie
+// rule makes each item's optimum unique) while re-solving only the items
+// whose postings changed; the hub matches through it.
 //
 // For tools: ReadDIMACS, Solve, Check (the optimality certificate) and
 // WriteDIMACS. See docs/matching.md for the cost encoding, pruning and

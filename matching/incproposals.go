@@ -22,6 +22,7 @@ func (it *incItem) resetLive() {
 	}
 	sort.Slice(it.live, func(a, b int) bool { return it.pairLess(it.live[a], it.live[b]) })
 	it.slab = make([]plenty.Proposal, len(it.live))
+	it.bound = make([]time.Time, len(it.live))
 	it.slot = make([]int32, len(it.live))
 	for i := range it.slot {
 		it.slot[i] = int32(i)
@@ -89,6 +90,7 @@ func (it *incItem) updateLive(changed []int32) {
 			} else {
 				slot[i] = int32(len(it.slab))
 				it.slab = append(it.slab, plenty.Proposal{})
+				it.bound = append(it.bound, time.Time{})
 			}
 			it.slab[slot[i]].ID = "" // made by proposals
 		}
@@ -118,35 +120,46 @@ func (it *incItem) proposals(out []plenty.Proposal, in *Input) []plenty.Proposal
 	refresh := !exp0.Equal(it.propsExp)
 	for i, x := range it.live {
 		pr := &it.slab[it.slot[i]]
-		if pr.ID != "" && !refresh {
+		if pr.ID != "" {
+			if refresh {
+				// only the expiry moves: the bound the pair's offer and
+				// need set is kept, so they are not read again
+				pr.ExpiresAt = exp0
+				if b := it.bound[it.slot[i]]; !b.IsZero() && b.Before(exp0) {
+					pr.ExpiresAt = b
+				}
+			}
 			pr.LedgerSize = in.LedgerSize
 			out = append(out, *pr)
 			continue
 		}
+		pr.ExpiresAt = exp0
 		c := &p.pairs[x]
 		o, n := &p.offers[c.offer], &p.needs[c.need]
-		pr.ExpiresAt = exp0
+		f := plenty.Amount(flow[c.arc])
+		var bound time.Time
 		for _, t := range [...]time.Time{o.ExpiresAt, n.ExpiresAt, o.AvailableUntil} {
-			if !t.IsZero() && t.Before(pr.ExpiresAt) {
-				pr.ExpiresAt = t
+			if !t.IsZero() && (bound.IsZero() || t.Before(bound)) {
+				bound = t
 			}
 		}
-		if pr.ID == "" {
-			f := plenty.Amount(flow[c.arc])
-			*pr = plenty.Proposal{
-				ID:         ProposalID(o.ID, o.Remaining, n.ID, n.Remaining, f),
-				Offer:      o.ID,
-				Need:       n.ID,
-				Item:       p.item,
-				Provider:   o.Council,
-				Receiver:   n.Council,
-				Quantity:   f,
-				DistanceKm: math.Round(c.km*10) / 10,
-				Score:      Score(n.Priority, c.dist),
-				Reason:     Reason(c.km, n.Priority, f, n.Quantity, n.Remaining),
-				ExpiresAt:  pr.ExpiresAt,
-				Engine:     Engine,
-			}
+		it.bound[it.slot[i]] = bound
+		if !bound.IsZero() && bound.Before(exp0) {
+			pr.ExpiresAt = bound
+		}
+		*pr = plenty.Proposal{
+			ID:         ProposalID(o.ID, o.Remaining, n.ID, n.Remaining, f),
+			Offer:      o.ID,
+			Need:       n.ID,
+			Item:       p.item,
+			Provider:   o.Council,
+			Receiver:   n.Council,
+			Quantity:   f,
+			DistanceKm: math.Round(c.km*10) / 10,
+			Score:      Score(n.Priority, c.dist),
+			Reason:     Reason(c.km, n.Priority, f, n.Quantity, n.Remaining),
+			ExpiresAt:  pr.ExpiresAt,
+			Engine:     Engine,
 		}
 		pr.LedgerSize = in.LedgerSize
 		out = append(out, *pr)

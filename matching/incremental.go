@@ -17,12 +17,12 @@ import (
 // supplies and capacities in place. Some changes make the item solve from
 // scratch instead (a posting changed in anything but its remainder,
 // smallest splits involved, a new priority weight; see docs/matching.md).
-// The optimum is the same either way; when several flows are optimal the
-// two may pick different ones, so the hub publishes the from-scratch
-// Propose as the recomputable reference and uses Incremental for the live
-// page. The engine's Options, Exclude included, are fixed when it is made:
-// declining a pair later needs a new engine. An Incremental is not safe
-// for concurrent use.
+// Either way the flow is the one Propose finds: the tie rule (tie.go)
+// makes every item's optimum unique, so the proposals are those anyone
+// recomputes from scratch (TestIncrementalFlowsEqualFromScratch). The
+// engine's Options are fixed when it is made, but Exclude, which grows as
+// councils decline pairs, is replaced by SetExclude. An Incremental is not
+// safe for concurrent use.
 type Incremental struct {
 	opt   Options
 	items map[string]*incItem
@@ -63,6 +63,7 @@ type incItem struct {
 	live     []int32
 	slot     []int32
 	slab     []plenty.Proposal
+	bound    []time.Time // per slot: the earliest of its offer's and need's expiries and the offer's window (zero: none)
 	free     []int32
 	propsExp time.Time
 	dirty    map[int32]bool
@@ -76,6 +77,34 @@ type incItem struct {
 // NewIncremental returns an engine with the given options.
 func NewIncremental(opt Options) *Incremental {
 	return &Incremental{opt: opt, items: map[string]*incItem{}}
+}
+
+// SetExclude replaces the pairs never to propose. The items holding both
+// ends of a pair that joined or left the set are solved cold on the next
+// call; the others keep their solution. ex is kept, not copied.
+func (e *Incremental) SetExclude(ex map[Pair]bool) {
+	var changed []Pair
+	for p := range ex {
+		if !e.opt.Exclude[p] {
+			changed = append(changed, p)
+		}
+	}
+	for p := range e.opt.Exclude {
+		if !ex[p] {
+			changed = append(changed, p)
+		}
+	}
+	e.opt.Exclude = ex
+	for item, it := range e.items {
+		for _, p := range changed {
+			_, o := it.offerAt[p.Offer]
+			_, n := it.needAt[p.Need]
+			if o && n {
+				delete(e.items, item)
+				break
+			}
+		}
+	}
 }
 
 // itemPostings are the indexes, into an Input, of one item's usable
@@ -222,6 +251,7 @@ func (e *Incremental) cold(item string, offers []plenty.Offer, needs []plenty.Ne
 	if err != nil {
 		return nil, err
 	}
+	s.nameItem(p, s.pos)
 	s.run()
 	if !s.feasible() {
 		return nil, ErrInfeasible
@@ -376,6 +406,7 @@ func (it *incItem) warm(a delta, exclude map[Pair]bool) (bool, error) {
 	}
 	it.s.track = true
 	it.s.touched = it.s.touched[:0]
+	it.s.tieWatchStart()
 	if !it.absorb(a) {
 		return false, nil
 	}
@@ -449,6 +480,7 @@ func (it *incItem) warm(a delta, exclude map[Pair]bool) (bool, error) {
 		p.g.Supply[0] -= sup
 		p.g.AddArc(u, 0, 0, MaxValue, 0)
 		x := s.growNode(sup)
+		s.tieName[x] = offers[i].ID
 		s.supply[tNode] -= sup
 		ie := s.addArc(x, tNode, MaxValue, 0)
 		it.pos = append(it.pos, ie)
@@ -461,6 +493,7 @@ func (it *incItem) warm(a delta, exclude map[Pair]bool) (bool, error) {
 		first := p.g.Arcs()
 		p.addNeed(j)
 		x := s.growNode(0)
+		s.tieName[x] = needs[j].ID
 		for e := first; e < p.g.Arcs(); e++ {
 			ie := s.addArc(x, tNode, p.g.Upper[e], p.g.Cost[e])
 			it.pos = append(it.pos, ie)
@@ -482,7 +515,9 @@ func (it *incItem) warm(a delta, exclude map[Pair]bool) (bool, error) {
 		it.offerPairs[c.offer] = append(it.offerPairs[c.offer], x)
 		it.needPairs[c.need] = append(it.needPairs[c.need], x)
 		arc := p.pairs[x].arc
-		it.pos = append(it.pos, s.addArc(int32(p.g.From[arc]+1), int32(p.g.To[arc]+1), p.g.Upper[arc], p.g.Cost[arc]))
+		ie := s.addArc(int32(p.g.From[arc]+1), int32(p.g.To[arc]+1), p.g.Upper[arc], p.g.Cost[arc])
+		s.tiePair[ie] = true
+		it.pos = append(it.pos, ie)
 	}
 	var err error
 	if it.maxCost, err = p.g.validateFrom(firstArc, it.maxCost); err != nil {

@@ -11,7 +11,9 @@ import (
 
 // Engine names this engine and the version of its rules; it is carried by
 // every proposal so that a recomputation can tell which rules made it.
-const Engine = "plenty-match/1"
+// Version 2 adds the tie rule (tie.go): where several flows are optimal,
+// version 1 took the one its simplex happened to reach.
+const Engine = "plenty-match/2"
 
 // Options tune the hub's problem. The zero Options are the defaults.
 type Options struct {
@@ -277,7 +279,7 @@ type solved struct {
 // offer's smallest split until none does (at most a few rounds).
 func solveProblem(p *problem) (*solved, error) {
 	for round := 0; ; round++ {
-		sol, err := solveFlows(p.g)
+		sol, err := solveItem(p)
 		if err != nil {
 			return nil, err
 		}
@@ -289,12 +291,22 @@ func solveProblem(p *problem) (*solved, error) {
 	}
 }
 
-// solveFlows is Solve without the objective, which for the hub's weighted
+// solveItem solves an item's problem under the tie rule (tie.go). Unlike
+// Solve it does not compute the objective, which for the hub's weighted
 // costs may not fit in int64 even though every flow and potential does.
-func solveFlows(g *Graph) (*Solution, error) {
-	s, err := runSimplex(g)
+func solveItem(p *problem) (*Solution, error) {
+	g := p.g
+	if err := g.validate(); err != nil {
+		return nil, err
+	}
+	s, err := newSimplex(g)
 	if err != nil {
 		return nil, err
+	}
+	s.nameItem(p, s.pos)
+	s.run()
+	if !s.feasible() {
+		return nil, ErrInfeasible
 	}
 	return s.flows(g, s.pos), nil
 }

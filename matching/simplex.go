@@ -77,6 +77,21 @@ type simplex struct {
 	track   bool
 	touched []int32
 
+	// tieName names each node (an offer's or need's ID; "" for the sink
+	// and the root) and tiePair marks the pair arcs, for the tie rule
+	// (tie.go); nil for graphs that are not an item's.
+	tieName   []string
+	tiePair   []bool
+	tiePivots int
+	// tieWatch has a warm start mark the nodes where the tie rule's
+	// verdicts may have changed (tieMark, in tie.go); tieAll says they
+	// are too many and every arc is examined.
+	tieWatch  bool
+	tieAll    bool
+	tieMarked []bool
+	tieNodes  []int32
+	tieInQ    []bool
+
 	// the current pivot
 	inArc, join, uIn, vIn, uOut, vOut int32
 	first, second                     int32
@@ -569,8 +584,9 @@ func (s *simplex) updatePotential() {
 	}
 }
 
-// run pivots until no arc violates optimality. It returns false if it
-// stopped at pivotLimit (when set) instead.
+// run pivots until no arc violates optimality, then, for an item's
+// problem, applies the tie rule. It returns false if it stopped at
+// pivotLimit (when set) instead.
 func (s *simplex) run() bool {
 	find := s.findEnteringArc
 	if s.useList {
@@ -593,8 +609,19 @@ func (s *simplex) run() bool {
 			if s.useList {
 				s.priceSubtree(s.uIn)
 			}
+			if s.tieWatch {
+				s.tieMarkSubtree(s.uIn)
+			}
+		} else if s.tieWatch {
+			s.tieMark(s.src[s.inArc]) // its state changed
 		}
 		s.pivots++
+	}
+	if s.tieName != nil {
+		if s.tieWatch && !s.tieAll {
+			return s.breakTiesNear()
+		}
+		return s.breakTies()
 	}
 	return true
 }

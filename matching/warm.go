@@ -19,13 +19,20 @@ func (s *simplex) growNode(supply int64) int32 {
 	s.lastSucc = append(s.lastSucc, 0)
 	x := int32(len(s.pi) - 1)
 	s.lastSucc[x] = x
+	if s.tieWatch {
+		s.tieMark(x)
+	}
 	if s.adj != nil {
 		s.adj = append(s.adj, nil)
+	}
+	if s.tieName != nil {
+		s.tieName = append(s.tieName, "")
 	}
 	return x
 }
 
-// addArc appends a non-tree arc at its lower bound.
+// addArc appends a non-tree arc at its lower bound; for the tie rule it
+// is not a pair's arc until the caller says so.
 func (s *simplex) addArc(u, v int32, cap, cost int64) int32 {
 	s.src = append(s.src, u)
 	s.tgt = append(s.tgt, v)
@@ -33,10 +40,16 @@ func (s *simplex) addArc(u, v int32, cap, cost int64) int32 {
 	s.cost = append(s.cost, cost)
 	s.flow = append(s.flow, 0)
 	s.state = append(s.state, stateLower)
+	if s.tiePair != nil {
+		s.tiePair = append(s.tiePair, false)
+	}
 	e := int32(len(s.src) - 1)
 	if s.adj != nil {
 		s.adj[u] = append(s.adj[u], e)
 		s.adj[v] = append(s.adj[v], e)
+	}
+	if s.tieWatch {
+		s.tieMark(u)
 	}
 	return e
 }
@@ -128,6 +141,7 @@ func (it *incItem) absorb(a delta) bool {
 			nf = min(f, c)
 		}
 		s.cap[ie] = c
+		s.tieMark(u)
 		if nf != f {
 			s.flow[ie] = nf
 			s.touched = append(s.touched, ie)

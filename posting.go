@@ -131,6 +131,7 @@ func (s *State) postNeed(ev Event, p NeedPosting) error {
 	s.needs[p.ID] = &Need{ID: p.ID, Council: p.Council, Item: p.Item, Quantity: p.Quantity, Remaining: p.Quantity,
 		Location: p.Location, NeededBy: p.NeededBy, Priority: p.Priority, MaxDistanceKm: p.MaxDistanceKm,
 		Note: p.Note, ExpiresAt: p.ExpiresAt, Status: StatusOpen, PostedBy: s.actorDelegate(ev).ID, PostedAt: ev.Time}
+	s.needsPosted++
 	s.touch("need", p.ID)
 	return nil
 }
@@ -165,7 +166,7 @@ func (s *State) postingAllowed(c *checks, ev Event, id, council, item string) er
 	if err := c.err(); err != nil {
 		return err
 	}
-	if s.offers[id] != nil || s.needs[id] != nil {
+	if s.offers[id] != nil || s.needs[id] != nil || s.Gone(id) {
 		return Errorf(ECONFLICT, "posting id %q is taken", id)
 	}
 	return nil

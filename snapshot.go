@@ -93,7 +93,7 @@ func snapshotFields(t reflect.Type) []int {
 	for i := 0; i < t.NumField(); i++ {
 		// Functions are not state, and the deadline index is a cache the
 		// timers build on demand: a live state has it, a replay not.
-		if ft := t.Field(i).Type; ft.Kind() != reflect.Func && ft != deadlinesType {
+		if ft := t.Field(i).Type; ft.Kind() != reflect.Func && ft != deadlinesType && ft != closedDocsType {
 			idx = append(idx, i)
 		}
 	}

@@ -75,6 +75,7 @@ func (s *State) bury(kind, id string) {
 		s.goneIndex[g] = i
 	}
 	s.gone[goneKeyOf(id)] = i
+	s.index.remove(kind, id)
 	if s.onChange != nil {
 		s.closedDocs.add(Change{kind, id}, v, s.size)
 	}

@@ -296,3 +296,51 @@ func TestEvictionFoldsAlike(t *testing.T) {
 		t.Fatal("the restored state lost what left")
 	}
 }
+
+// TestListingsPageAcrossWhatJustLeft pages through live offers and one that
+// left the state a moment ago, whose document the store has not written:
+// every page is in id order, and each offer is listed once.
+func TestListingsPageAcrossWhatJustLeft(t *testing.T) {
+	w := newWorld(t)
+	w.s.OnChange(func(Change) {})
+	for _, id := range []string{"o5", "o3", "o2", "o4"} {
+		w.offer(id, "d_m1", 1000)
+	}
+	if err := w.withdraw(KindOfferWithdrawn, "o3", "d_m1"); err != nil {
+		t.Fatal(err)
+	}
+	if err := w.withdraw(KindOfferWithdrawn, "o4", "d_m1"); err != nil {
+		t.Fatal(err)
+	}
+	if got := w.s.index.offers; strings.Join(got, ",") != "o1,o2,o5" {
+		t.Fatalf("index %v, want o1,o2,o5", got)
+	}
+	var got []string
+	f := PostingFilter{Council: "c_mill", Limit: 2}
+	for pages := 0; ; pages++ {
+		page, more := w.s.ListOffers(f)
+		for _, o := range page {
+			got = append(got, o.ID+":"+o.Status)
+		}
+		if !more {
+			break
+		}
+		if pages > 5 {
+			t.Fatal("no end of pages")
+		}
+		f.After = page[len(page)-1].ID
+	}
+	if want := "o1:open,o2:open,o3:withdrawn,o4:withdrawn,o5:open"; strings.Join(got, ",") != want {
+		t.Fatalf("pages %v, want %s", got, want)
+	}
+	page, _ := w.s.ListOffers(PostingFilter{Status: StatusWithdrawn})
+	if len(page) != 2 || page[0].ID != "o3" || page[1].ID != "o4" {
+		t.Fatalf("withdrawn page %v, want o3 and o4", page)
+	}
+	// Once the store holds them, the state lists only what it holds.
+	w.s.ForgetClosed(w.s.Size())
+	page, more := w.s.ListOffers(PostingFilter{After: "o2", Limit: 1})
+	if len(page) != 1 || page[0].ID != "o5" || more {
+		t.Fatalf("after the store: page %v more %v, want o5 only", page, more)
+	}
+}

@@ -117,6 +117,7 @@ func (s *State) postOffer(ev Event, p OfferPosting) error {
 		Location: p.Location, AvailableFrom: p.AvailableFrom, AvailableUntil: p.AvailableUntil, MinSplit: p.MinSplit,
 		MaxDistanceKm: p.MaxDistanceKm, Note: p.Note, ExpiresAt: p.ExpiresAt, Status: StatusOpen,
 		PostedBy: s.actorDelegate(ev).ID, PostedAt: ev.Time}
+	s.index.add("offer", p.ID)
 	s.touch("offer", p.ID)
 	return nil
 }
@@ -132,6 +133,7 @@ func (s *State) postNeed(ev Event, p NeedPosting) error {
 		Location: p.Location, NeededBy: p.NeededBy, Priority: p.Priority, MaxDistanceKm: p.MaxDistanceKm,
 		Note: p.Note, ExpiresAt: p.ExpiresAt, Status: StatusOpen, PostedBy: s.actorDelegate(ev).ID, PostedAt: ev.Time}
 	s.needsPosted++
+	s.index.add("need", p.ID)
 	s.touch("need", p.ID)
 	return nil
 }

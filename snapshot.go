@@ -72,6 +72,7 @@ func (s *State) UnmarshalSnapshot(b []byte) error {
 		return fmt.Errorf("state snapshot: %d bytes after the state", len(d.buf))
 	}
 	fresh.onChange = s.onChange
+	fresh.rebuildIndex()
 	*s = *fresh
 	return nil
 }
@@ -93,7 +94,7 @@ func snapshotFields(t reflect.Type) []int {
 	for i := 0; i < t.NumField(); i++ {
 		// Functions are not state, and the deadline index is a cache the
 		// timers build on demand: a live state has it, a replay not.
-		if ft := t.Field(i).Type; ft.Kind() != reflect.Func && ft != deadlinesType && ft != closedDocsType {
+		if ft := t.Field(i).Type; ft.Kind() != reflect.Func && ft != deadlinesType && ft != closedDocsType && ft != postingIndexType {
 			idx = append(idx, i)
 		}
 	}

@@ -61,6 +61,7 @@ type State struct {
 	receipts    map[string]bool // need id → an agreement on it was received
 	needsPosted int64           // every need ever posted (figures)
 	closedDocs  *closedDocs     // left, not yet written by the store; not in snapshots
+	index       *postingIndex   // live posting ids, sorted (listing.go); not in snapshots
 
 	// The Merkle tree over every applied body (tree.go).
 	tree       Tree
@@ -224,6 +225,7 @@ func NewState() *State {
 		holds:      map[string]int{},
 		receipts:   map[string]bool{},
 		closedDocs: &closedDocs{},
+		index:      &postingIndex{},
 	}
 }
 

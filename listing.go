@@ -156,4 +156,3 @@ func (s *State) CouncilDelegates(council string) []Delegate {
 
 // ItemCount returns how many items are defined.
 func (s *State) ItemCount() int { return len(s.items) }
-

@@ -178,3 +178,19 @@ func (s *State) ForgetClosed(size int64) {
 
 // Closed returns how many entities left the state and await ForgetClosed.
 func (s *State) Closed() int { return len(s.closedDocs.at) }
+
+// Holds reports whether the state holds the offer or need (kind) id: live,
+// or left but not yet dropped by ForgetClosed.
+func (s *State) Holds(kind, id string) bool {
+	switch kind {
+	case "offer":
+		if s.offers[id] != nil {
+			return true
+		}
+	case "need":
+		if s.needs[id] != nil {
+			return true
+		}
+	}
+	return s.closedDocs.get(Change{kind, id}) != nil
+}

@@ -58,6 +58,7 @@ func (l *Ledger) load() error {
 		return err
 	}
 	clear(l.changes)
+	l.state.ForgetClosed(n) // their documents are in DuckDB
 	if err := l.loadIdempotencyKeys(ctx); err != nil {
 		return err
 	}
@@ -226,7 +227,11 @@ func (l *Ledger) commitReplayed(batch []pending) error {
 	l.durable.Store(batch[len(batch)-1].ev.Seq + 1)
 	changes := l.changes
 	l.changes = map[plenty.Change]struct{}{}
-	return l.commitDB(batch, changes)
+	if err := l.commitDB(batch, changes); err != nil {
+		return err
+	}
+	l.state.ForgetClosed(l.committed.Load())
+	return nil
 }
 
 // loadIdempotencyKeys reads the keys of the events within the idempotency

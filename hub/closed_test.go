@@ -1,0 +1,75 @@
+package hub_test
+
+import (
+	"context"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/plentyhub/plenty"
+	"github.com/plentyhub/plenty/hub"
+)
+
+// TestClosedPostingsOverHTTP reads, lists and acts on offers that closed
+// and left the state, once DuckDB holds their last document.
+func TestClosedPostingsOverHTTP(t *testing.T) {
+	h := MustOpenHub(t, hub.Config{})
+	a, b := h.register("Riverside Bakers"), h.register("Hill Millers")
+	var ids []string
+	for i := 0; i < 3; i++ {
+		ids = append(ids, h.do("POST", "/api/v1/offers", a.Token, flourOffer).want(t, 201).str("offer.id"))
+		h.clock.Add(time.Millisecond)
+	}
+	for _, id := range ids[:2] {
+		h.do("POST", "/api/v1/offers/"+id+"/withdraw", a.Token, "").want(t, 200)
+	}
+	ctx := context.Background()
+	if _, err := h.ledger.TreeHash(ctx, h.ledger.Size()); err != nil { // waits for DuckDB
+		t.Fatal(err)
+	}
+	h.do("POST", "/api/v1/needs", a.Token, flourNeed).want(t, 201) // the next batch drops what DuckDB holds
+	var holds, gone bool
+	h.ledger.Read(func(st *plenty.State) error { holds, gone = st.Holds("offer", ids[0]), st.Gone(ids[0]); return nil })
+	if holds || !gone {
+		t.Fatalf("state holds %s: %v, gone %v; want gone and not held", ids[0], holds, gone)
+	}
+
+	r := h.do("GET", "/api/v1/offers/"+ids[0], "", "").want(t, 200)
+	if r.str("offer.status") != "withdrawn" || r.str("offer.remaining") != "250" || r.str("offer.unit") != "kg" || r.str("offer.council") != a.ID {
+		t.Errorf("GET of a closed offer = %s", r.Raw)
+	}
+	list := func(q string) string {
+		var seen []string
+		cursor := ""
+		for page := 0; page < 10; page++ {
+			r := h.do("GET", "/api/v1/offers?limit=1&"+q+"&cursor="+cursor, "", "").want(t, 200)
+			for _, o := range r.get("offers").([]any) {
+				seen = append(seen, o.(map[string]any)["id"].(string)+":"+o.(map[string]any)["status"].(string))
+			}
+			if cursor = r.str("next_cursor"); cursor == "" {
+				break
+			}
+		}
+		return strings.Join(seen, ",")
+	}
+	if got, want := list("council="+a.ID), ids[0]+":withdrawn,"+ids[1]+":withdrawn,"+ids[2]+":open"; got != want {
+		t.Errorf("offers of %s: %s, want %s", a.ID, got, want)
+	}
+	if got, want := list("status=withdrawn"), ids[0]+":withdrawn,"+ids[1]+":withdrawn"; got != want {
+		t.Errorf("withdrawn offers: %s, want %s", got, want)
+	}
+	if got := list("council=" + b.ID); got != "" {
+		t.Errorf("offers of %s: %s, want none", b.ID, got)
+	}
+	size := h.ledger.Size()
+	// Acting on it is refused as on any closed offer: another council's
+	// delegate is forbidden, its own is told it is not open.
+	h.do("POST", "/api/v1/offers/"+ids[0]+"/withdraw", b.Token, "").want(t, 403)
+	if r := h.do("POST", "/api/v1/offers/"+ids[0]+"/withdraw", a.Token, "").want(t, 409); !strings.Contains(string(r.Raw), "is withdrawn, not open") {
+		t.Errorf("second withdrawal: %s", r.Raw)
+	}
+	if h.ledger.Size() != size {
+		t.Errorf("refusals wrote %d events", h.ledger.Size()-size)
+	}
+	h.do("GET", "/api/v1/offers/o_nope", "", "").want(t, 404)
+}

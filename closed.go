@@ -1,8 +1,12 @@
 package plenty
 
 import (
+	"bytes"
 	"crypto/sha256"
+	"encoding/binary"
+	"errors"
 	"reflect"
+	"slices"
 )
 
 // Closed postings leave the state. An offer or a need whose life is over
@@ -74,7 +78,7 @@ func (s *State) bury(kind, id string) {
 		s.goneAs = append(s.goneAs, g)
 		s.goneIndex[g] = i
 	}
-	s.gone[goneKeyOf(id)] = i
+	s.gone.put(goneKeyOf(id), i)
 	s.index.remove(kind, id)
 	if s.onChange != nil {
 		s.closedDocs.add(Change{kind, id}, v, s.size)
@@ -99,8 +103,8 @@ func (s *State) goneNeed(id string) *Need {
 }
 
 func (s *State) goneAsOf(id, kind string) (goneAs, bool) {
-	i, ok := s.gone[goneKeyOf(id)]
-	if !ok || s.goneAs[i].Kind != kind {
+	i, ok := s.gone.get(goneKeyOf(id))
+	if !ok || int(i) >= len(s.goneAs) || s.goneAs[i].Kind != kind {
 		return goneAs{}, false
 	}
 	return s.goneAs[i], true
@@ -125,7 +129,7 @@ func (s *State) needOrGone(id string) *Need {
 // Gone reports whether id is the id of an offer or need that closed and
 // left the state: its document is in the ledger's projections.
 func (s *State) Gone(id string) bool {
-	_, ok := s.gone[goneKeyOf(id)]
+	_, ok := s.gone.get(goneKeyOf(id))
 	return ok
 }
 
@@ -193,4 +197,111 @@ func (s *State) Holds(kind, id string) bool {
 		}
 	}
 	return s.closedDocs.get(Change{kind, id}) != nil
+}
+
+// goneSet maps the hashed id of each posting that left to its tuple in
+// State.goneAs. It holds an entry per closed posting ever, so it is kept
+// compact: a slice sorted by key (20 bytes an entry, searched in
+// O(log n)) and a small map of the newest entries, merged into the slice
+// once it grows past a sixteenth of it. Its snapshot encoding is the sorted
+// union, whatever is still in the map, so equal sets encode equally, and
+// it decodes with one pass over the bytes rather than by reflection.
+type goneSet struct {
+	sorted []goneEntry
+	recent map[goneKey]uint32
+}
+
+type goneEntry struct {
+	key goneKey
+	as  uint32
+}
+
+func compareGone(a, b goneEntry) int { return bytes.Compare(a.key[:], b.key[:]) }
+
+func (g *goneSet) get(k goneKey) (uint32, bool) {
+	if v, ok := g.recent[k]; ok {
+		return v, true
+	}
+	if i, ok := slices.BinarySearchFunc(g.sorted, goneEntry{key: k}, compareGone); ok {
+		return g.sorted[i].as, true
+	}
+	return 0, false
+}
+
+func (g *goneSet) put(k goneKey, v uint32) {
+	if g.recent == nil {
+		g.recent = map[goneKey]uint32{}
+	}
+	g.recent[k] = v
+	if len(g.recent) > max(1024, len(g.sorted)/16) {
+		g.merge()
+	}
+}
+
+func (g *goneSet) len() int { return len(g.sorted) + len(g.recent) }
+
+// all returns every entry, sorted by key.
+func (g *goneSet) all() []goneEntry {
+	if len(g.recent) == 0 {
+		return g.sorted
+	}
+	add := make([]goneEntry, 0, len(g.recent))
+	for k, v := range g.recent {
+		add = append(add, goneEntry{k, v})
+	}
+	slices.SortFunc(add, compareGone)
+	out := make([]goneEntry, 0, len(g.sorted)+len(add))
+	i, j := 0, 0
+	for i < len(g.sorted) || j < len(add) {
+		if j == len(add) || (i < len(g.sorted) && compareGone(g.sorted[i], add[j]) < 0) {
+			out = append(out, g.sorted[i])
+			i++
+		} else {
+			out = append(out, add[j])
+			j++
+		}
+	}
+	return out
+}
+
+func (g *goneSet) merge() {
+	g.sorted = g.all()
+	clear(g.recent)
+}
+
+func (g *goneSet) appendSnapshot(b []byte) []byte {
+	all := g.all()
+	b = binary.AppendUvarint(b, uint64(len(all)))
+	for _, e := range all {
+		b = append(b, e.key[:]...)
+		b = binary.BigEndian.AppendUint32(b, e.as)
+	}
+	return b
+}
+
+func (g *goneSet) readSnapshot(b []byte) ([]byte, error) {
+	const size = len(goneKey{}) + 4
+	n, w := binary.Uvarint(b)
+	if w <= 0 {
+		return nil, errSnapshotShort
+	}
+	b = b[w:]
+	if n > uint64(len(b)/size) {
+		return nil, errSnapshotShort
+	}
+	var sorted []goneEntry // nil when empty, as in a state never snapshotted
+	if n > 0 {
+		sorted = make([]goneEntry, n)
+	}
+	for i := range sorted {
+		e := &sorted[i]
+		e.key = goneKey(b[:len(goneKey{})])
+		e.as = binary.BigEndian.Uint32(b[len(goneKey{}):size])
+		if i > 0 && compareGone(sorted[i-1], *e) >= 0 {
+			return nil, errors.New("damaged set of closed postings: keys out of order")
+		}
+		b = b[size:]
+	}
+	*g = goneSet{sorted: sorted}
+	return b, nil
 }

@@ -2,6 +2,8 @@ package plenty
 
 import (
 	"bytes"
+	"fmt"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -50,8 +52,8 @@ func TestClosedPostingsLeaveTheState(t *testing.T) {
 	}
 	// One tuple (kind, council, item, status) per distinct kind of
 	// posting that left.
-	if len(w.s.gone) != 2 || len(w.s.goneAs) != 2 {
-		t.Fatalf("gone %d, tuples %d, want 2 and 2", len(w.s.gone), len(w.s.goneAs))
+	if w.s.gone.len() != 2 || len(w.s.goneAs) != 2 {
+		t.Fatalf("gone %d, tuples %d, want 2 and 2", w.s.gone.len(), len(w.s.goneAs))
 	}
 }
 
@@ -342,5 +344,50 @@ func TestListingsPageAcrossWhatJustLeft(t *testing.T) {
 	page, more := w.s.ListOffers(PostingFilter{After: "o2", Limit: 1})
 	if len(page) != 1 || page[0].ID != "o5" || more {
 		t.Fatalf("after the store: page %v more %v, want o5 only", page, more)
+	}
+}
+
+// TestGoneSet fills two sets with the same entries in opposite orders, so
+// that they merge at different moments: both find every entry and encode
+// to the same bytes; a decoded copy finds them too; keys out of order are
+// refused as damage.
+func TestGoneSet(t *testing.T) {
+	const n = 5000
+	var a, b goneSet
+	for i := 0; i < n; i++ {
+		a.put(goneKeyOf(fmt.Sprint("of_", i)), uint32(i%7))
+		j := n - 1 - i
+		b.put(goneKeyOf(fmt.Sprint("of_", j)), uint32(j%7))
+	}
+	if a.len() != n || b.len() != n || len(a.sorted) == 0 {
+		t.Fatalf("len %d and %d (sorted %d), want %d and some merged", a.len(), b.len(), len(a.sorted), n)
+	}
+	ea, eb := a.appendSnapshot(nil), b.appendSnapshot(nil)
+	if !bytes.Equal(ea, eb) {
+		t.Fatal("equal sets encode differently")
+	}
+	var c goneSet
+	rest, err := c.readSnapshot(append(ea, 0xAB))
+	if err != nil || !bytes.Equal(rest, []byte{0xAB}) {
+		t.Fatalf("decode: rest %x, %v", rest, err)
+	}
+	for _, g := range []*goneSet{&a, &b, &c} {
+		for i := 0; i < n; i++ {
+			if v, ok := g.get(goneKeyOf(fmt.Sprint("of_", i))); !ok || v != uint32(i%7) {
+				t.Fatalf("of_%d: %d, %v", i, v, ok)
+			}
+		}
+		if _, ok := g.get(goneKeyOf("of_5000")); ok {
+			t.Fatal("found an id never added")
+		}
+	}
+	damaged := slices.Clone(ea)
+	w := len(damaged) - n*20 // the entries start after the count
+	copy(damaged[w:w+20], ea[w+20:w+40])
+	if _, err := c.readSnapshot(damaged); err == nil {
+		t.Fatal("a repeated key was accepted")
+	}
+	if _, err := c.readSnapshot(ea[:len(ea)-1]); err == nil {
+		t.Fatal("a short set was accepted")
 	}
 }

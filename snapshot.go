@@ -33,7 +33,7 @@ import (
 // names and types, recursively): a snapshot written by a build whose State
 // differs is refused as stale, never misread.
 
-const snapshotMagic = "plenty-state/1\n"
+const snapshotMagic = "plenty-state/2\n" // 2: byte arrays as raw bytes
 
 // ErrSnapshotStale reports a snapshot written for another shape of State.
 var ErrSnapshotStale = errors.New("the snapshot was written by a version of plenty whose state differs")
@@ -157,8 +157,22 @@ func (e *snapEncoder) bytes(b []byte) {
 	e.buf = append(e.buf, b...)
 }
 
+// snapshotter is a field type with an encoding of its own: a large table
+// that reflection would decode an element at a time (State.gone).
+type snapshotter interface {
+	appendSnapshot(b []byte) []byte
+	readSnapshot(b []byte) (rest []byte, err error)
+}
+
+// snapshotters are the types that encode themselves.
+var snapshotters = map[reflect.Type]bool{reflect.TypeFor[goneSet](): true}
+
 func (e *snapEncoder) value(v reflect.Value) error {
 	v = exposed(v)
+	if snapshotters[v.Type()] && v.CanAddr() {
+		e.buf = v.Addr().Interface().(snapshotter).appendSnapshot(e.buf)
+		return nil
+	}
 	if v.Type() == timeType {
 		b, err := v.Interface().(time.Time).MarshalBinary()
 		if err != nil {
@@ -195,6 +209,13 @@ func (e *snapEncoder) value(v reflect.Value) error {
 			}
 		}
 	case reflect.Array:
+		if v.Type().Elem().Kind() == reflect.Uint8 {
+			// Hashes and hashed ids: their bytes as they are.
+			for i := 0; i < v.Len(); i++ {
+				e.buf = append(e.buf, byte(v.Index(i).Uint()))
+			}
+			return nil
+		}
 		for i := 0; i < v.Len(); i++ {
 			if err := e.value(v.Index(i)); err != nil {
 				return err
@@ -326,6 +347,14 @@ func (d *snapDecoder) length() (n int, isNil bool, err error) {
 
 func (d *snapDecoder) value(v reflect.Value) error {
 	v = exposed(v)
+	if snapshotters[v.Type()] && v.CanAddr() {
+		rest, err := v.Addr().Interface().(snapshotter).readSnapshot(d.buf)
+		if err != nil {
+			return err
+		}
+		d.buf = rest
+		return nil
+	}
 	if v.Type() == timeType {
 		b, err := d.bytes()
 		if err != nil {
@@ -387,6 +416,20 @@ func (d *snapDecoder) value(v reflect.Value) error {
 		}
 		v.Set(s)
 	case reflect.Array:
+		if v.Type().Elem().Kind() == reflect.Uint8 {
+			if len(d.buf) < v.Len() {
+				return errSnapshotShort
+			}
+			if v.CanAddr() {
+				reflect.Copy(v, reflect.ValueOf(d.buf[:v.Len()]))
+			} else {
+				for i := 0; i < v.Len(); i++ {
+					v.Index(i).SetUint(uint64(d.buf[i]))
+				}
+			}
+			d.buf = d.buf[v.Len():]
+			return nil
+		}
 		for i := 0; i < v.Len(); i++ {
 			if err := d.value(v.Index(i)); err != nil {
 				return err

@@ -54,7 +54,7 @@ type State struct {
 	deadlines    *deadlines          // when each entity runs out, for NextDeadline (deadline.go)
 
 	// Postings that closed and left the live maps (closed.go).
-	gone        map[goneKey]uint32 // id's hash → index in goneAs
+	gone        goneSet // id's hash → index in goneAs (closed.go)
 	goneAs      []goneAs
 	goneIndex   map[goneAs]uint32
 	holds       map[string]int  // posting id → its active agreements
@@ -220,7 +220,6 @@ func NewState() *State {
 		councilNames: map[string]string{},
 		deadlines:    &deadlines{},
 
-		gone:       map[goneKey]uint32{},
 		goneIndex:  map[goneAs]uint32{},
 		holds:      map[string]int{},
 		receipts:   map[string]bool{},

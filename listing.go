@@ -1,7 +1,6 @@
 package plenty
 
 import (
-	"reflect"
 	"slices"
 	"sort"
 )
@@ -105,11 +104,10 @@ func listPage[T any](ids []string, m map[string]*T, closed *closedDocs, kind str
 // postingIndex keeps the ids of the live offers and needs sorted, so that
 // a listing pages from its cursor rather than sorting every id under the
 // read lock. Hub ids grow with time, so an id is almost always appended.
-// It is derived from the maps (rebuilt when a snapshot is read), not part
-// of the fold's state.
+// It follows from the maps, so a replay and a snapshot hold the same; the
+// snapshot keeps it because decoding it is cheaper than sorting the ids
+// again.
 type postingIndex struct{ offers, needs []string }
-
-var postingIndexType = reflect.TypeFor[*postingIndex]()
 
 func (x *postingIndex) of(kind string) *[]string {
 	if kind == "offer" {
@@ -135,10 +133,6 @@ func (x *postingIndex) remove(kind, id string) {
 	if i, found := slices.BinarySearch(*ids, id); found {
 		*ids = slices.Delete(*ids, i, i+1)
 	}
-}
-
-func (s *State) rebuildIndex() {
-	s.index = &postingIndex{offers: sortedKeys(s.offers), needs: sortedKeys(s.needs)}
 }
 
 // CouncilDelegates returns the delegates of one council, ordered by id,

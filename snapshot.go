@@ -72,7 +72,6 @@ func (s *State) UnmarshalSnapshot(b []byte) error {
 		return fmt.Errorf("state snapshot: %d bytes after the state", len(d.buf))
 	}
 	fresh.onChange = s.onChange
-	fresh.rebuildIndex()
 	*s = *fresh
 	return nil
 }
@@ -94,7 +93,7 @@ func snapshotFields(t reflect.Type) []int {
 	for i := 0; i < t.NumField(); i++ {
 		// Functions are not state, and the deadline index is a cache the
 		// timers build on demand: a live state has it, a replay not.
-		if ft := t.Field(i).Type; ft.Kind() != reflect.Func && ft != deadlinesType && ft != closedDocsType && ft != postingIndexType {
+		if ft := t.Field(i).Type; ft.Kind() != reflect.Func && ft != deadlinesType && ft != closedDocsType {
 			idx = append(idx, i)
 		}
 	}
@@ -164,12 +163,13 @@ type snapshotter interface {
 	readSnapshot(b []byte) (rest []byte, err error)
 }
 
-// snapshotters are the types that encode themselves.
-var snapshotters = map[reflect.Type]bool{reflect.TypeFor[goneSet](): true}
+// goneSetType is the one type that encodes itself (a comparison of types
+// is much cheaper than a map lookup per value decoded).
+var goneSetType = reflect.TypeFor[goneSet]()
 
 func (e *snapEncoder) value(v reflect.Value) error {
 	v = exposed(v)
-	if snapshotters[v.Type()] && v.CanAddr() {
+	if v.Type() == goneSetType && v.CanAddr() {
 		e.buf = v.Addr().Interface().(snapshotter).appendSnapshot(e.buf)
 		return nil
 	}
@@ -347,7 +347,7 @@ func (d *snapDecoder) length() (n int, isNil bool, err error) {
 
 func (d *snapDecoder) value(v reflect.Value) error {
 	v = exposed(v)
-	if snapshotters[v.Type()] && v.CanAddr() {
+	if v.Type() == goneSetType && v.CanAddr() {
 		rest, err := v.Addr().Interface().(snapshotter).readSnapshot(d.buf)
 		if err != nil {
 			return err
@@ -364,7 +364,11 @@ func (d *snapDecoder) value(v reflect.Value) error {
 		if err := t.UnmarshalBinary(b); err != nil {
 			return err
 		}
-		v.Set(reflect.ValueOf(t))
+		if v.CanAddr() {
+			*(*time.Time)(v.Addr().UnsafePointer()) = t // no boxing
+		} else {
+			v.Set(reflect.ValueOf(t))
+		}
 		return nil
 	}
 	switch v.Kind() {

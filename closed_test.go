@@ -314,7 +314,7 @@ func TestListingsPageAcrossWhatJustLeft(t *testing.T) {
 	if err := w.withdraw(KindOfferWithdrawn, "o4", "d_m1"); err != nil {
 		t.Fatal(err)
 	}
-	if got := w.s.index.offers; strings.Join(got, ",") != "o1,o2,o5" {
+	if got := w.s.index.offers.all(); strings.Join(got, ",") != "o1,o2,o5" {
 		t.Fatalf("index %v, want o1,o2,o5", got)
 	}
 	var got []string

@@ -163,13 +163,13 @@ type snapshotter interface {
 	readSnapshot(b []byte) (rest []byte, err error)
 }
 
-// goneSetType is the one type that encodes itself (a comparison of types
+// goneSetType and sortedIDsType encode themselves (a comparison of types
 // is much cheaper than a map lookup per value decoded).
 var goneSetType = reflect.TypeFor[goneSet]()
 
 func (e *snapEncoder) value(v reflect.Value) error {
 	v = exposed(v)
-	if v.Type() == goneSetType && v.CanAddr() {
+	if t := v.Type(); (t == goneSetType || t == sortedIDsType) && v.CanAddr() {
 		e.buf = v.Addr().Interface().(snapshotter).appendSnapshot(e.buf)
 		return nil
 	}
@@ -347,7 +347,7 @@ func (d *snapDecoder) length() (n int, isNil bool, err error) {
 
 func (d *snapDecoder) value(v reflect.Value) error {
 	v = exposed(v)
-	if v.Type() == goneSetType && v.CanAddr() {
+	if t := v.Type(); (t == goneSetType || t == sortedIDsType) && v.CanAddr() {
 		rest, err := v.Addr().Interface().(snapshotter).readSnapshot(d.buf)
 		if err != nil {
 			return err

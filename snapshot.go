@@ -301,8 +301,9 @@ func (e *snapEncoder) value(v reflect.Value) error {
 }
 
 type snapDecoder struct {
-	buf  []byte
-	ptrs []reflect.Value
+	buf     []byte
+	ptrs    []reflect.Value
+	strings map[string]string // names that repeat across postings (snapshot_typed.go)
 }
 
 var errSnapshotShort = errors.New("the snapshot ends early")
@@ -492,6 +493,14 @@ func (d *snapDecoder) value(v reflect.Value) error {
 			return errors.New("damaged pointer")
 		}
 	case reflect.Struct:
+		if typedDecoding && v.CanAddr() {
+			switch v.Type() {
+			case offerType:
+				return d.offer((*Offer)(v.Addr().UnsafePointer()))
+			case needType:
+				return d.need((*Need)(v.Addr().UnsafePointer()))
+			}
+		}
 		for _, i := range snapshotFields(v.Type()) {
 			if err := d.value(v.Field(i)); err != nil {
 				return err

@@ -126,6 +126,13 @@ func (s *State) needOrGone(id string) *Need {
 	return s.goneNeed(id)
 }
 
+// GoneStatus returns the status an offer or need (kind) had when it left
+// the state, and false when it did not leave.
+func (s *State) GoneStatus(kind, id string) (string, bool) {
+	g, ok := s.goneAsOf(id, kind)
+	return g.Status, ok
+}
+
 // Gone reports whether id is the id of an offer or need that closed and
 // left the state: its document is in the ledger's projections.
 func (s *State) Gone(id string) bool {

@@ -195,6 +195,12 @@ func TestAHeldPostingLeavesWhenItsAgreementEnds(t *testing.T) {
 		if g, ok := w.s.goneAsOf("o2", "offer"); !ok || g.Status != StatusFulfilled || g.Council != "c_mill" {
 			t.Fatalf("o2 gone as %+v, %v; want fulfilled, of c_mill", g, ok)
 		}
+		if st, ok := w.s.GoneStatus("offer", "o2"); !ok || st != StatusFulfilled {
+			t.Fatalf("GoneStatus(o2) = %q, %v", st, ok)
+		}
+		if _, ok := w.s.GoneStatus("need", "o2"); ok {
+			t.Fatal("o2 is gone as a need")
+		}
 		if err := w.s.CheckBalances(); err != nil {
 			t.Fatal(err)
 		}

@@ -134,7 +134,7 @@ func mergePage[T any](ctx context.Context, l *Ledger, kind string, f plenty.Post
 // state, after f.After (and at most upTo, when set), that f selects,
 // ordered by id. A posting's document in DuckDB may be older than the
 // state's while the state holds it, so only those the state no longer
-// holds are kept.
+// holds, and whose final status f selects, are kept.
 func (l *Ledger) gonePostings(ctx context.Context, kind string, f plenty.PostingFilter, upTo string, n int) ([][]byte, error) {
 	var out [][]byte
 	after := f.After
@@ -155,15 +155,20 @@ func (l *Ledger) gonePostings(ctx context.Context, kind string, f plenty.Posting
 			where = append(where, "json_extract_string(doc, '$.item') = ?")
 			args = append(args, f.Item)
 		}
-		status := "json_extract_string(doc, '$.status') <> 'open'"
+		// A posting that left has its final status, never open, in its
+		// newest document: so its newest document of that status (or of
+		// any but open) is its newest of all. Filtering the status before
+		// picking the newest is then exact for those, and the state's
+		// record of each one's final status (GoneStatus) drops any other.
 		if f.Status != "" {
-			status = "json_extract_string(doc, '$.status') = ?"
+			where = append(where, "json_extract_string(doc, '$.status') = ?")
 			args = append(args, f.Status)
+		} else {
+			where = append(where, "json_extract_string(doc, '$.status') <> 'open'")
 		}
 		args = append(args, n)
-		rows, err := l.db.QueryContext(ctx, `SELECT id, doc FROM (
-	SELECT id, arg_max(doc, seq) AS doc FROM projection_log WHERE `+strings.Join(where, " AND ")+` GROUP BY id)
-WHERE `+status+` ORDER BY id LIMIT ?`, args...)
+		rows, err := l.db.QueryContext(ctx, `SELECT id, arg_max(doc, seq) AS doc FROM projection_log
+WHERE `+strings.Join(where, " AND ")+` GROUP BY id ORDER BY id LIMIT ?`, args...)
 		if err != nil {
 			return nil, fmt.Errorf("list %ss: %w", kind, err)
 		}
@@ -183,7 +188,8 @@ WHERE `+status+` ORDER BY id LIMIT ?`, args...)
 		}
 		if err := l.Read(func(st *plenty.State) error {
 			for i, id := range ids {
-				if st.Gone(id) && !st.Holds(kind, id) {
+				status, gone := st.GoneStatus(kind, id)
+				if gone && !st.Holds(kind, id) && (f.Status == "" || status == f.Status) {
 					out = append(out, docs[i])
 				}
 			}

@@ -421,8 +421,15 @@ func scopeVerb(scope string) string {
 	return "issue, renew or recall mandates"
 }
 
-func (s *State) defineItem(ev Event, it ItemDefinition) error {
+// Check returns the faults of the item's own fields, named as the API
+// spells them: what the fold refuses before it looks at the catalog.
+func (it ItemDefinition) Check() []FieldError {
 	var c checks
+	it.check(&c)
+	return c.fields
+}
+
+func (it ItemDefinition) check(c *checks) {
 	if !ValidItemCode(it.Code) {
 		c.add("code", "must be a slug of lower-case letters, digits and dashes, such as wheat-flour")
 	}
@@ -432,6 +439,11 @@ func (s *State) defineItem(ev Event, it ItemDefinition) error {
 	} else if base != it.Unit {
 		c.addf("unit", "must be %q, the base unit of %s", base, it.Dimension)
 	}
+}
+
+func (s *State) defineItem(ev Event, it ItemDefinition) error {
+	var c checks
+	it.check(&c)
 	if err := c.err(); err != nil {
 		return err
 	}

@@ -1,29 +1,11 @@
 package hub
 
 import (
-	"context"
-
 	"github.com/gofiber/fiber/v2"
 
 	"github.com/plentyhub/plenty"
+	"github.com/plentyhub/plenty/usecase"
 )
-
-// withdrawAcceptance takes back the acceptance of d's council (a
-// co-signature included) of a proposal whose agreement has not formed.
-// The fold refuses it (ECONFLICT) once the agreement formed or when the
-// council has not accepted, and (ENOTFOUND) when no council decided.
-func (s *Server) withdrawAcceptance(ctx context.Context, d plenty.Delegate, proposal string) (plenty.Acceptance, error) {
-	if _, _, err := s.write(ctx, plenty.KindAcceptanceWithdrawn, plenty.DelegateActor(d.ID),
-		plenty.AcceptanceWithdrawal{Proposal: proposal}); err != nil {
-		return plenty.Acceptance{}, err
-	}
-	var acc plenty.Acceptance
-	s.read(func(st *plenty.State) error { acc, _ = st.Acceptance(proposal); return nil })
-	if acc.Decisions == nil {
-		acc.Decisions = []plenty.Decision{} // served as [], as the schema says
-	}
-	return acc, nil
-}
 
 // postWithdrawAcceptance answers POST /api/v1/proposals/{id}/withdraw-acceptance.
 func (s *Server) postWithdrawAcceptance(c *fiber.Ctx) error {
@@ -31,11 +13,7 @@ func (s *Server) postWithdrawAcceptance(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	ctx, err := idempotent(c)
-	if err != nil {
-		return err
-	}
-	acc, err := s.withdrawAcceptance(ctx, d, c.Params("id"))
+	acc, err := usecase.WithdrawAcceptance(c.UserContext(), s.env(), d, c.Params("id"), requestKey(c))
 	if err != nil {
 		return err
 	}

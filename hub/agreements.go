@@ -1,12 +1,12 @@
 package hub
 
 import (
-	"context"
 	"sort"
 
 	"github.com/gofiber/fiber/v2"
 
 	"github.com/plentyhub/plenty"
+	"github.com/plentyhub/plenty/usecase"
 )
 
 // agreementView is an agreement with the unit its quantities are counted
@@ -80,59 +80,6 @@ func (s *Server) getAgreement(c *fiber.Ctx) error {
 	return c.JSON(fiber.Map{"agreement": v})
 }
 
-type receiptInput struct {
-	Quantity Decimal `json:"quantity" validate:"required"`
-	Unit     string  `json:"unit" validate:"max=16"`
-}
-
-// parseQuantity reads a quantity of item in unit (the item's unit when
-// empty); zero is accepted only when allowZero.
-func (s *Server) parseQuantity(item string, q Decimal, unit string, allowZero bool) (plenty.Amount, error) {
-	var it plenty.Item
-	s.read(func(st *plenty.State) error { it, _ = st.Item(item); return nil })
-	if unit == "" {
-		unit = it.Unit
-	}
-	if allowZero {
-		if a, err := plenty.ParseDecimal(string(q)); err == nil && a == 0 {
-			return 0, nil
-		}
-	}
-	a, fe := q.parse("quantity", unit, it.Dimension)
-	if fe != nil {
-		if isUnitProblem(unit, it.Dimension) {
-			fe.Field = "unit"
-		}
-		return 0, &plenty.Error{Code: plenty.EINVALID, Message: fe.Field + " " + fe.Message, Fields: []plenty.FieldError{*fe}}
-	}
-	return a, nil
-}
-
-// readReceipt reads a receipt's or a correction's body: a quantity of
-// item, zero allowed only when allowZero.
-func (s *Server) readReceipt(c *fiber.Ctx, item string, allowZero bool) (plenty.Amount, error) {
-	var in receiptInput
-	var fe fieldErrors
-	if err := s.decodeBody(c, &in, &fe); err != nil {
-		return 0, err
-	}
-	if err := fe.err(); err != nil {
-		return 0, err
-	}
-	return s.parseQuantity(item, in.Quantity, in.Unit, allowZero)
-}
-
-// confirmReceipt records, for delegate d of the receiving council, that q
-// arrived under the agreement: the transfer. Less than agreed gives the
-// shortfall back to the need.
-func (s *Server) confirmReceipt(ctx context.Context, d plenty.Delegate, agreement string, q plenty.Amount) (plenty.Transfer, error) {
-	if _, _, err := s.write(ctx, plenty.KindTransferRecorded, plenty.DelegateActor(d.ID),
-		plenty.TransferRecorded{Agreement: agreement, Quantity: q}); err != nil {
-		return plenty.Transfer{}, err
-	}
-	return s.transfer(plenty.TransferID(agreement)), nil
-}
-
 // transferView is a transfer with the unit its quantity is counted in.
 type transferView struct {
 	plenty.Transfer
@@ -182,19 +129,22 @@ func (s *Server) postReceipt(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	q, err := s.readReceipt(c, a.Item, false)
+	in, err := readReceipt(c)
 	if err != nil {
 		return err
 	}
-	ctx, err := idempotent(c)
-	if err != nil {
-		return err
-	}
-	tr, err := s.confirmReceipt(ctx, d, a.ID, q)
+	tr, err := usecase.ConfirmReceipt(c.UserContext(), s.env(), d, a, in, requestKey(c))
 	if err != nil {
 		return err
 	}
 	return c.Status(fiber.StatusCreated).JSON(fiber.Map{"transfer": s.viewTransfer(tr)})
+}
+
+// readReceipt reads a receipt's or a correction's body.
+func readReceipt(c *fiber.Ctx) (usecase.Receipt, error) {
+	var in usecase.Receipt
+	err := decodeBody(c, &in)
+	return in, err
 }
 
 // cancelAgreement withdraws an active agreement, by a delegate of either
@@ -204,8 +154,7 @@ func (s *Server) cancelAgreement(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	if _, _, err := s.record(c, plenty.KindAgreementCancelled, plenty.DelegateActor(d.ID),
-		plenty.AgreementCancellation{Agreement: a.ID, Reason: plenty.CancelWithdrawn}); err != nil {
+	if _, err := usecase.CancelAgreement(c.UserContext(), s.env(), d, a, requestKey(c)); err != nil {
 		return err
 	}
 	return s.getAgreement(c)
@@ -223,14 +172,13 @@ func (s *Server) postCorrection(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	q, err := s.readReceipt(c, orig.Item, true)
+	in, err := readReceipt(c)
 	if err != nil {
 		return err
 	}
-	ev, _, err := s.record(c, plenty.KindCorrectionRecorded, plenty.DelegateActor(d.ID),
-		plenty.CorrectionRecorded{Transfer: orig.ID, Quantity: q})
+	tr, err := usecase.Correct(c.UserContext(), s.env(), d, orig, in, requestKey(c))
 	if err != nil {
 		return err
 	}
-	return c.Status(fiber.StatusCreated).JSON(fiber.Map{"transfer": s.viewTransfer(s.transfer(plenty.CorrectionID(ev.Seq)))})
+	return c.Status(fiber.StatusCreated).JSON(fiber.Map{"transfer": s.viewTransfer(tr)})
 }

@@ -1,11 +1,7 @@
 package hub
 
 import (
-	"crypto/rand"
 	"crypto/subtle"
-	"encoding/base64"
-	"encoding/binary"
-	"encoding/hex"
 	"strings"
 	"time"
 
@@ -13,36 +9,6 @@ import (
 
 	"github.com/plentyhub/plenty"
 )
-
-// tokenPrefix marks Plenty delegate tokens, so that a leaked one is easy
-// to recognise in logs and scanners.
-const tokenPrefix = "plenty_"
-
-// newToken returns a bearer token: 256 random bits, URL-safe.
-func newToken() string {
-	var b [32]byte
-	rand.Read(b[:])
-	return tokenPrefix + base64.RawURLEncoding.EncodeToString(b[:])
-}
-
-// assemblyKeyPrefix marks assembly keys.
-const assemblyKeyPrefix = "plenty_assembly_"
-
-// newAssemblyKey returns a council's assembly key: 256 random bits.
-func newAssemblyKey() string {
-	var b [32]byte
-	rand.Read(b[:])
-	return assemblyKeyPrefix + base64.RawURLEncoding.EncodeToString(b[:])
-}
-
-// newID returns an opaque id that sorts by creation time: 48 bits of
-// milliseconds and 64 random bits, in hex, after a prefix naming the kind.
-func newID(prefix string, now time.Time) string {
-	var b [14]byte
-	binary.BigEndian.PutUint64(b[:8], uint64(now.UnixMilli())<<16)
-	rand.Read(b[6:])
-	return prefix + hex.EncodeToString(b[:])
-}
 
 // authenticate returns the delegate whose token the request carries. It
 // returns EUNAUTHORIZED when there is no token, the token is unknown, or

@@ -13,6 +13,7 @@ import (
 	"github.com/plentyhub/plenty"
 	"github.com/plentyhub/plenty/fixtures"
 	"github.com/plentyhub/plenty/ledger"
+	"github.com/plentyhub/plenty/usecase"
 )
 
 // DemoHistory is how far back the demo region's history starts: three
@@ -347,7 +348,7 @@ func RenewDemo(ctx context.Context, l Ledger, now time.Time) ([]DemoDelegate, er
 	out := make([]DemoDelegate, len(councils))
 	reqs := make([]ledger.Request, len(councils))
 	for i, c := range councils {
-		token := newToken()
+		token := usecase.NewToken()
 		did := fmt.Sprintf("demo-d%s-r%d", c.ID[len("demo-c"):], size)
 		out[i] = DemoDelegate{Council: c.ID, Name: c.Name, Delegate: did, Token: token}
 		reqs[i] = ledger.Request{Kind: plenty.KindDelegateIssued, Actor: plenty.AssemblyActor(c.ID),

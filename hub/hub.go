@@ -15,7 +15,6 @@ import (
 	"sync"
 	"time"
 
-	"github.com/go-playground/validator/v10"
 	"github.com/gofiber/fiber/v2"
 
 	"github.com/plentyhub/plenty/federation"
@@ -155,12 +154,11 @@ func (c *Config) setDefaults() {
 
 // Server is the hub's HTTP server.
 type Server struct {
-	app      *fiber.App
-	ledger   Ledger
-	log      *slog.Logger
-	cfg      Config
-	validate *validator.Validate
-	metrics  *metrics
+	app     *fiber.App
+	ledger  Ledger
+	log     *slog.Logger
+	cfg     Config
+	metrics *metrics
 
 	tokenLimit *limiter
 	addrLimit  *limiter
@@ -184,7 +182,6 @@ func New(l Ledger, cfg Config) *Server {
 		ledger:     l,
 		log:        cfg.Logger,
 		cfg:        cfg,
-		validate:   newValidator(),
 		metrics:    newMetrics(),
 		tokenLimit: newLimiter(cfg.WriteRate, cfg.WriteBurst, cfg.Now),
 		addrLimit:  newLimiter(cfg.AddrRate, cfg.AddrBurst, cfg.Now),

@@ -1,19 +1,11 @@
 package hub
 
 import (
-	"strings"
-
 	"github.com/gofiber/fiber/v2"
 
 	"github.com/plentyhub/plenty"
+	"github.com/plentyhub/plenty/usecase"
 )
-
-type itemInput struct {
-	Code      string `json:"code" validate:"required,max=64"`
-	Name      string `json:"name" validate:"required,text,max=200"`
-	Dimension string `json:"dimension" validate:"required,oneof=mass volume count time length area"`
-	Unit      string `json:"unit" validate:"omitempty,max=16"`
-}
 
 func (s *Server) listItems(c *fiber.Ctx) error {
 	var out []plenty.Item
@@ -45,31 +37,12 @@ func (s *Server) defineItem(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	var in itemInput
-	var fe fieldErrors
-	if err := s.decodeBody(c, &in, &fe); err != nil {
+	var in usecase.Item
+	if err := decodeBody(c, &in); err != nil {
 		return err
 	}
-	dim := plenty.Dimension(in.Dimension)
-	base, _ := plenty.BaseUnit(dim)
-	if !fe.has("code") && !plenty.ValidItemCode(in.Code) {
-		fe.addf("code", "must be a slug of lowercase letters, digits and single hyphens, such as \"wheat-flour\"")
-	}
-	if in.Unit != "" && !fe.has("dimension") {
-		if u, ok := plenty.LookupUnit(in.Unit); !ok || u.Dimension != dim {
-			fe.addf("unit", "must measure %s: one of %s", dim, strings.Join(plenty.UnitCodes(dim), ", "))
-		}
-	}
-	if err := fe.err(); err != nil {
-		return err
-	}
-	it := plenty.Item{Code: in.Code, Name: in.Name, Dimension: dim, Unit: base, DefinedBy: d.Council}
-	var exists bool
-	s.read(func(st *plenty.State) error { _, exists = st.Item(in.Code); return nil })
-	if exists && c.Get("Idempotency-Key") == "" {
-		return plenty.Errorf(plenty.ECONFLICT, "item %s is already defined", in.Code)
-	}
-	if _, _, err := s.record(c, plenty.KindItemDefined, plenty.DelegateActor(d.ID), plenty.ItemDefinition{Code: it.Code, Name: it.Name, Dimension: it.Dimension, Unit: it.Unit}); err != nil {
+	it, err := usecase.DefineItem(c.UserContext(), s.env(), d, in, requestKey(c))
+	if err != nil {
 		return err
 	}
 	return c.Status(fiber.StatusCreated).JSON(fiber.Map{"item": it})

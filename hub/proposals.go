@@ -7,6 +7,7 @@ import (
 	"github.com/gofiber/fiber/v2"
 
 	"github.com/plentyhub/plenty"
+	"github.com/plentyhub/plenty/usecase"
 )
 
 // proposalView is a proposal as served: the engine's terms and reason, the
@@ -96,11 +97,10 @@ func (s *Server) listProposals(c *fiber.Ctx) error {
 	return c.JSON(fiber.Map{"proposals": views, "ledger_size": set.size, "computed_at": set.at})
 }
 
-// decide records delegate d's acceptance or refusal of a proposal the hub
-// served. The ledger's fold decides whether it still fits what the offer
-// and need have left: a proposal overtaken by other agreements is an
-// ECONFLICT, and the engine recomputes the proposals after every change.
-func (s *Server) decide(ctx context.Context, d plenty.Delegate, id string, accept bool) (plenty.Acceptance, error) {
+// decide finds proposal id among those the hub served (ENOTFOUND when it
+// expired or never was; ECONFLICT when it is already agreed) and records
+// delegate d's decision on it (usecase.Decide), for the API and the desk.
+func (s *Server) decide(ctx context.Context, d plenty.Delegate, id string, accept bool, key usecase.Key) (plenty.Acceptance, error) {
 	p, ok := s.engine.lookup(id, s.now())
 	if !ok {
 		var acc plenty.Acceptance
@@ -112,20 +112,7 @@ func (s *Server) decide(ctx context.Context, d plenty.Delegate, id string, accep
 		return acc, plenty.Errorf(plenty.ENOTFOUND,
 			"proposal %s is not among the proposals the hub serves: it expired or never existed; fetch fresh proposals with GET /api/v1/proposals?council=%s", id, d.Council)
 	}
-	if d.Council != p.Provider && d.Council != p.Receiver {
-		return plenty.Acceptance{}, plenty.Errorf(plenty.EFORBIDDEN,
-			"delegate %s acts for council %s, which is neither the provider nor the receiver of proposal %s", d.ID, d.Council, id)
-	}
-	kind := plenty.KindProposalDeclined
-	if accept {
-		kind = plenty.KindProposalAccepted
-	}
-	if _, _, err := s.write(ctx, kind, plenty.DelegateActor(d.ID), plenty.ProposalDecision{Proposal: plenty.TermsOf(p)}); err != nil {
-		return plenty.Acceptance{}, err
-	}
-	var acc plenty.Acceptance
-	s.read(func(st *plenty.State) error { acc, _ = st.Acceptance(id); return nil })
-	return acc, nil
+	return usecase.Decide(ctx, s.env(), d, p, accept, key)
 }
 
 func (s *Server) acceptProposal(c *fiber.Ctx) error  { return s.decideProposal(c, true) }
@@ -136,11 +123,7 @@ func (s *Server) decideProposal(c *fiber.Ctx, accept bool) error {
 	if err != nil {
 		return err
 	}
-	ctx, err := idempotent(c)
-	if err != nil {
-		return err
-	}
-	acc, err := s.decide(ctx, d, c.Params("id"), accept)
+	acc, err := s.decide(c.UserContext(), d, c.Params("id"), accept, requestKey(c))
 	if err != nil {
 		return err
 	}

@@ -32,11 +32,7 @@ func (s *Server) postReflection(c *fiber.Ctx) error {
 		return err
 	}
 	var in messageInput
-	var fe fieldErrors
-	if err := s.decodeBody(c, &in, &fe); err != nil {
-		return err
-	}
-	if err := fe.err(); err != nil {
+	if err := decodeChecked(c, &in); err != nil {
 		return err
 	}
 	r, err := s.leaveReflection(a, d.Council, in.Text)

@@ -10,6 +10,7 @@ import (
 	"github.com/plentyhub/plenty"
 	"github.com/plentyhub/plenty/fixtures"
 	"github.com/plentyhub/plenty/ledger"
+	"github.com/plentyhub/plenty/usecase"
 )
 
 // SeedCatalog records the shipped item catalog as item.defined events by
@@ -67,7 +68,7 @@ func registerDemo(ctx context.Context, l Ledger, region fixtures.DemoRegion, now
 	delegates := make([]DemoDelegate, len(region.Councils))
 	var reqs []ledger.Request
 	for i, c := range region.Councils {
-		token := newToken()
+		token := usecase.NewToken()
 		did := "demo-d" + c.ID[len("demo-c"):]
 		delegates[i] = DemoDelegate{Council: c.ID, Name: c.Name, Delegate: did, Token: token}
 		reqs = append(reqs, ledger.Request{Kind: plenty.KindCouncilRegistered, Actor: plenty.ActorPublic,

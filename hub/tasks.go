@@ -1,7 +1,6 @@
 package hub
 
 import (
-	"context"
 	"slices"
 	"strings"
 	"time"
@@ -9,6 +8,7 @@ import (
 	"github.com/gofiber/fiber/v2"
 
 	"github.com/plentyhub/plenty"
+	"github.com/plentyhub/plenty/usecase"
 )
 
 // taskStatuses are the statuses GET /api/v1/tasks filters by.
@@ -119,28 +119,6 @@ func (s *Server) getTask(c *fiber.Ctx) error {
 	return c.JSON(fiber.Map{"task": v})
 }
 
-// taskActions maps what a volunteer does to a task to its event kind.
-var taskActions = map[string]string{
-	"volunteer": plenty.KindTaskVolunteered,
-	"pickup":    plenty.KindTaskPickedUp,
-	"dropoff":   plenty.KindTaskDroppedOff,
-}
-
-// taskAct records that volunteer v offers to carry ("volunteer"), picks up
-// ("pickup") or drops off ("dropoff") a task.
-func (s *Server) taskAct(ctx context.Context, v plenty.Volunteer, task, action string) (plenty.Task, error) {
-	kind, ok := taskActions[action]
-	if !ok {
-		return plenty.Task{}, plenty.Invalid("action", "must be volunteer, pickup or dropoff")
-	}
-	if _, _, err := s.write(ctx, kind, plenty.VolunteerActor(v.ID), plenty.TaskRef{Task: task}); err != nil {
-		return plenty.Task{}, err
-	}
-	var t plenty.Task
-	s.read(func(st *plenty.State) error { t, _ = st.Task(task); return nil })
-	return t, nil
-}
-
 func (s *Server) actOnTask(action string) fiber.Handler {
 	return func(c *fiber.Ctx) error {
 		token, err := bearerToken(c, "volunteer")
@@ -151,11 +129,7 @@ func (s *Server) actOnTask(action string) fiber.Handler {
 		if err != nil {
 			return err
 		}
-		ctx, err := idempotent(c)
-		if err != nil {
-			return err
-		}
-		t, err := s.taskAct(ctx, v, c.Params("id"), action)
+		t, err := usecase.ActOnTask(c.UserContext(), s.env(), v, c.Params("id"), action, requestKey(c))
 		if err != nil {
 			return err
 		}

@@ -12,44 +12,22 @@ import (
 	"github.com/gofiber/fiber/v2"
 
 	"github.com/plentyhub/plenty"
+	"github.com/plentyhub/plenty/usecase"
 )
 
-// details are the private pickup or drop-off details of an offer or a
-// need: where, when, whom to ask for. They are kept in the private store,
-// copied into the thread of each agreement the posting enters, shown
-// there to the two councils and the drawn volunteer only, and never
-// written to an event, the open data or a log.
-type details struct {
-	Place   string `json:"place,omitempty" validate:"max=300"`
-	Hours   string `json:"hours,omitempty" validate:"max=300"`
-	Contact string `json:"contact,omitempty" validate:"max=300"`
+// privateStores keeps, for the use cases, what never enters the ledger:
+// a posting's pickup or drop-off details, in the private store, copied
+// into the thread of each agreement the posting enters and shown there
+// to the two councils and the drawn volunteer only; and a volunteer's
+// contact.
+type privateStores struct{ s *Server }
+
+func (p privateStores) KeepDetails(posting string, d details) error {
+	return p.s.coord.store.Put(kindPostings, posting, postingRecord{Details: d})
 }
 
-func (d *details) empty() bool {
-	return d == nil || (d.Place == "" && d.Hours == "" && d.Contact == "")
-}
-
-// checkDetails adds field errors for details that are not single lines.
-func checkDetails(fe *fieldErrors, d *details) {
-	if d == nil {
-		return
-	}
-	for _, f := range []struct{ field, v string }{{"private.place", d.Place}, {"private.hours", d.Hours}, {"private.contact", d.Contact}} {
-		if strings.ContainsAny(f.v, "\x00\r\n") {
-			fe.addf(f.field, "must be one line of text")
-		}
-	}
-}
-
-// keepDetails keeps a posting's private details, once it is recorded.
-func (s *Server) keepDetails(posting string, d *details) error {
-	if d.empty() {
-		return nil
-	}
-	if err := s.coord.store.Put(kindPostings, posting, postingRecord{Details: *d}); err != nil {
-		return plenty.Errorf(plenty.EINTERNAL, "posted as %s, but its private details could not be kept: %v", posting, err)
-	}
-	return nil
+func (p privateStores) KeepContact(volunteer, contact string, at time.Time) error {
+	return p.s.contacts.add(volunteer, contact, at)
 }
 
 // postingRecord is an offer's or a need's private details in the store.
@@ -148,7 +126,7 @@ func (c *coord) openThread(agreement string) error {
 		return err
 	}
 	pickup, dropoff := offer.Details, need.Details
-	if pickup.empty() && dropoff.empty() {
+	if pickup.Empty() && dropoff.Empty() {
 		return nil
 	}
 	var t thread
@@ -157,10 +135,10 @@ func (c *coord) openThread(agreement string) error {
 			return false, nil
 		}
 		t.Agreement = agreement
-		if !pickup.empty() {
+		if !pickup.Empty() {
 			t.Pickup = &pickup
 		}
-		if !dropoff.empty() {
+		if !dropoff.Empty() {
 			t.Dropoff = &dropoff
 		}
 		return true, nil
@@ -300,11 +278,7 @@ func (s *Server) postMessage(c *fiber.Ctx) error {
 		return err
 	}
 	var in messageInput
-	var fe fieldErrors
-	if err := s.decodeBody(c, &in, &fe); err != nil {
-		return err
-	}
-	if err := fe.err(); err != nil {
+	if err := decodeChecked(c, &in); err != nil {
 		return err
 	}
 	m, err := s.addMessage(c, a, p, in.Text)
@@ -338,7 +312,7 @@ func (s *Server) addMessage(c *fiber.Ctx, a plenty.Agreement, p participant, tex
 		return threadMessage{}, err
 	}
 	now := s.now()
-	m := threadMessage{ID: newID("m_", now), Council: p.council, Delegate: p.delegate, Volunteer: p.volunteer,
+	m := threadMessage{ID: usecase.NewID("m_", now), Council: p.council, Delegate: p.delegate, Volunteer: p.volunteer,
 		Name: p.name, Text: text, At: now}
 	// With an Idempotency-Key the message's id comes from the key and its
 	// author, so that a retry finds the message it sent.

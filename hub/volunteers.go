@@ -1,7 +1,6 @@
 package hub
 
 import (
-	"context"
 	"crypto/subtle"
 	"encoding/json"
 	"os"
@@ -13,12 +12,8 @@ import (
 	"github.com/gofiber/fiber/v2"
 
 	"github.com/plentyhub/plenty"
+	"github.com/plentyhub/plenty/usecase"
 )
-
-type volunteerInput struct {
-	Handle  string `json:"handle" validate:"required"`
-	Contact string `json:"contact" validate:"max=200"`
-}
 
 // volunteerView is a volunteer as registration answers it: the token is
 // shown once and never again.
@@ -55,58 +50,12 @@ func (c *contacts) add(volunteer, contact string, at time.Time) error {
 	return err
 }
 
-// newVolunteer registers a volunteer with a pseudonymous handle and
-// returns it with its token. A contact, when given, is kept privately.
-func (s *Server) newVolunteer(ctx context.Context, handle, contact string) (plenty.Volunteer, string, error) {
-	if strings.ContainsAny(contact, "\x00\r\n") {
-		return plenty.Volunteer{}, "", plenty.Invalid("contact", "must be one line of text")
-	}
-	now := s.now()
-	token := newToken()
-	data := plenty.VolunteerRegistration{ID: newID("v_", now), Handle: handle}
-	ev, replay, err := s.write(ctx, plenty.KindVolunteerRegistered, plenty.ActorPublic, data,
-		plenty.Credential{Holder: plenty.VolunteerActor(data.ID), Hash: plenty.HashToken(token)})
-	if err != nil {
-		return plenty.Volunteer{}, "", err
-	}
-	if replay {
-		// The first registration's token cannot be shown again.
-		if err := json.Unmarshal(ev.Data, &data); err != nil {
-			return plenty.Volunteer{}, "", err
-		}
-		token = ""
-	}
-	var v plenty.Volunteer
-	if err := s.read(func(st *plenty.State) error { v, _ = st.Volunteer(data.ID); return nil }); err != nil {
-		return v, "", err
-	}
-	if replay {
-		return v, "", nil
-	}
-	// Kept only for a volunteer who exists. Should the hub stop between the
-	// two writes, the volunteer stands without a contact, which is optional.
-	if contact != "" {
-		if err := s.contacts.add(v.ID, contact, now); err != nil {
-			return v, "", plenty.Errorf(plenty.EINTERNAL, "registered as %s, but the contact could not be kept: %v", v.ID, err)
-		}
-	}
-	return v, token, nil
-}
-
 func (s *Server) registerVolunteer(c *fiber.Ctx) error {
-	var in volunteerInput
-	var fe fieldErrors
-	if err := s.decodeBody(c, &in, &fe); err != nil {
+	var in usecase.Volunteer
+	if err := decodeBody(c, &in); err != nil {
 		return err
 	}
-	if err := fe.err(); err != nil {
-		return err
-	}
-	ctx, err := idempotent(c)
-	if err != nil {
-		return err
-	}
-	v, token, err := s.newVolunteer(ctx, in.Handle, in.Contact)
+	v, token, err := usecase.RegisterVolunteer(c.UserContext(), s.env(), in, requestKey(c))
 	if err != nil {
 		return err
 	}
@@ -138,13 +87,8 @@ func (s *Server) vouchVolunteer(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	id := c.Params("id")
-	if _, _, err := s.record(c, plenty.KindVolunteerVouched, plenty.DelegateActor(d.ID),
-		plenty.VolunteerVouch{Volunteer: id, Council: d.Council}); err != nil {
-		return err
-	}
-	var v plenty.Volunteer
-	if err := s.read(func(st *plenty.State) error { v, _ = st.Volunteer(id); return nil }); err != nil {
+	v, err := usecase.Vouch(c.UserContext(), s.env(), d, c.Params("id"), requestKey(c))
+	if err != nil {
 		return err
 	}
 	return c.JSON(fiber.Map{"volunteer": volunteerView{v, ""}})

@@ -10,6 +10,7 @@ import (
 	"github.com/gofiber/fiber/v2"
 
 	"github.com/plentyhub/plenty"
+	"github.com/plentyhub/plenty/usecase"
 )
 
 // The assembly's page: a council's assembly signs in with its key and
@@ -120,7 +121,7 @@ func (w *web) assemblySignIn(c *fiber.Ctx) error {
 
 // asAssembly runs h for a form POST of a signed-in assembly, after
 // checking the form's CSRF token.
-func (w *web) asAssembly(h func(*fiber.Ctx, *session, authority) error) fiber.Handler {
+func (w *web) asAssembly(h func(*fiber.Ctx, *session, usecase.Authority) error) fiber.Handler {
 	return func(c *fiber.Ctx) error {
 		sess, council := w.assemblySession(c)
 		if sess == nil {
@@ -129,11 +130,11 @@ func (w *web) asAssembly(h func(*fiber.Ctx, *session, authority) error) fiber.Ha
 		if err := checkCSRF(c, sess); err != nil {
 			return err
 		}
-		return h(c, sess, authority{Actor: plenty.AssemblyActor(council), Council: council})
+		return h(c, sess, usecase.ByAssembly(council))
 	}
 }
 
-func (w *web) assemblySignOut(c *fiber.Ctx, sess *session, _ authority) error {
+func (w *web) assemblySignOut(c *fiber.Ctx, sess *session, _ usecase.Authority) error {
 	w.sessions.end(sess.ID)
 	clearCookie(c, assemblyCookie, "/assembly")
 	return c.Redirect("/assembly", http.StatusSeeOther)
@@ -141,7 +142,7 @@ func (w *web) assemblySignOut(c *fiber.Ctx, sess *session, _ authority) error {
 
 // refusedOn shows the assembly's page again with a refusal, or passes on
 // an unexpected error.
-func (w *web) refusedOn(c *fiber.Ctx, sess *session, by authority, err error) error {
+func (w *web) refusedOn(c *fiber.Ctx, sess *session, by usecase.Authority, err error) error {
 	if !isRefusal(err) {
 		return err
 	}
@@ -157,28 +158,28 @@ func termDays(c *fiber.Ctx, now time.Time) (time.Time, error) {
 	return now.Add(time.Duration(days) * 24 * time.Hour), nil
 }
 
-func (w *web) assemblyIssue(c *fiber.Ctx, sess *session, by authority) error {
+func (w *web) assemblyIssue(c *fiber.Ctx, sess *session, by usecase.Authority) error {
 	expires, err := termDays(c, w.s.now())
 	if err != nil {
 		return w.refusedOn(c, sess, by, err)
 	}
-	in := delegateInput{Label: strings.TrimSpace(c.FormValue("label")), Mandate: strings.TrimSpace(c.FormValue("mandate")),
-		Scopes: formScopes(c), CosignAbove: Decimal(strings.TrimSpace(c.FormValue("cosign_above"))),
-		ExpiresAt: Timestamp(expires.Format(time.RFC3339))}
-	d, err := w.s.grantDelegate(by, in, nil, w.formRecorder(c))
+	in := usecase.Mandate{Label: strings.TrimSpace(c.FormValue("label")), Mandate: strings.TrimSpace(c.FormValue("mandate")),
+		Scopes: formScopes(c), CosignAbove: usecase.Decimal(strings.TrimSpace(c.FormValue("cosign_above"))),
+		ExpiresAt: usecase.Timestamp(expires.Format(time.RFC3339))}
+	is, err := usecase.IssueDelegate(c.UserContext(), w.s.env(), by, in, formKey(c))
 	if err != nil {
 		return w.refusedOn(c, sess, by, err)
 	}
 	w.sessions.tell(sess.ID, fmt.Sprintf("Mandate %s (%s) issued until %s. Give the delegate the token below: it is shown only now.",
-		d.Label, d.ID, formatDateTime(d.ExpiresAt, w.s.cfg.Location)), d.Token)
+		is.Delegate.Label, is.Delegate.ID, formatDateTime(is.Delegate.ExpiresAt, w.s.cfg.Location)), is.Token)
 	return c.Redirect("/assembly#token", http.StatusSeeOther)
 }
 
-func (w *web) assemblyRenew(c *fiber.Ctx, sess *session, by authority) error {
+func (w *web) assemblyRenew(c *fiber.Ctx, sess *session, by usecase.Authority) error {
 	expires, err := termDays(c, w.s.now())
 	if err == nil {
-		_, _, err = w.formRecorder(c)(plenty.KindDelegateRenewed, by.Actor,
-			plenty.MandateRenewal{Council: by.Council, Delegate: c.Params("id"), ExpiresAt: expires})
+		_, err = usecase.RenewDelegate(c.UserContext(), w.s.env(), by, c.Params("id"),
+			usecase.Renewal{ExpiresAt: usecase.Timestamp(expires.Format(time.RFC3339Nano))}, formKey(c))
 	}
 	if err != nil {
 		return w.refusedOn(c, sess, by, err)
@@ -187,12 +188,12 @@ func (w *web) assemblyRenew(c *fiber.Ctx, sess *session, by authority) error {
 	return c.Redirect("/assembly#mandates", http.StatusSeeOther)
 }
 
-func (w *web) assemblyRecall(c *fiber.Ctx, sess *session, by authority) error {
+func (w *web) assemblyRecall(c *fiber.Ctx, sess *session, by usecase.Authority) error {
 	if c.FormValue("confirm") != "yes" {
 		return w.refusedOn(c, sess, by, plenty.Invalid("confirm",
 			"must be ticked: a recall ends the mandate and every mandate issued under it, at once, and cannot be undone"))
 	}
-	d, err := w.s.recallFor(by, c.Params("id"), w.formRecorder(c))
+	d, err := usecase.RecallDelegate(c.UserContext(), w.s.env(), by, c.Params("id"), formKey(c))
 	if err != nil {
 		return w.refusedOn(c, sess, by, err)
 	}

@@ -94,7 +94,7 @@ func (w *web) deskCoordination(c *fiber.Ctx, d plenty.Delegate, data *deskData, 
 func formDetails(c *fiber.Ctx) *details {
 	d := &details{Place: strings.TrimSpace(c.FormValue("private.place")), Hours: strings.TrimSpace(c.FormValue("private.hours")),
 		Contact: strings.TrimSpace(c.FormValue("private.contact"))}
-	if d.empty() {
+	if d.Empty() {
 		return nil
 	}
 	return d

@@ -10,6 +10,7 @@ import (
 	"github.com/gofiber/fiber/v2"
 
 	"github.com/plentyhub/plenty"
+	"github.com/plentyhub/plenty/usecase"
 )
 
 // The council desk: a delegate signs in with its token, posts offers and
@@ -176,80 +177,82 @@ func (w *web) postingItem(c *fiber.Ctx) (code, unit string, ferr *plenty.FieldEr
 // form to change an offer), the changed offer is posted first and the old
 // one withdrawn after.
 func (w *web) deskPostOffer(c *fiber.Ctx, sess *session, d plenty.Delegate) error {
-	var fe fieldErrors
-	code, unit, ferr := w.postingItem(c)
-	in := offerInput{
-		Item: code, Quantity: formDecimal(&fe, "quantity", c.FormValue("quantity")),
-		Unit: unit, Note: c.FormValue("note"), MinSplit: formDecimal(&fe, "min_split", c.FormValue("min_split")),
-		MaxDistanceKm: formFloat(&fe, "max_distance_km", c.FormValue("max_distance_km"), "a number of kilometres such as 40"),
-	}
-	if v := c.FormValue("available_until"); v != "" {
-		in.AvailableUntil = formTime(v, w.s.cfg.Location)
-	}
-	in.Private = formDetails(c)
-	var o offerView
-	err := fieldError(ferr)
-	if err == nil {
-		var tags fieldErrors
-		if tags, err = w.s.tagErrors(&in); err != nil {
-			return err
+	return w.deskPost(c, sess, d, "offer", func(fe fieldErrors, code, unit string) (posted, error) {
+		in := usecase.Offer{
+			Item: code, Quantity: formDecimal(&fe, "quantity", c.FormValue("quantity")),
+			Unit: unit, Note: c.FormValue("note"), MinSplit: formDecimal(&fe, "min_split", c.FormValue("min_split")),
+			MaxDistanceKm: formFloat(&fe, "max_distance_km", c.FormValue("max_distance_km"), "a number of kilometres such as 40"),
+			Private:       formDetails(c),
 		}
-		o, err = w.s.createOffer(d, in, append(fe, tags...), w.formRecorder(c))
-	}
-	if err != nil {
-		if !isRefusal(err) {
-			return err
+		if v := c.FormValue("available_until"); v != "" {
+			in.AvailableUntil = formTime(v, w.s.cfg.Location)
 		}
-		return w.renderDesk(c, statusOfErr(err), sess, d, func(data *deskData) {
-			data.Offer.fill(c, offerFields...)
-			data.Offer.Values["replaces"] = c.FormValue("replaces")
-			data.Offer.refuse(err, nil)
-			data.Open = "offer"
-		})
-	}
-	msg := fmt.Sprintf("Offer %s posted: %s of %s.", o.ID, amount(o.Quantity, o.Unit), w.itemName(o.Item))
-	msg += w.replacePosting(c, d, plenty.KindOfferWithdrawn, "offer")
-	w.sessions.tell(sess.ID, msg, "")
-	return c.Redirect("/desk#flash", http.StatusSeeOther)
+		in.Faults = fe
+		o, err := usecase.PostOffer(c.UserContext(), w.s.env(), d, in, formKey(c))
+		return posted{o.ID, o.Item, o.Quantity}, err
+	})
 }
 
 // deskPostNeed posts a need from the desk's form, as deskPostOffer an
 // offer.
 func (w *web) deskPostNeed(c *fiber.Ctx, sess *session, d plenty.Delegate) error {
-	var fe fieldErrors
+	return w.deskPost(c, sess, d, "need", func(fe fieldErrors, code, unit string) (posted, error) {
+		in := usecase.Need{
+			Item: code, Quantity: formDecimal(&fe, "quantity", c.FormValue("quantity")),
+			Unit: unit, Note: c.FormValue("note"),
+			Priority:      formInt(&fe, "priority", c.FormValue("priority"), "a whole number from 1 to 5"),
+			MaxDistanceKm: formFloat(&fe, "max_distance_km", c.FormValue("max_distance_km"), "a number of kilometres such as 40"),
+			Private:       formDetails(c),
+		}
+		if v := c.FormValue("needed_by"); v != "" {
+			in.NeededBy = formTime(v, w.s.cfg.Location)
+		}
+		in.Faults = fe
+		n, err := usecase.PostNeed(c.UserContext(), w.s.env(), d, in, formKey(c))
+		return posted{n.ID, n.Item, n.Quantity}, err
+	})
+}
+
+// posted is what the desk says of a posting it posted.
+type posted struct {
+	id, item string
+	quantity plenty.Amount
+}
+
+// deskPost posts what post reads from the desk's form of what ("offer"
+// or "need") with the item and unit the form names; a refusal shows the
+// form again with its fields filled and its faults named. The posting the
+// form replaces is withdrawn after.
+func (w *web) deskPost(c *fiber.Ctx, sess *session, d plenty.Delegate, what string,
+	post func(fe fieldErrors, code, unit string) (posted, error)) error {
 	code, unit, ferr := w.postingItem(c)
-	in := needInput{
-		Item: code, Quantity: formDecimal(&fe, "quantity", c.FormValue("quantity")),
-		Unit: unit, Note: c.FormValue("note"),
-		Priority:      formInt(&fe, "priority", c.FormValue("priority"), "a whole number from 1 to 5"),
-		MaxDistanceKm: formFloat(&fe, "max_distance_km", c.FormValue("max_distance_km"), "a number of kilometres such as 40"),
-	}
-	if v := c.FormValue("needed_by"); v != "" {
-		in.NeededBy = formTime(v, w.s.cfg.Location)
-	}
-	in.Private = formDetails(c)
-	var n needView
+	var p posted
 	err := fieldError(ferr)
 	if err == nil {
-		var tags fieldErrors
-		if tags, err = w.s.tagErrors(&in); err != nil {
-			return err
-		}
-		n, err = w.s.createNeed(d, in, append(fe, tags...), w.formRecorder(c))
+		p, err = post(nil, code, unit)
 	}
+	offer := what == "offer"
 	if err != nil {
 		if !isRefusal(err) {
 			return err
 		}
 		return w.renderDesk(c, statusOfErr(err), sess, d, func(data *deskData) {
-			data.Need.fill(c, needFields...)
-			data.Need.Values["replaces"] = c.FormValue("replaces")
-			data.Need.refuse(err, nil)
-			data.Open = "need"
+			f, fields := data.Need, needFields
+			if offer {
+				f, fields = data.Offer, offerFields
+			}
+			f.fill(c, fields...)
+			f.Values["replaces"] = c.FormValue("replaces")
+			f.refuse(err, nil)
+			data.Open = what
 		})
 	}
-	msg := fmt.Sprintf("Need %s posted: %s of %s.", n.ID, amount(n.Quantity, n.Unit), w.itemName(n.Item))
-	msg += w.replacePosting(c, d, plenty.KindNeedWithdrawn, "need")
+	msg := fmt.Sprintf("%s %s posted: %s of %s.", strings.ToUpper(what[:1])+what[1:], p.id, amount(p.quantity, unit), w.itemName(p.item))
+	withdrawn := plenty.KindNeedWithdrawn
+	if offer {
+		withdrawn = plenty.KindOfferWithdrawn
+	}
+	msg += w.replacePosting(c, d, withdrawn, what)
 	w.sessions.tell(sess.ID, msg, "")
 	return c.Redirect("/desk#flash", http.StatusSeeOther)
 }
@@ -282,29 +285,27 @@ func (w *web) deskIssueDelegate(c *fiber.Ctx, sess *session, by plenty.Delegate)
 		return refused(plenty.Errorf(plenty.EFORBIDDEN, "delegate %s's mandate does not include the %q scope", by.ID, plenty.ScopeDelegate))
 	}
 	var fe fieldErrors
-	in := delegateInput{Label: strings.TrimSpace(c.FormValue("label")), Mandate: strings.TrimSpace(c.FormValue("mandate")),
-		Scopes: formScopes(c), CosignAbove: Decimal(strings.TrimSpace(c.FormValue("cosign_above")))}
+	in := usecase.Mandate{Label: strings.TrimSpace(c.FormValue("label")), Mandate: strings.TrimSpace(c.FormValue("mandate")),
+		Scopes: formScopes(c), CosignAbove: usecase.Decimal(strings.TrimSpace(c.FormValue("cosign_above")))}
 	if days := formInt(&fe, "term_days", c.FormValue("term_days"), "a whole number of days from 1 to 7"); days != nil {
 		if *days < 1 || *days > 7 {
-			fe.addf("term_days", "must be a whole number of days from 1 to 7")
+			fe.Addf("term_days", "must be a whole number of days from 1 to 7")
 		} else if *days < 7 {
-			in.ExpiresAt = Timestamp(w.s.now().Add(time.Duration(*days) * 24 * time.Hour).Format(time.RFC3339))
+			in.ExpiresAt = usecase.Timestamp(w.s.now().Add(time.Duration(*days) * 24 * time.Hour).Format(time.RFC3339))
 		}
 	}
-	tags, err := w.s.tagErrors(&in)
-	if err != nil {
-		return err
-	}
-	nd, err := w.s.grantDelegate(byDelegate(by), in, append(fe, tags...), w.formRecorder(c))
+	in.Faults = fe
+	is, err := usecase.IssueDelegate(c.UserContext(), w.s.env(), usecase.ByDelegate(by), in, formKey(c))
 	if err != nil {
 		return refused(err)
 	}
+	nd := is.Delegate
 	msg := fmt.Sprintf("Delegate %s (%s) issued, until %s. Give them the token below; it is shown only now.",
 		nd.Label, nd.ID, formatDateTime(nd.ExpiresAt, w.s.cfg.Location))
-	if nd.Token == "" {
+	if is.Token == "" {
 		msg = fmt.Sprintf("Delegate %s (%s) was already issued by this form; its token was shown then.", nd.Label, nd.ID)
 	}
-	w.sessions.tell(sess.ID, msg, nd.Token)
+	w.sessions.tell(sess.ID, msg, is.Token)
 	// Land on the token, shown once at the top of the page.
 	return c.Redirect("/desk#token", http.StatusSeeOther)
 }
@@ -328,7 +329,7 @@ func (w *web) deskRecallDelegate(c *fiber.Ctx, sess *session, by plenty.Delegate
 		// A recall cannot be undone: ask first.
 		return c.Redirect("/desk?recall="+c.Params("id")+"#confirm", http.StatusSeeOther)
 	}
-	d, err := w.s.recallFor(byDelegate(by), c.Params("id"), w.formRecorder(c))
+	d, err := usecase.RecallDelegate(c.UserContext(), w.s.env(), usecase.ByDelegate(by), c.Params("id"), formKey(c))
 	if err != nil {
 		return err
 	}
@@ -352,8 +353,7 @@ func (w *web) deskVouch(c *fiber.Ctx, sess *session, by plenty.Delegate) error {
 	if !ok {
 		return plenty.Invalid("handle", fmt.Sprintf("no volunteer has the handle %q; check the spelling with them", handle))
 	}
-	if _, _, err := w.formRecorder(c)(plenty.KindVolunteerVouched, plenty.DelegateActor(by.ID),
-		plenty.VolunteerVouch{Volunteer: v.ID, Council: by.Council}); err != nil {
+	if _, err := usecase.Vouch(c.UserContext(), w.s.env(), by, v.ID, formKey(c)); err != nil {
 		return err
 	}
 	w.sessions.tell(sess.ID, fmt.Sprintf("Your council vouches for %s: they may now offer to carry deliveries.", v.Handle), "")

@@ -8,6 +8,7 @@ import (
 	"github.com/gofiber/fiber/v2"
 
 	"github.com/plentyhub/plenty"
+	"github.com/plentyhub/plenty/usecase"
 )
 
 // The desk's second thoughts: withdrawing or changing an offer or a need,
@@ -135,30 +136,11 @@ func (w *web) replacePosting(c *fiber.Ctx, d plenty.Delegate, kind, what string)
 	return fmt.Sprintf(" It replaces %s %s, now withdrawn.", what, id)
 }
 
-// withdrawPosting withdraws an open offer or need of d's council.
+// withdrawPosting withdraws an open offer or need of d's council; the
+// fold refuses one that is not open or not the council's, or a mandate
+// without the post scope.
 func (w *web) withdrawPosting(c *fiber.Ctx, d plenty.Delegate, kind, id string, step ...string) error {
-	var council string
-	var found bool
-	w.s.read(func(st *plenty.State) error {
-		if kind == plenty.KindOfferWithdrawn {
-			o, ok := st.Offer(id)
-			council, found = o.Council, ok
-		} else {
-			n, ok := st.Need(id)
-			council, found = n.Council, ok
-		}
-		return nil
-	})
-	switch {
-	case !found:
-		return plenty.Errorf(plenty.ENOTFOUND, "%s does not exist", id)
-	case council != d.Council:
-		return plenty.Errorf(plenty.EFORBIDDEN, "%s is not your council's", id)
-	case !d.HasScope(plenty.ScopePost):
-		return plenty.Errorf(plenty.EFORBIDDEN, "your mandate does not include the %q scope", plenty.ScopePost)
-	}
-	_, _, err := w.formRecorder(c, step...)(kind, plenty.DelegateActor(d.ID), plenty.PostingClosed{ID: id})
-	return err
+	return usecase.Withdraw(c.UserContext(), w.s.env(), d, kind, id, formKey(c, step...))
 }
 
 // deskWithdraw withdraws an offer or a need from the desk.
@@ -180,10 +162,7 @@ func (w *web) deskWithdraw(kind, what string) func(*fiber.Ctx, *session, plenty.
 // whose agreement has not formed.
 func (w *web) deskWithdrawAcceptance(c *fiber.Ctx, sess *session, d plenty.Delegate) error {
 	id := c.Params("id")
-	if !d.HasScope(plenty.ScopeAccept) {
-		return w.renderDeskError(c, sess, d, plenty.Errorf(plenty.EFORBIDDEN, "your mandate does not include the %q scope", plenty.ScopeAccept))
-	}
-	if _, err := w.s.withdrawAcceptance(formContext(c), d, id); err != nil {
+	if _, err := usecase.WithdrawAcceptance(c.UserContext(), w.s.env(), d, id, formKey(c)); err != nil {
 		if !isRefusal(err) {
 			return err
 		}
@@ -206,13 +185,8 @@ func (w *web) deskCancelAgreement(c *fiber.Ctx, sess *session, d plenty.Delegate
 	switch {
 	case !ok:
 		err = plenty.Errorf(plenty.ENOTFOUND, "agreement %s does not exist", id)
-	case a.Provider != d.Council && a.Receiver != d.Council:
-		err = plenty.Errorf(plenty.EFORBIDDEN, "your council is not party to agreement %s", id)
-	case !d.HasScope(plenty.ScopeAccept):
-		err = plenty.Errorf(plenty.EFORBIDDEN, "your mandate does not include the %q scope", plenty.ScopeAccept)
 	default:
-		_, _, err = w.formRecorder(c)(plenty.KindAgreementCancelled, plenty.DelegateActor(d.ID),
-			plenty.AgreementCancellation{Agreement: id, Reason: plenty.CancelWithdrawn})
+		_, err = usecase.CancelAgreement(c.UserContext(), w.s.env(), d, a, formKey(c))
 	}
 	if err != nil {
 		if !isRefusal(err) {

@@ -1,7 +1,6 @@
 package hub
 
 import (
-	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
@@ -13,7 +12,7 @@ import (
 	"github.com/gofiber/fiber/v2"
 
 	"github.com/plentyhub/plenty"
-	"github.com/plentyhub/plenty/ledger"
+	"github.com/plentyhub/plenty/usecase"
 )
 
 // form is one HTML form's state: the values sent back into its fields and
@@ -86,72 +85,51 @@ func isRefusal(err error) bool {
 	return false
 }
 
-// formContext returns the request's context carrying the form's own
-// idempotency key (the hidden field "idem", fresh on each page, together
-// with the form's path), so that a form sent twice, by a double click or
-// a reload, writes once.
+// formKey returns the use cases' idempotency key of a web form: the
+// hidden field "idem" (fresh on each page) with the form's path, so that a
+// form sent twice, by a double click or a reload, writes once. A form
+// without one writes without a key.
 //
 // A form that writes a second event (the withdrawal after a changed
 // posting) names it with step, so that each event has its own key.
-func formContext(c *fiber.Ctx, step ...string) context.Context {
-	ctx := c.UserContext()
+func formKey(c *fiber.Ctx, step ...string) usecase.Key {
 	key := c.FormValue("idem")
 	if len(key) != 43 || !printableASCII(key) {
-		return ctx
+		return usecase.Key{}
 	}
 	k := sha256.Sum256([]byte(key + " " + c.Path() + strings.Join(step, " ")))
 	h := sha256.New()
 	h.Write([]byte(c.Method() + " " + c.Path() + strings.Join(step, " ") + "\n"))
 	h.Write(c.Body())
-	return context.WithValue(ctx, idempotencyKey{}, ledger.Request{
-		IdempotencyKey: "web:" + hex.EncodeToString(k[:16]), RequestHash: hex.EncodeToString(h.Sum(nil))})
-}
-
-// formRecorder records the events of a web form (see formContext).
-func (w *web) formRecorder(c *fiber.Ctx, step ...string) recordFunc {
-	ctx := formContext(c, step...)
-	return func(kind string, actor plenty.Actor, data any, creds ...plenty.Credential) (plenty.Event, bool, error) {
-		return w.s.write(ctx, kind, actor, data, creds...)
-	}
-}
-
-// tagErrors returns the failures of v's struct tags, as decodeBody adds
-// them for the API.
-func (s *Server) tagErrors(v any) (fieldErrors, error) {
-	err := s.check(v)
-	var pe *plenty.Error
-	if errors.As(err, &pe) && pe.Code == plenty.EINVALID {
-		return pe.Fields, nil
-	}
-	return nil, err
+	return usecase.Key{Name: "web:" + hex.EncodeToString(k[:16]), Request: hex.EncodeToString(h.Sum(nil))}
 }
 
 // formTime reads a date input ("2026-12-20": until the end of that day in
 // the hub's zone) or an RFC 3339 time, as the API's Timestamp.
-func formTime(v string, loc *time.Location) Timestamp {
+func formTime(v string, loc *time.Location) usecase.Timestamp {
 	v = strings.TrimSpace(v)
 	if len(v) == len("2006-01-02") {
 		if d, err := time.ParseInLocation("2006-01-02", v, loc); err == nil {
-			return Timestamp(d.AddDate(0, 0, 1).Add(-time.Second).Format(time.RFC3339))
+			return usecase.Timestamp(d.AddDate(0, 0, 1).Add(-time.Second).Format(time.RFC3339))
 		}
 	}
-	return Timestamp(v)
+	return usecase.Timestamp(v)
 }
 
 // formDecimal reads a decimal as people write it: a decimal comma ("12,5")
 // is read as a point. A comma before exactly three digits ("1,000") could
 // be either, so it is refused, naming the field.
-func formDecimal(fe *fieldErrors, field, v string) Decimal {
+func formDecimal(fe *fieldErrors, field, v string) usecase.Decimal {
 	v = strings.TrimSpace(v)
 	if strings.Count(v, ",") != 1 || strings.Contains(v, ".") {
-		return Decimal(v)
+		return usecase.Decimal(v)
 	}
 	whole, frac, _ := strings.Cut(v, ",")
 	if len(frac) == 3 && strings.TrimLeft(whole, "0") != "" {
-		fe.addf(field, "%q could mean %s or %s.%s; write it without the comma, or with a point", v, whole+frac, whole, frac)
+		fe.Addf(field, "%q could mean %s or %s.%s; write it without the comma, or with a point", v, whole+frac, whole, frac)
 		return ""
 	}
-	return Decimal(whole + "." + frac)
+	return usecase.Decimal(whole + "." + frac)
 }
 
 // resolveItem reads an item field, which holds an item's name (as the
@@ -223,7 +201,7 @@ func formFloat(fe *fieldErrors, field, v, what string) *float64 {
 	}
 	f, err := strconv.ParseFloat(v, 64)
 	if err != nil {
-		fe.addf(field, "must be %s", what)
+		fe.Addf(field, "must be %s", what)
 		return nil
 	}
 	return &f
@@ -237,7 +215,7 @@ func formInt(fe *fieldErrors, field, v, what string) *int {
 	}
 	n, err := strconv.Atoi(v)
 	if err != nil {
-		fe.addf(field, "must be %s", what)
+		fe.Addf(field, "must be %s", what)
 		return nil
 	}
 	return &n

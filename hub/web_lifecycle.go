@@ -9,6 +9,7 @@ import (
 	"github.com/gofiber/fiber/v2"
 
 	"github.com/plentyhub/plenty"
+	"github.com/plentyhub/plenty/usecase"
 )
 
 // The desk's part of the exchange lifecycle: proposals to accept, decline
@@ -151,10 +152,7 @@ func (w *web) deskDecide(c *fiber.Ctx, sess *session, d plenty.Delegate) error {
 		}
 		return w.renderDeskError(c, sess, d, err)
 	}
-	if !d.HasScope(plenty.ScopeAccept) {
-		return refused(plenty.Errorf(plenty.EFORBIDDEN, "delegate %s's mandate does not include the %q scope", d.ID, plenty.ScopeAccept))
-	}
-	acc, err := w.s.decide(formContext(c), d, id, accept)
+	acc, err := w.s.decide(c.UserContext(), d, id, accept, formKey(c))
 	if err != nil {
 		return refused(err)
 	}
@@ -206,22 +204,9 @@ func (w *web) deskConfirmReceipt(c *fiber.Ctx, sess *session, d plenty.Delegate)
 			data.Error = plenty.ErrorMessage(err)
 		})
 	}
-	if !d.HasScope(plenty.ScopeAccept) {
-		return refused(plenty.Errorf(plenty.EFORBIDDEN, "delegate %s's mandate does not include the %q scope", d.ID, plenty.ScopeAccept))
-	}
-	if d.Council != a.Receiver {
-		return refused(plenty.Errorf(plenty.EFORBIDDEN, "only the receiving council confirms the receipt of agreement %s", id))
-	}
-	var fe fieldErrors
-	dec := formDecimal(&fe, "quantity", c.FormValue("quantity"))
-	if err := fe.err(); err != nil {
-		return refused(err)
-	}
-	q, err := w.s.parseQuantity(a.Item, dec, "", false)
-	if err != nil {
-		return refused(err)
-	}
-	tr, err := w.s.confirmReceipt(formContext(c), d, id, q)
+	in := usecase.Receipt{}
+	in.Quantity = formDecimal(&in.Faults, "quantity", c.FormValue("quantity"))
+	tr, err := usecase.ConfirmReceipt(c.UserContext(), w.s.env(), d, a, in, formKey(c))
 	if err != nil {
 		return refused(err)
 	}

@@ -10,6 +10,7 @@ import (
 	"github.com/gofiber/fiber/v2"
 
 	"github.com/plentyhub/plenty"
+	"github.com/plentyhub/plenty/usecase"
 )
 
 // The public page of open offers and needs (/postings): what is on offer
@@ -165,29 +166,25 @@ func (w *web) registerCouncil(c *fiber.Ctx) error {
 		return err
 	}
 	var fe fieldErrors
-	in := councilInput{Name: strings.TrimSpace(c.FormValue("name")), Sector: strings.TrimSpace(c.FormValue("sector")),
+	in := usecase.Council{Name: strings.TrimSpace(c.FormValue("name")), Sector: strings.TrimSpace(c.FormValue("sector")),
 		Place: strings.TrimSpace(c.FormValue("place"))}
 	lat := formFloat(&fe, "lat", c.FormValue("lat"), "a latitude in degrees such as 53.48")
 	lon := formFloat(&fe, "lon", c.FormValue("lon"), "a longitude in degrees such as -2.24")
-	if lat == nil && !fe.has("lat") {
-		fe.addf("lat", "is required: the latitude of the workplace, in degrees such as 53.48")
+	if lat == nil && !fe.Has("lat") {
+		fe.Addf("lat", "is required: the latitude of the workplace, in degrees such as 53.48")
 	}
-	if lon == nil && !fe.has("lon") {
-		fe.addf("lon", "is required: the longitude of the workplace, in degrees such as -2.24 (west is negative)")
+	if lon == nil && !fe.Has("lon") {
+		fe.Addf("lon", "is required: the longitude of the workplace, in degrees such as -2.24 (west is negative)")
 	}
-	in.Location = &locationInput{Lat: lat, Lon: lon}
-	tags, err := w.s.tagErrors(&in)
-	if err != nil {
-		return err
-	}
-	for _, t := range tags {
+	in.Location = &usecase.Location{Lat: lat, Lon: lon}
+	for _, t := range usecase.Validate(&in) {
 		switch t.Field {
 		case "location.lat":
 			t.Field = "lat"
 		case "location.lon":
 			t.Field = "lon"
 		}
-		if !fe.has(t.Field) {
+		if !fe.Has(t.Field) {
 			fe = append(fe, t)
 		}
 	}
@@ -197,10 +194,10 @@ func (w *web) registerCouncil(c *fiber.Ctx) error {
 		f.refuse(err, nil)
 		return w.renderRegister(c, statusOfErr(err), f)
 	}
-	if err := fe.err(); err != nil {
+	if err := fe.Err(); err != nil {
 		return refused(err)
 	}
-	r, err := w.s.newCouncil(in, w.formRecorder(c))
+	r, err := usecase.RegisterCouncil(c.UserContext(), w.s.env(), in, formKey(c))
 	if err != nil {
 		if !isRefusal(err) {
 			return err

@@ -10,6 +10,7 @@ import (
 	"github.com/gofiber/fiber/v2"
 
 	"github.com/plentyhub/plenty"
+	"github.com/plentyhub/plenty/usecase"
 )
 
 // The volunteer board: register with a pseudonymous handle (a contact is
@@ -107,8 +108,8 @@ func (w *web) volunteerRegister(c *fiber.Ctx) error {
 	if err := w.sessions.checkPreCSRF(c); err != nil {
 		return err
 	}
-	handle := strings.TrimSpace(c.FormValue("handle"))
-	v, token, err := w.s.newVolunteer(formContext(c), handle, strings.TrimSpace(c.FormValue("contact")))
+	v, token, err := usecase.RegisterVolunteer(c.UserContext(), w.s.env(), usecase.Volunteer{
+		Handle: strings.TrimSpace(c.FormValue("handle")), Contact: strings.TrimSpace(c.FormValue("contact"))}, formKey(c))
 	if err != nil {
 		if !isRefusal(err) {
 			return err
@@ -181,7 +182,7 @@ func (w *web) volunteerTaskAct(c *fiber.Ctx, sess *session, v plenty.Volunteer) 
 	if _, ok := taskDone[action]; !ok {
 		return plenty.Errorf(plenty.ENOTFOUND, "no such action: %s; volunteer, pickup or dropoff", action)
 	}
-	if _, err := w.s.taskAct(formContext(c), v, id, action); err != nil {
+	if _, err := usecase.ActOnTask(c.UserContext(), w.s.env(), v, id, action, formKey(c)); err != nil {
 		if !isRefusal(err) {
 			return err
 		}

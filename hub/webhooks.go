@@ -25,6 +25,7 @@ import (
 
 	"github.com/plentyhub/plenty"
 	"github.com/plentyhub/plenty/private"
+	"github.com/plentyhub/plenty/usecase"
 )
 
 // Webhooks tell a council's own systems what the feeds say, as Standard
@@ -509,16 +510,16 @@ func (s *Server) registerWebhook(c *fiber.Ctx) error {
 		return err
 	}
 	var in webhookInput
-	var fe fieldErrors
-	if err := s.decodeBody(c, &in, &fe); err != nil {
+	if err := decodeBody(c, &in); err != nil {
 		return err
 	}
+	fe := usecase.Validate(&in)
 	for i, e := range in.Events {
 		if e != "*" && !slices.Contains(NoticeTypes, e) {
-			fe.addf(fmt.Sprintf("events[%d]", i), "must be \"*\" or one of %s", strings.Join(NoticeTypes, ", "))
+			fe.Addf(fmt.Sprintf("events[%d]", i), "must be \"*\" or one of %s", strings.Join(NoticeTypes, ", "))
 		}
 	}
-	if err := fe.err(); err != nil {
+	if err := fe.Err(); err != nil {
 		return err
 	}
 	if err := s.coord.hooks.checkURL(c.UserContext(), in.URL); err != nil {
@@ -539,7 +540,7 @@ func (s *Server) registerWebhook(c *fiber.Ctx) error {
 		return plenty.Errorf(plenty.ECONFLICT, "council %s has %d webhooks, the most it can; delete one first", d.Council, n)
 	}
 	now := s.now()
-	w := webhook{ID: newID("wh_", now), Council: d.Council, URL: in.URL, Events: slices.Compact(slices.Sorted(slices.Values(in.Events))),
+	w := webhook{ID: usecase.NewID("wh_", now), Council: d.Council, URL: in.URL, Events: slices.Compact(slices.Sorted(slices.Values(in.Events))),
 		Secret: newSecret(), CreatedAt: now, Status: webhookActive, Queue: []delivery{}}
 	if err := s.coord.store.Put(kindWebhooks, w.ID, w); err != nil {
 		return err

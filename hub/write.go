@@ -10,25 +10,11 @@ import (
 
 	"github.com/plentyhub/plenty"
 	"github.com/plentyhub/plenty/ledger"
+	"github.com/plentyhub/plenty/usecase"
 )
 
 // maxIdempotencyKey bounds the Idempotency-Key header.
 const maxIdempotencyKey = 200
-
-// record appends one event for the request. With an Idempotency-Key, a
-// repeat of the same request returns the first event (replay is true) and
-// writes nothing; the same key with another request is ECONFLICT.
-func (s *Server) record(c *fiber.Ctx, kind string, actor plenty.Actor, data any, creds ...plenty.Credential) (ev plenty.Event, replay bool, err error) {
-	ctx, err := idempotent(c)
-	if err != nil {
-		return ev, false, err
-	}
-	ev, replay, err = s.write(ctx, kind, actor, data, creds...)
-	if err != nil {
-		return ev, false, err
-	}
-	return ev, replay, nil
-}
 
 // replayed is set by write when the ledger answered a request from its
 // Idempotency-Key; markReplays carries one in every request's context.
@@ -39,7 +25,17 @@ type replayedKey struct{}
 // markReplays answers every request that carried an Idempotency-Key with
 // the key, and a request the ledger answered from the key (whichever use
 // case wrote it) with Idempotent-Replayed: true.
+//
+// It also reads the key of every write (see apiKey), refusing a malformed
+// one before the request goes further; requestKey returns it.
 func (s *Server) markReplays(c *fiber.Ctx) error {
+	if c.Method() != fiber.MethodGet && c.Method() != fiber.MethodHead {
+		key, err := apiKey(c)
+		if err != nil {
+			return err
+		}
+		c.Locals(requestKeyLocal{}, key)
+	}
 	r := &replayed{}
 	c.SetUserContext(context.WithValue(c.UserContext(), replayedKey{}, r))
 	err := c.Next()
@@ -52,29 +48,32 @@ func (s *Server) markReplays(c *fiber.Ctx) error {
 	return err
 }
 
-// idempotencyKey is the context key of a request's Idempotency-Key and
-// request hash, carried as a ledger.Request.
-type idempotencyKey struct{}
-
-// idempotent returns the request's context, carrying its Idempotency-Key
-// (and the hash of its method, path and body) when it has one, so that
-// write applies it. A key belongs to the client that sent it (see
+// apiKey returns the use cases' idempotency key of an API request: its
+// Idempotency-Key header (none without one), with the hash of its method,
+// path and body. A key belongs to the client that sent it (see
 // idempotencyScope): another client's same key neither replays this
 // client's answer nor blocks it.
-func idempotent(c *fiber.Ctx) (context.Context, error) {
-	ctx := c.UserContext()
+func apiKey(c *fiber.Ctx) (usecase.Key, error) {
 	key := c.Get("Idempotency-Key")
 	if key == "" {
-		return ctx, nil
+		return usecase.Key{}, nil
 	}
 	if len(key) > maxIdempotencyKey || !printableASCII(key) {
-		return ctx, plenty.Invalid("Idempotency-Key", "must be 1 to 200 printable ASCII characters")
+		return usecase.Key{}, plenty.Invalid("Idempotency-Key", "must be 1 to 200 printable ASCII characters")
 	}
 	h := sha256.New()
 	h.Write([]byte(c.Method() + " " + c.Path() + "\n"))
 	h.Write(c.Body())
-	return context.WithValue(ctx, idempotencyKey{}, ledger.Request{
-		IdempotencyKey: idempotencyScope(c) + " " + key, RequestHash: hex.EncodeToString(h.Sum(nil))}), nil
+	return usecase.Key{Name: idempotencyScope(c) + " " + key, Request: hex.EncodeToString(h.Sum(nil))}, nil
+}
+
+type requestKeyLocal struct{}
+
+// requestKey is the idempotency key of an API write, as markReplays read
+// it: none for a request without an Idempotency-Key.
+func requestKey(c *fiber.Ctx) usecase.Key {
+	key, _ := c.Locals(requestKeyLocal{}).(usecase.Key)
+	return key
 }
 
 // idempotencyScope names whose keys a request's Idempotency-Key is among.
@@ -92,14 +91,19 @@ func idempotencyScope(c *fiber.Ctx) string {
 	return "addr:" + c.IP()
 }
 
-// write appends one event, with the Idempotency-Key ctx carries, if any
-// (replay is true when the key returned an earlier event). A write that
-// may change what the engine proposes asks for a new matching run.
-func (s *Server) write(ctx context.Context, kind string, actor plenty.Actor, data any, creds ...plenty.Credential) (ev plenty.Event, replay bool, err error) {
-	req := ledger.Request{Kind: kind, Actor: actor, Data: data, Credentials: creds}
-	if key, ok := ctx.Value(idempotencyKey{}).(ledger.Request); ok {
-		req.IdempotencyKey, req.RequestHash = key.IdempotencyKey, key.RequestHash
-	}
+// write appends one event the hub itself writes (terms, expiries, draws,
+// neighbours), with no idempotency key.
+func (s *Server) write(ctx context.Context, kind string, actor plenty.Actor, data any, creds ...plenty.Credential) (plenty.Event, bool, error) {
+	return s.append(ctx, usecase.Key{}, kind, actor, data, creds...)
+}
+
+// append appends one event with key (replay is true when the key returned
+// an earlier event, and nothing was written). A write that may change what
+// the engine proposes asks for a new matching run; a replay triggers
+// nothing.
+func (s *Server) append(ctx context.Context, key usecase.Key, kind string, actor plenty.Actor, data any, creds ...plenty.Credential) (ev plenty.Event, replay bool, err error) {
+	req := ledger.Request{Kind: kind, Actor: actor, Data: data, Credentials: creds,
+		IdempotencyKey: key.Name, RequestHash: key.Request}
 	start := time.Now()
 	ev, replay, err = s.ledger.Append(ctx, req)
 	s.metrics.observeAppend(time.Since(start), err)
@@ -118,6 +122,21 @@ func (s *Server) write(ctx context.Context, kind string, actor plenty.Actor, dat
 	s.coord.appended(ev)
 	return ev, false, nil
 }
+
+// env is what the use cases run against: the hub's ledger (through
+// append, so that their writes trigger matching, timers and notices), its
+// clock and its private stores.
+func (s *Server) env() usecase.Env {
+	return usecase.Env{Ledger: useCaseLedger{s}, Now: s.now, Private: privateStores{s}}
+}
+
+type useCaseLedger struct{ s *Server }
+
+func (l useCaseLedger) Append(ctx context.Context, key usecase.Key, kind string, actor plenty.Actor, data any, creds ...plenty.Credential) (plenty.Event, bool, error) {
+	return l.s.append(ctx, key, kind, actor, data, creds...)
+}
+
+func (l useCaseLedger) Read(fn func(*plenty.State) error) error { return l.s.ledger.Read(fn) }
 
 func printableASCII(s string) bool {
 	for i := 0; i < len(s); i++ {

@@ -96,3 +96,28 @@ func TestUnfederatedStartRemembersItsNeighbours(t *testing.T) {
 		t.Fatalf("a hub without neighbours wrote %d events", h.ledger.Size()-size)
 	}
 }
+
+// TestReplayOfAPostThatLeft repeats, with its Idempotency-Key, the post of
+// an offer that has since been withdrawn and left the state: the replay
+// answers with the offer as it is now, read from DuckDB.
+func TestReplayOfAPostThatLeft(t *testing.T) {
+	h := MustOpenHub(t, hub.Config{})
+	a := h.register("Riverside Bakers")
+	first := h.do("POST", "/api/v1/offers", a.Token, flourOffer, "Idempotency-Key", "gone-1").want(t, 201)
+	id := first.str("offer.id")
+	h.do("POST", "/api/v1/offers/"+id+"/withdraw", a.Token, "").want(t, 200)
+	if _, err := h.ledger.TreeHash(context.Background(), h.ledger.Size()); err != nil { // waits for DuckDB
+		t.Fatal(err)
+	}
+	h.do("POST", "/api/v1/needs", a.Token, flourNeed).want(t, 201) // the next batch drops what DuckDB holds
+	var holds bool
+	h.ledger.Read(func(st *plenty.State) error { holds = st.Holds("offer", id); return nil })
+	if holds {
+		t.Fatalf("the state still holds %s", id)
+	}
+	again := h.do("POST", "/api/v1/offers", a.Token, flourOffer, "Idempotency-Key", "gone-1").want(t, 201)
+	if again.Header.Get("Idempotent-Replayed") != "true" || again.str("offer.id") != id ||
+		again.str("offer.status") != "withdrawn" || again.str("offer.remaining") != "250" {
+		t.Errorf("replay = %s (%s)", again.Raw, again.Header.Get("Idempotent-Replayed"))
+	}
+}

@@ -75,17 +75,6 @@ func (s *Server) getNeed(c *fiber.Ctx) error {
 	return c.JSON(fiber.Map{"need": needView{n, s.unitOf(n.Item)}})
 }
 
-// unitOf returns the base unit of an item.
-func (s *Server) unitOf(item string) string {
-	var unit string
-	s.read(func(st *plenty.State) error {
-		it, _ := st.Item(item)
-		unit = it.Unit
-		return nil
-	})
-	return unit
-}
-
 // listFilter reads ?council=&item=&status=&cursor=&limit=.
 func listFilter(c *fiber.Ctx) (plenty.PostingFilter, error) {
 	f := plenty.PostingFilter{

@@ -230,7 +230,7 @@ func (s *State) tenureFigures(f *Figures) {
 }
 
 func (s *State) needFigures(f *Figures) {
-	f.Needs = len(s.needs)
+	f.Needs = int(s.needsPosted)
 	trs := s.Transfers()
 	sort.SliceStable(trs, func(i, j int) bool { return trs[i].RecordedAt.Before(trs[j].RecordedAt) })
 	got := map[string]Amount{}      // need id → received so far

@@ -177,7 +177,7 @@ func (s *State) decideProposal(ev Event, d ProposalDecision, accept bool) error 
 	if t.ID == "" {
 		return Invalid("proposal.id", "is required")
 	}
-	o, n := s.offers[t.Offer], s.needs[t.Need]
+	o, n := s.offerOrGone(t.Offer), s.needOrGone(t.Need)
 	if o == nil {
 		return Errorf(ENOTFOUND, "offer %s does not exist", t.Offer)
 	}
@@ -321,6 +321,8 @@ func (s *State) formAgreement(ev Event, acc *Acceptance, o *Offer, n *Need) {
 	}
 	acc.Agreement = a.ID
 	s.agreements[a.ID] = a
+	s.holds[o.ID]++
+	s.holds[n.ID]++
 	o.Remaining -= t.Quantity
 	n.Remaining -= t.Quantity
 	if o.Remaining == 0 {
@@ -384,6 +386,7 @@ func (s *State) cancelAgreement(ev Event, d AgreementCancellation) error {
 	s.touch("offer", o.ID)
 	s.touch("need", n.ID)
 	s.endTask(a.ID, TaskCancelled)
+	s.release(a)
 	return nil
 }
 
@@ -420,8 +423,22 @@ func (s *State) recordTransfer(ev Event, d TransferRecorded) error {
 		releaseTo(&n.Remaining, &n.Status, short)
 		s.touch("need", n.ID)
 	}
+	s.receipts[a.Need] = true
 	s.endTask(a.ID, TaskClosed)
+	s.release(a)
 	return nil
+}
+
+// release ends an agreement's hold on its offer and need, which may then
+// leave the state (closed.go).
+func (s *State) release(a *Agreement) {
+	for _, id := range []string{a.Offer, a.Need} {
+		if s.holds[id]--; s.holds[id] <= 0 {
+			delete(s.holds, id)
+		}
+	}
+	s.bury("offer", a.Offer)
+	s.bury("need", a.Need)
 }
 
 func (s *State) receiverAct(ev Event, a *Agreement) error {

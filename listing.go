@@ -28,32 +28,60 @@ func (f PostingFilter) match(id, council, item, status string) bool {
 }
 
 // ListOffers returns one page of the offers that f selects, ordered by id,
-// and whether more follow.
+// and whether more follow. It lists the offers the state holds (see
+// Offer): the ledger adds those that left it.
 func (s *State) ListOffers(f PostingFilter) (page []Offer, more bool) {
-	return listPage(s.offers, f, func(o *Offer) (string, string, string) { return o.Council, o.Item, o.Status })
+	return listPage(&s.index.offers, s.offers, s.closedDocs, "offer", f,
+		func(o *Offer) (string, string, string, string) { return o.ID, o.Council, o.Item, o.Status })
 }
 
 // ListNeeds returns one page of the needs that f selects, ordered by id,
-// and whether more follow.
+// and whether more follow, as ListOffers does.
 func (s *State) ListNeeds(f PostingFilter) (page []Need, more bool) {
-	return listPage(s.needs, f, func(n *Need) (string, string, string) { return n.Council, n.Item, n.Status })
+	return listPage(&s.index.needs, s.needs, s.closedDocs, "need", f,
+		func(n *Need) (string, string, string, string) { return n.ID, n.Council, n.Item, n.Status })
 }
 
-// listPage returns one page of the postings in m that f selects, by the
-// council, item and status that fields gives of each.
-func listPage[T any](m map[string]*T, f PostingFilter, fields func(*T) (council, item, status string)) (page []T, more bool) {
-	var ids []string
-	for id, p := range m {
-		if c, it, st := fields(p); f.match(id, c, it, st) {
-			ids = append(ids, id)
+// listPage returns one page of the postings f selects: those of m, walked
+// in the order of ids (sorted) from the cursor on, and those of kind that
+// left the state and that closed still holds.
+func listPage[T any](ids *sortedIDs, m map[string]*T, closed *closedDocs, kind string, f PostingFilter,
+	fields func(*T) (id, council, item, status string)) (page []T, more bool) {
+	limit := f.limit()
+	var late []*T // left the state a moment ago: few
+	for _, c := range closed.order {
+		if c.Kind != kind {
+			continue
+		}
+		p := closed.at[c].v.(*T)
+		if id, co, it, st := fields(p); f.match(id, co, it, st) {
+			late = append(late, p)
 		}
 	}
-	ids, more = firstIDs(ids, f.limit())
-	page = make([]T, len(ids))
-	for i, id := range ids {
-		page[i] = *m[id]
+	sort.Slice(late, func(i, j int) bool { a, _, _, _ := fields(late[i]); b, _, _, _ := fields(late[j]); return a < b })
+	ids.after(f.After, func(id string) bool {
+		p := m[id]
+		if _, co, it, st := fields(p); !f.match(id, co, it, st) {
+			return true
+		}
+		for len(late) > 0 && len(page) <= limit {
+			if b, _, _, _ := fields(late[0]); b > id {
+				break
+			}
+			page, late = append(page, *late[0]), late[1:]
+		}
+		if len(page) <= limit {
+			page = append(page, *p)
+		}
+		return len(page) <= limit
+	})
+	for len(late) > 0 && len(page) <= limit {
+		page, late = append(page, *late[0]), late[1:]
 	}
-	return page, more
+	if len(page) > limit {
+		return page[:limit], true
+	}
+	return page, false
 }
 
 // CouncilDelegates returns the delegates of one council, ordered by id,
@@ -71,11 +99,3 @@ func (s *State) CouncilDelegates(council string) []Delegate {
 
 // ItemCount returns how many items are defined.
 func (s *State) ItemCount() int { return len(s.items) }
-
-func firstIDs(ids []string, limit int) ([]string, bool) {
-	sort.Strings(ids)
-	if len(ids) > limit {
-		return ids[:limit], true
-	}
-	return ids, false
-}

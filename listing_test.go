@@ -13,6 +13,7 @@ func TestListOffersFiltersAndPages(t *testing.T) {
 			item = "oats"
 		}
 		s.offers[id] = &Offer{ID: id, Council: "c1", Item: item, Status: StatusOpen, PostedAt: time.Unix(0, 0)}
+		s.index.add("offer", id)
 	}
 	page, more := s.ListOffers(PostingFilter{Item: "wheat-flour", Limit: 2})
 	if len(page) != 2 || page[0].ID != "o1" || page[1].ID != "o2" || !more {

@@ -122,6 +122,7 @@ func (s *State) postOffer(ev Event, p OfferPosting) error {
 		Location: p.Location, AvailableFrom: p.AvailableFrom, AvailableUntil: p.AvailableUntil, MinSplit: p.MinSplit,
 		MaxDistanceKm: p.MaxDistanceKm, Note: p.Note, ExpiresAt: p.ExpiresAt, Status: StatusOpen,
 		PostedBy: s.actorDelegate(ev).ID, PostedAt: ev.Time}
+	s.index.add("offer", p.ID)
 	s.touch("offer", p.ID)
 	return nil
 }
@@ -136,6 +137,8 @@ func (s *State) postNeed(ev Event, p NeedPosting) error {
 	s.needs[p.ID] = &Need{ID: p.ID, Council: p.Council, Item: p.Item, Quantity: p.Quantity, Remaining: p.Quantity,
 		Location: p.Location, NeededBy: p.NeededBy, Priority: p.Priority, MaxDistanceKm: p.MaxDistanceKm,
 		Note: p.Note, ExpiresAt: p.ExpiresAt, Status: StatusOpen, PostedBy: s.actorDelegate(ev).ID, PostedAt: ev.Time}
+	s.needsPosted++
+	s.index.add("need", p.ID)
 	s.touch("need", p.ID)
 	return nil
 }
@@ -170,7 +173,7 @@ func (s *State) postingAllowed(c *checks, ev Event, id, council, item string) er
 	if err := c.err(); err != nil {
 		return err
 	}
-	if s.offers[id] != nil || s.needs[id] != nil {
+	if s.offers[id] != nil || s.needs[id] != nil || s.Gone(id) {
 		return Errorf(ECONFLICT, "posting id %q is taken", id)
 	}
 	return nil

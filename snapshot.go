@@ -33,7 +33,7 @@ import (
 // names and types, recursively): a snapshot written by a build whose State
 // differs is refused as stale, never misread.
 
-const snapshotMagic = "plenty-state/1\n"
+const snapshotMagic = "plenty-state/2\n" // 2: byte arrays as raw bytes
 
 // ErrSnapshotStale reports a snapshot written for another shape of State.
 var ErrSnapshotStale = errors.New("the snapshot was written by a version of plenty whose state differs")
@@ -93,7 +93,7 @@ func snapshotFields(t reflect.Type) []int {
 	for i := 0; i < t.NumField(); i++ {
 		// Functions are not state, and the deadline index is a cache the
 		// timers build on demand: a live state has it, a replay not.
-		if ft := t.Field(i).Type; ft.Kind() != reflect.Func && ft != deadlinesType {
+		if ft := t.Field(i).Type; ft.Kind() != reflect.Func && ft != deadlinesType && ft != closedDocsType {
 			idx = append(idx, i)
 		}
 	}
@@ -156,8 +156,23 @@ func (e *snapEncoder) bytes(b []byte) {
 	e.buf = append(e.buf, b...)
 }
 
+// snapshotter is a field type with an encoding of its own: a large table
+// that reflection would decode an element at a time (State.gone).
+type snapshotter interface {
+	appendSnapshot(b []byte) []byte
+	readSnapshot(b []byte) (rest []byte, err error)
+}
+
+// goneSetType and sortedIDsType encode themselves (a comparison of types
+// is much cheaper than a map lookup per value decoded).
+var goneSetType = reflect.TypeFor[goneSet]()
+
 func (e *snapEncoder) value(v reflect.Value) error {
 	v = exposed(v)
+	if t := v.Type(); (t == goneSetType || t == sortedIDsType) && v.CanAddr() {
+		e.buf = v.Addr().Interface().(snapshotter).appendSnapshot(e.buf)
+		return nil
+	}
 	if v.Type() == timeType {
 		b, err := v.Interface().(time.Time).MarshalBinary()
 		if err != nil {
@@ -194,6 +209,13 @@ func (e *snapEncoder) value(v reflect.Value) error {
 			}
 		}
 	case reflect.Array:
+		if v.Type().Elem().Kind() == reflect.Uint8 {
+			// Hashes and hashed ids: their bytes as they are.
+			for i := 0; i < v.Len(); i++ {
+				e.buf = append(e.buf, byte(v.Index(i).Uint()))
+			}
+			return nil
+		}
 		for i := 0; i < v.Len(); i++ {
 			if err := e.value(v.Index(i)); err != nil {
 				return err
@@ -279,8 +301,9 @@ func (e *snapEncoder) value(v reflect.Value) error {
 }
 
 type snapDecoder struct {
-	buf  []byte
-	ptrs []reflect.Value
+	buf     []byte
+	ptrs    []reflect.Value
+	strings map[string]string // names that repeat across postings (snapshot_typed.go)
 }
 
 var errSnapshotShort = errors.New("the snapshot ends early")
@@ -325,6 +348,14 @@ func (d *snapDecoder) length() (n int, isNil bool, err error) {
 
 func (d *snapDecoder) value(v reflect.Value) error {
 	v = exposed(v)
+	if t := v.Type(); (t == goneSetType || t == sortedIDsType) && v.CanAddr() {
+		rest, err := v.Addr().Interface().(snapshotter).readSnapshot(d.buf)
+		if err != nil {
+			return err
+		}
+		d.buf = rest
+		return nil
+	}
 	if v.Type() == timeType {
 		b, err := d.bytes()
 		if err != nil {
@@ -334,7 +365,11 @@ func (d *snapDecoder) value(v reflect.Value) error {
 		if err := t.UnmarshalBinary(b); err != nil {
 			return err
 		}
-		v.Set(reflect.ValueOf(t))
+		if v.CanAddr() {
+			*(*time.Time)(v.Addr().UnsafePointer()) = t // no boxing
+		} else {
+			v.Set(reflect.ValueOf(t))
+		}
 		return nil
 	}
 	switch v.Kind() {
@@ -386,6 +421,20 @@ func (d *snapDecoder) value(v reflect.Value) error {
 		}
 		v.Set(s)
 	case reflect.Array:
+		if v.Type().Elem().Kind() == reflect.Uint8 {
+			if len(d.buf) < v.Len() {
+				return errSnapshotShort
+			}
+			if v.CanAddr() {
+				reflect.Copy(v, reflect.ValueOf(d.buf[:v.Len()]))
+			} else {
+				for i := 0; i < v.Len(); i++ {
+					v.Index(i).SetUint(uint64(d.buf[i]))
+				}
+			}
+			d.buf = d.buf[v.Len():]
+			return nil
+		}
 		for i := 0; i < v.Len(); i++ {
 			if err := d.value(v.Index(i)); err != nil {
 				return err
@@ -444,6 +493,14 @@ func (d *snapDecoder) value(v reflect.Value) error {
 			return errors.New("damaged pointer")
 		}
 	case reflect.Struct:
+		if typedDecoding && v.CanAddr() {
+			switch v.Type() {
+			case offerType:
+				return d.offer((*Offer)(v.Addr().UnsafePointer()))
+			case needType:
+				return d.need((*Need)(v.Addr().UnsafePointer()))
+			}
+		}
 		for _, i := range snapshotFields(v.Type()) {
 			if err := d.value(v.Field(i)); err != nil {
 				return err

@@ -54,6 +54,16 @@ type State struct {
 	closing      []string            // open tasks whose lottery window has not closed
 	deadlines    *deadlines          // when each entity runs out, for NextDeadline (deadline.go)
 
+	// Postings that closed and left the live maps (closed.go).
+	gone        goneSet // id's hash → index in goneAs (closed.go)
+	goneAs      []goneAs
+	goneIndex   map[goneAs]uint32
+	holds       map[string]int  // posting id → its active agreements
+	receipts    map[string]bool // need id → an agreement on it was received
+	needsPosted int64           // every need ever posted (figures)
+	closedDocs  *closedDocs     // left, not yet written by the store; not in snapshots
+	index       *postingIndex   // live posting ids, sorted (listing.go); not in snapshots
+
 	// The Merkle tree over every applied body (tree.go).
 	tree       Tree
 	lastHashes []tlog.Hash
@@ -90,9 +100,17 @@ func (s *State) Doc(c Change) (json.RawMessage, bool) {
 	case "item":
 		v = s.items[c.ID]
 	case "offer":
-		v = s.offers[c.ID]
+		if o := s.offers[c.ID]; o != nil {
+			v = o
+		} else {
+			v = s.closedDocs.get(c)
+		}
 	case "need":
-		v = s.needs[c.ID]
+		if n := s.needs[c.ID]; n != nil {
+			v = n
+		} else {
+			v = s.closedDocs.get(c)
+		}
 	case "agreement":
 		v = s.agreements[c.ID]
 	case "transfer":
@@ -115,10 +133,17 @@ func (s *State) Doc(c Change) (json.RawMessage, bool) {
 }
 
 // Entities lists every entity of the state, ordered by kind and id (the
-// projections a full rebuild writes).
+// projections a full rebuild writes), with the postings that left the
+// state but that ForgetClosed has not dropped: with OnChange set and
+// ForgetClosed never called, every entity the events made.
 func (s *State) Entities() []Change {
 	var out []Change
+	closed := map[string][]string{}
+	for c := range s.closedDocs.at {
+		closed[c.Kind] = append(closed[c.Kind], c.ID)
+	}
 	add := func(kind string, ids []string) {
+		ids = append(ids, closed[kind]...)
 		sort.Strings(ids)
 		for _, id := range ids {
 			out = append(out, Change{kind, id})
@@ -195,6 +220,12 @@ func NewState() *State {
 		issued:       map[string][]string{},
 		councilNames: map[string]string{},
 		deadlines:    &deadlines{},
+
+		goneIndex:  map[goneAs]uint32{},
+		holds:      map[string]int{},
+		receipts:   map[string]bool{},
+		closedDocs: &closedDocs{},
+		index:      &postingIndex{},
 	}
 }
 
@@ -536,7 +567,7 @@ func (s *State) closePosting(ev Event, id string) error {
 	kind := "need"
 	if strings.HasPrefix(ev.Kind, "offer.") {
 		kind = "offer"
-		o := s.offers[id]
+		o := s.offerOrGone(id)
 		if o == nil {
 			return Errorf(ENOTFOUND, "offer %s does not exist", id)
 		}
@@ -545,7 +576,7 @@ func (s *State) closePosting(ev Event, id string) error {
 			return Errorf(ECONFLICT, "offer %s has not run out yet", id)
 		}
 	} else {
-		n := s.needs[id]
+		n := s.needOrGone(id)
 		if n == nil {
 			return Errorf(ENOTFOUND, "need %s does not exist", id)
 		}
@@ -564,6 +595,7 @@ func (s *State) closePosting(ev Event, id string) error {
 	}
 	*cur = status
 	s.touch(kind, id)
+	s.bury(kind, id)
 	return nil
 }
 
@@ -603,20 +635,28 @@ func (s *State) Item(code string) (Item, bool) {
 	return *it, true
 }
 
-// Offer returns the offer with the given id.
+// Offer returns the offer with the given id, if the state holds it: open,
+// or closed but still held by an agreement, or closed a moment ago and not
+// yet dropped by ForgetClosed. Otherwise, when Gone(id), the store holds
+// it (the ledger's Offer reads it).
 func (s *State) Offer(id string) (Offer, bool) {
 	o := s.offers[id]
 	if o == nil {
-		return Offer{}, false
+		if o, _ = s.closedDocs.get(Change{"offer", id}).(*Offer); o == nil {
+			return Offer{}, false
+		}
 	}
 	return *o, true
 }
 
-// Need returns the need with the given id.
+// Need returns the need with the given id, if the state holds it (see
+// Offer).
 func (s *State) Need(id string) (Need, bool) {
 	n := s.needs[id]
 	if n == nil {
-		return Need{}, false
+		if n, _ = s.closedDocs.get(Change{"need", id}).(*Need); n == nil {
+			return Need{}, false
+		}
 	}
 	return *n, true
 }

@@ -106,11 +106,17 @@ func TestTableRowsMatchState(t *testing.T) {
 	for _, it := range st.Items() {
 		want[itemsTable] = append(want[itemsTable], it.Code+"|"+it.Name)
 	}
-	for _, o := range st.Offers() {
-		want[offersTable] = append(want[offersTable], o.ID+"|"+o.Council)
-	}
-	for _, n := range st.Needs() {
-		want[needsTable] = append(want[needsTable], n.ID+"|"+n.Council)
+	// Closed postings leave the state's lists; with OnChange set (watch)
+	// the state still holds them, and Entities names them.
+	for _, c := range st.Entities() {
+		switch c.Kind {
+		case "offer":
+			o, _ := st.Offer(c.ID)
+			want[offersTable] = append(want[offersTable], o.ID+"|"+o.Council)
+		case "need":
+			n, _ := st.Need(c.ID)
+			want[needsTable] = append(want[needsTable], n.ID+"|"+n.Council)
+		}
 	}
 	for _, a := range st.Agreements() {
 		want[agreementsTable] = append(want[agreementsTable], a.ID+"|"+a.Proposal)

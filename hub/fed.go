@@ -86,7 +86,9 @@ func (s *Server) recordNeighbours(ctx context.Context, p *federation.Policy) err
 			return err
 		}
 		if last == nil && len(p.Logs)+len(p.Witnesses) == 0 {
-			return nil // never federated, and still not
+			// Never federated, and still not: remember that, so that the
+			// next start does not read the whole log again.
+			last = want
 		}
 	}
 	if !bytes.Equal(last, want) {

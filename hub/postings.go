@@ -60,43 +60,19 @@ func (s *Server) unitOf(item string) string {
 }
 
 func (s *Server) getOffer(c *fiber.Ctx) error {
-	id := c.Params("id")
-	var (
-		o    plenty.Offer
-		unit string
-		ok   bool
-	)
-	s.read(func(st *plenty.State) error {
-		if o, ok = st.Offer(id); ok {
-			it, _ := st.Item(o.Item)
-			unit = it.Unit
-		}
-		return nil
-	})
-	if !ok {
-		return plenty.Errorf(plenty.ENOTFOUND, "offer %s does not exist", id)
+	o, err := s.ledger.Offer(c.UserContext(), c.Params("id"))
+	if err != nil {
+		return err
 	}
-	return c.JSON(fiber.Map{"offer": offerView{o, unit}})
+	return c.JSON(fiber.Map{"offer": offerView{o, s.unitOf(o.Item)}})
 }
 
 func (s *Server) getNeed(c *fiber.Ctx) error {
-	id := c.Params("id")
-	var (
-		n    plenty.Need
-		unit string
-		ok   bool
-	)
-	s.read(func(st *plenty.State) error {
-		if n, ok = st.Need(id); ok {
-			it, _ := st.Item(n.Item)
-			unit = it.Unit
-		}
-		return nil
-	})
-	if !ok {
-		return plenty.Errorf(plenty.ENOTFOUND, "need %s does not exist", id)
+	n, err := s.ledger.Need(c.UserContext(), c.Params("id"))
+	if err != nil {
+		return err
 	}
-	return c.JSON(fiber.Map{"need": needView{n, unit}})
+	return c.JSON(fiber.Map{"need": needView{n, s.unitOf(n.Item)}})
 }
 
 // listFilter reads ?council=&item=&status=&cursor=&limit=.
@@ -126,20 +102,14 @@ func (s *Server) listOffers(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	var (
-		page []plenty.Offer
-		more bool
-		out  []offerView
-	)
-	s.read(func(st *plenty.State) error {
-		page, more = st.ListOffers(f)
-		out = make([]offerView, len(page))
-		for i, o := range page {
-			it, _ := st.Item(o.Item)
-			out[i] = offerView{o, it.Unit}
-		}
-		return nil
-	})
+	page, more, err := s.ledger.ListOffers(c.UserContext(), f)
+	if err != nil {
+		return err
+	}
+	out := make([]offerView, len(page))
+	for i, o := range page {
+		out[i] = offerView{o, s.unitOf(o.Item)}
+	}
 	res := fiber.Map{"offers": out}
 	if more {
 		res["next_cursor"] = page[len(page)-1].ID
@@ -152,20 +122,14 @@ func (s *Server) listNeeds(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	var (
-		page []plenty.Need
-		more bool
-		out  []needView
-	)
-	s.read(func(st *plenty.State) error {
-		page, more = st.ListNeeds(f)
-		out = make([]needView, len(page))
-		for i, n := range page {
-			it, _ := st.Item(n.Item)
-			out[i] = needView{n, it.Unit}
-		}
-		return nil
-	})
+	page, more, err := s.ledger.ListNeeds(c.UserContext(), f)
+	if err != nil {
+		return err
+	}
+	out := make([]needView, len(page))
+	for i, n := range page {
+		out[i] = needView{n, s.unitOf(n.Item)}
+	}
 	res := fiber.Map{"needs": out}
 	if more {
 		res["next_cursor"] = page[len(page)-1].ID
@@ -175,13 +139,9 @@ func (s *Server) listNeeds(c *fiber.Ctx) error {
 
 func (s *Server) withdrawOffer(c *fiber.Ctx) error {
 	id := c.Params("id")
-	var (
-		o  plenty.Offer
-		ok bool
-	)
-	s.read(func(st *plenty.State) error { o, ok = st.Offer(id); return nil })
-	if !ok {
-		return plenty.Errorf(plenty.ENOTFOUND, "offer %s does not exist", id)
+	o, err := s.ledger.Offer(c.UserContext(), id)
+	if err != nil {
+		return err
 	}
 	d, err := s.mandate(c, o.Council, plenty.ScopePost)
 	if err != nil {
@@ -195,13 +155,9 @@ func (s *Server) withdrawOffer(c *fiber.Ctx) error {
 
 func (s *Server) withdrawNeed(c *fiber.Ctx) error {
 	id := c.Params("id")
-	var (
-		n  plenty.Need
-		ok bool
-	)
-	s.read(func(st *plenty.State) error { n, ok = st.Need(id); return nil })
-	if !ok {
-		return plenty.Errorf(plenty.ENOTFOUND, "need %s does not exist", id)
+	n, err := s.ledger.Need(c.UserContext(), id)
+	if err != nil {
+		return err
 	}
 	d, err := s.mandate(c, n.Council, plenty.ScopePost)
 	if err != nil {

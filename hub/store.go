@@ -40,6 +40,15 @@ type Ledger interface {
 	// DrawKey is the key of the lottery's verifiable random function.
 	DrawKey() *plenty.VRFKey
 	Stats() ledger.Stats
+	// Offer and Need return a posting, open or closed (a closed one may be
+	// read from the store rather than the state); ENOTFOUND when none has
+	// the id.
+	Offer(ctx context.Context, id string) (plenty.Offer, error)
+	Need(ctx context.Context, id string) (plenty.Need, error)
+	// ListOffers and ListNeeds return one page of postings, open and
+	// closed, ordered by id, and whether more follow.
+	ListOffers(ctx context.Context, f plenty.PostingFilter) ([]plenty.Offer, bool, error)
+	ListNeeds(ctx context.Context, f plenty.PostingFilter) ([]plenty.Need, bool, error)
 }
 
 var _ Ledger = (*ledger.Ledger)(nil)

@@ -138,6 +138,14 @@ func (l useCaseLedger) Append(ctx context.Context, key usecase.Key, kind string,
 
 func (l useCaseLedger) Read(fn func(*plenty.State) error) error { return l.s.ledger.Read(fn) }
 
+func (l useCaseLedger) Offer(ctx context.Context, id string) (plenty.Offer, error) {
+	return l.s.ledger.Offer(ctx, id)
+}
+
+func (l useCaseLedger) Need(ctx context.Context, id string) (plenty.Need, error) {
+	return l.s.ledger.Need(ctx, id)
+}
+
 func printableASCII(s string) bool {
 	for i := 0; i < len(s); i++ {
 		if s[i] < 0x20 || s[i] > 0x7e {

@@ -46,6 +46,9 @@ func Check(ctx context.Context, dir string) (int64, error) {
 		return 0, err
 	}
 	st := plenty.NewState()
+	// With a store registered, the state keeps the postings that left it
+	// (never forgotten here), so that every stored projection is compared.
+	st.OnChange(func(plenty.Change) {})
 	frontier := map[int64]tlog.Hash{}
 	reader := tlog.HashReaderFunc(func(idx []int64) ([]tlog.Hash, error) {
 		out := make([]tlog.Hash, len(idx))

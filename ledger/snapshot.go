@@ -173,6 +173,11 @@ func (l *Ledger) loadSnapshot(ctx context.Context, n int64) snapshotFile {
 		gc := debug.SetGCPercent(400)
 		err = l.state.UnmarshalSnapshot(f.state)
 		debug.SetGCPercent(gc)
+		// The file's bytes and the decoding's garbage are dead now: give
+		// their pages back rather than keep them resident until the
+		// scavenger gets to them.
+		f.state = nil
+		debug.FreeOSMemory()
 		if err != nil {
 			if errors.Is(err, plenty.ErrSnapshotStale) {
 				ignore("another version of plenty wrote it", err)

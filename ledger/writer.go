@@ -173,6 +173,9 @@ func (l *Ledger) appendBatch(batch []*request) {
 	}
 	now := l.opts.Now()
 	l.idem.expire(now)
+	// DuckDB holds the last documents of what left the state before its
+	// committed size: readers find those there (closed.go).
+	l.state.ForgetClosed(l.committed.Load())
 	var (
 		evs     []pending
 		answers = make([]result, len(batch))

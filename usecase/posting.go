@@ -174,9 +174,9 @@ func PostOffer(ctx context.Context, env Env, d plenty.Delegate, in Offer, key Ke
 	if err := post(ctx, env, key, plenty.KindOfferPosted, d, &data, data.ID, in.Private); err != nil {
 		return plenty.Offer{}, err
 	}
-	var o plenty.Offer
-	err = env.read(func(st *plenty.State) { o, _ = st.Offer(data.ID) })
-	return o, err
+	// A replay answers with the offer as it is now, which may have closed
+	// and left the state since.
+	return env.Ledger.Offer(ctx, data.ID)
 }
 
 // PostNeed posts a need of d's council, as PostOffer an offer.
@@ -214,9 +214,7 @@ func PostNeed(ctx context.Context, env Env, d plenty.Delegate, in Need, key Key)
 	if err := post(ctx, env, key, plenty.KindNeedPosted, d, &data, data.ID, in.Private); err != nil {
 		return plenty.Need{}, err
 	}
-	var n plenty.Need
-	err = env.read(func(st *plenty.State) { n, _ = st.Need(data.ID) })
-	return n, err
+	return env.Ledger.Need(ctx, data.ID)
 }
 
 // post records a posting (data points to it; on a replay it becomes the

@@ -33,6 +33,11 @@ type Ledger interface {
 	// Read calls fn with the state of the durable events; it returns
 	// EUNAVAILABLE when the ledger failed.
 	Read(fn func(*plenty.State) error) error
+	// Offer and Need return a posting, open or closed: the state lets a
+	// closed one go, and the ledger then reads it from its store. They
+	// return ENOTFOUND when none has the id.
+	Offer(ctx context.Context, id string) (plenty.Offer, error)
+	Need(ctx context.Context, id string) (plenty.Need, error)
 }
 
 // Key is a request's idempotency key. Name identifies the request among

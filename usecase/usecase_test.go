@@ -30,6 +30,7 @@ type keyed struct {
 
 func newFold(t *testing.T) *fold {
 	f := &fold{st: plenty.NewState(), now: time.Date(2026, 12, 2, 9, 0, 0, 0, time.UTC), keys: map[string]keyed{}}
+	f.st.OnChange(func(plenty.Change) {})
 	f.must(t, plenty.KindItemDefined, plenty.ActorHub, plenty.ItemDefinition{Code: "wheat-flour", Name: "Wheat flour", Dimension: plenty.Mass, Unit: "kg"})
 	f.written = 0
 	return f
@@ -85,6 +86,27 @@ func (f *fold) Read(fn func(*plenty.State) error) error {
 		return f.fail
 	}
 	return fn(f.st)
+}
+
+// Offer and Need read the fold's state, which keeps the postings that
+// left it (OnChange is set and nothing forgets them), as the ledger's
+// store would.
+func (f *fold) Offer(_ context.Context, id string) (plenty.Offer, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if o, ok := f.st.Offer(id); ok {
+		return o, nil
+	}
+	return plenty.Offer{}, plenty.Errorf(plenty.ENOTFOUND, "offer %s does not exist", id)
+}
+
+func (f *fold) Need(_ context.Context, id string) (plenty.Need, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if n, ok := f.st.Need(id); ok {
+		return n, nil
+	}
+	return plenty.Need{}, plenty.Errorf(plenty.ENOTFOUND, "need %s does not exist", id)
 }
 
 func (f *fold) env() usecase.Env {

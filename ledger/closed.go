@@ -1,0 +1,209 @@
+package ledger
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"sort"
+	"strings"
+
+	"github.com/plentyhub/plenty"
+)
+
+// Reading what left the state. The fold lets a posting go once it closed
+// and nothing can change it (see the root package's closed.go); its last
+// document is in DuckDB's projections. The state keeps it until DuckDB has
+// committed that document (the committer lags the journal), so a reader
+// always finds a posting in one of the two: in the state under the read
+// lock, or, once the state dropped it, in DuckDB, where it is final.
+
+// Offer returns the offer with the given id, open or closed. It returns
+// ENOTFOUND when no offer has it.
+func (l *Ledger) Offer(ctx context.Context, id string) (plenty.Offer, error) {
+	var o plenty.Offer
+	err := l.posting(ctx, "offer", id, &o, func(st *plenty.State) (ok bool) { o, ok = st.Offer(id); return ok })
+	return o, err
+}
+
+// Need returns the need with the given id, open or closed. It returns
+// ENOTFOUND when no need has it.
+func (l *Ledger) Need(ctx context.Context, id string) (plenty.Need, error) {
+	var n plenty.Need
+	err := l.posting(ctx, "need", id, &n, func(st *plenty.State) (ok bool) { n, ok = st.Need(id); return ok })
+	return n, err
+}
+
+func (l *Ledger) posting(ctx context.Context, kind, id string, v any, held func(*plenty.State) bool) error {
+	var found, gone bool
+	if err := l.Read(func(st *plenty.State) error {
+		found = held(st)
+		gone = !found && st.Gone(id)
+		return nil
+	}); err != nil {
+		return err
+	}
+	if found {
+		return nil
+	}
+	if gone {
+		// Read outside the lock: DuckDB holds its final document.
+		var doc string
+		err := l.db.QueryRowContext(ctx,
+			"SELECT doc FROM projection_log WHERE kind = ? AND id = ? ORDER BY seq DESC LIMIT 1", kind, id).Scan(&doc)
+		switch {
+		case err == nil:
+			if err := json.Unmarshal([]byte(doc), v); err != nil {
+				return fmt.Errorf("projection of %s %s: %w", kind, id, err)
+			}
+			return nil
+		case !errors.Is(err, sql.ErrNoRows):
+			return fmt.Errorf("read %s %s: %w", kind, id, err)
+		}
+		// Gone as the other kind of posting.
+	}
+	return plenty.Errorf(plenty.ENOTFOUND, "%s %s does not exist", kind, id)
+}
+
+// ListOffers returns one page of the offers f selects, open and closed,
+// ordered by id, and whether more follow: those the state holds, from its
+// index, merged with those that left it, from DuckDB.
+func (l *Ledger) ListOffers(ctx context.Context, f plenty.PostingFilter) ([]plenty.Offer, bool, error) {
+	var held []plenty.Offer
+	var more bool
+	if err := l.Read(func(st *plenty.State) error { held, more = st.ListOffers(f); return nil }); err != nil {
+		return nil, false, err
+	}
+	return mergePage(ctx, l, "offer", f, held, more, func(o plenty.Offer) string { return o.ID })
+}
+
+// ListNeeds returns one page of the needs f selects, as ListOffers does.
+func (l *Ledger) ListNeeds(ctx context.Context, f plenty.PostingFilter) ([]plenty.Need, bool, error) {
+	var held []plenty.Need
+	var more bool
+	if err := l.Read(func(st *plenty.State) error { held, more = st.ListNeeds(f); return nil }); err != nil {
+		return nil, false, err
+	}
+	return mergePage(ctx, l, "need", f, held, more, func(n plenty.Need) string { return n.ID })
+}
+
+// mergePage adds to a page of the postings the state holds those of kind
+// that left it, read from DuckDB. Only an open posting is always in the
+// state, so a listing of open ones reads the state alone.
+func mergePage[T any](ctx context.Context, l *Ledger, kind string, f plenty.PostingFilter, held []T, more bool, idOf func(T) string) ([]T, bool, error) {
+	if f.Status == plenty.StatusOpen {
+		return held, more, nil
+	}
+	limit := f.Limit
+	if limit <= 0 {
+		limit = 100
+	}
+	// The state's page bounds the ids worth reading: past its last id when
+	// more follow, the state alone fills the page.
+	upTo := ""
+	if more {
+		upTo = idOf(held[len(held)-1])
+	}
+	gone, err := l.gonePostings(ctx, kind, f, upTo, limit+1)
+	if err != nil {
+		return nil, false, err
+	}
+	seen := make(map[string]bool, len(held))
+	for _, p := range held {
+		seen[idOf(p)] = true
+	}
+	page := held
+	for _, doc := range gone {
+		var p T
+		if err := json.Unmarshal(doc, &p); err != nil {
+			return nil, false, fmt.Errorf("projection of a %s: %w", kind, err)
+		}
+		if !seen[idOf(p)] {
+			page = append(page, p)
+		}
+	}
+	sort.Slice(page, func(i, j int) bool { return idOf(page[i]) < idOf(page[j]) })
+	if len(page) > limit {
+		return page[:limit], true, nil
+	}
+	return page, more, nil
+}
+
+// gonePostings returns up to n documents of postings of kind that left the
+// state, after f.After (and at most upTo, when set), that f selects,
+// ordered by id. A posting's document in DuckDB may be older than the
+// state's while the state holds it, so only those the state no longer
+// holds, and whose final status f selects, are kept.
+func (l *Ledger) gonePostings(ctx context.Context, kind string, f plenty.PostingFilter, upTo string, n int) ([][]byte, error) {
+	var out [][]byte
+	after := f.After
+	for len(out) < n {
+		where := []string{"kind = ?", "id > ?"}
+		args := []any{kind, after}
+		if upTo != "" {
+			where = append(where, "id <= ?")
+			args = append(args, upTo)
+		}
+		// A posting's council and item never change: filter them before
+		// picking each one's newest document, its status after.
+		if f.Council != "" {
+			where = append(where, "json_extract_string(doc, '$.council') = ?")
+			args = append(args, f.Council)
+		}
+		if f.Item != "" {
+			where = append(where, "json_extract_string(doc, '$.item') = ?")
+			args = append(args, f.Item)
+		}
+		// A posting that left has its final status, never open, in its
+		// newest document: so its newest document of that status (or of
+		// any but open) is its newest of all. Filtering the status before
+		// picking the newest is then exact for those, and the state's
+		// record of each one's final status (GoneStatus) drops any other.
+		if f.Status != "" {
+			where = append(where, "json_extract_string(doc, '$.status') = ?")
+			args = append(args, f.Status)
+		} else {
+			where = append(where, "json_extract_string(doc, '$.status') <> 'open'")
+		}
+		args = append(args, n)
+		rows, err := l.db.QueryContext(ctx, `SELECT id, arg_max(doc, seq) AS doc FROM projection_log
+WHERE `+strings.Join(where, " AND ")+` GROUP BY id ORDER BY id LIMIT ?`, args...)
+		if err != nil {
+			return nil, fmt.Errorf("list %ss: %w", kind, err)
+		}
+		var ids []string
+		var docs [][]byte
+		for rows.Next() {
+			var id, doc string
+			if err := rows.Scan(&id, &doc); err != nil {
+				rows.Close()
+				return nil, err
+			}
+			ids, docs = append(ids, id), append(docs, []byte(doc))
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return nil, err
+		}
+		if err := l.Read(func(st *plenty.State) error {
+			for i, id := range ids {
+				status, gone := st.GoneStatus(kind, id)
+				if gone && !st.Holds(kind, id) && (f.Status == "" || status == f.Status) {
+					out = append(out, docs[i])
+				}
+			}
+			return nil
+		}); err != nil {
+			return nil, err
+		}
+		if len(ids) < n {
+			break
+		}
+		after = ids[len(ids)-1]
+	}
+	if len(out) > n {
+		out = out[:n]
+	}
+	return out, nil
+}

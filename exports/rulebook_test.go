@@ -48,7 +48,7 @@ func resigned(t *testing.T, l *testLog, edit func(i int, kind string, data map[s
 		leaf := tlog.RecordHash(ev.Body)
 		rows[i] = eventRow{seq: ev.Seq, timeNS: ev.Time.UnixNano(), kind: ev.Kind, actor: ev.Actor, body: ev.Body, leaf: leaf[:]}
 	}
-	writeEventRows(t, dir, rows)
+	writeEventsFile(t, filepath.Join(dir, "events.arrow"), rows) // one file, as before the parts
 	if err := os.WriteFile(filepath.Join(dir, "checkpoint"), out.checkpoint(int64(len(out.events))), 0o644); err != nil {
 		t.Fatal(err)
 	}

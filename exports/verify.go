@@ -14,7 +14,6 @@ import (
 
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/memory"
-	"github.com/plentyhub/plenty"
 )
 
 // VerifyOptions tune Verify. The zero value trusts the source's own key
@@ -79,12 +78,12 @@ func Verify(ctx context.Context, source string, opts *VerifyOptions) (*Report, e
 	return verify(ctx, source, opts, nil)
 }
 
-// verify is Verify; when written is not nil (the read-back of a snapshot
+// verify is Verify; when back is not nil (the read-back of a snapshot
 // just written), each table file is compared with the digest of the rows
-// written to it, by table name, instead of with a second replay of the
-// events, and the events files are checked for their hashes and columns
-// only: the writer already replayed them.
-func verify(ctx context.Context, source string, opts *VerifyOptions, written map[string]*tableDigest) (*Report, error) {
+// written to it, by table name, instead of with a replay of the events,
+// the events files are checked for their hashes and columns only, and the
+// parts reused from an earlier snapshot for their sizes only.
+func verify(ctx context.Context, source string, opts *VerifyOptions, back *readBack) (*Report, error) {
 	if opts == nil {
 		opts = &VerifyOptions{}
 	}
@@ -97,7 +96,7 @@ func verify(ctx context.Context, source string, opts *VerifyOptions, written map
 	if mem == nil {
 		mem = memory.DefaultAllocator
 	}
-	v := &verifier{ctx: ctx, src: src, opts: opts, mem: mem, rep: &Report{}, written: written}
+	v := &verifier{ctx: ctx, src: src, opts: opts, mem: mem, rep: &Report{}, back: back}
 	if err := v.run(); err != nil {
 		return nil, err
 	}
@@ -112,13 +111,28 @@ type verifier struct {
 	rep    *Report
 	cp     Checkpoint
 	since  *Checkpoint
-	st     *plenty.State
-	ids    *entityIDs          // the entities of st
-	listed map[string]Resource // datapackage.json's resources by path; nil without one
+	ents   entities              // the replay's entities, the tables are checked against
+	listed map[string]listedFile // datapackage.json's files by path; nil without one
+	parts  map[Format][]Part     // the events' part files by format, as datapackage.json lists them
 	seen   map[string]bool
-	// written holds, by table, the digest of the rows written; nil when
-	// the tables are checked against a replay.
+	// back is set for the read-back of a snapshot just written; nil when
+	// everything is checked against a replay.
+	back *readBack
+}
+
+// listedFile is a file's size and hash as datapackage.json lists them.
+type listedFile struct {
+	bytes int64
+	hash  string
+}
+
+// readBack is what the read-back of a snapshot just written compares
+// with: the digest of the rows written to each table, by table name, and
+// the parts carried over from the earlier snapshot, which are checked for
+// their size only (they were read back when first written).
+type readBack struct {
 	written map[string]*tableDigest
+	reused  int64 // events in the reused parts, from seq 0
 }
 
 // readSmall reads a small file whole; found is false when it is absent.
@@ -151,23 +165,34 @@ func (v *verifier) run() error {
 	v.seen = map[string]bool{}
 	primary := true
 	for _, f := range Formats {
-		name := fileName(eventsTable, f)
-		file, err := v.openChecked(name)
-		if err == errNotFound {
-			if f == Parquet && primary {
-				return faultf("", "the source has neither events.arrow nor events.parquet: nothing to verify")
+		var err error
+		if parts, ok := v.parts[f]; ok {
+			err = v.checkEventParts(f, parts, primary && v.back == nil)
+		} else {
+			name := fileName(eventsTable, f)
+			var file *os.File
+			file, err = v.openChecked(name)
+			if err == errNotFound {
+				if f == Parquet && primary {
+					return faultf("", "the source has neither events.arrow nor events.parquet, nor their parts: nothing to verify")
+				}
+				continue
 			}
-			continue
+			if err != nil {
+				return err
+			}
+			err = v.checkEvents(f, file, primary && v.back == nil)
+			file.Close()
+			if err != nil {
+				err = v.fileFault(name, err)
+			}
 		}
 		if err != nil {
 			return err
 		}
-		err = v.checkEvents(f, file, primary && v.written == nil)
-		file.Close()
-		if err != nil {
-			return v.fileFault(name, err)
+		if f != CSV {
+			primary = false
 		}
-		primary = false
 	}
 	for _, t := range projections {
 		if err := v.checkProjection(t); err != nil {
@@ -202,10 +227,15 @@ func (v *verifier) checkProjection(t *table) error {
 		if err != nil {
 			return err
 		}
-		if d := v.written[t.name]; d != nil {
-			err = v.checkWritten(t, f, file, d)
+		if v.back != nil {
+			d := v.back.written[t.name]
+			if d == nil {
+				err = fmt.Errorf("was not written by this export")
+			} else {
+				err = v.checkWritten(t, f, file, d)
+			}
 		} else {
-			want := streamRows(t, v.st, v.ids, v.mem)
+			want := streamRows(v.ctx, t, v.ents, v.mem)
 			err = v.checkTable(t, f, file, want)
 			if cerr := want.close(); err == nil {
 				err = cerr
@@ -321,9 +351,31 @@ func (v *verifier) readPackage() error {
 		return faultf(where, "describes tree size %d with root %s, but the checkpoint signs size %d with root %s",
 			p.Checkpoint.TreeSize, p.Checkpoint.RootHash, v.cp.Size, HashText(v.cp.Root))
 	}
-	v.listed = map[string]Resource{}
+	v.listed = map[string]listedFile{}
+	v.parts = map[Format][]Part{}
 	for _, r := range p.Resources {
-		v.listed[r.Path] = r
+		if r.Parts == nil && r.Name != "events-"+r.Format {
+			if len(r.Path) != 1 {
+				return faultf(where, "resource %s has %d paths; only the events are in parts", r.Name, len(r.Path))
+			}
+			v.listed[r.Path[0]] = listedFile{r.Bytes, r.Hash}
+			continue
+		}
+		if r.Parts == nil && len(r.Path) == 1 && r.Path[0] == fileName(eventsTable, Format(r.Format)) {
+			v.listed[r.Path[0]] = listedFile{r.Bytes, r.Hash} // an export written before the parts
+			continue
+		}
+		f, err := ParseFormat(r.Format)
+		if err != nil || r.Name != "events-"+r.Format {
+			return faultf(where, "resource %s lists parts; only the events are in parts", r.Name)
+		}
+		if err := checkPartList(f, r, v.cp.Size); err != nil {
+			return faultf(where, "resource %s: %v", r.Name, err)
+		}
+		for _, part := range r.Parts {
+			v.listed[part.Path] = listedFile{part.Bytes, part.Hash}
+		}
+		v.parts[f] = r.Parts
 	}
 	v.rep.Files = append(v.rep.Files, DataPackageFile)
 	return nil
@@ -360,17 +412,41 @@ func (v *verifier) openChecked(name string) (*os.File, error) {
 			f.Close()
 			return nil, err
 		}
-		if n != r.Bytes {
+		if n != r.bytes {
 			f.Close()
-			return nil, faultf(where, "has %d bytes, but datapackage.json says %d (truncated or altered)", n, r.Bytes)
+			return nil, faultf(where, "has %d bytes, but datapackage.json says %d (truncated or altered)", n, r.bytes)
 		}
-		if got := "sha256:" + hex.EncodeToString(h.Sum(nil)); got != r.Hash {
+		if got := "sha256:" + hex.EncodeToString(h.Sum(nil)); got != r.hash {
 			f.Close()
-			return nil, faultf(where, "has hash %s, but datapackage.json says %s (altered)", got, r.Hash)
+			return nil, faultf(where, "has hash %s, but datapackage.json says %s (altered)", got, r.hash)
 		}
 	}
 	v.rep.Files = append(v.rep.Files, name)
 	return f, nil
+}
+
+// statChecked checks that a listed file is there with the size listed,
+// without reading it.
+func (v *verifier) statChecked(name string) error {
+	where := v.src.where(name)
+	v.seen[name] = true
+	f, err := v.src.open(v.ctx, name)
+	if err == errNotFound {
+		return faultf(where, "is listed in datapackage.json, but the source does not have it")
+	}
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	fi, err := f.Stat()
+	if err != nil {
+		return err
+	}
+	if r := v.listed[name]; fi.Size() != r.bytes {
+		return faultf(where, "has %d bytes, but datapackage.json says %d (truncated or altered)", fi.Size(), r.bytes)
+	}
+	v.rep.Files = append(v.rep.Files, name)
+	return nil
 }
 
 // checkTable compares a projection file with the rows the replay gives.
@@ -457,13 +533,13 @@ type rowStream struct {
 
 var errStopped = errors.New("stopped")
 
-// streamRows starts computing table t from st. The caller closes the
+// streamRows starts computing table t from src. The caller closes the
 // stream.
-func streamRows(t *table, st *plenty.State, ids *entityIDs, mem memory.Allocator) *rowStream {
+func streamRows(ctx context.Context, t *table, src entities, mem memory.Allocator) *rowStream {
 	s := &rowStream{batches: make(chan arrow.RecordBatch, 1), stop: make(chan struct{}), result: make(chan error, 1),
 		row: make([]string, len(t.cols))}
 	go func() {
-		err := writeTable(t, st, ids, nil, mem, 1<<14, func(rec arrow.RecordBatch) error {
+		err := writeTable(ctx, t, src, nil, mem, 1<<14, func(rec arrow.RecordBatch) error {
 			rec.Retain()
 			select {
 			case s.batches <- rec:

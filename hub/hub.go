@@ -188,7 +188,7 @@ func New(l Ledger, cfg Config) *Server {
 		metrics:    newMetrics(),
 		tokenLimit: newLimiter(cfg.WriteRate, cfg.WriteBurst, cfg.Now),
 		addrLimit:  newLimiter(cfg.AddrRate, cfg.AddrBurst, cfg.Now),
-		open:       &openData{dir: filepath.Join(l.Dir(), "open")},
+		open:       newOpenData(filepath.Join(l.Dir(), "open")),
 		engine:     newEngine(),
 		loops:      newLoops(),
 		contacts:   &contacts{dir: filepath.Join(l.Dir(), "private")},
@@ -258,6 +258,8 @@ func (s *Server) routes() {
 	open.Get("/proof/consistency", s.getConsistencyProof)
 	open.Get("/:name", s.getOpenFile)
 	open.Get("/:size/:name", s.getOpenSnapshotFile)
+	open.Get("/events/:format/:part", s.getOpenPart)
+	open.Get("/:size/events/:format/:part", s.getOpenSnapshotPart)
 
 	s.webRoutes()
 }

@@ -40,6 +40,11 @@ type Ledger interface {
 	// DrawKey is the key of the lottery's verifiable random function.
 	DrawKey() *plenty.VRFKey
 	Stats() ledger.Stats
+	// Documents streams the projection documents of one kind at a size,
+	// for the open data's tables (exports.Projections); ProjectionsExact
+	// says whether they are exact at that size.
+	Documents(ctx context.Context, kind string, size int64, fn func(id string, doc []byte) error) error
+	ProjectionsExact(size int64) bool
 }
 
 var _ Ledger = (*ledger.Ledger)(nil)

@@ -1,13 +1,17 @@
 package exports
 
 import (
+	"bufio"
+	"context"
 	"encoding/json"
 	"fmt"
 	"io"
 	"os"
 	"path/filepath"
 	"strconv"
+	"strings"
 
+	"github.com/apache/arrow-go/v18/arrow/memory"
 	"github.com/plentyhub/plenty"
 	"golang.org/x/mod/sumdb/tlog"
 )
@@ -161,4 +165,97 @@ func edgeOf(parts []tlog.Hash) []tlog.Hash {
 		t.Add(h)
 	}
 	return t.Edge()
+}
+
+// IsPartPath reports whether p names an events part as a snapshot does,
+// such as events/arrow/000000000000-000000065535.arrow.
+func IsPartPath(p string) bool {
+	var f string
+	var first, last int64
+	rest, ok := strings.CutPrefix(p, "events/")
+	if !ok {
+		return false
+	}
+	f, name, ok := strings.Cut(rest, "/")
+	if !ok {
+		return false
+	}
+	if _, err := ParseFormat(f); err != nil {
+		return false
+	}
+	n, err := fmt.Sscanf(name, "%12d-%12d.", &first, &last)
+	return err == nil && n == 2 && first <= last && partPath(Format(f), first, last) == p
+}
+
+// JoinEvents writes the events of the snapshot in the folder dir as one
+// file in format f, from its parts in order: the file events.F that tools
+// wanting a single file download. Arrow and Parquet parts are read batch
+// by batch into one writer, CSV parts are joined under one header; memory
+// is a batch or two, whatever the size. It returns ENOTFOUND when the
+// snapshot has no events in format f.
+func JoinEvents(ctx context.Context, w io.Writer, f Format, dir string, mem memory.Allocator) error {
+	if mem == nil {
+		mem = memory.DefaultAllocator
+	}
+	data, err := os.ReadFile(filepath.Join(dir, DataPackageFile))
+	if err != nil {
+		return err
+	}
+	var p DataPackage
+	if err := json.Unmarshal(data, &p); err != nil {
+		return fmt.Errorf("%s: %v", DataPackageFile, err)
+	}
+	var parts []Part
+	found := false
+	for _, r := range p.Resources {
+		if r.Name == "events-"+string(f) && r.Parts != nil {
+			parts, found = r.Parts, true
+		}
+	}
+	if !found {
+		return plenty.Errorf(plenty.ENOTFOUND, "the snapshot has no events in %s", f)
+	}
+	if f == CSV {
+		for i, part := range parts {
+			if err := copyCSV(w, filepath.Join(dir, part.Path), i > 0); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	s, err := newSink(f, w, eventsTable, mem)
+	if err != nil {
+		return err
+	}
+	for _, part := range parts {
+		file, err := os.Open(filepath.Join(dir, part.Path))
+		if err != nil {
+			s.close()
+			return err
+		}
+		err = readBatches(ctx, f, file, eventsTable, mem, s.write)
+		file.Close()
+		if err != nil {
+			s.close()
+			return fmt.Errorf("%s: %w", part.Path, err)
+		}
+	}
+	return s.close()
+}
+
+// copyCSV copies a CSV file to w, without its header row when skipHeader.
+func copyCSV(w io.Writer, path string, skipHeader bool) error {
+	f, err := os.Open(path)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	r := bufio.NewReaderSize(f, 1<<16)
+	if skipHeader {
+		if _, err := r.ReadSlice('\n'); err != nil {
+			return fmt.Errorf("%s: no header row: %w", path, err)
+		}
+	}
+	_, err = io.Copy(w, r)
+	return err
 }

@@ -219,7 +219,15 @@ func writeFiles(ctx context.Context, dir, tmp string, src EventSource, cp Checkp
 			sinks = append(sinks, s)
 		}
 		var part plenty.Tree
-		err := streamEvents(ctx, src, first, last+1, sinks, opts, each, func(h tlog.Hash) {
+		partOpts := opts
+		if opts != nil && opts.Progress != nil {
+			// Progress over all the events written, not this part's.
+			o := *opts
+			done := first - from
+			o.Progress = func(n, _ int64) { opts.Progress(done+n, cp.Size-from) }
+			partOpts = &o
+		}
+		err := streamEvents(ctx, src, first, last+1, sinks, partOpts, each, func(h tlog.Hash) {
 			tree.Add(h)
 			part.Add(h)
 		})

@@ -90,8 +90,9 @@ func (s *Server) startOpenData() {
 }
 
 // runOpenData writes a snapshot whenever the ledger has grown past the
-// newest one and none was written within the interval, looking again when
-// woken and every interval.
+// newest one and none was written within the interval, looking when woken
+// and every interval. It does not look at once, so that a hub starting up
+// is not slowed by a snapshot no one asked for yet.
 func (s *Server) runOpenData(stop <-chan struct{}) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
@@ -99,13 +100,13 @@ func (s *Server) runOpenData(stop <-chan struct{}) {
 	tick := time.NewTicker(s.cfg.OpenInterval)
 	defer tick.Stop()
 	for {
-		s.publishIfGrown(ctx)
 		select {
 		case <-stop:
 			return
 		case <-s.open.wake:
 		case <-tick.C:
 		}
+		s.publishIfGrown(ctx)
 	}
 }
 

@@ -12,7 +12,7 @@ import (
 	"log/slog"
 	"net"
 	"path/filepath"
-	"sync"
+
 	"time"
 
 	"github.com/go-playground/validator/v10"
@@ -173,8 +173,7 @@ type Server struct {
 	contacts *contacts
 	coord    *coord
 	fed      *federation.Federation // nil unless Federate was called
-	// mirrorWrite is held while a snapshot of a mirror is written.
-	mirrorWrite sync.Mutex
+	mirrors  *mirrors
 }
 
 // New returns a server in front of l.
@@ -189,6 +188,7 @@ func New(l Ledger, cfg Config) *Server {
 		tokenLimit: newLimiter(cfg.WriteRate, cfg.WriteBurst, cfg.Now),
 		addrLimit:  newLimiter(cfg.AddrRate, cfg.AddrBurst, cfg.Now),
 		open:       newOpenData(filepath.Join(l.Dir(), "open")),
+		mirrors:    newMirrors(),
 		engine:     newEngine(),
 		loops:      newLoops(),
 		contacts:   &contacts{dir: filepath.Join(l.Dir(), "private")},

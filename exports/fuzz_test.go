@@ -87,3 +87,63 @@ func FuzzReadTable(f *testing.F) {
 		}
 	})
 }
+
+// FuzzPartPath: a name IsPartPath accepts stays inside the snapshot's
+// events folder and is the name partPath gives its range.
+func FuzzPartPath(f *testing.F) {
+	f.Add("events/arrow/000000000000-000000065535.arrow")
+	f.Add("events/csv/000000000000-000000000000.csv")
+	f.Add("events/arrow/../../key")
+	f.Add("events/parquet/-00000000001-000000000001.parquet")
+	f.Fuzz(func(t *testing.T, p string) {
+		if !IsPartPath(p) {
+			return
+		}
+		if strings.Contains(p, "..") || strings.Contains(p, `\`) || filepath.Clean(p) != p || strings.Count(p, "/") != 2 {
+			t.Fatalf("IsPartPath accepted %q", p)
+		}
+	})
+}
+
+// FuzzDataPackageParts feeds arbitrary datapackage.json files to the
+// verifier's reading of the listing: it must never panic, and every path
+// it accepts is a file of the folder or a part named as partPath names it.
+func FuzzDataPackageParts(f *testing.F) {
+	dir, cp := fuzzSnapshot(f)
+	good, err := os.ReadFile(filepath.Join(dir, DataPackageFile))
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Add(good)
+	f.Add(bytes.Replace(good, []byte(`"lastSeq": 9`), []byte(`"lastSeq": 8`), 1))
+	f.Add(bytes.Replace(good, []byte(`"path": "events/arrow/`), []byte(`"path": ["events/arrow/`), 1))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		tmp := t.TempDir()
+		if err := os.WriteFile(filepath.Join(tmp, DataPackageFile), data, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		v := &verifier{ctx: context.Background(), src: dirSource(tmp), mem: memory.DefaultAllocator, cp: cp, rep: &Report{}}
+		if err := v.readPackage(); err != nil {
+			return
+		}
+		for _, parts := range v.parts {
+			for _, p := range parts {
+				if !IsPartPath(p.Path) {
+					t.Fatalf("accepted a part at %q", p.Path)
+				}
+			}
+		}
+		for format, parts := range v.parts {
+			next := int64(0)
+			for _, p := range parts {
+				if p.Path != partPath(format, p.First, p.Last) || p.First != next {
+					t.Fatalf("accepted part %+v", p)
+				}
+				next = p.Last + 1
+			}
+			if next != cp.Size {
+				t.Fatalf("accepted parts holding %d events for a checkpoint of %d", next, cp.Size)
+			}
+		}
+	})
+}

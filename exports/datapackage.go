@@ -63,25 +63,32 @@ type Resource struct {
 	// Parts describes each file of a partitioned table, in the order of
 	// Path.
 	Parts []Part `json:"plenty:parts,omitempty"`
+	// PartEvents is the part size of a partitioned table.
+	PartEvents int64 `json:"plenty:partEvents,omitempty"`
+	// RowsFrom says where a projection table's rows came from:
+	// "projections" (the ledger's documents, partitioned by their first
+	// stamp, so that a later snapshot may reuse the parts no entity of
+	// which changed) or "replay" (one part, from a fold of the events).
+	RowsFrom string `json:"plenty:rowsFrom,omitempty"`
 }
 
-// Part is one immutable file of the events, holding the events with
-// First <= seq <= Last. Every part but the last holds exactly the
-// snapshot's part size of events (a power of two), so a full part is a
+// Part is one file of a partitioned table. For the events, it holds the
+// events with First <= seq <= Last; every part but the last holds exactly
+// the snapshot's part size of events (a power of two), so a full part is a
 // complete subtree of the Merkle tree and TreeHash is that subtree's hash:
 // a later snapshot that reuses the part need not read it again to extend
-// the tree.
+// the tree. For a projection table, it holds the entities whose first
+// document the ledger stamped with a seq from First to Last (see
+// Projections), Rows of them in id order.
 type Part struct {
 	Path     string `json:"path"`
 	Bytes    int64  `json:"bytes"`
 	Hash     string `json:"hash"`
 	First    int64  `json:"firstSeq"`
 	Last     int64  `json:"lastSeq"`
-	TreeHash string `json:"treeHash"` // RFC 6962 root of the part's leaves, base64
+	TreeHash string `json:"treeHash,omitempty"` // events: RFC 6962 root of the part's leaves, base64
+	Rows     *int64 `json:"rows,omitempty"`     // projection tables
 }
-
-// Rows is the number of events in the part.
-func (p Part) Rows() int64 { return p.Last - p.First + 1 }
 
 // ResourcePath is a resource's path: one file, written as a string, or
 // the files of a partitioned table, written as an array (Frictionless
@@ -173,6 +180,9 @@ func newResource(t *table, f Format, size int64, sha256hex string) Resource {
 
 // newPartsResource describes the parts of table t in format f.
 func newPartsResource(t *table, f Format, parts []Part) Resource {
+	if parts == nil {
+		parts = []Part{}
+	}
 	r := newResource(t, f, 0, "")
 	r.Hash = ""
 	r.Path = ResourcePath{}

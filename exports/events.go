@@ -86,6 +86,13 @@ func (o *Options) formats() ([]Format, error) {
 	return out, nil
 }
 
+func (o *Options) projections() Projections {
+	if o == nil {
+		return nil
+	}
+	return o.Projections
+}
+
 func (o *Options) alloc() memory.Allocator {
 	if o == nil || o.Allocator == nil {
 		return memory.DefaultAllocator

@@ -67,7 +67,7 @@ func FuzzReadTable(f *testing.F) {
 	}
 	events.Close()
 	for i, format := range Formats {
-		b, err := os.ReadFile(filepath.Join(dir, fileName(offersTable, format)))
+		b, err := os.ReadFile(filepath.Join(dir, tableFile(offersTable, format, cp.Size)))
 		if err != nil {
 			f.Fatal(err)
 		}

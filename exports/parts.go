@@ -8,6 +8,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -41,8 +42,25 @@ const seqDigits = 12
 
 // partPath returns the path, inside a snapshot, of the part of format f
 // holding the events first..last.
-func partPath(f Format, first, last int64) string {
-	return fmt.Sprintf("events/%s/%0*d-%0*d.%s", f, seqDigits, first, seqDigits, last, f)
+func partPath(f Format, first, last int64) string { return tablePartPath(eventsTable, f, first, last) }
+
+// tablePartPath returns the path of the part of table t in format f
+// holding the range first..last.
+func tablePartPath(t *table, f Format, first, last int64) string {
+	return fmt.Sprintf("%s/%s/%0*d-%0*d.%s", t.name, f, seqDigits, first, seqDigits, last, f)
+}
+
+// partitioned lists the tables published in parts: the events, and every
+// projection but the accounts (one row per council and item, rewritten
+// whole).
+var partitioned = []*table{eventsTable, councilsTable, delegatesTable, itemsTable, offersTable, needsTable, agreementsTable, transfersTable}
+
+func isPartitioned(t *table) bool { return slices.Contains(partitioned, t) }
+
+// Partitioned reports whether the table of that name (events, councils,
+// offers, …) is published in part files.
+func Partitioned(name string) bool {
+	return slices.ContainsFunc(partitioned, func(t *table) bool { return t.name == name })
 }
 
 func (o *Options) partEvents() (int64, error) {
@@ -167,24 +185,28 @@ func edgeOf(parts []tlog.Hash) []tlog.Hash {
 	return t.Edge()
 }
 
-// IsPartPath reports whether p names an events part as a snapshot does,
-// such as events/arrow/000000000000-000000065535.arrow.
+// IsPartPath reports whether p names a part of a partitioned table as a
+// snapshot does, such as events/arrow/000000000000-000000065535.arrow or
+// offers/parquet/000000000000-000000065535.parquet.
 func IsPartPath(p string) bool {
-	var f string
-	var first, last int64
-	rest, ok := strings.CutPrefix(p, "events/")
+	name, rest, ok := strings.Cut(p, "/")
 	if !ok {
 		return false
 	}
-	f, name, ok := strings.Cut(rest, "/")
+	i := slices.IndexFunc(partitioned, func(t *table) bool { return t.name == name })
+	if i < 0 {
+		return false
+	}
+	f, file, ok := strings.Cut(rest, "/")
 	if !ok {
 		return false
 	}
 	if _, err := ParseFormat(f); err != nil {
 		return false
 	}
-	n, err := fmt.Sscanf(name, "%12d-%12d.", &first, &last)
-	return err == nil && n == 2 && first <= last && partPath(Format(f), first, last) == p
+	var first, last int64
+	n, err := fmt.Sscanf(file, "%12d-%12d.", &first, &last)
+	return err == nil && n == 2 && first <= last && tablePartPath(partitioned[i], Format(f), first, last) == p
 }
 
 // JoinEvents writes the events of the snapshot in the folder dir as one
@@ -194,6 +216,17 @@ func IsPartPath(p string) bool {
 // is a batch or two, whatever the size. It returns ENOTFOUND when the
 // snapshot has no events in format f.
 func JoinEvents(ctx context.Context, w io.Writer, f Format, dir string, mem memory.Allocator) error {
+	return JoinTable(ctx, w, "events", f, dir, mem)
+}
+
+// JoinTable is JoinEvents for any partitioned table, by name (events,
+// councils, offers, …).
+func JoinTable(ctx context.Context, w io.Writer, name string, f Format, dir string, mem memory.Allocator) error {
+	i := slices.IndexFunc(partitioned, func(t *table) bool { return t.name == name })
+	if i < 0 {
+		return plenty.Errorf(plenty.ENOTFOUND, "%s is not published in parts", name)
+	}
+	t := partitioned[i]
 	if mem == nil {
 		mem = memory.DefaultAllocator
 	}
@@ -208,12 +241,12 @@ func JoinEvents(ctx context.Context, w io.Writer, f Format, dir string, mem memo
 	var parts []Part
 	found := false
 	for _, r := range p.Resources {
-		if r.Name == "events-"+string(f) && r.Parts != nil {
+		if r.Name == t.name+"-"+string(f) && r.Parts != nil {
 			parts, found = r.Parts, true
 		}
 	}
 	if !found {
-		return plenty.Errorf(plenty.ENOTFOUND, "the snapshot has no events in %s", f)
+		return plenty.Errorf(plenty.ENOTFOUND, "the snapshot has no %s in %s", t.name, f)
 	}
 	if f == CSV {
 		for i, part := range parts {
@@ -223,7 +256,7 @@ func JoinEvents(ctx context.Context, w io.Writer, f Format, dir string, mem memo
 		}
 		return nil
 	}
-	s, err := newSink(f, w, eventsTable, mem)
+	s, err := newSink(f, w, t, mem)
 	if err != nil {
 		return err
 	}
@@ -233,7 +266,7 @@ func JoinEvents(ctx context.Context, w io.Writer, f Format, dir string, mem memo
 			s.close()
 			return err
 		}
-		err = readBatches(ctx, f, file, eventsTable, mem, s.write)
+		err = readBatches(ctx, f, file, t, mem, s.write)
 		file.Close()
 		if err != nil {
 			s.close()

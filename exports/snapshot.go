@@ -269,11 +269,31 @@ func writeFiles(ctx context.Context, dir, tmp string, src EventSource, cp Checkp
 	// The projections: each row computed once, written to every format
 	// and hashed for the read-back.
 	opts.step("writing tables")
-	back := &readBack{written: map[string]*tableDigest{}}
+	back := &readBack{written: map[string]*tableDigest{}, linked: map[string]bool{}}
 	if len(reused) > 0 {
 		back.reused = reused[len(reused)-1].last + 1
 	}
+	var prev *previousSnapshot
+	if reuse {
+		prev = findPrevious(dir, cp)
+	}
+	var replay entities
+	if st != nil {
+		replay = ents
+	}
 	for _, t := range projections {
+		if isPartitioned(t) {
+			rs, d, linked, err := writeTableParts(ctx, t, formats, tmp, opts.projections(), replay, cp, size, prev, opts)
+			if err != nil {
+				return nil, err
+			}
+			resources = append(resources, rs...)
+			back.written[t.name] = d
+			for _, p := range linked {
+				back.linked[p] = true
+			}
+			continue
+		}
 		var files []*outFile
 		var sinks []sink
 		abort := func() {
@@ -328,9 +348,11 @@ func writeFiles(ctx context.Context, dir, tmp string, src EventSource, cp Checkp
 			return nil, err
 		}
 	}
-	for _, f := range formats {
-		if err := syncDir(filepath.Join(tmp, "events", string(f))); err != nil && !errors.Is(err, fs.ErrNotExist) {
-			return nil, err
+	for _, t := range partitioned {
+		for _, f := range formats {
+			if err := syncDir(filepath.Join(tmp, t.name, string(f))); err != nil && !errors.Is(err, fs.ErrNotExist) {
+				return nil, err
+			}
 		}
 	}
 	return back, nil

@@ -148,34 +148,35 @@ func (s stateEntities) each(ctx context.Context, kind string, fn func(id string,
 }
 
 // Projections is a store of the ledger's projection documents: the JSON
-// document of every entity (plenty.State.Doc) as each commit left it.
-// (*ledger.Ledger).Projections is one. A snapshot computes its tables from
-// it, one entity at a time, instead of replaying the whole history.
+// document of every entity (plenty.State.Doc) as each commit left it,
+// stamped with a seq. (*ledger.Ledger) is one. A snapshot computes its
+// tables from it, one entity at a time, instead of replaying the whole
+// history, and partitions them by each entity's first stamp.
 type Projections interface {
-	// Documents calls fn with the id and document of every entity of kind
-	// ("council", "delegate", "item", "offer", "need", "agreement",
-	// "transfer") as it stood after the first size events, in id order,
-	// and stops with fn's error when fn fails. doc is valid only during
-	// the call. It returns EINVALID when the store holds fewer than size
-	// events, and the store's error otherwise.
-	Documents(ctx context.Context, kind string, size int64, fn func(id string, doc []byte) error) error
+	// Documents calls fn with the id, the first stamp and the document of
+	// every entity of kind ("council", "delegate", "item", "offer",
+	// "need", "agreement", "transfer") as it stood after the first size
+	// events, ordered by first stamp / part, then by id; with parts not
+	// nil, only the entities whose first stamp / part is in parts. It
+	// stops with fn's error when fn fails; doc is valid only during the
+	// call. It returns EINVALID when the documents are not exact at size,
+	// and the store's error otherwise.
+	Documents(ctx context.Context, kind string, size, part int64, parts []int64, fn func(id string, first int64, doc []byte) error) error
+	// Changed calls fn with the first stamp of every entity of kind whose
+	// newest document before size is stamped at since or later: those
+	// created or changed by the events from since on.
+	Changed(ctx context.Context, kind string, since, size int64, fn func(first int64) error) error
 }
 
-// projectionEntities reads the entities from a Projections at a size.
+// projectionEntities reads the entities from a Projections at a size, in
+// id order.
 type projectionEntities struct {
 	p    Projections
 	size int64
 }
 
 func (s projectionEntities) each(ctx context.Context, kind string, fn func(id string, get func(v any) error) error) error {
-	return s.p.Documents(ctx, kind, s.size, func(id string, doc []byte) error {
-		return fn(id, func(v any) error {
-			if err := json.Unmarshal(doc, v); err != nil {
-				return fmt.Errorf("%s %s: reading its document: %v", kind, id, err)
-			}
-			return nil
-		})
-	})
+	return partEntities{p: s.p, size: s.size, part: s.size + 1}.each(ctx, kind, fn)
 }
 
 // tableRows appends each row of t, as src gives it, to rb in primary key

@@ -43,8 +43,8 @@ func TestTablesOfAnExchange(t *testing.T) {
 	if _, err := Verify(context.Background(), dir, &VerifyOptions{Key: l.verifier}); err != nil {
 		t.Fatalf("Verify: %v", err)
 	}
-	for _, name := range []string{"agreements.csv", "transfers.csv"} {
-		golden(t, dir, name)
+	for _, tb := range []*table{agreementsTable, transfersTable} {
+		goldenAs(t, dir, tableFile(tb, CSV, int64(len(l.events))), fileName(tb, CSV))
 	}
 	got, err := os.ReadFile(filepath.Join(dir, "accounts.csv"))
 	if err != nil {
@@ -170,21 +170,21 @@ func TestReadBackComparesWithRowsWritten(t *testing.T) {
 	written := writtenDigests(t, l)
 	written["offers"].values = other["offers"].values
 	_, err := verify(ctx, dir, &VerifyOptions{Key: l.verifier}, &readBack{written: written})
-	if want := "offers.arrow: rows 1 to 2 read back differently from how they were written"; err == nil || err.Error() != want {
+	if want := tableFile(offersTable, Arrow, 10) + ": offers arrow files: rows 1 to 2 read back differently from how they were written"; err == nil || err.Error() != want {
 		t.Fatalf("verify = %v, want %q", err, want)
 	}
 	// The CSV file is compared with the text written.
 	written = writtenDigests(t, l)
 	written["offers"].text = other["offers"].text
 	_, err = verify(ctx, dir, &VerifyOptions{Key: l.verifier}, &readBack{written: written})
-	if want := "offers.csv: rows 1 to 2 read back differently from how they were written"; err == nil || err.Error() != want {
+	if want := tableFile(offersTable, CSV, 10) + ": offers csv files: rows 1 to 2 read back differently from how they were written"; err == nil || err.Error() != want {
 		t.Fatalf("verify = %v, want %q", err, want)
 	}
 	// A row count that differs is named as such.
 	written = writtenDigests(t, l)
 	written["offers"].values.rows--
 	_, err = verify(ctx, dir, &VerifyOptions{Key: l.verifier}, &readBack{written: written})
-	if want := "offers.arrow: holds 2 rows, but 1 were written"; err == nil || err.Error() != want {
+	if want := tableFile(offersTable, Arrow, 10) + ": offers arrow files: holds 2 rows, but 1 were written"; err == nil || err.Error() != want {
 		t.Fatalf("verify = %v, want %q", err, want)
 	}
 }

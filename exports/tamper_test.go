@@ -19,6 +19,10 @@ import (
 	"golang.org/x/mod/sumdb/tlog"
 )
 
+// offersCSV is the one CSV part of the offers of the demo log's snapshot
+// of 10.
+var offersCSV = tableFile(offersTable, CSV, 10)
+
 // arrowPart is the one Arrow part of the demo log's snapshot of 10.
 var arrowPart = partPath(Arrow, 0, 9)
 
@@ -131,7 +135,7 @@ func relist(t *testing.T, dir string) {
 			if part.Bytes, part.Hash, ok = sum(part.Path); !ok {
 				break
 			}
-			if rows, err := tryReadEventRows(dir); err == nil && r.Format == string(Arrow) {
+			if rows, err := tryReadEventRows(dir); err == nil && r.Name == "events-arrow" {
 				var tree plenty.Tree
 				for _, row := range rows {
 					tree.Add(tlog.Hash(row.leaf))
@@ -284,20 +288,29 @@ func TestVerifyCatchesTampering(t *testing.T) {
 			tamper: truncate(partPath(CSV, 0, 9), false)},
 		{name: "TruncatedWithDataPackage", dir: good, want: "bytes, but datapackage.json says",
 			tamper: truncate(arrowPart, true)},
-		{name: "AlteredTableWithDataPackage", dir: good, want: "offers.csv: has hash sha256:",
-			tamper: func(t *testing.T, dir string) { replaceIn(t, dir, "offers.csv", ",250,250,", ",250,200,") }},
-		{name: "AlteredTable", dir: good, want: `offers.csv: row 1 (id o1): column availableQuantity is "200", but the events give "250"`,
+		{name: "AlteredTableWithDataPackage", dir: good, want: offersCSV + ": has hash sha256:",
+			tamper: func(t *testing.T, dir string) { replaceIn(t, dir, offersCSV, ",250,250,", ",250,200,") }},
+		{name: "AlteredTable", dir: good, want: offersCSV + `: row 1 (id o1): column availableQuantity is "200", but the events give "250"`,
 			tamper: func(t *testing.T, dir string) {
-				replaceIn(t, dir, "offers.csv", ",250,250,", ",250,200,")
+				replaceIn(t, dir, offersCSV, ",250,250,", ",250,200,")
 				relist(t, dir)
 			}},
-		{name: "TableRowDropped", dir: good, want: "councils.csv: has 1 rows, but the events give 2",
+		{name: "TableRowDropped", dir: good, want: tableFile(councilsTable, CSV, 10) + ": has 1 rows, but the events give 2: the councils csv files lack the row (id c2)",
 			tamper: func(t *testing.T, dir string) {
-				replaceIn(t, dir, "councils.csv", "c2,\"Hill Mill, \"\"North\"\"\",food,Riverside,51.5,-0.2,2026-11-21T10:01:00.000000000Z\n", "")
+				replaceIn(t, dir, tableFile(councilsTable, CSV, 10), "c2,\"Hill Mill, \"\"North\"\"\",food,Riverside,51.5,-0.2,2026-11-21T10:01:00.000000000Z\n", "")
 				relist(t, dir)
 			}},
-		{name: "ListedFileMissing", dir: good, want: "needs.parquet: is listed in datapackage.json, but the source does not have it",
-			tamper: func(t *testing.T, dir string) { remove(t, dir, "needs.parquet") }},
+		{name: "ListedFileMissing", dir: good, want: "accounts.parquet: is listed in datapackage.json, but the source does not have it",
+			tamper: func(t *testing.T, dir string) { remove(t, dir, "accounts.parquet") }},
+		{name: "TablePartMissing", dir: good, want: tableFile(needsTable, Parquet, 10) + ": is listed in datapackage.json, but the source does not have it",
+			tamper: func(t *testing.T, dir string) { remove(t, dir, tableFile(needsTable, Parquet, 10)) }},
+		{name: "TableRowRepeated", dir: good, want: offersCSV + ": row 2 (id o1) is not a row the events give (or appears twice)",
+			tamper: func(t *testing.T, dir string) {
+				b, _ := os.ReadFile(filepath.Join(dir, offersCSV))
+				lines := strings.SplitAfter(string(b), "\n")
+				os.WriteFile(filepath.Join(dir, offersCSV), []byte(strings.Join(append(lines[:2], append([]string{lines[1]}, lines[2:]...)...), "")), 0o644)
+				relist(t, dir)
+			}},
 		{name: "PartMissing", dir: good, want: partPath(Parquet, 0, 9) + ": is listed in datapackage.json, but the source does not have it",
 			tamper: func(t *testing.T, dir string) { remove(t, dir, partPath(Parquet, 0, 9)) }},
 		{name: "PartAltered", dir: good, want: arrowPart + ": has hash sha256:",
@@ -393,10 +406,15 @@ func TestVerifyAccepts(t *testing.T) {
 	}
 }
 
-// tableFiles names every projection file.
+// tableFiles names every projection file of the snapshot of 10, folders
+// of parts included.
 func tableFiles() []string {
 	var names []string
 	for _, t := range projections {
+		if isPartitioned(t) {
+			names = append(names, t.name)
+			continue
+		}
 		for _, f := range Formats {
 			names = append(names, fileName(t, f))
 		}

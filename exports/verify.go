@@ -114,7 +114,10 @@ type verifier struct {
 	ents   entities              // the replay's entities, the tables are checked against
 	listed map[string]listedFile // datapackage.json's files by path; nil without one
 	parts  map[Format][]Part     // the events' part files by format, as datapackage.json lists them
-	seen   map[string]bool
+	// tableParts holds the part files of the partitioned projection
+	// tables, by table name and format.
+	tableParts map[string]map[Format][]Part
+	seen       map[string]bool
 	// back is set for the read-back of a snapshot just written; nil when
 	// everything is checked against a replay.
 	back *readBack
@@ -132,7 +135,8 @@ type listedFile struct {
 // their size only (they were read back when first written).
 type readBack struct {
 	written map[string]*tableDigest
-	reused  int64 // events in the reused parts, from seq 0
+	reused  int64           // events in the reused parts, from seq 0
+	linked  map[string]bool // the table parts linked from the earlier snapshot
 }
 
 // readSmall reads a small file whole; found is false when it is absent.
@@ -214,59 +218,6 @@ func (v *verifier) run() error {
 		file.Close()
 	}
 	return nil
-}
-
-// checkProjection checks every file of table t present.
-func (v *verifier) checkProjection(t *table) error {
-	for _, f := range Formats {
-		name := fileName(t, f)
-		file, err := v.openChecked(name)
-		if err == errNotFound {
-			continue
-		}
-		if err != nil {
-			return err
-		}
-		if v.back != nil {
-			d := v.back.written[t.name]
-			if d == nil {
-				err = fmt.Errorf("was not written by this export")
-			} else {
-				err = v.checkWritten(t, f, file, d)
-			}
-		} else {
-			want := streamRows(v.ctx, t, v.ents, v.mem)
-			err = v.checkTable(t, f, file, want)
-			if cerr := want.close(); err == nil {
-				err = cerr
-			}
-		}
-		file.Close()
-		if err != nil {
-			return v.fileFault(name, err)
-		}
-	}
-	return nil
-}
-
-// checkWritten compares a table file with the digest of the rows written
-// to it.
-func (v *verifier) checkWritten(t *table, f Format, file readAtSeeker, written *tableDigest) error {
-	got, want := newRowDigest(), written.values
-	var err error
-	if f == CSV {
-		if want = written.text; want == nil {
-			return fmt.Errorf("was not written by this export")
-		}
-		err = readCSV(v.ctx, file, t, func(row []string) error { got.addRow(row); return nil })
-	} else {
-		err = readBatches(v.ctx, f, file, t, v.mem, got.addBatch)
-	}
-	if err != nil {
-		return err
-	}
-	got.finish()
-	return want.compare(got)
 }
 
 // fileFault turns an error met while checking a file into a Fault naming
@@ -353,29 +304,46 @@ func (v *verifier) readPackage() error {
 	}
 	v.listed = map[string]listedFile{}
 	v.parts = map[Format][]Part{}
+	v.tableParts = map[string]map[Format][]Part{}
 	for _, r := range p.Resources {
-		if r.Parts == nil && r.Name != "events-"+r.Format {
+		if r.Parts == nil && r.Path != nil {
+			// One file (an export written before the parts, or the
+			// accounts).
 			if len(r.Path) != 1 {
-				return faultf(where, "resource %s has %d paths; only the events are in parts", r.Name, len(r.Path))
+				return faultf(where, "resource %s has %d paths but no parts", r.Name, len(r.Path))
 			}
 			v.listed[r.Path[0]] = listedFile{r.Bytes, r.Hash}
 			continue
 		}
-		if r.Parts == nil && len(r.Path) == 1 && r.Path[0] == fileName(eventsTable, Format(r.Format)) {
-			v.listed[r.Path[0]] = listedFile{r.Bytes, r.Hash} // an export written before the parts
-			continue
-		}
 		f, err := ParseFormat(r.Format)
-		if err != nil || r.Name != "events-"+r.Format {
-			return faultf(where, "resource %s lists parts; only the events are in parts", r.Name)
+		var t *table
+		for _, pt := range partitioned {
+			if r.Name == pt.name+"-"+r.Format {
+				t = pt
+			}
 		}
-		if err := checkPartList(f, r, v.cp.Size); err != nil {
+		if err != nil || t == nil {
+			return faultf(where, "resource %s lists parts; only the events and the entity tables are in parts", r.Name)
+		}
+		if t == eventsTable {
+			err = checkPartList(f, r, v.cp.Size)
+		} else {
+			err = checkTablePartList(t, f, r, v.cp.Size)
+		}
+		if err != nil {
 			return faultf(where, "resource %s: %v", r.Name, err)
 		}
 		for _, part := range r.Parts {
 			v.listed[part.Path] = listedFile{part.Bytes, part.Hash}
 		}
-		v.parts[f] = r.Parts
+		if t == eventsTable {
+			v.parts[f] = r.Parts
+		} else {
+			if v.tableParts[t.name] == nil {
+				v.tableParts[t.name] = map[Format][]Part{}
+			}
+			v.tableParts[t.name][f] = r.Parts
+		}
 	}
 	v.rep.Files = append(v.rep.Files, DataPackageFile)
 	return nil

@@ -147,7 +147,7 @@ func (s *Server) fedRoutes() {
 	fed.Get("/witness/:hash/checkpoint", s.getWitnessed)
 	fed.Get("/mirror/:hash/open/tile/*", s.getMirrorTile)
 	fed.Get("/mirror/:hash/open/:name", s.getMirrorFile)
-	fed.Get("/mirror/:hash/open/events/:format/:part", s.getMirrorPart)
+	fed.Get("/mirror/:hash/open/:table/:format/:part", s.getMirrorPart)
 
 	s.app.Get("/open/tile/*", s.getTile)
 	s.app.Get("/open/neighbours", s.needFederation, s.getOpenNeighbours)
@@ -462,6 +462,9 @@ func (s *Server) getMirrorPart(c *fiber.Ctx) error {
 	n, err := s.neighbour(c)
 	if err != nil {
 		return err
+	}
+	if !exports.Partitioned(c.Params("table")) {
+		return c.Next()
 	}
 	name, mt, err := partName(c)
 	if err != nil {

@@ -258,8 +258,8 @@ func (s *Server) routes() {
 	open.Get("/proof/consistency", s.getConsistencyProof)
 	open.Get("/:name", s.getOpenFile)
 	open.Get("/:size/:name", s.getOpenSnapshotFile)
-	open.Get("/events/:format/:part", s.getOpenPart)
-	open.Get("/:size/events/:format/:part", s.getOpenSnapshotPart)
+	open.Get("/:table/:format/:part", s.getOpenPart)
+	open.Get("/:size/:table/:format/:part", s.getOpenSnapshotPart)
 
 	s.webRoutes()
 }

@@ -241,9 +241,13 @@ func (s *Server) getOpenFile(c *fiber.Ctx) error {
 	return s.sendOpenFile(c, dir, name, mt)
 }
 
-// getOpenPart serves GET /open/events/{format}/{part}: a part file of the
-// events of the latest snapshot.
+// getOpenPart serves GET /open/{table}/{format}/{part}: a part file of a
+// partitioned table (the events, councils, offers, …) of the latest
+// snapshot.
 func (s *Server) getOpenPart(c *fiber.Ctx) error {
+	if !exports.Partitioned(c.Params("table")) {
+		return c.Next() // such as /open/tile/…
+	}
 	name, mt, err := partName(c)
 	if err != nil {
 		return err
@@ -258,8 +262,11 @@ func (s *Server) getOpenPart(c *fiber.Ctx) error {
 	return s.sendOpenFile(c, dir, name, mt)
 }
 
-// getOpenSnapshotPart serves GET /open/{size}/events/{format}/{part}.
+// getOpenSnapshotPart serves GET /open/{size}/{table}/{format}/{part}.
 func (s *Server) getOpenSnapshotPart(c *fiber.Ctx) error {
+	if !exports.Partitioned(c.Params("table")) {
+		return c.Next()
+	}
 	name, mt, err := partName(c)
 	if err != nil {
 		return err
@@ -272,13 +279,13 @@ func (s *Server) getOpenSnapshotPart(c *fiber.Ctx) error {
 	return s.sendOpenFile(c, dir, name, mt)
 }
 
-// partName reads the path of an events part from the route's :format and
+// partName reads the path of a part from the route's :table, :format and
 // :part, and its media type.
 func partName(c *fiber.Ctx) (string, string, error) {
-	name := "events/" + c.Params("format") + "/" + c.Params("part")
+	name := c.Params("table") + "/" + c.Params("format") + "/" + c.Params("part")
 	f, err := exports.ParseFormat(c.Params("format"))
 	if err != nil || !exports.IsPartPath(name) {
-		return "", "", plenty.Errorf(plenty.ENOTFOUND, "no events part %q; see /open/datapackage.json for the parts published", name)
+		return "", "", plenty.Errorf(plenty.ENOTFOUND, "no part %q; see /open/datapackage.json for the parts published", name)
 	}
 	return name, f.MediaType(), nil
 }
@@ -322,10 +329,10 @@ func (s *Server) getOpenSnapshotFile(c *fiber.Ctx) error {
 // sendOpenFile answers with the file dir/name: a strong ETag (the file of
 // a snapshot never changes), 304 on If-None-Match, and byte ranges.
 func (s *Server) sendOpenFile(c *fiber.Ctx, dir, name, mediaType string) error {
-	if table, ext, _ := strings.Cut(name, "."); table == "events" {
+	if table, ext, _ := strings.Cut(name, "."); exports.Partitioned(table) && !strings.Contains(name, "/") {
 		if _, err := os.Stat(filepath.Join(dir, name)); err != nil {
 			f, _ := exports.ParseFormat(ext)
-			return sendJoinedEvents(c, dir, f)
+			return sendJoined(c, dir, table, f)
 		}
 	}
 	path := filepath.Join(dir, filepath.FromSlash(name))
@@ -361,16 +368,16 @@ func (s *Server) sendOpenFile(c *fiber.Ctx, dir, name, mediaType string) error {
 	return nil
 }
 
-// sendJoinedEvents answers events.arrow, .parquet or .csv of a snapshot
-// whose events are in parts: the parts joined into one file as the answer
-// is sent (exports.JoinEvents). Nothing is written and the ledger is not
-// read; the answer has a strong ETag (a snapshot never changes) but no
-// byte ranges, which the part files have.
-func sendJoinedEvents(c *fiber.Ctx, dir string, f exports.Format) error {
-	if _, err := os.Stat(filepath.Join(dir, "events", string(f))); err != nil {
-		return plenty.Errorf(plenty.ENOTFOUND, "the snapshot %s has no events in %s", filepath.Base(dir), f)
+// sendJoined answers events.arrow, offers.parquet, … of a snapshot whose
+// table is in parts: the parts joined into one file as the answer is sent
+// (exports.JoinTable). Nothing is written and the ledger is not read; the
+// answer has a strong ETag (a snapshot never changes) but no byte ranges,
+// which the part files have.
+func sendJoined(c *fiber.Ctx, dir, table string, f exports.Format) error {
+	if _, err := os.Stat(filepath.Join(dir, table, string(f))); err != nil {
+		return plenty.Errorf(plenty.ENOTFOUND, "the snapshot %s has no %s in %s", filepath.Base(dir), table, f)
 	}
-	etag := fmt.Sprintf(`"%s-events.%s-joined"`, filepath.Base(dir), f)
+	etag := fmt.Sprintf(`"%s-%s.%s-joined"`, filepath.Base(dir), table, f)
 	c.Set(fiber.HeaderETag, etag)
 	if matchETag(c.Get(fiber.HeaderIfNoneMatch), etag) {
 		c.Status(fiber.StatusNotModified)
@@ -381,10 +388,10 @@ func sendJoinedEvents(c *fiber.Ctx, dir string, f exports.Format) error {
 	if f == exports.CSV {
 		c.Set(fiber.HeaderContentDisposition, "inline")
 	} else {
-		c.Set(fiber.HeaderContentDisposition, `attachment; filename="events.`+string(f)+`"`)
+		c.Set(fiber.HeaderContentDisposition, `attachment; filename="`+table+`.`+string(f)+`"`)
 	}
 	c.Context().SetBodyStreamWriter(func(w *bufio.Writer) {
-		if err := exports.JoinEvents(context.Background(), w, f, dir, nil); err != nil {
+		if err := exports.JoinTable(context.Background(), w, table, f, dir, nil); err != nil {
 			// The status is sent: the client sees a cut-off file, which no
 			// reader of the format accepts.
 			return

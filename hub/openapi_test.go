@@ -266,6 +266,7 @@ func TestOpenAPI(t *testing.T) {
 	try("GET", "/fed/v1/witness/00/checkpoint", "", "", 404)
 	try("GET", "/fed/v1/mirror/00/open/checkpoint", "", "", 404)
 	try("GET", "/fed/v1/mirror/00/open/tile/x", "", "", 404)
+	try("GET", "/fed/v1/mirror/00/open/events/arrow/000000000000-000000000001.arrow", "", "", 404)
 	try("GET", "/open/tile/x", "", "", 404)
 	try("GET", "/open/neighbours", "", "", 200)
 	reg := try("POST", "/api/v1/councils", "", riverside, 201)

@@ -3,6 +3,7 @@ package ledger_test
 import (
 	"context"
 	"database/sql"
+	"encoding/json"
 	"os"
 	"path/filepath"
 	"testing"
@@ -34,6 +35,30 @@ func snapshotFromLedger(t *testing.T, l *ledger.Ledger, dir string) *exports.Sna
 		t.Fatal(err)
 	}
 	return snap
+}
+
+// tableParts reads the parts of resource name from a snapshot's
+// datapackage.json.
+func tableParts(t *testing.T, dir, name string) []exports.Part {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join(dir, exports.DataPackageFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var p exports.DataPackage
+	if err := json.Unmarshal(b, &p); err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range p.Resources {
+		if r.Name == name {
+			if r.RowsFrom != "projections" {
+				t.Fatalf("%s: rows from %q, want projections", name, r.RowsFrom)
+			}
+			return r.Parts
+		}
+	}
+	t.Fatalf("no resource %s", name)
+	return nil
 }
 
 // TestOpenDataFromProjections: snapshots whose tables are read from
@@ -77,6 +102,23 @@ func TestOpenDataFromProjections(t *testing.T) {
 			t.Errorf("%s not shared by the two snapshots: %v %v", path, err1, err2)
 		}
 	}
+	// The councils' parts of the closed ranges, none of whose councils
+	// changed, are the first snapshot's files; the others were written.
+	shared := 0
+	for _, p := range tableParts(t, second.Dir, "councils-parquet") {
+		a, err1 := os.Stat(filepath.Join(first.Dir, p.Path))
+		b, err2 := os.Stat(filepath.Join(second.Dir, p.Path))
+		same := err1 == nil && err2 == nil && os.SameFile(a, b)
+		if same != (p.Last < 32) {
+			t.Errorf("councils part %s: shared with the first snapshot %v, want %v", p.Path, same, p.Last < 32)
+		}
+		if same {
+			shared++
+		}
+	}
+	if shared == 0 {
+		t.Error("no councils part shared by the two snapshots")
+	}
 	// The tail of the first (32-39) was rewritten into 32-47 in the second.
 	if _, err := os.Stat(filepath.Join(second.Dir, "events", "arrow", "000000000032-000000000047.arrow")); err != nil {
 		t.Error(err)
@@ -104,10 +146,10 @@ func TestOpenDataFromProjections(t *testing.T) {
 		t.Fatalf("DuckDB reads %d rows from the CSV parts, want 70", rows)
 	}
 	var offers, delegates int64
-	if err := db.QueryRow("SELECT count(*) FROM read_parquet('" + filepath.Join(second.Dir, "delegates.parquet") + "')").Scan(&delegates); err != nil {
+	if err := db.QueryRow("SELECT count(*) FROM read_parquet('" + filepath.Join(second.Dir, "delegates", "parquet", "*.parquet") + "')").Scan(&delegates); err != nil {
 		t.Fatal(err)
 	}
-	if err := db.QueryRow("SELECT count(*) FROM read_parquet('" + filepath.Join(second.Dir, "offers.parquet") + "')").Scan(&offers); err != nil {
+	if err := db.QueryRow("SELECT count(*) FROM read_parquet('" + filepath.Join(second.Dir, "offers", "parquet", "*.parquet") + "')").Scan(&offers); err != nil {
 		t.Fatal(err)
 	}
 	if delegates != 70 || offers != 0 {

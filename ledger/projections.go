@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 	"slices"
+	"strconv"
+	"strings"
 
 	"github.com/plentyhub/plenty"
 )
@@ -45,32 +47,80 @@ func (l *Ledger) ProjectionsExact(n int64) bool {
 	return l.exact.has(n)
 }
 
-// Documents calls fn with the id and the document of every entity of kind
-// as it stood after the first size events, in id order (the newest row of
-// projection_log stamped before size), streaming from DuckDB. It is the
-// source of an open-data snapshot's tables (exports.Projections). It
-// returns EINVALID when the documents are not exact at size
-// (ProjectionsExact), and fn's or the database's error otherwise.
-func (l *Ledger) Documents(ctx context.Context, kind string, size int64, fn func(id string, doc []byte) error) error {
+// Documents calls fn with the id, the first stamp and the document of
+// every entity of kind as it stood after the first size events (its
+// newest row of projection_log stamped before size; the first stamp is
+// that of its oldest row), ordered by first stamp / part and then by id,
+// and only for the parts listed when parts is not nil. It streams from
+// DuckDB. It is the source of an open-data snapshot's tables
+// (exports.Projections). It returns EINVALID when the documents are not
+// exact at size (ProjectionsExact), and fn's or the database's error
+// otherwise.
+func (l *Ledger) Documents(ctx context.Context, kind string, size, part int64, parts []int64, fn func(id string, first int64, doc []byte) error) error {
 	if !l.ProjectionsExact(size) {
 		return plenty.Errorf(plenty.EINVALID, "the projection documents are not exact at size %d (a later event overtook that commit)", size)
+	}
+	if part < 1 {
+		return plenty.Errorf(plenty.EINVALID, "part size %d is not positive", part)
 	}
 	if err := l.waitCommitted(ctx, size); err != nil {
 		return err
 	}
-	rows, err := l.db.QueryContext(ctx, `SELECT id, arg_max(doc, seq) FROM projection_log
-		WHERE kind = ? AND seq < ? GROUP BY id ORDER BY id`, kind, size)
+	having := ""
+	if parts != nil {
+		if len(parts) == 0 {
+			return nil
+		}
+		list := make([]string, len(parts))
+		for i, k := range parts {
+			list[i] = strconv.FormatInt(k, 10)
+		}
+		having = " HAVING min(seq) // ? IN (" + strings.Join(list, ", ") + ")"
+	}
+	q := "SELECT id, min(seq) AS first, arg_max(doc, seq) FROM projection_log WHERE kind = ? AND seq < ? GROUP BY id" +
+		having + " ORDER BY first // ?, id"
+	args := []any{kind, size}
+	if parts != nil {
+		args = append(args, part)
+	}
+	args = append(args, part)
+	rows, err := l.db.QueryContext(ctx, q, args...)
 	if err != nil {
 		return fmt.Errorf("read projections: %w", err)
 	}
 	defer rows.Close()
 	var id string
+	var first int64
 	var doc []byte
 	for rows.Next() {
-		if err := rows.Scan(&id, &doc); err != nil {
+		if err := rows.Scan(&id, &first, &doc); err != nil {
 			return fmt.Errorf("read projections: %w", err)
 		}
-		if err := fn(id, doc); err != nil {
+		if err := fn(id, first, doc); err != nil {
+			return err
+		}
+	}
+	return rows.Err()
+}
+
+// Changed calls fn with the first stamp of every entity of kind whose
+// newest document before size is stamped at since or later.
+func (l *Ledger) Changed(ctx context.Context, kind string, since, size int64, fn func(first int64) error) error {
+	if err := l.waitCommitted(ctx, size); err != nil {
+		return err
+	}
+	rows, err := l.db.QueryContext(ctx, `SELECT min(seq) FROM projection_log WHERE kind = ? AND seq < ?
+		GROUP BY id HAVING max(seq) >= ?`, kind, size, since)
+	if err != nil {
+		return fmt.Errorf("read projections: %w", err)
+	}
+	defer rows.Close()
+	var first int64
+	for rows.Next() {
+		if err := rows.Scan(&first); err != nil {
+			return fmt.Errorf("read projections: %w", err)
+		}
+		if err := fn(first); err != nil {
 			return err
 		}
 	}

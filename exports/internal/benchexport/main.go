@@ -25,6 +25,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"runtime/pprof"
+	"slices"
 	"strconv"
 	"syscall"
 	"time"
@@ -222,32 +223,56 @@ func (g *generator) projections() (*benchProjections, error) {
 	return p, nil
 }
 
-// Documents yields the documents of kind after size events; offers in seq
-// order (the read-back compares the files with the rows written, so the
-// order does not matter here).
-func (p *benchProjections) Documents(ctx context.Context, kind string, size int64, fn func(id string, doc []byte) error) error {
+// Documents yields the documents of kind after size events, each offer
+// stamped with its own seq; within a part in seq order, not id order (the
+// read-back compares the files with the rows written, so the order does
+// not matter here).
+func (p *benchProjections) Documents(ctx context.Context, kind string, size, part int64, parts []int64, fn func(id string, first int64, doc []byte) error) error {
+	want := func(first int64) bool { return parts == nil || slices.Contains(parts, first/part) }
 	switch kind {
 	case "council":
-		return fn("c1", p.council)
+		if want(0) {
+			return fn("c1", 0, p.council)
+		}
 	case "delegate":
-		return fn("d-c1", p.delegate)
+		if want(0) {
+			return fn("d-c1", 0, p.delegate)
+		}
 	case "item":
-		return fn("wheat-flour", p.item)
+		if want(1) {
+			return fn("wheat-flour", 1, p.item)
+		}
 	case "offer":
 		o := p.offer
 		for seq := int64(2); seq < size; seq++ {
+			if !want(seq) {
+				continue
+			}
 			o.ID = "o-" + strconv.FormatInt(seq, 10)
 			o.PostedAt = p.t0.Add(time.Duration(seq) * time.Microsecond)
 			doc, err := plenty.CanonicalJSON(o)
 			if err != nil {
 				return err
 			}
-			if err := fn(o.ID, doc); err != nil {
+			if err := fn(o.ID, seq, doc); err != nil {
 				return err
 			}
 		}
 	}
 	return ctx.Err()
+}
+
+// Changed: the offers posted from since on; nothing else changes.
+func (p *benchProjections) Changed(ctx context.Context, kind string, since, size int64, fn func(first int64) error) error {
+	if kind != "offer" {
+		return nil
+	}
+	for seq := max(since, 2); seq < size; seq++ {
+		if err := fn(seq); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // generator makes a ledger of one council, one item and offers posted by

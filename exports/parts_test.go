@@ -1,11 +1,16 @@
 package exports
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"os"
 	"path/filepath"
+	"slices"
+	"strings"
 	"testing"
+
+	"github.com/plentyhub/plenty"
 )
 
 func readPackage(t *testing.T, dir string) DataPackage {
@@ -111,5 +116,135 @@ func TestSnapshotOfAnotherHistoryWritesEveryPart(t *testing.T) {
 	}
 	if _, err := Verify(ctx, snap.Dir, &VerifyOptions{Key: l.verifier}); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// fakeProjections is an in-memory projection log of a test log: after each
+// event, the document of every entity it changed, stamped with its seq.
+type fakeProjections struct {
+	rows map[string][]fakeDoc // by kind, in stamp order
+}
+
+type fakeDoc struct {
+	id  string
+	seq int64
+	doc []byte
+}
+
+func newFakeProjections(t *testing.T, l *testLog) *fakeProjections {
+	st := plenty.NewState()
+	var changed []plenty.Change
+	st.OnChange(func(c plenty.Change) { changed = append(changed, c) })
+	p := &fakeProjections{rows: map[string][]fakeDoc{}}
+	for _, ev := range l.events {
+		changed = changed[:0]
+		if err := st.Apply(ev); err != nil {
+			t.Fatal(err)
+		}
+		for _, c := range changed {
+			if doc, ok := st.Doc(c); ok {
+				p.rows[c.Kind] = append(p.rows[c.Kind], fakeDoc{c.ID, ev.Seq, doc})
+			}
+		}
+	}
+	return p
+}
+
+// current returns, for each id, its first stamp, newest stamp and newest
+// document before size.
+func (p *fakeProjections) current(kind string, size int64) map[string]*[3]any {
+	out := map[string]*[3]any{}
+	for _, r := range p.rows[kind] {
+		if r.seq >= size {
+			break
+		}
+		if out[r.id] == nil {
+			out[r.id] = &[3]any{r.seq, r.seq, r.doc}
+		}
+		out[r.id][1], out[r.id][2] = r.seq, r.doc
+	}
+	return out
+}
+
+func (p *fakeProjections) Documents(ctx context.Context, kind string, size, part int64, parts []int64, fn func(id string, first int64, doc []byte) error) error {
+	cur := p.current(kind, size)
+	ids := make([]string, 0, len(cur))
+	for id := range cur {
+		k := cur[id][0].(int64) / part
+		if parts == nil || slices.Contains(parts, k) {
+			ids = append(ids, id)
+		}
+	}
+	slices.SortFunc(ids, func(a, b string) int {
+		ka, kb := cur[a][0].(int64)/part, cur[b][0].(int64)/part
+		if ka != kb {
+			return cmp.Compare(ka, kb)
+		}
+		return strings.Compare(a, b)
+	})
+	for _, id := range ids {
+		if err := fn(id, cur[id][0].(int64), cur[id][2].([]byte)); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (p *fakeProjections) Changed(ctx context.Context, kind string, since, size int64, fn func(first int64) error) error {
+	for _, c := range p.current(kind, size) {
+		if c[1].(int64) >= since {
+			if err := fn(c[0].(int64)); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// TestTablePartsFollowWhatChanged: with parts of 2, the snapshot of 10
+// links the table parts of the snapshot of 6 whose range was closed and
+// none of whose entities changed, and writes the others again (offer o2,
+// first recorded at 4, was withdrawn at 6); both verify against a replay.
+func TestTablePartsFollowWhatChanged(t *testing.T) {
+	l := demoLog(t, "stone-milled")
+	p := newFakeProjections(t, l)
+	dir := t.TempDir()
+	ctx := context.Background()
+	opts := &Options{PartEvents: 2, Keep: 5, Projections: p}
+	first, err := Write(ctx, dir, l.source(), l.checkpoint(6), l.verifier, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	second, err := Write(ctx, dir, l.source(), l.checkpoint(10), l.verifier, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, s := range []*Snapshot{first, second} {
+		if _, err := Verify(ctx, s.Dir, &VerifyOptions{Key: l.verifier}); err != nil {
+			t.Fatalf("Verify %s: %v", s.Dir, err)
+		}
+	}
+	shared := func(path string) bool {
+		a, err1 := os.Stat(filepath.Join(first.Dir, path))
+		b, err2 := os.Stat(filepath.Join(second.Dir, path))
+		return err1 == nil && err2 == nil && os.SameFile(a, b)
+	}
+	for path, want := range map[string]bool{
+		tablePartPath(councilsTable, Parquet, 0, 1): true,  // c1, c2: unchanged
+		tablePartPath(offersTable, Parquet, 2, 3):   true,  // o1: unchanged
+		tablePartPath(offersTable, CSV, 2, 3):       true,  // o1: unchanged
+		tablePartPath(offersTable, Parquet, 4, 5):   false, // o2: withdrawn at 6
+		tablePartPath(needsTable, Arrow, 4, 5):      false, // n1: expired at 9
+		partPath(Arrow, 0, 1):                       true,  // full events parts
+		partPath(Arrow, 4, 5):                       true,
+	} {
+		if got := shared(path); got != want {
+			t.Errorf("%s shared by the snapshots of 6 and 10: %v, want %v", path, got, want)
+		}
+	}
+	// The rewritten part holds o2 as withdrawn.
+	b, err := os.ReadFile(filepath.Join(second.Dir, tablePartPath(offersTable, CSV, 4, 5)))
+	if err != nil || !strings.Contains(string(b), "o2,") || !strings.Contains(string(b), ",withdrawn,") {
+		t.Fatalf("offers part 4-5 of the snapshot of 10: %v\n%s", err, b)
 	}
 }

@@ -140,7 +140,13 @@ type readBack struct {
 }
 
 // readSmall reads a small file whole; found is false when it is absent.
+// datapackage.json may be up to 64 MiB (it lists every part: about 250
+// bytes each, a few thousand at 100M events); the others up to 1 MiB.
 func (v *verifier) readSmall(name string) (data []byte, found bool, err error) {
+	limit := 1 << 20
+	if name == DataPackageFile {
+		limit = 64 << 20
+	}
 	f, err := v.src.open(v.ctx, name)
 	if err == errNotFound {
 		return nil, false, nil
@@ -149,12 +155,12 @@ func (v *verifier) readSmall(name string) (data []byte, found bool, err error) {
 		return nil, false, err
 	}
 	defer f.Close()
-	data, err = io.ReadAll(io.LimitReader(f, 1<<20+1))
+	data, err = io.ReadAll(io.LimitReader(f, int64(limit)+1))
 	if err != nil {
 		return nil, false, err
 	}
-	if len(data) > 1<<20 {
-		return nil, false, faultf(v.src.where(name), "is larger than 1 MiB")
+	if len(data) > limit {
+		return nil, false, faultf(v.src.where(name), "is larger than %d MiB", limit>>20)
 	}
 	return data, true, nil
 }

@@ -12,6 +12,8 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/apache/arrow-go/v18/arrow"
+	"github.com/apache/arrow-go/v18/arrow/array"
 	"github.com/apache/arrow-go/v18/arrow/memory"
 	"github.com/plentyhub/plenty"
 	"golang.org/x/mod/sumdb/tlog"
@@ -266,7 +268,13 @@ func JoinTable(ctx context.Context, w io.Writer, name string, f Format, dir stri
 			s.close()
 			return err
 		}
-		err = readBatches(ctx, f, file, t, mem, s.write)
+		err = readBatches(ctx, f, file, t, mem, func(rec arrow.RecordBatch) error {
+			// A Parquet reader's batches carry the file's metadata in
+			// their schema: write the columns under the table's.
+			out := array.NewRecordBatch(t.schema(), rec.Columns(), rec.NumRows())
+			defer out.Release()
+			return s.write(out)
+		})
 		file.Close()
 		if err != nil {
 			s.close()

@@ -1,15 +1,20 @@
 package exports
 
 import (
+	"bytes"
 	"cmp"
 	"context"
 	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
 
+	"github.com/apache/arrow-go/v18/arrow"
+	"github.com/apache/arrow-go/v18/arrow/array"
+	"github.com/apache/arrow-go/v18/arrow/memory"
 	"github.com/plentyhub/plenty"
 )
 
@@ -246,5 +251,42 @@ func TestTablePartsFollowWhatChanged(t *testing.T) {
 	b, err := os.ReadFile(filepath.Join(second.Dir, tablePartPath(offersTable, CSV, 4, 5)))
 	if err != nil || !strings.Contains(string(b), "o2,") || !strings.Contains(string(b), ",withdrawn,") {
 		t.Fatalf("offers part 4-5 of the snapshot of 10: %v\n%s", err, b)
+	}
+}
+
+// TestJoinEvents: the parts of a snapshot joined into one file hold every
+// event in order, in each format, with one CSV header.
+func TestJoinEvents(t *testing.T) {
+	l := demoLog(t, "stone-milled")
+	snap, err := Write(context.Background(), t.TempDir(), l.source(), l.checkpoint(10), l.verifier, &Options{PartEvents: 4})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range []Format{Arrow, Parquet} {
+		var buf bytes.Buffer
+		if err := JoinEvents(context.Background(), &buf, f, snap.Dir, nil); err != nil {
+			t.Fatal(err)
+		}
+		var seqs []int64
+		err := readBatches(context.Background(), f, bytes.NewReader(buf.Bytes()), eventsTable, memory.DefaultAllocator, func(rec arrow.RecordBatch) error {
+			for i := 0; i < int(rec.NumRows()); i++ {
+				seqs = append(seqs, rec.Column(0).(*array.Int64).Value(i))
+			}
+			return nil
+		})
+		if err != nil || fmt.Sprint(seqs) != "[0 1 2 3 4 5 6 7 8 9]" {
+			t.Fatalf("%s joined: seqs %v, %v", f, seqs, err)
+		}
+	}
+	var buf bytes.Buffer
+	if err := JoinEvents(context.Background(), &buf, CSV, snap.Dir, nil); err != nil {
+		t.Fatal(err)
+	}
+	lines := strings.Split(strings.TrimSpace(buf.String()), "\n")
+	if len(lines) != 11 || !strings.HasPrefix(lines[0], "seq,") || strings.Count(buf.String(), "seq,time") != 1 {
+		t.Fatalf("joined CSV has %d lines:\n%s", len(lines), buf.String())
+	}
+	if err := JoinTable(context.Background(), &buf, "accounts", CSV, snap.Dir, nil); plenty.ErrorCode(err) != plenty.ENOTFOUND {
+		t.Fatalf("joining the accounts = %v, want ENOTFOUND (one file, not parts)", err)
 	}
 }

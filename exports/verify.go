@@ -423,59 +423,6 @@ func (v *verifier) statChecked(name string) error {
 	return nil
 }
 
-// checkTable compares a projection file with the rows the replay gives.
-func (v *verifier) checkTable(t *table, f Format, file readAtSeeker, want *rowStream) error {
-	n := 0
-	compare := func(got []string) error {
-		w, err := want.next()
-		if err != nil {
-			return err
-		}
-		if w == nil {
-			return fmt.Errorf("has more rows than the %d the events give", want.rows)
-		}
-		for j, col := range t.cols {
-			if got[j] != w[j] {
-				return fmt.Errorf("row %d (%s): column %s is %q, but the events give %q", n+1, rowKey(t, w), col.name, got[j], w[j])
-			}
-		}
-		n++
-		return nil
-	}
-	var err error
-	if f == CSV {
-		err = readCSV(v.ctx, file, t, compare)
-	} else {
-		row := make([]string, len(t.cols))
-		err = readBatches(v.ctx, f, file, t, v.mem, func(rec arrow.RecordBatch) error {
-			for i := 0; i < int(rec.NumRows()); i++ {
-				for j, c := range rec.Columns() {
-					s, err := cellText(c, i)
-					if err != nil {
-						return fmt.Errorf("row %d column %s: %v", n+1, t.cols[j].name, err)
-					}
-					row[j] = s
-				}
-				if err := compare(row); err != nil {
-					return err
-				}
-			}
-			return nil
-		})
-	}
-	if err != nil {
-		return err
-	}
-	total, err := want.count()
-	if err != nil {
-		return err
-	}
-	if n != total {
-		return fmt.Errorf("has %d rows, but the events give %d", n, total)
-	}
-	return nil
-}
-
 // rowKey names a row by its primary key, for messages.
 func rowKey(t *table, row []string) string {
 	var parts []string
@@ -556,19 +503,6 @@ func (s *rowStream) next() ([]string, error) {
 	s.i++
 	s.rows++
 	return s.row, nil
-}
-
-// count returns the number of rows in all: those yielded and those left.
-func (s *rowStream) count() (int, error) {
-	n := s.rows
-	if s.cur != nil {
-		n += int(s.cur.NumRows()) - s.i
-	}
-	for rec := range s.batches {
-		n += int(rec.NumRows())
-		rec.Release()
-	}
-	return n, s.close()
 }
 
 // close stops the computation, releases every batch and returns its

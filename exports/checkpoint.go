@@ -52,3 +52,14 @@ func HashText(h tlog.Hash) string { return base64.StdEncoding.EncodeToString(h[:
 
 // trimKey normalises a verifier key read from a file.
 func trimKey(b []byte) string { return string(bytes.TrimSpace(b)) }
+
+// ParseHashText reads a hash written by HashText.
+func ParseHashText(s string) (tlog.Hash, error) {
+	var h tlog.Hash
+	b, err := base64.StdEncoding.DecodeString(s)
+	if err != nil || len(b) != len(h) {
+		return h, fmt.Errorf("%q is not a base64 SHA-256 hash", s)
+	}
+	copy(h[:], b)
+	return h, nil
+}

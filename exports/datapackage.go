@@ -46,19 +46,75 @@ type PackageLog struct {
 	RootHash string `json:"rootHash"`
 }
 
-// Resource is one file of the snapshot.
+// Resource is one table of the snapshot in one format: one file, or (the
+// events) the part files that together make the table, in seq order.
 type Resource struct {
 	Name      string       `json:"name"`
 	Type      string       `json:"type"`
-	Path      string       `json:"path"`
+	Path      ResourcePath `json:"path"`
 	Format    string       `json:"format"`
 	MediaType string       `json:"mediatype"`
 	Encoding  string       `json:"encoding,omitempty"`
-	Bytes     int64        `json:"bytes"`
-	Hash      string       `json:"hash"`
+	Bytes     int64        `json:"bytes"`          // of the file, or of all parts together
+	Hash      string       `json:"hash,omitempty"` // of the file; each part has its own
 	Title     string       `json:"title"`
 	Desc      string       `json:"description"`
 	Schema    *TableSchema `json:"schema"`
+	// Parts describes each file of a partitioned table, in the order of
+	// Path.
+	Parts []Part `json:"plenty:parts,omitempty"`
+	// PartEvents is the part size of a partitioned table.
+	PartEvents int64 `json:"plenty:partEvents,omitempty"`
+	// RowsFrom says where a projection table's rows came from:
+	// "projections" (the ledger's documents, partitioned by their first
+	// stamp, so that a later snapshot may reuse the parts no entity of
+	// which changed) or "replay" (one part, from a fold of the events).
+	RowsFrom string `json:"plenty:rowsFrom,omitempty"`
+}
+
+// Part is one file of a partitioned table. For the events, it holds the
+// events with First <= seq <= Last; every part but the last holds exactly
+// the snapshot's part size of events (a power of two), so a full part is a
+// complete subtree of the Merkle tree and TreeHash is that subtree's hash:
+// a later snapshot that reuses the part need not read it again to extend
+// the tree. For a projection table, it holds the entities whose first
+// document the ledger stamped with a seq from First to Last (see
+// Projections), Rows of them in id order.
+type Part struct {
+	Path     string `json:"path"`
+	Bytes    int64  `json:"bytes"`
+	Hash     string `json:"hash"`
+	First    int64  `json:"firstSeq"`
+	Last     int64  `json:"lastSeq"`
+	TreeHash string `json:"treeHash,omitempty"` // events: RFC 6962 root of the part's leaves, base64
+	Rows     *int64 `json:"rows,omitempty"`     // projection tables
+}
+
+// ResourcePath is a resource's path: one file, written as a string, or
+// the files of a partitioned table, written as an array (Frictionless
+// Data Package v2's multi-file resource: the table is their rows in
+// order).
+type ResourcePath []string
+
+func (p ResourcePath) MarshalJSON() ([]byte, error) {
+	if len(p) == 1 {
+		return json.Marshal(p[0])
+	}
+	return json.Marshal([]string(p))
+}
+
+func (p *ResourcePath) UnmarshalJSON(b []byte) error {
+	var one string
+	if err := json.Unmarshal(b, &one); err == nil {
+		*p = ResourcePath{one}
+		return nil
+	}
+	var many []string
+	if err := json.Unmarshal(b, &many); err != nil {
+		return fmt.Errorf("path is neither a string nor an array of strings")
+	}
+	*p = many
+	return nil
 }
 
 // TableSchema is a Frictionless Table Schema: the data dictionary.
@@ -111,7 +167,7 @@ func fileName(t *table, f Format) string { return t.name + "." + string(f) }
 // newResource describes the file of table t in format f.
 func newResource(t *table, f Format, size int64, sha256hex string) Resource {
 	r := Resource{
-		Name: t.name + "-" + string(f), Type: "table", Path: fileName(t, f), Format: string(f),
+		Name: t.name + "-" + string(f), Type: "table", Path: ResourcePath{fileName(t, f)}, Format: string(f),
 		MediaType: f.MediaType(), Bytes: size, Hash: "sha256:" + sha256hex,
 		Title: t.title, Desc: t.desc, Schema: tableSchema(t),
 	}
@@ -119,6 +175,22 @@ func newResource(t *table, f Format, size int64, sha256hex string) Resource {
 		r.MediaType = "text/csv"
 		r.Encoding = "utf-8"
 	}
+	return r
+}
+
+// newPartsResource describes the parts of table t in format f.
+func newPartsResource(t *table, f Format, parts []Part) Resource {
+	if parts == nil {
+		parts = []Part{}
+	}
+	r := newResource(t, f, 0, "")
+	r.Hash = ""
+	r.Path = ResourcePath{}
+	for _, p := range parts {
+		r.Path = append(r.Path, p.Path)
+		r.Bytes += p.Bytes
+	}
+	r.Parts = parts
 	return r
 }
 

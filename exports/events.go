@@ -43,6 +43,14 @@ type Options struct {
 	// Formats a snapshot is written in; every format when nil. It must
 	// hold Arrow or Parquet, which the verifier reads the events from.
 	Formats []Format
+	// PartEvents is the number of events in each full part file of a
+	// snapshot's events, a power of two; DefaultPartEvents when zero.
+	PartEvents int64
+	// Projections, when set, is where a snapshot reads its tables from
+	// (the ledger's projection documents), so that it reads only the
+	// events it writes. When nil, every event is replayed through
+	// plenty.State to compute them.
+	Projections Projections
 }
 
 // DefaultKeep is the number of snapshots kept when Options.Keep is zero.
@@ -76,6 +84,13 @@ func (o *Options) formats() ([]Format, error) {
 		return nil, plenty.Errorf(plenty.EINVALID, "a snapshot needs the events in arrow or parquet, which the verifier reads; formats %v have neither", o.Formats)
 	}
 	return out, nil
+}
+
+func (o *Options) projections() Projections {
+	if o == nil {
+		return nil
+	}
+	return o.Projections
 }
 
 func (o *Options) alloc() memory.Allocator {

@@ -30,6 +30,16 @@ func mustWrite(t *testing.T, l *testLog, n int64) string {
 	return snap.Dir
 }
 
+// tableFile is the file of table t in format f in a snapshot of size
+// events small enough for one part: T/F/0…-SIZE-1.F, or T.F for the
+// accounts.
+func tableFile(t *table, f Format, size int64) string {
+	if isPartitioned(t) {
+		return tablePartPath(t, f, 0, size-1)
+	}
+	return fileName(t, f)
+}
+
 func TestWriteAndVerify(t *testing.T) {
 	l := demoLog(t, "stone-milled")
 	dir := mustWrite(t, l, 10)
@@ -51,7 +61,7 @@ func TestWriteAndVerify(t *testing.T) {
 	if len(rep.Files) != 1+9*3 {
 		t.Errorf("checked %d files, want 28: %v", len(rep.Files), rep.Files)
 	}
-	for _, name := range []string{"checkpoint", "key", "events.arrow", "events.parquet", "events.csv", "offers.parquet", "accounts.csv"} {
+	for _, name := range []string{"checkpoint", "key", partPath(Arrow, 0, 9), partPath(Parquet, 0, 9), partPath(CSV, 0, 9), tableFile(offersTable, Parquet, 10), "accounts.csv"} {
 		if _, err := os.Stat(filepath.Join(dir, name)); err != nil {
 			t.Errorf("snapshot lacks %s: %v", name, err)
 		}
@@ -59,28 +69,39 @@ func TestWriteAndVerify(t *testing.T) {
 	// No token hash and no delegate label may leave the hub in a table.
 	for _, t2 := range projections {
 		for _, f := range Formats {
-			b, _ := os.ReadFile(filepath.Join(dir, fileName(t2, f)))
+			b, err := os.ReadFile(filepath.Join(dir, tableFile(t2, f, 10)))
+			if err != nil || len(b) == 0 {
+				t.Fatalf("%s: %v", tableFile(t2, f, 10), err)
+			}
 			for _, secret := range []string{"hash-of-", "Jo Bloggs"} {
 				if bytes.Contains(b, []byte(secret)) {
-					t.Errorf("%s contains %q", fileName(t2, f), secret)
+					t.Errorf("%s contains %q", tableFile(t2, f, 10), secret)
 				}
 			}
 		}
 	}
-	for _, name := range []string{"datapackage.json", "events.csv", "councils.csv", "delegates.csv", "items.csv", "offers.csv", "needs.csv", "accounts.csv"} {
-		golden(t, dir, name)
+	goldenAs(t, dir, partPath(CSV, 0, 9), "events.csv")
+	golden(t, dir, "datapackage.json")
+	for _, tb := range []*table{councilsTable, delegatesTable, itemsTable, offersTable, needsTable, accountsTable} {
+		goldenAs(t, dir, tableFile(tb, CSV, 10), fileName(tb, CSV))
 	}
 }
 
 // golden compares a file of the snapshot with testdata/NAME.golden.
 func golden(t *testing.T, dir, name string) {
 	t.Helper()
-	got, err := os.ReadFile(filepath.Join(dir, name))
+	goldenAs(t, dir, name, name)
+}
+
+// goldenAs compares the file dir/path with testdata/NAME.golden.
+func goldenAs(t *testing.T, dir, path, name string) {
+	t.Helper()
+	got, err := os.ReadFile(filepath.Join(dir, filepath.FromSlash(path)))
 	if err != nil {
 		t.Fatal(err)
 	}
 	// The verifier key and the signature differ on every run.
-	path := filepath.Join("testdata", name+".golden")
+	path = filepath.Join("testdata", name+".golden")
 	if *update {
 		if err := os.WriteFile(path, got, 0o644); err != nil {
 			t.Fatal(err)

@@ -92,7 +92,7 @@ func (e *logEdit) resign(l *testLog) string {
 		leaf := tlog.RecordHash(ev.Body)
 		rows[i] = eventRow{seq: ev.Seq, timeNS: ev.Time.UnixNano(), kind: ev.Kind, actor: ev.Actor, body: ev.Body, leaf: leaf[:]}
 	}
-	writeEventRows(t, dir, rows)
+	writeEventsFile(t, filepath.Join(dir, "events.arrow"), rows) // one file, as before the parts
 	if err := os.WriteFile(filepath.Join(dir, "checkpoint"), out.checkpoint(int64(len(out.events))), 0o644); err != nil {
 		t.Fatal(err)
 	}

@@ -36,6 +36,7 @@ type table struct {
 	desc       string
 	primaryKey []string
 	cols       []column
+	kind       string // the plenty.Change kind of its rows; "" for events and accounts
 }
 
 var timestampNS = &arrow.TimestampType{Unit: arrow.Nanosecond, TimeZone: "UTC"}
@@ -96,6 +97,7 @@ var eventsTable = &table{
 }
 
 var councilsTable = &table{
+	kind: "council",
 	name: "councils", title: "Councils", desc: "Workplace councils [vf:Organization].",
 	primaryKey: []string{"id"},
 	cols: []column{
@@ -113,6 +115,7 @@ var councilsTable = &table{
 // by design. The label, which may name a person, and the token hash are
 // never published.
 var delegatesTable = &table{
+	kind: "delegate",
 	name: "delegates", title: "Delegates' mandates",
 	desc:       "Each delegate's written mandate, scopes and term. Labels (which may name a person) and credentials are not published.",
 	primaryKey: []string{"id"},
@@ -132,6 +135,7 @@ var delegatesTable = &table{
 }
 
 var itemsTable = &table{
+	kind: "item",
 	name: "items", title: "Items", desc: "Kinds of goods and services [vf:ResourceSpecification].",
 	primaryKey: []string{"code"},
 	cols: []column{
@@ -163,6 +167,7 @@ func postingCols(party, partyVF, remaining string) []column {
 }
 
 var offersTable = &table{
+	kind: "offer",
 	name: "offers", title: "Offers", desc: "What councils can provide [vf:Intent with provider, purpose offer].",
 	primaryKey: []string{"id"},
 	cols: append(postingCols("provider", "vf:provider", "availableQuantity"),
@@ -173,6 +178,7 @@ var offersTable = &table{
 }
 
 var needsTable = &table{
+	kind: "need",
 	name: "needs", title: "Needs", desc: "What councils require [vf:Intent with receiver, purpose request].",
 	primaryKey: []string{"id"},
 	cols: append(postingCols("receiver", "vf:receiver", "remaining"),
@@ -182,6 +188,7 @@ var needsTable = &table{
 }
 
 var agreementsTable = &table{
+	kind: "agreement",
 	name: "agreements", title: "Agreements",
 	desc:       "Exchanges both councils accepted [vf:Agreement with two vf:Commitment].",
 	primaryKey: []string{"id"},
@@ -202,6 +209,7 @@ var agreementsTable = &table{
 }
 
 var transfersTable = &table{
+	kind: "transfer",
 	name: "transfers", title: "Transfers",
 	desc:       "Goods received [vf:EconomicEvent, action transfer].",
 	primaryKey: []string{"id"},

@@ -14,6 +14,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strconv"
+	"time"
 
 	"github.com/plentyhub/plenty"
 	"golang.org/x/mod/sumdb/tlog"
@@ -78,7 +79,18 @@ func Write(ctx context.Context, dir string, src EventSource, checkpoint []byte, 
 			os.RemoveAll(tmp)
 		}
 	}()
-	written, err := writeFiles(ctx, tmp, src, cp, checkpoint, verifierKey, opts)
+	back, err := writeFiles(ctx, dir, tmp, src, cp, checkpoint, verifierKey, opts, true)
+	if err != nil && plenty.ErrorCode(err) == plenty.EINVALID {
+		// The earlier snapshot's parts may be of another history (a
+		// ledger started afresh under the same origin): write every part.
+		if rerr := os.RemoveAll(tmp); rerr != nil {
+			return nil, rerr
+		}
+		if rerr := os.Mkdir(tmp, 0o700); rerr != nil {
+			return nil, rerr
+		}
+		back, err = writeFiles(ctx, dir, tmp, src, cp, checkpoint, verifierKey, opts, false)
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -86,7 +98,7 @@ func Write(ctx context.Context, dir string, src EventSource, checkpoint []byte, 
 		return nil, err
 	}
 	opts.step("reading back")
-	if _, err := verify(ctx, tmp, &VerifyOptions{Key: verifierKey, Allocator: opts.alloc()}, written); err != nil {
+	if _, err := verify(ctx, tmp, &VerifyOptions{Key: verifierKey, Allocator: opts.alloc()}, back); err != nil {
 		return nil, fmt.Errorf("reading back the export before publishing it: %w", err)
 	}
 	if err := os.Chmod(tmp, 0o755); err != nil {
@@ -108,102 +120,215 @@ func Write(ctx context.Context, dir string, src EventSource, checkpoint []byte, 
 	return snap, nil
 }
 
-// writeFiles writes every file of a snapshot into the folder tmp, and
-// returns the digest of the rows written to each projection table, by
-// table name, for the read-back.
-func writeFiles(ctx context.Context, tmp string, src EventSource, cp Checkpoint, checkpoint []byte, key string, opts *Options) (map[string]*tableDigest, error) {
+// writeFiles writes every file of a snapshot into the folder tmp (the
+// events parts it cannot reuse, the tables, datapackage.json, the
+// checkpoint and the key), and returns what the read-back compares with.
+// With reuse, the full parts of the newest earlier snapshot in dir are
+// linked instead of written again.
+func writeFiles(ctx context.Context, dir, tmp string, src EventSource, cp Checkpoint, checkpoint []byte, key string, opts *Options, reuse bool) (*readBack, error) {
 	formats, err := opts.formats()
 	if err != nil {
 		return nil, err
 	}
-	var resources []Resource
-	st := plenty.NewState()
-	ids := watch(st)
-
-	var files []*outFile
-	defer func() {
-		for _, f := range files {
-			f.abort()
-		}
-	}()
-	// open creates the files of table t, one per format, and their sinks.
-	open := func(t *table) ([]sink, error) {
-		var sinks []sink
-		for _, f := range formats {
-			of, err := createFile(tmp, fileName(t, f))
-			if err != nil {
-				return nil, err
-			}
-			files = append(files, of)
-			s, err := newSink(f, of, t, opts.alloc())
-			if err != nil {
-				return nil, err
-			}
-			sinks = append(sinks, s)
-		}
-		return sinks, nil
-	}
-	// finish syncs and closes them, and lists them in datapackage.json.
-	finish := func(t *table) error {
-		for i, f := range formats {
-			r, err := files[i].finish()
-			if err != nil {
-				return err
-			}
-			resources = append(resources, newResource(t, f, r.size, r.sum))
-		}
-		files = nil
-		return nil
-	}
-
-	// The events: one pass over the source feeds every format, the Merkle
-	// tree and the state.
-	sinks, err := open(eventsTable)
+	size, err := opts.partEvents()
 	if err != nil {
 		return nil, err
 	}
-	err = streamEvents(ctx, src, 0, cp.Size, sinks, opts, func(ev plenty.Event) error {
+	var st *plenty.State
+	var ents entities
+	if opts != nil && opts.Projections != nil {
+		ents = projectionEntities{opts.Projections, cp.Size}
+	} else {
+		st = plenty.NewState()
+		ents = stateEntities{st, watch(st)}
+	}
+	apply := func(ev plenty.Event) error {
+		if st == nil {
+			return nil
+		}
 		if err := st.Apply(ev); err != nil {
 			return plenty.Errorf(plenty.EINVALID, "event %d does not follow from the ledger before it: %v", ev.Seq, err)
 		}
 		return nil
-	}, func(tlog.Hash) {})
-	if err != nil {
-		return nil, err
 	}
-	if root := st.Root(); root != cp.Root {
+	var lastTime time.Time
+	each := func(ev plenty.Event) error {
+		lastTime = ev.Time
+		return apply(ev)
+	}
+
+	// The events: the full parts of the earlier snapshot are linked, and
+	// their tree hashes make the tree up to where they end.
+	parts := map[Format][]Part{}
+	var reused []reusedPart
+	if reuse {
+		reused = reusableParts(dir, cp, formats, size)
+	}
+	var tree plenty.Tree
+	from := int64(0)
+	if len(reused) > 0 {
+		hashes := make([]tlog.Hash, len(reused))
+		for i, rp := range reused {
+			hashes[i] = rp.tree
+			for _, f := range formats {
+				p := rp.files[f]
+				if err := linkFile(filepath.Join(rp.dir, p.Path), filepath.Join(tmp, p.Path)); err != nil {
+					return nil, err
+				}
+				parts[f] = append(parts[f], p)
+			}
+		}
+		from = reused[len(reused)-1].last + 1
+		if err := tree.SetEdge(from, edgeOf(hashes)); err != nil {
+			return nil, err
+		}
+		if st != nil {
+			// The fold needs every event, written or not.
+			if err := src(ctx, 0, from, each); err != nil {
+				return nil, err
+			}
+		}
+	}
+	// Then the parts after them, each through every format at once.
+	for first := from; first < cp.Size; first += size {
+		last := min(first+size, cp.Size) - 1
+		var files []*outFile
+		var sinks []sink
+		abort := func() {
+			for _, f := range files {
+				f.abort()
+			}
+		}
+		for _, f := range formats {
+			path := partPath(f, first, last)
+			if err := os.MkdirAll(filepath.Dir(filepath.Join(tmp, path)), 0o755); err != nil {
+				abort()
+				return nil, err
+			}
+			of, err := createFile(tmp, path)
+			if err != nil {
+				abort()
+				return nil, err
+			}
+			files = append(files, of)
+			s, err := newSink(f, of, eventsTable, opts.alloc())
+			if err != nil {
+				abort()
+				return nil, err
+			}
+			sinks = append(sinks, s)
+		}
+		var part plenty.Tree
+		partOpts := opts
+		if opts != nil && opts.Progress != nil {
+			// Progress over all the events written, not this part's.
+			o := *opts
+			done := first - from
+			o.Progress = func(n, _ int64) { opts.Progress(done+n, cp.Size-from) }
+			partOpts = &o
+		}
+		err := streamEvents(ctx, src, first, last+1, sinks, partOpts, each, func(h tlog.Hash) {
+			tree.Add(h)
+			part.Add(h)
+		})
+		for _, s := range sinks {
+			if cerr := s.close(); err == nil {
+				err = cerr
+			}
+		}
+		if err != nil {
+			abort()
+			return nil, err
+		}
+		for i, f := range formats {
+			w, err := files[i].finish()
+			if err != nil {
+				abort()
+				return nil, err
+			}
+			parts[f] = append(parts[f], Part{Path: partPath(f, first, last), Bytes: w.size, Hash: "sha256:" + w.sum,
+				First: first, Last: last, TreeHash: HashText(part.Root())})
+		}
+	}
+	if root := tree.Root(); root != cp.Root {
 		return nil, plenty.Errorf(plenty.EINVALID, "the %d events hash to root %s, but the checkpoint signs %s",
 			cp.Size, HashText(root), HashText(cp.Root))
 	}
-	for _, s := range sinks {
-		if err := s.close(); err != nil {
+	if st != nil {
+		lastTime = st.LastTime()
+	} else if lastTime.IsZero() && cp.Size > 0 {
+		if err := src(ctx, cp.Size-1, cp.Size, func(ev plenty.Event) error { lastTime = ev.Time; return nil }); err != nil {
 			return nil, err
 		}
 	}
-	if err := finish(eventsTable); err != nil {
-		return nil, err
+	var resources []Resource
+	for _, f := range formats {
+		resources = append(resources, newPartsResource(eventsTable, f, parts[f]))
 	}
 
 	// The projections: each row computed once, written to every format
 	// and hashed for the read-back.
 	opts.step("writing tables")
-	written := map[string]*tableDigest{}
+	back := &readBack{written: map[string]*tableDigest{}, linked: map[string]bool{}}
+	if len(reused) > 0 {
+		back.reused = reused[len(reused)-1].last + 1
+	}
+	var prev *previousSnapshot
+	if reuse {
+		prev = findPrevious(dir, cp)
+	}
+	var replay entities
+	if st != nil {
+		replay = ents
+	}
 	for _, t := range projections {
-		sinks, err := open(t)
-		if err != nil {
-			return nil, err
+		if isPartitioned(t) {
+			rs, d, linked, err := writeTableParts(ctx, t, formats, tmp, opts.projections(), replay, cp, size, prev, opts)
+			if err != nil {
+				return nil, err
+			}
+			resources = append(resources, rs...)
+			back.written[t.name] = d
+			for _, p := range linked {
+				back.linked[p] = true
+			}
+			continue
+		}
+		var files []*outFile
+		var sinks []sink
+		abort := func() {
+			for _, f := range files {
+				f.abort()
+			}
+		}
+		for _, f := range formats {
+			of, err := createFile(tmp, fileName(t, f))
+			if err != nil {
+				abort()
+				return nil, err
+			}
+			files = append(files, of)
+			s, err := newSink(f, of, t, opts.alloc())
+			if err != nil {
+				abort()
+				return nil, err
+			}
+			sinks = append(sinks, s)
 		}
 		d := digestSinks(sinks)
-		if err := writeTable(t, st, ids, sinks, opts.alloc(), opts.batchRows(), d.values.addBatch); err != nil {
+		if err := writeTable(ctx, t, ents, sinks, opts.alloc(), opts.batchRows(), d.values.addBatch); err != nil {
+			abort()
 			return nil, err
 		}
 		d.finish()
-		written[t.name] = d
-		if err := finish(t); err != nil {
-			return nil, err
-		}
-		if err := ctx.Err(); err != nil {
-			return nil, err
+		back.written[t.name] = d
+		for i, f := range formats {
+			w, err := files[i].finish()
+			if err != nil {
+				abort()
+				return nil, err
+			}
+			resources = append(resources, newResource(t, f, w.size, w.sum))
 		}
 	}
 
@@ -211,7 +336,7 @@ func writeFiles(ctx context.Context, tmp string, src EventSource, cp Checkpoint,
 	if opts != nil {
 		lic = opts.Licence
 	}
-	pkg, err := newDataPackage(cp, st.LastTime(), lic, resources).marshal()
+	pkg, err := newDataPackage(cp, lastTime, lic, resources).marshal()
 	if err != nil {
 		return nil, err
 	}
@@ -223,7 +348,14 @@ func writeFiles(ctx context.Context, tmp string, src EventSource, cp Checkpoint,
 			return nil, err
 		}
 	}
-	return written, nil
+	for _, t := range partitioned {
+		for _, f := range formats {
+			if err := syncDir(filepath.Join(tmp, t.name, string(f))); err != nil && !errors.Is(err, fs.ErrNotExist) {
+				return nil, err
+			}
+		}
+	}
+	return back, nil
 }
 
 // outFile is a file being written: buffered, hashed and counted.

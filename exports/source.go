@@ -119,6 +119,9 @@ func (h *httpSource) open(ctx context.Context, name string) (*os.File, error) {
 	case resp.StatusCode != http.StatusOK:
 		return nil, fmt.Errorf("downloading %s: %s", h.where(name), resp.Status)
 	}
+	if err := os.MkdirAll(filepath.Dir(local), 0o755); err != nil {
+		return nil, err
+	}
 	f, err := os.Create(local)
 	if err != nil {
 		return nil, err

@@ -2,6 +2,7 @@ package exports
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"fmt"
 	"slices"
@@ -91,54 +92,147 @@ func (b *rowBuilder) timeOrNull(v *time.Time) {
 	tb.Append(arrow.Timestamp(v.UnixNano()))
 }
 
-// tableRows appends each row of t, as st gives it, to rb in primary key
-// order, calling endRow after each. ids must list st's entities (done).
-// Only the accounts table, one row per council and item, is computed
-// whole; every other table holds one entity at a time.
-func tableRows(t *table, st *plenty.State, ids *entityIDs, rb *array.RecordBuilder, endRow func() error) error {
-	ids.done()
-	units := map[string]string{}
-	for _, code := range ids.ids["item"] {
-		if it, ok := st.Item(code); ok {
-			units[it.Code] = it.Unit
-		}
-	}
-	b := &rowBuilder{rb: rb}
-	each := func(kind string, row func(id string) (bool, error)) error {
-		for _, id := range ids.ids[kind] {
-			b.col = 0
-			ok, err := row(id)
-			if err != nil {
-				return err
+// entities yields the projected entities the tables are computed from:
+// the state of a replay (stateEntities), or a store's projection
+// documents (projectionEntities).
+type entities interface {
+	// each calls fn for every entity of kind, in id order. get fills v,
+	// a pointer to the entity's type (or to a struct that embeds it and
+	// reads its document's fields), with the entity.
+	each(ctx context.Context, kind string, fn func(id string, get func(v any) error) error) error
+}
+
+// stateEntities reads the entities of a replay's state, as ids lists them.
+type stateEntities struct {
+	st  *plenty.State
+	ids *entityIDs
+}
+
+func (s stateEntities) each(ctx context.Context, kind string, fn func(id string, get func(v any) error) error) error {
+	s.ids.done()
+	for _, id := range s.ids.ids[kind] {
+		err := fn(id, func(v any) error {
+			ok := false
+			switch v := v.(type) {
+			case *plenty.Council:
+				*v, ok = s.st.Council(id)
+			case *plenty.Delegate:
+				*v, ok = s.st.Delegate(id)
+			case *plenty.Item:
+				*v, ok = s.st.Item(id)
+			case *plenty.Offer:
+				*v, ok = s.st.Offer(id)
+			case *plenty.Need:
+				*v, ok = s.st.Need(id)
+			default:
+				// plenty.State has no single-entity accessor for the
+				// others, and copying them all at once would hold the
+				// whole table in memory: read its document.
+				var doc []byte
+				if doc, ok = s.st.Doc(plenty.Change{Kind: kind, ID: id}); ok {
+					if err := json.Unmarshal(doc, v); err != nil {
+						return fmt.Errorf("%s %s: reading its document: %v", kind, id, err)
+					}
+				}
 			}
 			if !ok {
 				return fmt.Errorf("%s %s changed during the replay but the state has none", kind, id)
 			}
+			return nil
+		})
+		if err != nil {
+			return err
+		}
+	}
+	return ctx.Err()
+}
+
+// Projections is a store of the ledger's projection documents: the JSON
+// document of every entity (plenty.State.Doc) as each commit left it,
+// stamped with a seq. (*ledger.Ledger) is one. A snapshot computes its
+// tables from it, one entity at a time, instead of replaying the whole
+// history, and partitions them by each entity's first stamp.
+type Projections interface {
+	// Documents calls fn with the id, the first stamp and the document of
+	// every entity of kind ("council", "delegate", "item", "offer",
+	// "need", "agreement", "transfer") as it stood after the first size
+	// events, ordered by first stamp / part, then by id; with parts not
+	// nil, only the entities whose first stamp / part is in parts. It
+	// stops with fn's error when fn fails; doc is valid only during the
+	// call. It returns EINVALID when the documents are not exact at size,
+	// and the store's error otherwise.
+	Documents(ctx context.Context, kind string, size, part int64, parts []int64, fn func(id string, first int64, doc []byte) error) error
+	// Changed calls fn with the first stamp of every entity of kind whose
+	// newest document before size is stamped at since or later: those
+	// created or changed by the events from since on.
+	Changed(ctx context.Context, kind string, since, size int64, fn func(first int64) error) error
+}
+
+// projectionEntities reads the entities from a Projections at a size, in
+// id order.
+type projectionEntities struct {
+	p    Projections
+	size int64
+}
+
+func (s projectionEntities) each(ctx context.Context, kind string, fn func(id string, get func(v any) error) error) error {
+	return partEntities{p: s.p, size: s.size, part: s.size + 1}.each(ctx, kind, fn)
+}
+
+// tableRows appends each row of t, as src gives it, to rb in primary key
+// order, calling endRow after each. Only the accounts table, one row per
+// council and item, is computed whole; every other table holds one entity
+// at a time.
+func tableRows(ctx context.Context, t *table, src entities, rb *array.RecordBuilder, endRow func() error) error {
+	units := map[string]string{}
+	if t != councilsTable && t != delegatesTable && t != itemsTable {
+		err := src.each(ctx, "item", func(code string, get func(any) error) error {
+			var it plenty.Item
+			if err := get(&it); err != nil {
+				return err
+			}
+			units[it.Code] = it.Unit
+			return nil
+		})
+		if err != nil {
+			return err
+		}
+	}
+	b := &rowBuilder{rb: rb}
+	each := func(kind string, row func(get func(any) error) error) error {
+		return src.each(ctx, kind, func(id string, get func(any) error) error {
+			b.col = 0
+			if err := row(get); err != nil {
+				return err
+			}
 			if b.col != len(t.cols) {
 				return fmt.Errorf("table %s: row %s has %d cells, want %d", t.name, id, b.col, len(t.cols))
 			}
-			if err := endRow(); err != nil {
-				return err
-			}
-		}
-		return nil
+			return endRow()
+		})
 	}
 	switch t {
 	case councilsTable:
-		return each("council", func(id string) (bool, error) {
-			c, ok := st.Council(id)
+		return each("council", func(get func(any) error) error {
+			var c plenty.Council
+			if err := get(&c); err != nil {
+				return err
+			}
 			b.str(c.ID)
 			b.str(c.Name)
 			b.str(c.Sector)
 			b.str(c.Place)
 			b.location(c.Location)
 			b.time(c.RegisteredAt)
-			return ok, nil
+			return nil
 		})
 	case delegatesTable:
 		// Never the label (it may name a person) nor the token hash.
-		return each("delegate", func(id string) (bool, error) {
-			d, ok := st.Delegate(id)
+		return each("delegate", func(get func(any) error) error {
+			var d plenty.Delegate
+			if err := get(&d); err != nil {
+				return err
+			}
 			b.str(d.ID)
 			b.str(d.Council)
 			b.str(d.Mandate)
@@ -150,21 +244,27 @@ func tableRows(t *table, st *plenty.State, ids *entityIDs, rb *array.RecordBuild
 			b.timeOrNull(d.RecalledAt)
 			b.str(d.RecalledBy)
 			b.str(d.RecallOf)
-			return ok, nil
+			return nil
 		})
 	case itemsTable:
-		return each("item", func(code string) (bool, error) {
-			it, ok := st.Item(code)
+		return each("item", func(get func(any) error) error {
+			var it plenty.Item
+			if err := get(&it); err != nil {
+				return err
+			}
 			b.str(it.Code)
 			b.str(it.Name)
 			b.str(string(it.Dimension))
 			b.str(it.Unit)
 			b.str(it.DefinedBy)
-			return ok, nil
+			return nil
 		})
 	case offersTable:
-		return each("offer", func(id string) (bool, error) {
-			o, ok := st.Offer(id)
+		return each("offer", func(get func(any) error) error {
+			var o plenty.Offer
+			if err := get(&o); err != nil {
+				return err
+			}
 			b.str(o.ID)
 			b.str(o.Council)
 			b.str(o.Item)
@@ -181,11 +281,14 @@ func tableRows(t *table, st *plenty.State, ids *entityIDs, rb *array.RecordBuild
 			b.time(o.AvailableFrom)
 			b.time(o.AvailableUntil)
 			b.amount(o.MinSplit)
-			return ok, nil
+			return nil
 		})
 	case needsTable:
-		return each("need", func(id string) (bool, error) {
-			n, ok := st.Need(id)
+		return each("need", func(get func(any) error) error {
+			var n plenty.Need
+			if err := get(&n); err != nil {
+				return err
+			}
 			b.str(n.ID)
 			b.str(n.Council)
 			b.str(n.Item)
@@ -201,15 +304,14 @@ func tableRows(t *table, st *plenty.State, ids *entityIDs, rb *array.RecordBuild
 			b.time(n.PostedAt)
 			b.time(n.NeededBy)
 			b.int(int64(n.Priority))
-			return ok, nil
+			return nil
 		})
 	case agreementsTable:
-		return each("agreement", func(id string) (bool, error) {
-			var doc struct {
-				plenty.Agreement
-				Quantity signedAmount `json:"quantity"`
+		return each("agreement", func(get func(any) error) error {
+			var doc agreementDoc
+			if err := get(&doc); err != nil {
+				return err
 			}
-			ok, err := entity(st, "agreement", id, &doc)
 			a := doc.Agreement
 			a.Quantity = plenty.Amount(doc.Quantity)
 			b.str(a.ID)
@@ -224,15 +326,14 @@ func tableRows(t *table, st *plenty.State, ids *entityIDs, rb *array.RecordBuild
 			b.float(a.DistanceKm)
 			b.str(a.Status)
 			b.time(a.FormedAt)
-			return ok, err
+			return nil
 		})
 	case transfersTable:
-		return each("transfer", func(id string) (bool, error) {
-			var doc struct {
-				plenty.Transfer
-				Quantity signedAmount `json:"quantity"` // a correction's is negative
+		return each("transfer", func(get func(any) error) error {
+			var doc transferDoc
+			if err := get(&doc); err != nil {
+				return err
 			}
-			ok, err := entity(st, "transfer", id, &doc)
 			x := doc.Transfer
 			x.Quantity = plenty.Amount(doc.Quantity)
 			b.str(x.ID)
@@ -244,10 +345,14 @@ func tableRows(t *table, st *plenty.State, ids *entityIDs, rb *array.RecordBuild
 			b.str(units[x.Item])
 			b.time(x.RecordedAt)
 			b.str(x.Corrects)
-			return ok, err
+			return nil
 		})
 	case accountsTable:
-		for _, l := range st.Accounts() {
+		lines, err := accountLines(ctx, src)
+		if err != nil {
+			return err
+		}
+		for _, l := range lines {
 			b.col = 0
 			b.str(l.Council)
 			b.str(l.Item)
@@ -264,19 +369,70 @@ func tableRows(t *table, st *plenty.State, ids *entityIDs, rb *array.RecordBuild
 	return fmt.Errorf("table %s has no rows defined", t.name)
 }
 
-// entity reads one agreement or transfer from st through its JSON
-// document: plenty.State has no single-entity accessor for these, and
-// copying them all at once (Agreements, Transfers) would hold the whole
-// table in memory.
-func entity(st *plenty.State, kind, id string, v any) (bool, error) {
-	doc, ok := st.Doc(plenty.Change{Kind: kind, ID: id})
-	if !ok {
-		return false, nil
+// agreementDoc and transferDoc read an agreement's and a transfer's
+// document, whose quantity may be negative (a correction's transfer).
+type agreementDoc struct {
+	plenty.Agreement
+	Quantity signedAmount `json:"quantity"`
+}
+
+type transferDoc struct {
+	plenty.Transfer
+	Quantity signedAmount `json:"quantity"`
+}
+
+// accountLines computes each council's standing per item, as
+// plenty.State.Accounts does, from the transfers and the active
+// agreements src yields: given and received from transfers, committed
+// from active agreements. It holds one line per council and item.
+func accountLines(ctx context.Context, src entities) ([]plenty.AccountLine, error) {
+	lines := map[[2]string]*plenty.AccountLine{}
+	line := func(council, item string) *plenty.AccountLine {
+		k := [2]string{council, item}
+		if lines[k] == nil {
+			lines[k] = &plenty.AccountLine{Council: council, Item: item}
+		}
+		return lines[k]
 	}
-	if err := json.Unmarshal(doc, v); err != nil {
-		return false, fmt.Errorf("%s %s: reading its document: %v", kind, id, err)
+	err := src.each(ctx, "transfer", func(_ string, get func(any) error) error {
+		var doc transferDoc
+		if err := get(&doc); err != nil {
+			return err
+		}
+		q := plenty.Amount(doc.Quantity)
+		line(doc.Provider, doc.Item).Given += q
+		line(doc.Receiver, doc.Item).Received += q
+		return nil
+	})
+	if err != nil {
+		return nil, err
 	}
-	return true, nil
+	err = src.each(ctx, "agreement", func(_ string, get func(any) error) error {
+		var doc agreementDoc
+		if err := get(&doc); err != nil {
+			return err
+		}
+		if doc.Status == plenty.AgreementActive {
+			q := plenty.Amount(doc.Quantity)
+			line(doc.Provider, doc.Item).Committed += q
+			line(doc.Receiver, doc.Item).Committed += q
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	out := make([]plenty.AccountLine, 0, len(lines))
+	for _, l := range lines {
+		out = append(out, *l)
+	}
+	slices.SortFunc(out, func(a, b plenty.AccountLine) int {
+		if c := strings.Compare(a.Council, b.Council); c != 0 {
+			return c
+		}
+		return strings.Compare(a.Item, b.Item)
+	})
+	return out, nil
 }
 
 // signedAmount reads an amount as the state's documents write it, sign
@@ -300,10 +456,10 @@ func (a *signedAmount) UnmarshalJSON(b []byte) error {
 	return nil
 }
 
-// writeTable writes table t, computed from st, to the sinks in batches of
+// writeTable writes table t, computed from src, to the sinks in batches of
 // batch rows, calling onBatch (when not nil) with each batch as well.
 // Memory is one batch, whatever the table's size.
-func writeTable(t *table, st *plenty.State, ids *entityIDs, sinks []sink, mem memory.Allocator, batch int, onBatch func(arrow.RecordBatch) error) error {
+func writeTable(ctx context.Context, t *table, src entities, sinks []sink, mem memory.Allocator, batch int, onBatch func(arrow.RecordBatch) error) error {
 	rb := array.NewRecordBuilder(mem, t.schema())
 	defer rb.Release()
 	rows, batches := 0, 0
@@ -322,7 +478,7 @@ func writeTable(t *table, st *plenty.State, ids *entityIDs, sinks []sink, mem me
 		}
 		return nil
 	}
-	err := tableRows(t, st, ids, rb, func() error {
+	err := tableRows(ctx, t, src, rb, func() error {
 		rows++
 		if rows >= batch {
 			return flush()

@@ -43,8 +43,8 @@ func TestTablesOfAnExchange(t *testing.T) {
 	if _, err := Verify(context.Background(), dir, &VerifyOptions{Key: l.verifier}); err != nil {
 		t.Fatalf("Verify: %v", err)
 	}
-	for _, name := range []string{"agreements.csv", "transfers.csv"} {
-		golden(t, dir, name)
+	for _, tb := range []*table{agreementsTable, transfersTable} {
+		goldenAs(t, dir, tableFile(tb, CSV, int64(len(l.events))), fileName(tb, CSV))
 	}
 	got, err := os.ReadFile(filepath.Join(dir, "accounts.csv"))
 	if err != nil {
@@ -74,7 +74,7 @@ func TestTableRowsMatchState(t *testing.T) {
 	defer mem.AssertSize(t, 0)
 	firstCells := func(tb *table) []string {
 		var out []string
-		err := writeTable(tb, st, ids, nil, mem, 2, func(rec arrow.RecordBatch) error {
+		err := writeTable(context.Background(), tb, stateEntities{st, ids}, nil, mem, 2, func(rec arrow.RecordBatch) error {
 			for i := 0; i < int(rec.NumRows()); i++ {
 				var cells []string
 				for j := range rec.Columns() {
@@ -152,7 +152,7 @@ func writtenDigests(t *testing.T, l *testLog) map[string]*tableDigest {
 			t.Fatal(err)
 		}
 		d := digestSinks([]sink{cs})
-		if err := writeTable(tb, st, ids, []sink{cs}, memory.DefaultAllocator, 4, d.values.addBatch); err != nil {
+		if err := writeTable(context.Background(), tb, stateEntities{st, ids}, []sink{cs}, memory.DefaultAllocator, 4, d.values.addBatch); err != nil {
 			t.Fatal(err)
 		}
 		d.finish()
@@ -168,29 +168,29 @@ func TestReadBackComparesWithRowsWritten(t *testing.T) {
 	l := demoLog(t, "stone-milled")
 	dir := mustWrite(t, l, 10)
 	ctx := context.Background()
-	if _, err := verify(ctx, dir, &VerifyOptions{Key: l.verifier}, writtenDigests(t, l)); err != nil {
+	if _, err := verify(ctx, dir, &VerifyOptions{Key: l.verifier}, &readBack{written: writtenDigests(t, l)}); err != nil {
 		t.Fatalf("verify with the digests of the rows written: %v", err)
 	}
 	// The rows of another history, with another note in offer o1.
 	other := writtenDigests(t, demoLog(t, "rewritten"))
 	written := writtenDigests(t, l)
 	written["offers"].values = other["offers"].values
-	_, err := verify(ctx, dir, &VerifyOptions{Key: l.verifier}, written)
-	if want := "offers.arrow: rows 1 to 2 read back differently from how they were written"; err == nil || err.Error() != want {
+	_, err := verify(ctx, dir, &VerifyOptions{Key: l.verifier}, &readBack{written: written})
+	if want := tableFile(offersTable, Arrow, 10) + ": offers arrow files: rows 1 to 2 read back differently from how they were written"; err == nil || err.Error() != want {
 		t.Fatalf("verify = %v, want %q", err, want)
 	}
 	// The CSV file is compared with the text written.
 	written = writtenDigests(t, l)
 	written["offers"].text = other["offers"].text
-	_, err = verify(ctx, dir, &VerifyOptions{Key: l.verifier}, written)
-	if want := "offers.csv: rows 1 to 2 read back differently from how they were written"; err == nil || err.Error() != want {
+	_, err = verify(ctx, dir, &VerifyOptions{Key: l.verifier}, &readBack{written: written})
+	if want := tableFile(offersTable, CSV, 10) + ": offers csv files: rows 1 to 2 read back differently from how they were written"; err == nil || err.Error() != want {
 		t.Fatalf("verify = %v, want %q", err, want)
 	}
 	// A row count that differs is named as such.
 	written = writtenDigests(t, l)
 	written["offers"].values.rows--
-	_, err = verify(ctx, dir, &VerifyOptions{Key: l.verifier}, written)
-	if want := "offers.arrow: holds 2 rows, but 1 were written"; err == nil || err.Error() != want {
+	_, err = verify(ctx, dir, &VerifyOptions{Key: l.verifier}, &readBack{written: written})
+	if want := tableFile(offersTable, Arrow, 10) + ": offers arrow files: holds 2 rows, but 1 were written"; err == nil || err.Error() != want {
 		t.Fatalf("verify = %v, want %q", err, want)
 	}
 }
@@ -307,7 +307,7 @@ func TestWriteFormats(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(rep.Files) != 1+9*2 || rep.Files[1] != "events.parquet" || rep.Files[2] != "events.csv" {
+	if len(rep.Files) != 1+9*2 || rep.Files[1] != partPath(Parquet, 0, 9) || rep.Files[2] != partPath(CSV, 0, 9) {
 		t.Errorf("checked %v, want datapackage.json and 9 tables in parquet and csv", rep.Files)
 	}
 	_, err = Write(context.Background(), t.TempDir(), l.source(), l.checkpoint(10), l.verifier, &Options{Formats: []Format{CSV}})

@@ -3,6 +3,10 @@ package exports
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
@@ -11,15 +15,31 @@ import (
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
 	"github.com/apache/arrow-go/v18/arrow/memory"
+	"github.com/plentyhub/plenty"
 	"golang.org/x/mod/sumdb/tlog"
 )
 
-// readEventRows reads events.arrow of a snapshot into memory.
+// offersCSV is the one CSV part of the offers of the demo log's snapshot
+// of 10.
+var offersCSV = tableFile(offersTable, CSV, 10)
+
+// arrowPart is the one Arrow part of the demo log's snapshot of 10.
+var arrowPart = partPath(Arrow, 0, 9)
+
+// readEventRows reads the Arrow part of a snapshot of 10 into memory.
 func readEventRows(t *testing.T, dir string) []eventRow {
 	t.Helper()
-	f, err := os.Open(filepath.Join(dir, "events.arrow"))
+	rows, err := tryReadEventRows(dir)
 	if err != nil {
 		t.Fatal(err)
+	}
+	return rows
+}
+
+func tryReadEventRows(dir string) ([]eventRow, error) {
+	f, err := os.Open(filepath.Join(dir, arrowPart))
+	if err != nil {
+		return nil, err
 	}
 	defer f.Close()
 	var rows []eventRow
@@ -36,15 +56,18 @@ func readEventRows(t *testing.T, dir string) []eventRow {
 		}
 		return nil
 	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return rows
+	return rows, err
 }
 
-// writeEventRows writes rows, whatever they hold, as dir/events.arrow: the
-// tamperer's tool.
+// writeEventRows writes rows, whatever they hold, as the Arrow part of a
+// snapshot of 10: the tamperer's tool.
 func writeEventRows(t *testing.T, dir string, rows []eventRow) {
+	t.Helper()
+	writeEventsFile(t, filepath.Join(dir, arrowPart), rows)
+}
+
+// writeEventsFile writes rows as one Arrow file at path.
+func writeEventsFile(t *testing.T, path string, rows []eventRow) {
 	t.Helper()
 	var buf bytes.Buffer
 	s, err := newSink(Arrow, &buf, eventsTable, memory.DefaultAllocator)
@@ -69,7 +92,67 @@ func writeEventRows(t *testing.T, dir string, rows []eventRow) {
 	if err := s.close(); err != nil {
 		t.Fatal(err)
 	}
-	if err := os.WriteFile(filepath.Join(dir, "events.arrow"), buf.Bytes(), 0o644); err != nil {
+	if err := os.WriteFile(path, buf.Bytes(), 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// relist rewrites datapackage.json to describe the files as they now are,
+// as a tamperer would: every size, hash and part's tree hash recomputed,
+// and the resources whose files are gone left out.
+func relist(t *testing.T, dir string) {
+	t.Helper()
+	data, err := os.ReadFile(filepath.Join(dir, DataPackageFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var p DataPackage
+	if err := json.Unmarshal(data, &p); err != nil {
+		t.Fatal(err)
+	}
+	sum := func(path string) (int64, string, bool) {
+		b, err := os.ReadFile(filepath.Join(dir, path))
+		if err != nil {
+			return 0, "", false
+		}
+		h := sha256.Sum256(b)
+		return int64(len(b)), "sha256:" + hex.EncodeToString(h[:]), true
+	}
+	var kept []Resource
+	for _, r := range p.Resources {
+		if r.Parts == nil {
+			n, h, ok := sum(r.Path[0])
+			if !ok {
+				continue
+			}
+			r.Bytes, r.Hash = n, h
+			kept = append(kept, r)
+			continue
+		}
+		ok := true
+		for i := range r.Parts {
+			part := &r.Parts[i]
+			if part.Bytes, part.Hash, ok = sum(part.Path); !ok {
+				break
+			}
+			if rows, err := tryReadEventRows(dir); err == nil && r.Name == "events-arrow" {
+				var tree plenty.Tree
+				for _, row := range rows {
+					tree.Add(tlog.Hash(row.leaf))
+				}
+				part.TreeHash = HashText(tree.Root())
+			}
+		}
+		if ok {
+			kept = append(kept, r)
+		}
+	}
+	p.Resources = kept
+	out, err := p.marshal()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, DataPackageFile), out, 0o644); err != nil {
 		t.Fatal(err)
 	}
 }
@@ -77,18 +160,22 @@ func writeEventRows(t *testing.T, dir string, rows []eventRow) {
 func copyDir(t *testing.T, from string) string {
 	t.Helper()
 	to := t.TempDir()
-	entries, err := os.ReadDir(from)
+	err := filepath.WalkDir(from, func(path string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		rel, _ := filepath.Rel(from, path)
+		if d.IsDir() {
+			return os.MkdirAll(filepath.Join(to, rel), 0o755)
+		}
+		b, err := os.ReadFile(path)
+		if err != nil {
+			return err
+		}
+		return os.WriteFile(filepath.Join(to, rel), b, 0o644)
+	})
 	if err != nil {
 		t.Fatal(err)
-	}
-	for _, e := range entries {
-		b, err := os.ReadFile(filepath.Join(from, e.Name()))
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(filepath.Join(to, e.Name()), b, 0o644); err != nil {
-			t.Fatal(err)
-		}
 	}
 	return to
 }
@@ -96,20 +183,21 @@ func copyDir(t *testing.T, from string) string {
 func remove(t *testing.T, dir string, names ...string) {
 	t.Helper()
 	for _, n := range names {
-		if err := os.Remove(filepath.Join(dir, n)); err != nil {
+		if err := os.RemoveAll(filepath.Join(dir, n)); err != nil {
 			t.Fatal(err)
 		}
 	}
 }
 
-// editEvents rewrites events.arrow and removes what would catch the change
-// before the check under test: datapackage.json (sizes and hashes) and the
-// other events files.
+// editEvents rewrites the Arrow part and hides what would catch the
+// change before the check under test: the other events parts, and the
+// sizes, hashes and tree hash in datapackage.json.
 func editEvents(edit func(rows []eventRow) []eventRow) func(t *testing.T, dir string) {
 	return func(t *testing.T, dir string) {
 		rows := edit(readEventRows(t, dir))
 		writeEventRows(t, dir, rows)
-		remove(t, dir, "datapackage.json", "events.parquet", "events.csv")
+		remove(t, dir, "events/parquet", "events/csv")
+		relist(t, dir)
 	}
 }
 
@@ -133,6 +221,7 @@ func replaceIn(t *testing.T, dir, name, old, new string) {
 }
 
 func truncate(name string, keepPackage bool) func(t *testing.T, dir string) {
+	name = filepath.FromSlash(name)
 	return func(t *testing.T, dir string) {
 		path := filepath.Join(dir, name)
 		fi, err := os.Stat(path)
@@ -143,7 +232,7 @@ func truncate(name string, keepPackage bool) func(t *testing.T, dir string) {
 			t.Fatal(err)
 		}
 		if !keepPackage {
-			remove(t, dir, "datapackage.json")
+			relist(t, dir)
 		}
 	}
 }
@@ -167,9 +256,9 @@ func TestVerifyCatchesTampering(t *testing.T) {
 		opts   VerifyOptions
 		want   string
 	}{
-		{name: "FlippedByteInBody", dir: good, want: "events.arrow: event 3: leaf_hash",
+		{name: "FlippedByteInBody", dir: good, want: arrowPart + ": event 3: leaf_hash",
 			tamper: editEvents(func(r []eventRow) []eventRow { r[3].body[60] ^= 0x01; return r })},
-		{name: "BodyRewrittenAndRehashed", dir: good, want: "events.arrow: the 10 events hash to root",
+		{name: "BodyRewrittenAndRehashed", dir: good, want: arrowPart + ": the 10 events hash to root",
 			tamper: editEvents(func(r []eventRow) []eventRow {
 				r[3].body = bytes.Replace(r[3].body, []byte("stone-milled"), []byte("stone-milleD"), 1)
 				rehash(&r[3])
@@ -185,40 +274,64 @@ func TestVerifyCatchesTampering(t *testing.T) {
 			tamper: editEvents(func(r []eventRow) []eventRow { r[6].kind = "need.withdrawn"; return r })},
 		{name: "DroppedEvent", dir: good, want: "event 4 is missing",
 			tamper: editEvents(func(r []eventRow) []eventRow { return append(r[:4:4], r[5:]...) })},
-		{name: "DroppedLastEvent", dir: good, want: "holds 9 events, but the checkpoint covers 10",
+		{name: "DroppedLastEvent", dir: good, want: arrowPart + ": holds the events up to 8, but datapackage.json says 0 to 9",
 			tamper: editEvents(func(r []eventRow) []eventRow { return r[:9] })},
 		{name: "SwappedEvents", dir: good, want: "events 3 and 4 are swapped",
 			tamper: editEvents(func(r []eventRow) []eventRow { r[3], r[4] = r[4], r[3]; return r })},
 		{name: "RepeatedEvent", dir: good, want: "event 4 appears again at row 5",
 			tamper: editEvents(func(r []eventRow) []eventRow { return append(r[:5:5], append([]eventRow{r[4]}, r[5:]...)...) })},
-		{name: "TruncatedArrow", dir: good, want: "events.arrow: not a readable Arrow IPC file",
-			tamper: truncate("events.arrow", false)},
-		{name: "TruncatedParquet", dir: good, want: "events.parquet: not a readable Parquet file",
-			tamper: truncate("events.parquet", false)},
-		{name: "TruncatedCSV", dir: good, want: "events.csv:",
-			tamper: truncate("events.csv", false)},
+		{name: "TruncatedArrow", dir: good, want: arrowPart + ": not a readable Arrow IPC file",
+			tamper: truncate(arrowPart, false)},
+		{name: "TruncatedParquet", dir: good, want: partPath(Parquet, 0, 9) + ": not a readable Parquet file",
+			tamper: truncate(partPath(Parquet, 0, 9), false)},
+		{name: "TruncatedCSV", dir: good, want: partPath(CSV, 0, 9) + ":",
+			tamper: truncate(partPath(CSV, 0, 9), false)},
 		{name: "TruncatedWithDataPackage", dir: good, want: "bytes, but datapackage.json says",
-			tamper: truncate("events.arrow", true)},
-		{name: "AlteredTableWithDataPackage", dir: good, want: "offers.csv: has hash sha256:",
-			tamper: func(t *testing.T, dir string) { replaceIn(t, dir, "offers.csv", ",250,250,", ",250,200,") }},
-		{name: "AlteredTable", dir: good, want: `offers.csv: row 1 (id o1): column availableQuantity is "200", but the events give "250"`,
+			tamper: truncate(arrowPart, true)},
+		{name: "AlteredTableWithDataPackage", dir: good, want: offersCSV + ": has hash sha256:",
+			tamper: func(t *testing.T, dir string) { replaceIn(t, dir, offersCSV, ",250,250,", ",250,200,") }},
+		{name: "AlteredTable", dir: good, want: offersCSV + `: row 1 (id o1): column availableQuantity is "200", but the events give "250"`,
 			tamper: func(t *testing.T, dir string) {
-				replaceIn(t, dir, "offers.csv", ",250,250,", ",250,200,")
-				remove(t, dir, "datapackage.json")
+				replaceIn(t, dir, offersCSV, ",250,250,", ",250,200,")
+				relist(t, dir)
 			}},
-		{name: "TableRowDropped", dir: good, want: "councils.csv: has 1 rows, but the events give 2",
+		{name: "TableRowDropped", dir: good, want: tableFile(councilsTable, CSV, 10) + ": has 1 rows, but the events give 2: the councils csv files lack the row (id c2)",
 			tamper: func(t *testing.T, dir string) {
-				replaceIn(t, dir, "councils.csv", "c2,\"Hill Mill, \"\"North\"\"\",food,Riverside,51.5,-0.2,2026-11-21T10:01:00.000000000Z\n", "")
-				remove(t, dir, "datapackage.json")
+				replaceIn(t, dir, tableFile(councilsTable, CSV, 10), "c2,\"Hill Mill, \"\"North\"\"\",food,Riverside,51.5,-0.2,2026-11-21T10:01:00.000000000Z\n", "")
+				relist(t, dir)
 			}},
-		{name: "ListedFileMissing", dir: good, want: "needs.parquet: is listed in datapackage.json, but the source does not have it",
-			tamper: func(t *testing.T, dir string) { remove(t, dir, "needs.parquet") }},
+		{name: "ListedFileMissing", dir: good, want: "accounts.parquet: is listed in datapackage.json, but the source does not have it",
+			tamper: func(t *testing.T, dir string) { remove(t, dir, "accounts.parquet") }},
+		{name: "TablePartMissing", dir: good, want: tableFile(needsTable, Parquet, 10) + ": is listed in datapackage.json, but the source does not have it",
+			tamper: func(t *testing.T, dir string) { remove(t, dir, tableFile(needsTable, Parquet, 10)) }},
+		{name: "TableRowRepeated", dir: good, want: offersCSV + ": row 2 (id o1) is not a row the events give (or appears twice)",
+			tamper: func(t *testing.T, dir string) {
+				b, _ := os.ReadFile(filepath.Join(dir, offersCSV))
+				lines := strings.SplitAfter(string(b), "\n")
+				os.WriteFile(filepath.Join(dir, offersCSV), []byte(strings.Join(append(lines[:2], append([]string{lines[1]}, lines[2:]...)...), "")), 0o644)
+				relist(t, dir)
+			}},
+		{name: "PartMissing", dir: good, want: partPath(Parquet, 0, 9) + ": is listed in datapackage.json, but the source does not have it",
+			tamper: func(t *testing.T, dir string) { remove(t, dir, partPath(Parquet, 0, 9)) }},
+		{name: "PartAltered", dir: good, want: arrowPart + ": has hash sha256:",
+			tamper: func(t *testing.T, dir string) {
+				b, err := os.ReadFile(filepath.Join(dir, arrowPart))
+				if err != nil {
+					t.Fatal(err)
+				}
+				b[len(b)/2] ^= 1
+				os.WriteFile(filepath.Join(dir, arrowPart), b, 0o644)
+			}},
+		{name: "PartRenamed", dir: good, want: `datapackage.json: resource events-arrow: part 0 is named "events/arrow/../../offers.arrow"`,
+			tamper: func(t *testing.T, dir string) {
+				replaceIn(t, dir, "datapackage.json", `"path": "`+arrowPart+`"`, `"path": "events/arrow/../../offers.arrow"`)
+			}},
 		{name: "DataPackageOfAnotherTree", dir: good, want: "datapackage.json: describes tree size 11",
 			tamper: func(t *testing.T, dir string) {
 				replaceIn(t, dir, "datapackage.json", `"treeSize": 10`, `"treeSize": 11`)
 			}},
 		{name: "NoEvents", dir: good, want: "neither events.arrow nor events.parquet",
-			tamper: func(t *testing.T, dir string) { remove(t, dir, "events.arrow", "events.parquet", "datapackage.json") }},
+			tamper: func(t *testing.T, dir string) { remove(t, dir, "events", "datapackage.json") }},
 		{name: "NoKey", dir: good, want: "no key file and no --key",
 			tamper: func(t *testing.T, dir string) { remove(t, dir, "key") }},
 		{name: "NoCheckpoint", dir: good, want: "no checkpoint file",
@@ -271,13 +384,14 @@ func TestVerifyAccepts(t *testing.T) {
 		{name: "SinceEmptyTree", opts: VerifyOptions{Since: l.checkpoint(0)}},
 		{name: "SinceEarlier", opts: VerifyOptions{Key: l.verifier, Since: l.checkpoint(5)}},
 		{name: "SinceSame", opts: VerifyOptions{Key: l.verifier, Since: l.checkpoint(10)}},
-		{name: "ParquetOnly", drop: []string{"datapackage.json", "events.arrow", "events.csv"}},
+		{name: "ParquetOnly", drop: []string{"events/arrow", "events/csv"}},
 		{name: "EventsOnly", drop: tableFiles()},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			dir := copyDir(t, good)
 			remove(t, dir, tt.drop...)
+			relist(t, dir)
 			rep, err := Verify(context.Background(), dir, &tt.opts)
 			if err != nil {
 				t.Fatal(err)
@@ -292,10 +406,15 @@ func TestVerifyAccepts(t *testing.T) {
 	}
 }
 
-// tableFiles names every projection file and datapackage.json.
+// tableFiles names every projection file of the snapshot of 10, folders
+// of parts included.
 func tableFiles() []string {
-	names := []string{"datapackage.json"}
+	var names []string
 	for _, t := range projections {
+		if isPartitioned(t) {
+			names = append(names, t.name)
+			continue
+		}
 		for _, f := range Formats {
 			names = append(names, fileName(t, f))
 		}

@@ -14,7 +14,6 @@ import (
 
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/memory"
-	"github.com/plentyhub/plenty"
 )
 
 // VerifyOptions tune Verify. The zero value trusts the source's own key
@@ -79,12 +78,12 @@ func Verify(ctx context.Context, source string, opts *VerifyOptions) (*Report, e
 	return verify(ctx, source, opts, nil)
 }
 
-// verify is Verify; when written is not nil (the read-back of a snapshot
+// verify is Verify; when back is not nil (the read-back of a snapshot
 // just written), each table file is compared with the digest of the rows
-// written to it, by table name, instead of with a second replay of the
-// events, and the events files are checked for their hashes and columns
-// only: the writer already replayed them.
-func verify(ctx context.Context, source string, opts *VerifyOptions, written map[string]*tableDigest) (*Report, error) {
+// written to it, by table name, instead of with a replay of the events,
+// the events files are checked for their hashes and columns only, and the
+// parts reused from an earlier snapshot for their sizes only.
+func verify(ctx context.Context, source string, opts *VerifyOptions, back *readBack) (*Report, error) {
 	if opts == nil {
 		opts = &VerifyOptions{}
 	}
@@ -97,7 +96,7 @@ func verify(ctx context.Context, source string, opts *VerifyOptions, written map
 	if mem == nil {
 		mem = memory.DefaultAllocator
 	}
-	v := &verifier{ctx: ctx, src: src, opts: opts, mem: mem, rep: &Report{}, written: written}
+	v := &verifier{ctx: ctx, src: src, opts: opts, mem: mem, rep: &Report{}, back: back}
 	if err := v.run(); err != nil {
 		return nil, err
 	}
@@ -112,17 +111,42 @@ type verifier struct {
 	rep    *Report
 	cp     Checkpoint
 	since  *Checkpoint
-	st     *plenty.State
-	ids    *entityIDs          // the entities of st
-	listed map[string]Resource // datapackage.json's resources by path; nil without one
-	seen   map[string]bool
-	// written holds, by table, the digest of the rows written; nil when
-	// the tables are checked against a replay.
+	ents   entities              // the replay's entities, the tables are checked against
+	listed map[string]listedFile // datapackage.json's files by path; nil without one
+	parts  map[Format][]Part     // the events' part files by format, as datapackage.json lists them
+	// tableParts holds the part files of the partitioned projection
+	// tables, by table name and format.
+	tableParts map[string]map[Format][]Part
+	seen       map[string]bool
+	// back is set for the read-back of a snapshot just written; nil when
+	// everything is checked against a replay.
+	back *readBack
+}
+
+// listedFile is a file's size and hash as datapackage.json lists them.
+type listedFile struct {
+	bytes int64
+	hash  string
+}
+
+// readBack is what the read-back of a snapshot just written compares
+// with: the digest of the rows written to each table, by table name, and
+// the parts carried over from the earlier snapshot, which are checked for
+// their size only (they were read back when first written).
+type readBack struct {
 	written map[string]*tableDigest
+	reused  int64           // events in the reused parts, from seq 0
+	linked  map[string]bool // the table parts linked from the earlier snapshot
 }
 
 // readSmall reads a small file whole; found is false when it is absent.
+// datapackage.json may be up to 64 MiB (it lists every part: about 250
+// bytes each, a few thousand at 100M events); the others up to 1 MiB.
 func (v *verifier) readSmall(name string) (data []byte, found bool, err error) {
+	limit := 1 << 20
+	if name == DataPackageFile {
+		limit = 64 << 20
+	}
 	f, err := v.src.open(v.ctx, name)
 	if err == errNotFound {
 		return nil, false, nil
@@ -131,12 +155,12 @@ func (v *verifier) readSmall(name string) (data []byte, found bool, err error) {
 		return nil, false, err
 	}
 	defer f.Close()
-	data, err = io.ReadAll(io.LimitReader(f, 1<<20+1))
+	data, err = io.ReadAll(io.LimitReader(f, int64(limit)+1))
 	if err != nil {
 		return nil, false, err
 	}
-	if len(data) > 1<<20 {
-		return nil, false, faultf(v.src.where(name), "is larger than 1 MiB")
+	if len(data) > limit {
+		return nil, false, faultf(v.src.where(name), "is larger than %d MiB", limit>>20)
 	}
 	return data, true, nil
 }
@@ -151,23 +175,34 @@ func (v *verifier) run() error {
 	v.seen = map[string]bool{}
 	primary := true
 	for _, f := range Formats {
-		name := fileName(eventsTable, f)
-		file, err := v.openChecked(name)
-		if err == errNotFound {
-			if f == Parquet && primary {
-				return faultf("", "the source has neither events.arrow nor events.parquet: nothing to verify")
+		var err error
+		if parts, ok := v.parts[f]; ok {
+			err = v.checkEventParts(f, parts, primary && v.back == nil)
+		} else {
+			name := fileName(eventsTable, f)
+			var file *os.File
+			file, err = v.openChecked(name)
+			if err == errNotFound {
+				if f == Parquet && primary {
+					return faultf("", "the source has neither events.arrow nor events.parquet, nor their parts: nothing to verify")
+				}
+				continue
 			}
-			continue
+			if err != nil {
+				return err
+			}
+			err = v.checkEvents(f, file, primary && v.back == nil)
+			file.Close()
+			if err != nil {
+				err = v.fileFault(name, err)
+			}
 		}
 		if err != nil {
 			return err
 		}
-		err = v.checkEvents(f, file, primary && v.written == nil)
-		file.Close()
-		if err != nil {
-			return v.fileFault(name, err)
+		if f != CSV {
+			primary = false
 		}
-		primary = false
 	}
 	for _, t := range projections {
 		if err := v.checkProjection(t); err != nil {
@@ -189,54 +224,6 @@ func (v *verifier) run() error {
 		file.Close()
 	}
 	return nil
-}
-
-// checkProjection checks every file of table t present.
-func (v *verifier) checkProjection(t *table) error {
-	for _, f := range Formats {
-		name := fileName(t, f)
-		file, err := v.openChecked(name)
-		if err == errNotFound {
-			continue
-		}
-		if err != nil {
-			return err
-		}
-		if d := v.written[t.name]; d != nil {
-			err = v.checkWritten(t, f, file, d)
-		} else {
-			want := streamRows(t, v.st, v.ids, v.mem)
-			err = v.checkTable(t, f, file, want)
-			if cerr := want.close(); err == nil {
-				err = cerr
-			}
-		}
-		file.Close()
-		if err != nil {
-			return v.fileFault(name, err)
-		}
-	}
-	return nil
-}
-
-// checkWritten compares a table file with the digest of the rows written
-// to it.
-func (v *verifier) checkWritten(t *table, f Format, file readAtSeeker, written *tableDigest) error {
-	got, want := newRowDigest(), written.values
-	var err error
-	if f == CSV {
-		if want = written.text; want == nil {
-			return fmt.Errorf("was not written by this export")
-		}
-		err = readCSV(v.ctx, file, t, func(row []string) error { got.addRow(row); return nil })
-	} else {
-		err = readBatches(v.ctx, f, file, t, v.mem, got.addBatch)
-	}
-	if err != nil {
-		return err
-	}
-	got.finish()
-	return want.compare(got)
 }
 
 // fileFault turns an error met while checking a file into a Fault naming
@@ -321,9 +308,48 @@ func (v *verifier) readPackage() error {
 		return faultf(where, "describes tree size %d with root %s, but the checkpoint signs size %d with root %s",
 			p.Checkpoint.TreeSize, p.Checkpoint.RootHash, v.cp.Size, HashText(v.cp.Root))
 	}
-	v.listed = map[string]Resource{}
+	v.listed = map[string]listedFile{}
+	v.parts = map[Format][]Part{}
+	v.tableParts = map[string]map[Format][]Part{}
 	for _, r := range p.Resources {
-		v.listed[r.Path] = r
+		if r.Parts == nil && r.Path != nil {
+			// One file (an export written before the parts, or the
+			// accounts).
+			if len(r.Path) != 1 {
+				return faultf(where, "resource %s has %d paths but no parts", r.Name, len(r.Path))
+			}
+			v.listed[r.Path[0]] = listedFile{r.Bytes, r.Hash}
+			continue
+		}
+		f, err := ParseFormat(r.Format)
+		var t *table
+		for _, pt := range partitioned {
+			if r.Name == pt.name+"-"+r.Format {
+				t = pt
+			}
+		}
+		if err != nil || t == nil {
+			return faultf(where, "resource %s lists parts; only the events and the entity tables are in parts", r.Name)
+		}
+		if t == eventsTable {
+			err = checkPartList(f, r, v.cp.Size)
+		} else {
+			err = checkTablePartList(t, f, r, v.cp.Size)
+		}
+		if err != nil {
+			return faultf(where, "resource %s: %v", r.Name, err)
+		}
+		for _, part := range r.Parts {
+			v.listed[part.Path] = listedFile{part.Bytes, part.Hash}
+		}
+		if t == eventsTable {
+			v.parts[f] = r.Parts
+		} else {
+			if v.tableParts[t.name] == nil {
+				v.tableParts[t.name] = map[Format][]Part{}
+			}
+			v.tableParts[t.name][f] = r.Parts
+		}
 	}
 	v.rep.Files = append(v.rep.Files, DataPackageFile)
 	return nil
@@ -360,69 +386,40 @@ func (v *verifier) openChecked(name string) (*os.File, error) {
 			f.Close()
 			return nil, err
 		}
-		if n != r.Bytes {
+		if n != r.bytes {
 			f.Close()
-			return nil, faultf(where, "has %d bytes, but datapackage.json says %d (truncated or altered)", n, r.Bytes)
+			return nil, faultf(where, "has %d bytes, but datapackage.json says %d (truncated or altered)", n, r.bytes)
 		}
-		if got := "sha256:" + hex.EncodeToString(h.Sum(nil)); got != r.Hash {
+		if got := "sha256:" + hex.EncodeToString(h.Sum(nil)); got != r.hash {
 			f.Close()
-			return nil, faultf(where, "has hash %s, but datapackage.json says %s (altered)", got, r.Hash)
+			return nil, faultf(where, "has hash %s, but datapackage.json says %s (altered)", got, r.hash)
 		}
 	}
 	v.rep.Files = append(v.rep.Files, name)
 	return f, nil
 }
 
-// checkTable compares a projection file with the rows the replay gives.
-func (v *verifier) checkTable(t *table, f Format, file readAtSeeker, want *rowStream) error {
-	n := 0
-	compare := func(got []string) error {
-		w, err := want.next()
-		if err != nil {
-			return err
-		}
-		if w == nil {
-			return fmt.Errorf("has more rows than the %d the events give", want.rows)
-		}
-		for j, col := range t.cols {
-			if got[j] != w[j] {
-				return fmt.Errorf("row %d (%s): column %s is %q, but the events give %q", n+1, rowKey(t, w), col.name, got[j], w[j])
-			}
-		}
-		n++
-		return nil
-	}
-	var err error
-	if f == CSV {
-		err = readCSV(v.ctx, file, t, compare)
-	} else {
-		row := make([]string, len(t.cols))
-		err = readBatches(v.ctx, f, file, t, v.mem, func(rec arrow.RecordBatch) error {
-			for i := 0; i < int(rec.NumRows()); i++ {
-				for j, c := range rec.Columns() {
-					s, err := cellText(c, i)
-					if err != nil {
-						return fmt.Errorf("row %d column %s: %v", n+1, t.cols[j].name, err)
-					}
-					row[j] = s
-				}
-				if err := compare(row); err != nil {
-					return err
-				}
-			}
-			return nil
-		})
+// statChecked checks that a listed file is there with the size listed,
+// without reading it.
+func (v *verifier) statChecked(name string) error {
+	where := v.src.where(name)
+	v.seen[name] = true
+	f, err := v.src.open(v.ctx, name)
+	if err == errNotFound {
+		return faultf(where, "is listed in datapackage.json, but the source does not have it")
 	}
 	if err != nil {
 		return err
 	}
-	total, err := want.count()
+	defer f.Close()
+	fi, err := f.Stat()
 	if err != nil {
 		return err
 	}
-	if n != total {
-		return fmt.Errorf("has %d rows, but the events give %d", n, total)
+	if r := v.listed[name]; fi.Size() != r.bytes {
+		return faultf(where, "has %d bytes, but datapackage.json says %d (truncated or altered)", fi.Size(), r.bytes)
 	}
+	v.rep.Files = append(v.rep.Files, name)
 	return nil
 }
 
@@ -457,13 +454,13 @@ type rowStream struct {
 
 var errStopped = errors.New("stopped")
 
-// streamRows starts computing table t from st. The caller closes the
+// streamRows starts computing table t from src. The caller closes the
 // stream.
-func streamRows(t *table, st *plenty.State, ids *entityIDs, mem memory.Allocator) *rowStream {
+func streamRows(ctx context.Context, t *table, src entities, mem memory.Allocator) *rowStream {
 	s := &rowStream{batches: make(chan arrow.RecordBatch, 1), stop: make(chan struct{}), result: make(chan error, 1),
 		row: make([]string, len(t.cols))}
 	go func() {
-		err := writeTable(t, st, ids, nil, mem, 1<<14, func(rec arrow.RecordBatch) error {
+		err := writeTable(ctx, t, src, nil, mem, 1<<14, func(rec arrow.RecordBatch) error {
 			rec.Retain()
 			select {
 			case s.batches <- rec:
@@ -506,19 +503,6 @@ func (s *rowStream) next() ([]string, error) {
 	s.i++
 	s.rows++
 	return s.row, nil
-}
-
-// count returns the number of rows in all: those yielded and those left.
-func (s *rowStream) count() (int, error) {
-	n := s.rows
-	if s.cur != nil {
-		n += int(s.cur.NumRows()) - s.i
-	}
-	for rec := range s.batches {
-		n += int(rec.NumRows())
-		rec.Release()
-	}
-	return n, s.close()
 }
 
 // close stops the computation, releases every batch and returns its

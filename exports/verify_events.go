@@ -31,7 +31,9 @@ type eventChecker struct {
 	cp    Checkpoint
 	since *Checkpoint
 	st    *plenty.State // nil for a file checked only for its hashes
+	ids   *entityIDs    // the entities of st
 	tree  plenty.Tree
+	part  *plenty.Tree // the tree of the current part's leaves, if in parts
 	n     int64
 	// gap is the first row whose seq is not its position; what it means
 	// (a missing, swapped or repeated event) shows at the next row.
@@ -102,6 +104,9 @@ func (c *eventChecker) row(r eventRow) error {
 // add adds the leaf of the row just checked to the tree.
 func (c *eventChecker) add(leaf tlog.Hash) error {
 	c.tree.Add(leaf)
+	if c.part != nil {
+		c.part.Add(leaf)
+	}
 	c.n++
 	if c.since != nil && c.n == c.since.Size {
 		return c.checkSince()
@@ -155,64 +160,164 @@ func (c *eventChecker) end() error {
 	return nil
 }
 
-// checkEvents checks one events file. The primary file (the first of
-// events.arrow and events.parquet present) is also replayed into the state
-// the tables are checked against.
-func (v *verifier) checkEvents(f Format, file readAtSeeker, primary bool) error {
+// newEventChecker starts checking the events from seq 0. With replay
+// (the primary events, the first of Arrow and Parquet present) each event
+// is also applied to a fold whose entities the tables are checked against.
+func (v *verifier) newEventChecker(replay bool) *eventChecker {
 	c := &eventChecker{cp: v.cp, since: v.since}
-	var ids *entityIDs
-	if primary {
+	if replay {
 		c.st = plenty.NewState()
-		ids = watch(c.st)
+		c.ids = watch(c.st)
 	}
-	var err error
+	return c
+}
+
+// file checks the rows of one events file (or part) in format f.
+func (c *eventChecker) file(v *verifier, f Format, file readAtSeeker) error {
 	if f == CSV {
-		err = readCSV(v.ctx, file, eventsTable, func(row []string) error {
+		return readCSV(v.ctx, file, eventsTable, func(row []string) error {
 			r, err := parseEventRow(row, c.n)
 			if err != nil {
 				return err
 			}
 			return c.row(r)
 		})
-	} else {
-		err = readBatches(v.ctx, f, file, eventsTable, v.mem, func(rec arrow.RecordBatch) error {
-			seq := rec.Column(0).(*array.Int64)
-			tm := rec.Column(1).(*array.Timestamp)
-			kind := rec.Column(2).(*array.String)
-			actor := rec.Column(3).(*array.String)
-			body := rec.Column(4).(*array.Binary)
-			leaf := rec.Column(5).(*array.FixedSizeBinary)
-			for i := 0; i < int(rec.NumRows()); i++ {
-				for j, col := range rec.Columns() {
-					if col.IsNull(i) {
-						return fmt.Errorf("row %d: %s is null", c.n, eventsTable.cols[j].name)
-					}
-				}
-				err := c.row(eventRow{seq: seq.Value(i), timeNS: int64(tm.Value(i)), kind: kind.Value(i),
-					actor: actor.Value(i), body: body.Value(i), leaf: leaf.Value(i)})
-				if err != nil {
-					return err
+	}
+	return readBatches(v.ctx, f, file, eventsTable, v.mem, func(rec arrow.RecordBatch) error {
+		seq := rec.Column(0).(*array.Int64)
+		tm := rec.Column(1).(*array.Timestamp)
+		kind := rec.Column(2).(*array.String)
+		actor := rec.Column(3).(*array.String)
+		body := rec.Column(4).(*array.Binary)
+		leaf := rec.Column(5).(*array.FixedSizeBinary)
+		for i := 0; i < int(rec.NumRows()); i++ {
+			for j, col := range rec.Columns() {
+				if col.IsNull(i) {
+					return fmt.Errorf("row %d: %s is null", c.n, eventsTable.cols[j].name)
 				}
 			}
-			return nil
-		})
-	}
-	if err != nil {
+			err := c.row(eventRow{seq: seq.Value(i), timeNS: int64(tm.Value(i)), kind: kind.Value(i),
+				actor: actor.Value(i), body: body.Value(i), leaf: leaf.Value(i)})
+			if err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}
+
+// checkEvents checks one events file holding every event.
+func (v *verifier) checkEvents(f Format, file readAtSeeker, replay bool) error {
+	c := v.newEventChecker(replay)
+	if err := c.file(v, f, file); err != nil {
 		return err
 	}
+	return v.endEvents(c)
+}
+
+// endEvents checks what holds once every event was read: the count and
+// the root, and for a replay the invariants over the whole state.
+func (v *verifier) endEvents(c *eventChecker) error {
 	if err := c.end(); err != nil {
 		return err
 	}
-	if primary {
-		// The invariants over the whole state: every reservation
-		// balances, and no mandate outranks or outlives its issuer.
+	if c.st != nil {
+		// Every reservation balances, and no mandate outranks or
+		// outlives its issuer.
 		if err := c.st.CheckBalances(); err != nil {
 			return err
 		}
 		if err := c.st.CheckMandates(); err != nil {
 			return err
 		}
-		v.st, v.ids = c.st, ids
+		v.ents = stateEntities{c.st, c.ids}
+	}
+	return nil
+}
+
+// checkEventParts checks the part files of the events in format f, in
+// order, as one file: each part's rows must be its seq range and hash to
+// its tree hash. For a read-back, the parts reused from an earlier
+// snapshot are checked for their size only, and the tree is carried over
+// their tree hashes.
+func (v *verifier) checkEventParts(f Format, parts []Part, replay bool) error {
+	c := v.newEventChecker(replay)
+	i := 0
+	if v.back != nil && v.back.reused > 0 {
+		var reused []tlog.Hash
+		for ; i < len(parts) && parts[i].Last < v.back.reused; i++ {
+			p := parts[i]
+			if err := v.statChecked(p.Path); err != nil {
+				return err
+			}
+			h, _ := ParseHashText(p.TreeHash)
+			reused = append(reused, h)
+		}
+		if i > 0 {
+			if err := c.tree.SetEdge(parts[i-1].Last+1, edgeOf(reused)); err != nil {
+				return err
+			}
+			c.n = parts[i-1].Last + 1
+		}
+	}
+	for ; i < len(parts); i++ {
+		p := parts[i]
+		file, err := v.openChecked(p.Path)
+		if err != nil {
+			return err
+		}
+		c.part = &plenty.Tree{}
+		err = c.file(v, f, file)
+		file.Close()
+		if err == nil && c.n != p.Last+1 {
+			err = fmt.Errorf("holds the events up to %d, but datapackage.json says %d to %d", c.n-1, p.First, p.Last)
+		}
+		if err == nil && c.gap == nil && HashText(c.part.Root()) != p.TreeHash {
+			err = fmt.Errorf("its events hash to %s, but datapackage.json says %s", HashText(c.part.Root()), p.TreeHash)
+		}
+		if err != nil {
+			return v.fileFault(p.Path, err)
+		}
+	}
+	c.part = nil
+	if err := v.endEvents(c); err != nil {
+		name := fileName(eventsTable, f)
+		if len(parts) > 0 {
+			name = parts[len(parts)-1].Path
+		}
+		return v.fileFault(name, err)
+	}
+	return nil
+}
+
+// checkPartList checks that the parts of an events resource cover the
+// events 0..size-1 in order, under the names the writer gives them, so
+// that no listed path leaves the snapshot's folder.
+func checkPartList(f Format, r Resource, size int64) error {
+	if len(r.Path) != len(r.Parts) {
+		return fmt.Errorf("lists %d paths but %d parts", len(r.Path), len(r.Parts))
+	}
+	next := int64(0)
+	for i, p := range r.Parts {
+		switch {
+		case p.First != next || p.Last < p.First:
+			return fmt.Errorf("part %d holds the events %d to %d; the next part must start at %d", i, p.First, p.Last, next)
+		case p.Path != partPath(f, p.First, p.Last) || r.Path[i] != p.Path:
+			name := r.Path[i]
+			if name == partPath(f, p.First, p.Last) {
+				name = p.Path
+			}
+			return fmt.Errorf("part %d is named %q; the events %d to %d are in %q", i, name, p.First, p.Last, partPath(f, p.First, p.Last))
+		case p.Bytes <= 0:
+			return fmt.Errorf("part %s has %d bytes", p.Path, p.Bytes)
+		}
+		if _, err := ParseHashText(p.TreeHash); err != nil {
+			return fmt.Errorf("part %s: treeHash %v", p.Path, err)
+		}
+		next = p.Last + 1
+	}
+	if next != size {
+		return fmt.Errorf("the parts hold %d events, but the checkpoint covers %d", next, size)
 	}
 	return nil
 }

@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/plentyhub/plenty"
+	"github.com/plentyhub/plenty/exports"
 	"github.com/plentyhub/plenty/hub"
 	"github.com/plentyhub/plenty/ledger"
 )
@@ -203,16 +204,14 @@ func grepTree(t *testing.T, dir string, needles ...string) []string {
 // those that contain any of needles.
 func grepOpen(t *testing.T, h *testHub, needles ...string) []string {
 	t.Helper()
-	var pkg struct {
-		Resources []struct{ Path string }
-	}
+	var pkg exports.DataPackage
 	dp := h.call("GET", "/open/datapackage.json", "", "").want(t, 200)
 	if err := json.Unmarshal(dp.Raw, &pkg); err != nil || len(pkg.Resources) == 0 {
 		t.Fatalf("datapackage: %v, %s", err, dp.Raw)
 	}
 	names := []string{"datapackage.json", "checkpoint", "key", "events.arrow", "events.parquet", "events.csv"}
 	for _, r := range pkg.Resources {
-		names = append(names, filepath.Base(r.Path))
+		names = append(names, r.Path...) // a file, or the events' parts
 	}
 	var found []string
 	for _, n := range names {

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"sync"
 	"time"
 
 	"github.com/gofiber/fiber/v2"
@@ -148,6 +149,7 @@ func (s *Server) fedRoutes() {
 	fed.Get("/witness/:hash/checkpoint", s.getWitnessed)
 	fed.Get("/mirror/:hash/open/tile/*", s.getMirrorTile)
 	fed.Get("/mirror/:hash/open/:name", s.getMirrorFile)
+	fed.Get("/mirror/:hash/open/:table/:format/:part", s.getMirrorPart)
 
 	s.app.Get("/open/tile/*", s.getTile)
 	s.app.Get("/open/neighbours", s.needFederation, s.getOpenNeighbours)
@@ -324,30 +326,158 @@ func (s *Server) getMirrorFile(c *fiber.Ctx) error {
 	return s.sendOpenFile(c, dir, name, mt)
 }
 
-// mirrorSnapshot returns the folder of the newest open-data snapshot of a
-// mirror, writing one first when the mirror has grown past it.
-func (s *Server) mirrorSnapshot(ctx context.Context, n *federation.Neighbour) (string, error) {
-	s.mirrorWrite.Lock() // one snapshot of a mirror written at a time
-	defer s.mirrorWrite.Unlock()
-	var dir string
-	err := n.Read(func(v federation.MirrorView) error {
-		w := v.Witnessed()
-		if w.Size == 0 {
-			return plenty.Errorf(plenty.ENOTFOUND, "this hub has not mirrored %s yet", n.Origin())
+// mirrors writes the open-data snapshots of the neighbours' mirrors, one
+// at a time, on a goroutine of its own: a request for a mirror's files
+// wakes it and serves the snapshot there is, or waits for the first.
+type mirrors struct {
+	start     sync.Once
+	mu        sync.Mutex
+	wanted    map[string]*federation.Neighbour // by origin hash, to look at
+	lastErr   map[string]error                 // of the last attempt, by origin hash
+	published chan struct{}                    // closed and replaced after each attempt
+	wake      chan struct{}                    // buffered, size 1
+}
+
+func newMirrors() *mirrors {
+	return &mirrors{wanted: map[string]*federation.Neighbour{}, lastErr: map[string]error{},
+		published: make(chan struct{}), wake: make(chan struct{}, 1)}
+}
+
+// mirrorRoot is the folder of a neighbour's mirrored open data.
+func (s *Server) mirrorRoot(n *federation.Neighbour) string {
+	return filepath.Join(s.ledger.Dir(), "mirrors", federation.OriginHash(n.Origin()), "open")
+}
+
+func (s *Server) runMirrors(stop <-chan struct{}) {
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	go func() { <-stop; cancel() }()
+	m := s.mirrors
+	for {
+		select {
+		case <-stop:
+			return
+		case <-m.wake:
 		}
-		root := filepath.Join(s.ledger.Dir(), "mirrors", federation.OriginHash(n.Origin()), "open")
-		if d, size, err := exports.Latest(root); err == nil && size >= w.Size {
-			dir = d
+		m.mu.Lock()
+		wanted := m.wanted
+		m.wanted = map[string]*federation.Neighbour{}
+		m.mu.Unlock()
+		for hash, n := range wanted {
+			err := s.writeMirrorSnapshot(ctx, n)
+			if err != nil && ctx.Err() == nil {
+				s.log.Error("federation: writing a mirror's snapshot failed", "origin", n.Origin(), "err", err)
+			}
+			m.mu.Lock()
+			m.lastErr[hash] = err
+			m.mu.Unlock()
+		}
+		m.mu.Lock()
+		close(m.published)
+		m.published = make(chan struct{})
+		m.mu.Unlock()
+	}
+}
+
+// writeMirrorSnapshot writes a snapshot of a mirror when it has grown past
+// the newest one. A mirror has no projection documents: the tables come
+// from a replay of its events.
+func (s *Server) writeMirrorSnapshot(ctx context.Context, n *federation.Neighbour) error {
+	return n.Read(func(v federation.MirrorView) error {
+		w := v.Witnessed()
+		root := s.mirrorRoot(n)
+		if _, size, err := exports.Latest(root); w.Size == 0 || (err == nil && size >= w.Size) {
 			return nil
 		}
-		snap, err := exports.Write(context.WithoutCancel(ctx), root, v.Events, []byte(w.Note), n.Key(), nil)
+		snap, err := exports.Write(ctx, root, v.Events, []byte(w.Note), n.Key(), nil)
 		if err != nil && snap == nil {
 			return err
 		}
-		dir = snap.Dir
 		return nil
 	})
-	return dir, err
+}
+
+// mirrorSnapshot returns the folder of the newest open-data snapshot of a
+// mirror, as fresh as what this hub witnessed. It never writes one: when
+// the mirror has grown past the newest, it wakes the mirrors' writer and
+// waits for it (serving the older one if that takes too long).
+func (s *Server) mirrorSnapshot(ctx context.Context, n *federation.Neighbour) (string, error) {
+	m := s.mirrors
+	m.start.Do(func() {
+		s.loops.done.Add(1)
+		go func() {
+			defer s.loops.done.Done()
+			s.runMirrors(s.loops.stop)
+		}()
+	})
+	hash := federation.OriginHash(n.Origin())
+	deadline := time.After(firstSnapshotWait)
+	for {
+		var witnessed int64
+		n.Read(func(v federation.MirrorView) error { witnessed = v.Witnessed().Size; return nil })
+		if witnessed == 0 {
+			return "", plenty.Errorf(plenty.ENOTFOUND, "this hub has not mirrored %s yet", n.Origin())
+		}
+		m.mu.Lock()
+		published, lastErr := m.published, m.lastErr[hash]
+		m.mu.Unlock()
+		dir, size, err := exports.Latest(s.mirrorRoot(n))
+		if err != nil && plenty.ErrorCode(err) != plenty.ENOTFOUND {
+			return "", err
+		}
+		found := err == nil
+		if found && size >= witnessed {
+			return dir, nil
+		}
+		m.mu.Lock()
+		m.wanted[hash] = n
+		m.mu.Unlock()
+		select {
+		case m.wake <- struct{}{}:
+		default:
+		}
+		if lastErr != nil {
+			// The last attempt failed: the writer tries again, but this
+			// request does not wait for it.
+			if found {
+				return dir, nil
+			}
+			return "", lastErr
+		}
+		select {
+		case <-published:
+		case <-ctx.Done():
+			return "", ctx.Err()
+		case <-s.loops.stop:
+			return "", plenty.Errorf(plenty.EUNAVAILABLE, "the hub is shutting down")
+		case <-deadline:
+			if found {
+				return dir, nil
+			}
+			return "", plenty.Errorf(plenty.EUNAVAILABLE, "the mirror's open-data snapshot is still being written; try again shortly")
+		}
+	}
+}
+
+// getMirrorPart serves a part file of the events of a mirror's snapshot.
+func (s *Server) getMirrorPart(c *fiber.Ctx) error {
+	n, err := s.neighbour(c)
+	if err != nil {
+		return err
+	}
+	if !exports.Partitioned(c.Params("table")) {
+		return c.Next()
+	}
+	name, mt, err := partName(c)
+	if err != nil {
+		return err
+	}
+	dir, err := s.mirrorSnapshot(c.UserContext(), n)
+	if err != nil {
+		return err
+	}
+	c.Set(fiber.HeaderCacheControl, "public, no-cache")
+	return s.sendOpenFile(c, dir, name, mt)
 }
 
 // sendCosigned answers /open/checkpoint and /open/{size}/checkpoint: the

@@ -12,7 +12,7 @@ import (
 	"log/slog"
 	"net"
 	"path/filepath"
-	"sync"
+
 	"time"
 
 	"github.com/gofiber/fiber/v2"
@@ -171,8 +171,7 @@ type Server struct {
 	contacts *contacts
 	coord    *coord
 	fed      *federation.Federation // nil unless Federate was called
-	// mirrorWrite is held while a snapshot of a mirror is written.
-	mirrorWrite sync.Mutex
+	mirrors  *mirrors
 }
 
 // New returns a server in front of l.
@@ -185,7 +184,8 @@ func New(l Ledger, cfg Config) *Server {
 		metrics:    newMetrics(),
 		tokenLimit: newLimiter(cfg.WriteRate, cfg.WriteBurst, cfg.Now),
 		addrLimit:  newLimiter(cfg.AddrRate, cfg.AddrBurst, cfg.Now),
-		open:       &openData{dir: filepath.Join(l.Dir(), "open")},
+		open:       newOpenData(filepath.Join(l.Dir(), "open")),
+		mirrors:    newMirrors(),
 		engine:     newEngine(),
 		loops:      newLoops(),
 		contacts:   &contacts{dir: filepath.Join(l.Dir(), "private")},
@@ -255,6 +255,8 @@ func (s *Server) routes() {
 	open.Get("/proof/consistency", s.getConsistencyProof)
 	open.Get("/:name", s.getOpenFile)
 	open.Get("/:size/:name", s.getOpenSnapshotFile)
+	open.Get("/:table/:format/:part", s.getOpenPart)
+	open.Get("/:size/:table/:format/:part", s.getOpenSnapshotPart)
 
 	s.webRoutes()
 }

@@ -72,6 +72,9 @@ func MustOpenHub(t *testing.T, cfg hub.Config) *testHub {
 	if err := srv.PublishTerms(context.Background()); err != nil {
 		t.Fatal(err)
 	}
+	// Stop the open-data writer a request may have started, before the
+	// ledger closes and the folder is removed.
+	t.Cleanup(func() { srv.Shutdown(context.Background()) })
 	return &testHub{t: t, srv: srv, ledger: l, clock: clk}
 }
 

@@ -39,6 +39,7 @@ func (l *loops) start(s *Server) {
 			defer l.done.Done()
 			s.runTimers(ctx, l.stop)
 		}()
+		s.startOpenData()
 	})
 }
 

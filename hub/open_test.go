@@ -4,6 +4,10 @@ import (
 	"context"
 	"encoding/base64"
 	"encoding/json"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
@@ -28,6 +32,20 @@ func (h *testHub) openCheckpoint(t *testing.T, prefix string) exports.Checkpoint
 		t.Fatal(err)
 	}
 	return c
+}
+
+// eventuallyCheckpoint fetches the checkpoint under prefix until it covers
+// size events: snapshots are written in the background, not by requests.
+func (h *testHub) eventuallyCheckpoint(t *testing.T, prefix string, size int64) exports.Checkpoint {
+	t.Helper()
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		cp := h.openCheckpoint(t, prefix)
+		if cp.Size >= size || time.Now().After(deadline) {
+			return cp
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
 }
 
 func TestOpenFiles(t *testing.T) {
@@ -74,16 +92,27 @@ func TestOpenFiles(t *testing.T) {
 	}
 	h.do("GET", "/open/events.arrow", "", "", "If-None-Match", `"other"`).want(t, 200)
 
-	// Range.
-	part := h.do("GET", "/open/events.arrow", "", "", "Range", "bytes=2-9").want(t, 206)
-	if string(part.Raw) != string(full.Raw[2:10]) {
-		t.Fatalf("range 2-9: %q, want %q", part.Raw, full.Raw[2:10])
+	// The events are part files; one part here. events.arrow is it,
+	// joined (the same batches), and the part has byte ranges.
+	partPath := fmt.Sprintf("/open/events/arrow/000000000000-%012d.arrow", size-1)
+	whole := h.do("GET", partPath, "", "").want(t, 200)
+	if !strings.HasPrefix(string(whole.Raw), "ARROW1") {
+		t.Fatalf("%s does not start with the Arrow magic", partPath)
 	}
-	if cr := part.Header.Get("Content-Range"); cr != "bytes 2-9/"+strconv.Itoa(len(full.Raw)) {
+	part := h.do("GET", partPath, "", "", "Range", "bytes=2-9").want(t, 206)
+	if string(part.Raw) != string(whole.Raw[2:10]) {
+		t.Fatalf("range 2-9: %q, want %q", part.Raw, whole.Raw[2:10])
+	}
+	if cr := part.Header.Get("Content-Range"); cr != "bytes 2-9/"+strconv.Itoa(len(whole.Raw)) {
 		t.Fatalf("Content-Range %q", cr)
 	}
 	if got := part.Header.Get("Content-Type"); got != want["events.arrow"] {
 		t.Fatalf("206 Content-Type %q", got)
+	}
+	h.do("GET", "/open/"+strconv.FormatInt(size, 10)+partPath[len("/open"):], "", "").want(t, 200)
+	for _, bad := range []string{"/open/events/arrow/0-1.arrow", "/open/events/xlsx/000000000000-000000000001.xlsx",
+		"/open/events/arrow/000000000000-000000000001.parquet", "/open/events/arrow/..%2F..%2Fkey"} {
+		h.do("GET", bad, "", "").want(t, 404)
 	}
 
 	// Immutable snapshots by size.
@@ -122,7 +151,7 @@ func TestOpenSnapshotsFollowTheLedger(t *testing.T) {
 		t.Fatalf("within the interval: size %d, want %d", cp.Size, first.Size)
 	}
 	h.clock.Add(2 * time.Minute)
-	second := h.openCheckpoint(t, "/open/")
+	second := h.eventuallyCheckpoint(t, "/open/", h.ledger.Size())
 	if second.Size != h.ledger.Size() || second.Size <= first.Size {
 		t.Fatalf("after the interval: size %d, want %d", second.Size, h.ledger.Size())
 	}
@@ -146,7 +175,7 @@ func TestOpenSnapshotsFollowTheLedger(t *testing.T) {
 		}()
 	}
 	wg.Wait()
-	if cp := h.openCheckpoint(t, "/open/"); cp.Size != h.ledger.Size() {
+	if cp := h.eventuallyCheckpoint(t, "/open/", h.ledger.Size()); cp.Size != h.ledger.Size() {
 		t.Fatalf("size %d, want %d", cp.Size, h.ledger.Size())
 	}
 }
@@ -222,7 +251,7 @@ func TestOpenProofs(t *testing.T) {
 	h.register("Hill Farm")
 	h.register("Valley Mill")
 	h.clock.Add(time.Minute)
-	cp := h.openCheckpoint(t, "/open/")
+	cp := h.eventuallyCheckpoint(t, "/open/", h.ledger.Size())
 	if cp.Size <= old.Size {
 		t.Fatalf("sizes %d, %d", old.Size, cp.Size)
 	}
@@ -293,5 +322,61 @@ func TestOpenVerify(t *testing.T) {
 	url := base + "/open/" + strconv.FormatInt(rep.Checkpoint.Size, 10) + "/"
 	if _, err := exports.Verify(ctx, url, &exports.VerifyOptions{Key: h.ledger.VerifierKey()}); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// openFiles lists every file under the hub's open-data folder with its
+// size and modification time.
+func openFiles(t *testing.T, h *testHub) map[string]string {
+	t.Helper()
+	out := map[string]string{}
+	root := filepath.Join(h.ledger.Dir(), "open")
+	err := filepath.WalkDir(root, func(path string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		fi, err := os.Lstat(path)
+		if err != nil {
+			return err
+		}
+		out[path] = fmt.Sprint(fi.Size(), fi.ModTime().UnixNano())
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
+// TestOpenGetWritesNothing: with the background writer stopped, GETs of
+// every open-data file of a ledger that has grown past its snapshot serve
+// the snapshot as it is and write nothing; only the writer writes.
+func TestOpenGetWritesNothing(t *testing.T) {
+	h := MustOpenHub(t, hub.Config{})
+	h.register("Riverside Bakers")
+	first := h.openCheckpoint(t, "/open/")
+	if err := h.srv.Shutdown(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	h.register("Hill Farm")
+	before := openFiles(t, h)
+	n := strconv.FormatInt(first.Size, 10)
+	part := fmt.Sprintf("events/parquet/000000000000-%012d.parquet", first.Size-1)
+	for _, name := range []string{"checkpoint", "key", "datapackage.json", "events.arrow", "events.parquet", "events.csv",
+		"offers.parquet", "accounts.csv", part, n + "/events.arrow", n + "/" + part, "events.csv?from=1"} {
+		r := h.do("GET", "/open/"+name, "", "").want(t, 200)
+		if len(r.Raw) == 0 {
+			t.Errorf("%s: empty", name)
+		}
+	}
+	if cp := h.openCheckpoint(t, "/open/"); cp != first {
+		t.Fatalf("served checkpoint %+v, want the snapshot's %+v", cp, first)
+	}
+	after := openFiles(t, h)
+	if fmt.Sprint(after) != fmt.Sprint(before) {
+		t.Fatalf("GETs changed the open-data folder:\nbefore %v\nafter  %v", before, after)
+	}
+	if h.ledger.Size() <= first.Size {
+		t.Fatal("the ledger did not grow")
 	}
 }

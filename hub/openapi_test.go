@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"math"
 	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -265,6 +266,7 @@ func TestOpenAPI(t *testing.T) {
 	try("GET", "/fed/v1/witness/00/checkpoint", "", "", 404)
 	try("GET", "/fed/v1/mirror/00/open/checkpoint", "", "", 404)
 	try("GET", "/fed/v1/mirror/00/open/tile/x", "", "", 404)
+	try("GET", "/fed/v1/mirror/00/open/events/arrow/000000000000-000000000001.arrow", "", "", 404)
 	try("GET", "/open/tile/x", "", "", 404)
 	try("GET", "/open/neighbours", "", "", 200)
 	reg := try("POST", "/api/v1/councils", "", riverside, 201)
@@ -393,6 +395,12 @@ func TestOpenAPI(t *testing.T) {
 	try("GET", "/open/nope.txt", "", "", 404)
 	try("GET", "/open/events.csv?from=x", "", "", 422)
 	try("GET", "/open/"+size+"/key", "", "", 200)
+	last, _ := strconv.ParseInt(size, 10, 64)
+	part := fmt.Sprintf("events/arrow/000000000000-%012d.arrow", last-1)
+	try("GET", "/open/"+part, "", "", 200)
+	try("GET", "/open/events/arrow/nope.arrow", "", "", 404)
+	try("GET", "/open/"+size+"/"+part, "", "", 200)
+	try("GET", "/open/999999/"+part, "", "", 404)
 	try("GET", "/open/999999/key", "", "", 404)
 	try("GET", "/open/proof/inclusion?seq=0&size="+size, "", "", 200)
 	try("GET", "/open/proof/inclusion?seq=0&size=999999", "", "", 404)

@@ -49,6 +49,12 @@ type Ledger interface {
 	// closed, ordered by id, and whether more follow.
 	ListOffers(ctx context.Context, f plenty.PostingFilter) ([]plenty.Offer, bool, error)
 	ListNeeds(ctx context.Context, f plenty.PostingFilter) ([]plenty.Need, bool, error)
+	// Documents streams the projection documents of one kind at a size,
+	// for the open data's tables (exports.Projections); ProjectionsExact
+	// says whether they are exact at that size.
+	Documents(ctx context.Context, kind string, size, part int64, parts []int64, fn func(id string, first int64, doc []byte) error) error
+	Changed(ctx context.Context, kind string, since, size int64, fn func(first int64) error) error
+	ProjectionsExact(size int64) bool
 }
 
 var _ Ledger = (*ledger.Ledger)(nil)

@@ -161,6 +161,7 @@ type Ledger struct {
 	committed atomic.Int64 // events committed to DuckDB, a prefix of those
 	dbMu      sync.Mutex
 	dbChanged chan struct{} // closed and replaced whenever committed grows
+	exact     exactSizes    // under dbMu
 	dbWanted  chan struct{} // a reader waits for the committer
 	queue     dbQueue
 	signer    *signer

@@ -91,6 +91,14 @@ func (l *Ledger) load() error {
 	if err := l.levelJournal(ctx, n, snap); err != nil {
 		return err
 	}
+	if l.Size() == n && l.committed.Load() == n {
+		// The journal held no event beyond the database, so no durable
+		// event was missing from the state any stored document was read
+		// from: the documents are exact at n (see exactSizes).
+		l.dbMu.Lock()
+		l.exact.add(n)
+		l.dbMu.Unlock()
+	}
 	if err := l.checkCheckpointFile(ctx); err != nil {
 		return err
 	}

@@ -402,6 +402,8 @@ func (l *Ledger) commitDB(evs []pending, changes map[plenty.Change]struct{}) err
 	start := time.Now()
 	ctx := context.Background()
 	l.mu.RLock()
+	last := evs[len(evs)-1].ev.Seq
+	exact := l.state.Size() == last+1 // no later event shows in the documents
 	docs := make([][3]string, 0, len(changes))
 	for c := range changes {
 		if doc, ok := l.state.Doc(c); ok {
@@ -409,7 +411,6 @@ func (l *Ledger) commitDB(evs []pending, changes map[plenty.Change]struct{}) err
 		}
 	}
 	l.mu.RUnlock()
-	last := evs[len(evs)-1].ev.Seq
 
 	if _, err := l.conn.ExecContext(ctx, "BEGIN TRANSACTION"); err != nil {
 		return fmt.Errorf("begin: %w", err)
@@ -452,16 +453,19 @@ func (l *Ledger) commitDB(evs []pending, changes map[plenty.Change]struct{}) err
 	if _, err := l.conn.ExecContext(ctx, "COMMIT"); err != nil {
 		return fmt.Errorf("commit: %w", err)
 	}
-	l.setCommitted(last + 1)
+	l.setCommitted(last+1, exact)
 	l.stats.batch(len(evs), time.Since(start))
 	return nil
 }
 
-// setCommitted records that DuckDB holds the first n events and wakes
-// whoever waits for them.
-func (l *Ledger) setCommitted(n int64) {
+// setCommitted records that DuckDB holds the first n events, and whether
+// the projection documents are exact at n, and wakes whoever waits.
+func (l *Ledger) setCommitted(n int64, exact bool) {
 	l.dbMu.Lock()
 	l.committed.Store(n)
+	if exact {
+		l.exact.add(n)
+	}
 	close(l.dbChanged)
 	l.dbChanged = make(chan struct{})
 	l.dbMu.Unlock()

@@ -75,6 +75,11 @@ func runExport(args []string, stdout, stderr io.Writer) int {
 		return 1
 	}
 	opts := &exports.Options{Keep: *keep}
+	if cp, err := exports.OpenCheckpoint(checkpoint, l.VerifierKey()); err == nil && l.ProjectionsExact(cp.Size) {
+		// The tables from DuckDB's projections: only the events after the
+		// previous snapshot's full parts are read.
+		opts.Projections = l
+	}
 	if *showProgress || isTerminal(stderr) {
 		start := time.Now()
 		opts.Progress = func(done, total int64) {

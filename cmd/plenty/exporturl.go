@@ -66,17 +66,23 @@ func exportURL(ctx context.Context, hub, out, key string, stdout io.Writer) erro
 	defer os.RemoveAll(tmp)
 	names := []string{exports.DataPackageFile, exports.CheckpointFile, exports.KeyFile}
 	for _, r := range pkg.Resources {
-		if strings.ContainsAny(r.Path, `/\`) || r.Path == "" || r.Path[0] == '.' {
-			return fmt.Errorf("the hub's %s lists %q, not a file name", exports.DataPackageFile, r.Path)
+		for _, path := range r.Path {
+			if !exports.IsPartPath(path) && (strings.ContainsAny(path, `/\`) || path == "" || path[0] == '.') {
+				return fmt.Errorf("the hub's %s lists %q, neither a file name nor an events part", exports.DataPackageFile, path)
+			}
+			names = append(names, path)
 		}
-		names = append(names, r.Path)
 	}
 	for _, name := range names {
 		b, err := get(strconv.FormatInt(size, 10) + "/" + name)
 		if err != nil {
 			return err
 		}
-		if err := os.WriteFile(filepath.Join(tmp, name), b, 0o644); err != nil {
+		path := filepath.Join(tmp, filepath.FromSlash(name))
+		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+			return err
+		}
+		if err := os.WriteFile(path, b, 0o644); err != nil {
 			return err
 		}
 	}

@@ -114,17 +114,17 @@ func TestRunVerify(t *testing.T) {
 		{"UnknownFlag", []string{dir, "--nope"}, 2, "", "flag provided but not defined"},
 		{"MissingSinceFile", []string{dir, "--since", filepath.Join(tmp, "absent")}, 2, "", "--since"},
 		{"MissingFolder", []string{filepath.Join(tmp, "absent")}, 1, "", "plenty verify: source"},
-		{"SingleFile", []string{filepath.Join(dir, "events.arrow"), "--checkpoint", filepath.Join(dir, "checkpoint"), "--key", vkey},
+		{"SingleFile", []string{filepath.Join(dir, "events", "arrow", "000000000000-000000000004.arrow"), "--checkpoint", filepath.Join(dir, "checkpoint"), "--key", vkey},
 			0, "ok: 5 events of plenty.test/cli", ""},
-		{"SingleParquetFileKeyFile", []string{"--key", keyFile, filepath.Join(dir, "events.parquet"), "--checkpoint", filepath.Join(dir, "checkpoint")},
+		{"SingleParquetFileKeyFile", []string{"--key", keyFile, filepath.Join(dir, "events", "parquet", "000000000000-000000000004.parquet"), "--checkpoint", filepath.Join(dir, "checkpoint")},
 			0, "ok: 1 file checked: events.parquet\n", ""},
-		{"SingleFileOldCheckpoint", []string{filepath.Join(dir, "events.arrow"), "--checkpoint", sinceFile, "--key", vkey},
+		{"SingleFileOldCheckpoint", []string{filepath.Join(dir, "events", "arrow", "000000000000-000000000004.arrow"), "--checkpoint", sinceFile, "--key", vkey},
 			1, "", "FAULT"},
-		{"SingleFileNoCheckpoint", []string{filepath.Join(dir, "events.arrow"), "--key", vkey},
+		{"SingleFileNoCheckpoint", []string{filepath.Join(dir, "events", "arrow", "000000000000-000000000004.arrow"), "--key", vkey},
 			2, "", "also give:\n  --checkpoint FILE, the signed checkpoint"},
-		{"SingleFileNothing", []string{filepath.Join(dir, "events.arrow")},
+		{"SingleFileNothing", []string{filepath.Join(dir, "events", "arrow", "000000000000-000000000004.arrow")},
 			2, "", "HUB/open/checkpoint when you download the events file, so that they match)\n  --key KEY"},
-		{"SingleFileNotEvents", []string{filepath.Join(dir, "events.csv"), "--checkpoint", sinceFile, "--key", vkey},
+		{"SingleFileNotEvents", []string{filepath.Join(dir, "events", "csv", "000000000000-000000000004.csv"), "--checkpoint", sinceFile, "--key", vkey},
 			2, "", "neither an Arrow IPC file nor a Parquet file"},
 		{"CheckpointWithFolder", []string{dir, "--checkpoint", sinceFile}, 2, "", "--checkpoint is for a single events file"},
 	}
@@ -144,19 +144,19 @@ func TestRunVerify(t *testing.T) {
 
 func TestRunVerifyTamperedFolder(t *testing.T) {
 	dir, vkey, _ := exportFixture(t, 5)
-	b, err := os.ReadFile(filepath.Join(dir, "events.csv"))
+	b, err := os.ReadFile(filepath.Join(dir, "events", "csv", "000000000000-000000000004.csv"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	os.Chmod(filepath.Join(dir, "events.csv"), 0o644)
-	if err := os.WriteFile(filepath.Join(dir, "events.csv"), bytes.Replace(b, []byte("item-3"), []byte("item-9"), 1), 0o644); err != nil {
+	os.Chmod(filepath.Join(dir, "events", "csv", "000000000000-000000000004.csv"), 0o644)
+	if err := os.WriteFile(filepath.Join(dir, "events", "csv", "000000000000-000000000004.csv"), bytes.Replace(b, []byte("item-3"), []byte("item-9"), 1), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	var stdout, stderr bytes.Buffer
 	if code := runVerify([]string{dir, "--key", vkey}, &stdout, &stderr); code != 1 {
 		t.Fatalf("exit %d, want 1; stderr %s", code, stderr.String())
 	}
-	if want := "FAULT: events.csv: has hash sha256:"; !strings.Contains(stderr.String(), want) {
+	if want := "FAULT: events/csv/000000000000-000000000004.csv: has hash sha256:"; !strings.Contains(stderr.String(), want) {
 		t.Errorf("stderr %q, want it to contain %q", stderr.String(), want)
 	}
 }

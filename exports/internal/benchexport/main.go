@@ -25,6 +25,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"runtime/pprof"
+	"slices"
 	"strconv"
 	"syscall"
 	"time"
@@ -39,6 +40,8 @@ import (
 func main() {
 	n := flag.Int64("n", 1_000_000, "number of events")
 	format := flag.String("format", "arrow", "none, arrow, parquet, csv or snapshot")
+	tables := flag.String("tables", "fold", "where a snapshot's tables come from: fold (every event replayed) or projections (documents, as the ledger's DuckDB projections give them)")
+	parts := flag.Int64("part-events", 0, "events per part file of a snapshot; exports.DefaultPartEvents when 0")
 	out := flag.String("out", os.TempDir(), "folder to write to")
 	cpuprofile := flag.String("cpuprofile", "", "write a CPU profile to this file")
 	memprofile := flag.String("memprofile", "", "write a heap profile taken when the heap in use was largest (sampled every second) to this file")
@@ -53,7 +56,7 @@ func main() {
 			defer pprof.StopCPUProfile()
 		}
 	}
-	if err := run(*n, *format, *out); err != nil {
+	if err := run(*n, *format, *out, *tables, *parts); err != nil {
 		fmt.Fprintln(os.Stderr, "benchexport:", err)
 		pprof.StopCPUProfile()
 		os.Exit(1)
@@ -78,7 +81,7 @@ func peakHeapProfile(path string) {
 	}
 }
 
-func run(n int64, format, out string) error {
+func run(n int64, format, out, tables string, partEvents int64) error {
 	ctx := context.Background()
 	gen := newGenerator()
 	src := gen.source()
@@ -107,7 +110,18 @@ func run(n int64, format, out string) error {
 			"snapshot-arrow":   {exports.Arrow},
 			"snapshot-parquet": {exports.Parquet},
 			"snapshot-csv":     {exports.Arrow, exports.CSV},
-		}[format]}
+		}[format], PartEvents: partEvents}
+		switch tables {
+		case "fold":
+		case "projections":
+			p, err := gen.projections()
+			if err != nil {
+				return err
+			}
+			opts.Projections = p
+		default:
+			return fmt.Errorf("-tables %q: use fold or projections", tables)
+		}
 		var last time.Time
 		opts.Step = func(step string) {
 			now := time.Now()
@@ -126,11 +140,27 @@ func run(n int64, format, out string) error {
 		if err != nil {
 			return err
 		}
-		entries, _ := os.ReadDir(snap.Dir)
-		for _, e := range entries {
-			fi, _ := e.Info()
+		// Every file, and those written by this snapshot (a part linked
+		// from an earlier snapshot has more than one link).
+		var written, files, linked int64
+		filepath.WalkDir(snap.Dir, func(path string, d os.DirEntry, err error) error {
+			if err != nil || d.IsDir() {
+				return err
+			}
+			fi, err := d.Info()
+			if err != nil {
+				return err
+			}
+			files++
 			size += fi.Size()
-		}
+			if st, ok := fi.Sys().(*syscall.Stat_t); ok && st.Nlink > 1 {
+				linked++
+			} else {
+				written += fi.Size()
+			}
+			return nil
+		})
+		fmt.Printf("files=%d linked=%d written=%.1f MB\n", files, linked, float64(written)/1e6)
 	default:
 		f, err := exports.ParseFormat(format)
 		if err != nil {
@@ -161,6 +191,87 @@ func run(n int64, format, out string) error {
 	fmt.Printf("format=%s events=%d time=%s rate=%.0f events/s output=%.1f MB peak_rss=%.0f MB go=%s cpus=%d\n",
 		format, n, d.Round(time.Millisecond), float64(n)/d.Seconds(), float64(size)/1e6,
 		float64(ru.Maxrss)/1024, runtime.Version(), runtime.NumCPU())
+	return nil
+}
+
+// benchProjections gives the documents the ledger's projections would
+// hold for the generated events: the council, its delegate, the item and
+// every offer, each as plenty.State writes it.
+type benchProjections struct {
+	council, delegate, item []byte
+	offer                   plenty.Offer // of event 2, the first offer
+	t0                      time.Time
+}
+
+func (g *generator) projections() (*benchProjections, error) {
+	st := plenty.NewState()
+	for seq := int64(0); seq < 3; seq++ {
+		if err := st.Apply(g.event(seq)); err != nil {
+			return nil, err
+		}
+	}
+	p := &benchProjections{t0: g.t0}
+	var ok [3]bool
+	p.council, ok[0] = st.Doc(plenty.Change{Kind: "council", ID: "c1"})
+	p.delegate, ok[1] = st.Doc(plenty.Change{Kind: "delegate", ID: "d-c1"})
+	p.item, ok[2] = st.Doc(plenty.Change{Kind: "item", ID: "wheat-flour"})
+	var found bool
+	p.offer, found = st.Offer("o-2")
+	if !ok[0] || !ok[1] || !ok[2] || !found {
+		return nil, fmt.Errorf("the generated head has no council, delegate, item or offer")
+	}
+	return p, nil
+}
+
+// Documents yields the documents of kind after size events, each offer
+// stamped with its own seq; within a part in seq order, not id order (the
+// read-back compares the files with the rows written, so the order does
+// not matter here).
+func (p *benchProjections) Documents(ctx context.Context, kind string, size, part int64, parts []int64, fn func(id string, first int64, doc []byte) error) error {
+	want := func(first int64) bool { return parts == nil || slices.Contains(parts, first/part) }
+	switch kind {
+	case "council":
+		if want(0) {
+			return fn("c1", 0, p.council)
+		}
+	case "delegate":
+		if want(0) {
+			return fn("d-c1", 0, p.delegate)
+		}
+	case "item":
+		if want(1) {
+			return fn("wheat-flour", 1, p.item)
+		}
+	case "offer":
+		o := p.offer
+		for seq := int64(2); seq < size; seq++ {
+			if !want(seq) {
+				continue
+			}
+			o.ID = "o-" + strconv.FormatInt(seq, 10)
+			o.PostedAt = p.t0.Add(time.Duration(seq) * time.Microsecond)
+			doc, err := plenty.CanonicalJSON(o)
+			if err != nil {
+				return err
+			}
+			if err := fn(o.ID, seq, doc); err != nil {
+				return err
+			}
+		}
+	}
+	return ctx.Err()
+}
+
+// Changed: the offers posted from since on; nothing else changes.
+func (p *benchProjections) Changed(ctx context.Context, kind string, since, size int64, fn func(first int64) error) error {
+	if kind != "offer" {
+		return nil
+	}
+	for seq := max(since, 2); seq < size; seq++ {
+		if err := fn(seq); err != nil {
+			return err
+		}
+	}
 	return nil
 }
 

@@ -46,7 +46,7 @@ func RegisterCouncil(ctx context.Context, env Env, in Council, key Key) (Registr
 	}
 	now := env.now()
 	id, first := NewID("c_", now), NewID("d_", now)
-	token, assembly := NewToken(), NewAssemblyKey()
+	token, assembly := NewToken(), newAssemblyKey()
 	label, mandate := "first delegate", "Registers the council; may post, accept and issue delegates until the assembly issues its own mandates."
 	if in.Delegate != nil {
 		if in.Delegate.Label != "" {
@@ -228,7 +228,7 @@ func delegate(env Env, id string) (plenty.Delegate, error) {
 // it (empty on an idempotent replay); the old one stops working at once.
 // The fold lets only the assembly itself do it (EFORBIDDEN).
 func ReplaceAssemblyKey(ctx context.Context, env Env, by Authority, key Key) (string, error) {
-	assembly := NewAssemblyKey()
+	assembly := newAssemblyKey()
 	replay, err := env.append(ctx, key, plenty.KindAssemblyReplaced, by.Actor, &plenty.AssemblyKeyReplaced{Council: by.Council},
 		plenty.Credential{Holder: plenty.AssemblyActor(by.Council), Hash: plenty.HashToken(assembly)})
 	if err != nil || replay {

@@ -8,18 +8,18 @@ import (
 	"time"
 )
 
-// TokenPrefix marks Plenty's bearer tokens, so that a leaked one is easy
+// tokenPrefix marks Plenty's bearer tokens, so that a leaked one is easy
 // to recognise in logs and scanners.
-const TokenPrefix = "plenty_"
+const tokenPrefix = "plenty_"
 
-// AssemblyKeyPrefix marks assembly keys.
-const AssemblyKeyPrefix = "plenty_assembly_"
+// assemblyKeyPrefix marks assembly keys.
+const assemblyKeyPrefix = "plenty_assembly_"
 
 // NewToken returns a bearer token: 256 random bits, URL-safe.
-func NewToken() string { return TokenPrefix + random256() }
+func NewToken() string { return tokenPrefix + random256() }
 
-// NewAssemblyKey returns a council's assembly key: 256 random bits.
-func NewAssemblyKey() string { return AssemblyKeyPrefix + random256() }
+// newAssemblyKey returns a council's assembly key: 256 random bits.
+func newAssemblyKey() string { return assemblyKeyPrefix + random256() }
 
 func random256() string {
 	var b [32]byte

@@ -64,9 +64,9 @@ func Vouch(ctx context.Context, env Env, d plenty.Delegate, volunteer string, ke
 	return v, err
 }
 
-// TaskActions are what a volunteer does with a task: offer to carry it,
+// taskActions are what a volunteer does with a task: offer to carry it,
 // pick it up, drop it off.
-var TaskActions = map[string]string{
+var taskActions = map[string]string{
 	"volunteer": plenty.KindTaskVolunteered,
 	"pickup":    plenty.KindTaskPickedUp,
 	"dropoff":   plenty.KindTaskDroppedOff,
@@ -76,7 +76,7 @@ var TaskActions = map[string]string{
 // up ("pickup") or drops off ("dropoff") task. The fold decides whether
 // v may (the lottery's winner only, in order, before the claim lapses).
 func ActOnTask(ctx context.Context, env Env, v plenty.Volunteer, task, action string, key Key) (plenty.Task, error) {
-	kind, ok := TaskActions[action]
+	kind, ok := taskActions[action]
 	if !ok {
 		return plenty.Task{}, plenty.Invalid("action", "must be volunteer, pickup or dropoff")
 	}

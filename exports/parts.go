@@ -9,7 +9,6 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
-	"strconv"
 	"strings"
 
 	"github.com/apache/arrow-go/v18/arrow"
@@ -84,65 +83,48 @@ type reusedPart struct {
 	dir         string // the earlier snapshot's folder
 }
 
-// reusableParts returns the full parts, from seq 0 on, that the newest
-// snapshot in dir no larger than cp holds in every format of formats with
-// the part size size. They are trusted as the snapshot's datapackage.json
-// lists them (it was read back before it was published); only their sizes
-// on disk are checked here, and the tree they make is checked against the
-// new checkpoint by the caller. None when there is no such snapshot or it
-// is of another log.
-func reusableParts(dir string, cp Checkpoint, formats []Format, size int64) []reusedPart {
-	sizes, err := snapshotSizes(dir)
-	if err != nil {
+// reusableParts returns the full parts, from seq 0 on, that the earlier
+// snapshot prev (see findPrevious) holds in every format of formats with
+// the part size size. They are trusted as its datapackage.json lists them
+// (it was read back before it was published); only their sizes on disk
+// are checked here, and the tree they make is checked against the new
+// checkpoint by the caller. None when prev is nil.
+func reusableParts(prev *previousSnapshot, cp Checkpoint, formats []Format, size int64) []reusedPart {
+	if prev == nil {
 		return nil
 	}
-	for _, s := range sizes {
-		if s > cp.Size {
-			continue
-		}
-		prev := filepath.Join(dir, strconv.FormatInt(s, 10))
-		data, err := os.ReadFile(filepath.Join(prev, DataPackageFile))
-		if err != nil {
-			return nil
-		}
-		var p DataPackage
-		if json.Unmarshal(data, &p) != nil || p.Checkpoint.Origin != cp.Origin {
-			return nil
-		}
-		byFormat := map[Format][]Part{}
-		for _, r := range p.Resources {
-			if r.Name == "events-"+r.Format {
-				byFormat[Format(r.Format)] = r.Parts
-			}
-		}
-		var out []reusedPart
-		for i := 0; ; i++ {
-			first := int64(i) * size
-			rp := reusedPart{first: first, last: first + size - 1, files: map[Format]Part{}, dir: prev}
-			for _, f := range formats {
-				parts := byFormat[f]
-				if i >= len(parts) || parts[i].First != rp.first || parts[i].Last != rp.last ||
-					parts[i].Path != partPath(f, rp.first, rp.last) {
-					return out
-				}
-				fi, err := os.Stat(filepath.Join(prev, parts[i].Path))
-				if err != nil || fi.Size() != parts[i].Bytes {
-					return out
-				}
-				h, err := ParseHashText(parts[i].TreeHash)
-				if err != nil || (len(rp.files) > 0 && h != rp.tree) {
-					return out
-				}
-				rp.tree = h
-				rp.files[f] = parts[i]
-			}
-			if rp.last >= cp.Size || len(rp.files) == 0 {
-				return out
-			}
-			out = append(out, rp)
+	byFormat := map[Format][]Part{}
+	for _, r := range prev.pkg.Resources {
+		if r.Name == "events-"+r.Format {
+			byFormat[Format(r.Format)] = r.Parts
 		}
 	}
-	return nil
+	var out []reusedPart
+	for i := 0; ; i++ {
+		first := int64(i) * size
+		rp := reusedPart{first: first, last: first + size - 1, files: map[Format]Part{}, dir: prev.dir}
+		for _, f := range formats {
+			parts := byFormat[f]
+			if i >= len(parts) || parts[i].First != rp.first || parts[i].Last != rp.last ||
+				parts[i].Path != partPath(f, rp.first, rp.last) {
+				return out
+			}
+			fi, err := os.Stat(filepath.Join(prev.dir, parts[i].Path))
+			if err != nil || fi.Size() != parts[i].Bytes {
+				return out
+			}
+			h, err := ParseHashText(parts[i].TreeHash)
+			if err != nil || (len(rp.files) > 0 && h != rp.tree) {
+				return out
+			}
+			rp.tree = h
+			rp.files[f] = parts[i]
+		}
+		if rp.last >= cp.Size || len(rp.files) == 0 {
+			return out
+		}
+		out = append(out, rp)
+	}
 }
 
 // linkFile makes dst the same file as src: a hard link, so that the

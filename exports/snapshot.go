@@ -160,10 +160,11 @@ func writeFiles(ctx context.Context, dir, tmp string, src EventSource, cp Checkp
 	// The events: the full parts of the earlier snapshot are linked, and
 	// their tree hashes make the tree up to where they end.
 	parts := map[Format][]Part{}
-	var reused []reusedPart
+	var prev *previousSnapshot
 	if reuse {
-		reused = reusableParts(dir, cp, formats, size)
+		prev = findPrevious(dir, cp)
 	}
+	reused := reusableParts(prev, cp, formats, size)
 	var tree plenty.Tree
 	from := int64(0)
 	if len(reused) > 0 {
@@ -272,10 +273,6 @@ func writeFiles(ctx context.Context, dir, tmp string, src EventSource, cp Checkp
 	back := &readBack{written: map[string]*tableDigest{}, linked: map[string]bool{}}
 	if len(reused) > 0 {
 		back.reused = reused[len(reused)-1].last + 1
-	}
-	var prev *previousSnapshot
-	if reuse {
-		prev = findPrevious(dir, cp)
 	}
 	var replay entities
 	if st != nil {

@@ -193,31 +193,9 @@ func writeFiles(ctx context.Context, dir, tmp string, src EventSource, cp Checkp
 	// Then the parts after them, each through every format at once.
 	for first := from; first < cp.Size; first += size {
 		last := min(first+size, cp.Size) - 1
-		var files []*outFile
-		var sinks []sink
-		abort := func() {
-			for _, f := range files {
-				f.abort()
-			}
-		}
-		for _, f := range formats {
-			path := partPath(f, first, last)
-			if err := os.MkdirAll(filepath.Dir(filepath.Join(tmp, path)), 0o755); err != nil {
-				abort()
-				return nil, err
-			}
-			of, err := createFile(tmp, path)
-			if err != nil {
-				abort()
-				return nil, err
-			}
-			files = append(files, of)
-			s, err := newSink(f, of, eventsTable, opts.alloc())
-			if err != nil {
-				abort()
-				return nil, err
-			}
-			sinks = append(sinks, s)
+		files, sinks, abort, err := openSinks(tmp, formats, func(f Format) string { return partPath(f, first, last) }, eventsTable, opts)
+		if err != nil {
+			return nil, err
 		}
 		var part plenty.Tree
 		partOpts := opts
@@ -228,7 +206,7 @@ func writeFiles(ctx context.Context, dir, tmp string, src EventSource, cp Checkp
 			o.Progress = func(n, _ int64) { opts.Progress(done+n, cp.Size-from) }
 			partOpts = &o
 		}
-		err := streamEvents(ctx, src, first, last+1, sinks, partOpts, each, func(h tlog.Hash) {
+		err = streamEvents(ctx, src, first, last+1, sinks, partOpts, each, func(h tlog.Hash) {
 			tree.Add(h)
 			part.Add(h)
 		})
@@ -291,26 +269,9 @@ func writeFiles(ctx context.Context, dir, tmp string, src EventSource, cp Checkp
 			}
 			continue
 		}
-		var files []*outFile
-		var sinks []sink
-		abort := func() {
-			for _, f := range files {
-				f.abort()
-			}
-		}
-		for _, f := range formats {
-			of, err := createFile(tmp, fileName(t, f))
-			if err != nil {
-				abort()
-				return nil, err
-			}
-			files = append(files, of)
-			s, err := newSink(f, of, t, opts.alloc())
-			if err != nil {
-				abort()
-				return nil, err
-			}
-			sinks = append(sinks, s)
+		files, sinks, abort, err := openSinks(tmp, formats, func(f Format) string { return fileName(t, f) }, t, opts)
+		if err != nil {
+			return nil, err
 		}
 		d := digestSinks(sinks)
 		if err := writeTable(ctx, t, ents, sinks, opts.alloc(), opts.batchRows(), d.values.addBatch); err != nil {
@@ -366,6 +327,39 @@ type outFile struct {
 type written struct {
 	size int64
 	sum  string // hex SHA-256
+}
+
+// openSinks creates, under tmp, the file path names for each format (its
+// folder too) and a sink of table t writing into it. abort closes them all;
+// on an error none is left open.
+func openSinks(tmp string, formats []Format, path func(Format) string, t *table, opts *Options) ([]*outFile, []sink, func(), error) {
+	var files []*outFile
+	var sinks []sink
+	abort := func() {
+		for _, f := range files {
+			f.abort()
+		}
+	}
+	for _, f := range formats {
+		p := path(f)
+		if err := os.MkdirAll(filepath.Dir(filepath.Join(tmp, p)), 0o755); err != nil {
+			abort()
+			return nil, nil, nil, err
+		}
+		of, err := createFile(tmp, p)
+		if err != nil {
+			abort()
+			return nil, nil, nil, err
+		}
+		files = append(files, of)
+		s, err := newSink(f, of, t, opts.alloc())
+		if err != nil {
+			abort()
+			return nil, nil, nil, err
+		}
+		sinks = append(sinks, s)
+	}
+	return files, sinks, abort, nil
 }
 
 func createFile(dir, name string) (*outFile, error) {

@@ -1,6 +1,7 @@
 package exports
 
 import (
+	"crypto/rand"
 	"crypto/sha256"
 	"encoding/binary"
 	"fmt"
@@ -17,7 +18,10 @@ import (
 // table. A table that does not agree is read a second time to name the
 // first row at fault, holding the rows the events give by primary key.
 
-// multiset is an order-independent digest of rows.
+// multiset is an order-independent digest of rows: a count and the sum of
+// each row's hash. The hash is keyed with a salt drawn afresh for each
+// process (rowSalt), so a publisher cannot search for forged rows whose
+// hashes add up to those they replace, as it could with a plain sum.
 type multiset struct {
 	n   int64
 	sum [4]uint64
@@ -25,7 +29,7 @@ type multiset struct {
 }
 
 func (m *multiset) add(row []string) {
-	m.buf = m.buf[:0]
+	m.buf = append(m.buf[:0], rowSalt[:]...)
 	for _, c := range row {
 		m.buf = binary.AppendUvarint(m.buf, uint64(len(c)))
 		m.buf = append(m.buf, c...)
@@ -37,6 +41,12 @@ func (m *multiset) add(row []string) {
 	}
 	m.n++
 }
+
+// rowSalt keys the multiset's row hashes.
+var rowSalt = func() (b [32]byte) {
+	rand.Read(b[:])
+	return b
+}()
 
 // tableFiles returns the files of table t in format f: its parts, or the
 // one file T.F; none when the source has neither.
@@ -239,6 +249,9 @@ func (v *verifier) diagnoseTable(t *table, f Format, names []string, got, want i
 // increasing, disjoint ranges before size, under the names the writer
 // gives them.
 func checkTablePartList(t *table, f Format, r Resource, size int64) error {
+	if len(r.Parts) == 0 {
+		return fmt.Errorf("lists no parts")
+	}
 	if len(r.Path) != len(r.Parts) {
 		return fmt.Errorf("lists %d paths but %d parts", len(r.Path), len(r.Parts))
 	}

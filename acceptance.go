@@ -44,6 +44,9 @@ func (s *State) withdrawAcceptance(ev Event, d AcceptanceWithdrawal) error {
 	}
 	acc := s.acceptances[d.Proposal]
 	if acc == nil {
+		if s.Gone("acceptance", d.Proposal) {
+			return Errorf(ECONFLICT, "proposal %s is already agreed as %s, and that agreement is closed", d.Proposal, AgreementID(d.Proposal))
+		}
 		return Errorf(ENOTFOUND, "no council has decided proposal %s", d.Proposal)
 	}
 	if del.Council != acc.Provider && del.Council != acc.Receiver {

@@ -22,9 +22,8 @@ import (
 // shortfall back to the need), and a need whose agreement was received can
 // still change through a correction of that receipt. So an offer leaves
 // once it is not open and holds no active agreement; a need once it is not
-// open, holds no active agreement and no agreement on it was received.
-// Such a need is fulfilled or had goods delivered: it stays for the
-// corrections, the figures and the balances that read it.
+// open, holds no active agreement and none of its receipts is still open
+// to correction (CorrectionWindow, retire.go).
 //
 // What the rules still ask of a posting that left is kept compactly in
 // State.gone, keyed by a 128-bit hash of its id: that the id is taken (a
@@ -32,14 +31,19 @@ import (
 // withdrawal, an expiry or a decision on a proposal that names it is
 // refused, or (a decline) recorded, exactly as when it was live.
 
-// goneKey is the SHA-256 of a posting id, cut to 128 bits: two ids sharing
-// one would need 2^64 tries to find, and the cost of one is only that the
-// second id is refused as taken, by every fold alike.
+// goneKey is the SHA-256 of an entity's kind and id, cut to 128 bits. The
+// set is probabilistic: two ids of a kind sharing a key would need about
+// 2^64 tries to find, and the cost of one is only that the second id is
+// refused as taken (or as closed), by every fold alike.
 type goneKey [16]byte
 
-func goneKeyOf(id string) goneKey {
-	h := sha256.Sum256([]byte(id))
-	return goneKey(h[:16])
+func goneKeyOf(kind, id string) goneKey {
+	h := sha256.New()
+	h.Write([]byte(kind))
+	h.Write([]byte{0})
+	h.Write([]byte(id))
+	var sum [sha256.Size]byte
+	return goneKey(h.Sum(sum[:0])[:16])
 }
 
 // goneAs is what the fold keeps of a posting that left. Few tuples are
@@ -64,7 +68,7 @@ func (s *State) bury(kind, id string) {
 		delete(s.offers, id)
 	case "need":
 		n := s.needs[id]
-		if n == nil || n.Status == StatusOpen || s.holds[id] > 0 || s.receipts[id] {
+		if n == nil || n.Status == StatusOpen || s.holds[id] > 0 || s.receipts[id] > 0 {
 			return
 		}
 		g, v = goneAs{kind, n.Council, n.Item, n.Status}, n
@@ -72,16 +76,26 @@ func (s *State) bury(kind, id string) {
 	default:
 		return
 	}
+	s.forget(g, id, v)
+	s.index.remove(kind, id)
+	delete(s.settled, kind[:1]+":"+id)
+	if kind == "need" {
+		s.settleNeedFigures(v.(*Need))
+	}
+}
+
+// forget records that the entity id, now out of the live maps, left as g,
+// and keeps its last value v for the store (closedDocs).
+func (s *State) forget(g goneAs, id string, v any) {
 	i, ok := s.goneIndex[g]
 	if !ok {
 		i = uint32(len(s.goneAs))
 		s.goneAs = append(s.goneAs, g)
 		s.goneIndex[g] = i
 	}
-	s.gone.put(goneKeyOf(id), i)
-	s.index.remove(kind, id)
+	s.gone.put(goneKeyOf(g.Kind, id), i)
 	if s.onChange != nil {
-		s.closedDocs.add(Change{kind, id}, v, s.size)
+		s.closedDocs.add(Change{g.Kind, id}, v, s.size)
 	}
 }
 
@@ -103,7 +117,7 @@ func (s *State) goneNeed(id string) *Need {
 }
 
 func (s *State) goneAsOf(id, kind string) (goneAs, bool) {
-	i, ok := s.gone.get(goneKeyOf(id))
+	i, ok := s.gone.get(goneKeyOf(kind, id))
 	if !ok || int(i) >= len(s.goneAs) || s.goneAs[i].Kind != kind {
 		return goneAs{}, false
 	}
@@ -126,17 +140,18 @@ func (s *State) needOrGone(id string) *Need {
 	return s.goneNeed(id)
 }
 
-// GoneStatus returns the status an offer or need (kind) had when it left
-// the state, and false when it did not leave.
+// GoneStatus returns the status an entity of kind had when it left the
+// state, and false when it did not leave.
 func (s *State) GoneStatus(kind, id string) (string, bool) {
 	g, ok := s.goneAsOf(id, kind)
 	return g.Status, ok
 }
 
-// Gone reports whether id is the id of an offer or need that closed and
+// Gone reports whether id is the id of an entity of kind (an offer, a
+// need, an agreement, a task, a transfer or an acceptance) that ended and
 // left the state: its document is in the ledger's projections.
-func (s *State) Gone(id string) bool {
-	_, ok := s.gone.get(goneKeyOf(id))
+func (s *State) Gone(kind, id string) bool {
+	_, ok := s.goneAsOf(id, kind)
 	return ok
 }
 
@@ -151,7 +166,7 @@ type closedDocs struct {
 }
 
 type closedDoc struct {
-	v   any // *Offer or *Need
+	v   any // *Offer, *Need, *Agreement, *Task, *Transfer or *Acceptance
 	seq int64
 }
 
@@ -190,18 +205,11 @@ func (s *State) ForgetClosed(size int64) {
 // Closed returns how many entities left the state and await ForgetClosed.
 func (s *State) Closed() int { return len(s.closedDocs.at) }
 
-// Holds reports whether the state holds the offer or need (kind) id: live,
-// or left but not yet dropped by ForgetClosed.
+// Holds reports whether the state holds the entity of kind id: live, or
+// left but not yet dropped by ForgetClosed.
 func (s *State) Holds(kind, id string) bool {
-	switch kind {
-	case "offer":
-		if s.offers[id] != nil {
-			return true
-		}
-	case "need":
-		if s.needs[id] != nil {
-			return true
-		}
+	if v, ok := s.live(kind, id); ok && v != nil && !isNilPointer(v) {
+		return true
 	}
 	return s.closedDocs.get(Change{kind, id}) != nil
 }

@@ -32,9 +32,9 @@ func TestClosedPostingsLeaveTheState(t *testing.T) {
 	if w.s.offers["o1"] != nil || w.s.needs["n1"] != nil {
 		t.Fatal("a withdrawn posting with no agreement is still in the live maps")
 	}
-	if !w.s.Gone("o1") || !w.s.Gone("n1") || w.s.Gone("n2") || w.s.Gone("nope") {
+	if !w.s.Gone("offer", "o1") || !w.s.Gone("need", "n1") || w.s.Gone("need", "n2") || w.s.Gone("offer", "nope") {
 		t.Fatalf("Gone: o1 %v n1 %v n2 %v nope %v, want true true false false",
-			w.s.Gone("o1"), w.s.Gone("n1"), w.s.Gone("n2"), w.s.Gone("nope"))
+			w.s.Gone("offer", "o1"), w.s.Gone("need", "n1"), w.s.Gone("need", "n2"), w.s.Gone("offer", "nope"))
 	}
 	if got := len(w.s.Offers()); got != 0 {
 		t.Fatalf("Offers() holds %d, want 0", got)
@@ -141,14 +141,14 @@ func TestAHeldPostingLeavesWhenItsAgreementEnds(t *testing.T) {
 		if err := w.apply(KindTransferRecorded, DelegateActor("d_b1"), TransferRecorded{a.ID, 90_000}); err != nil {
 			t.Fatal(err)
 		}
-		if w.s.offers["o1"] != nil || !w.s.Gone("o1") || len(w.s.holds) != 0 {
-			t.Fatalf("after the receipt: o1 live %v, gone %v, holds %v", w.s.offers["o1"] != nil, w.s.Gone("o1"), w.s.holds)
+		if w.s.offers["o1"] != nil || !w.s.Gone("offer", "o1") || len(w.s.holds) != 0 {
+			t.Fatalf("after the receipt: o1 live %v, gone %v, holds %v", w.s.offers["o1"] != nil, w.s.Gone("offer", "o1"), w.s.holds)
 		}
 		// The withdrawn need got the 10 kg shortfall back and stays, as a
 		// correction may change it.
 		n2 := w.s.needs["n2"]
-		if n2 == nil || n2.Remaining != 210_000 || n2.Status != StatusWithdrawn || w.s.Gone("n2") {
-			t.Fatalf("n2 = %+v, gone %v", n2, w.s.Gone("n2"))
+		if n2 == nil || n2.Remaining != 210_000 || n2.Status != StatusWithdrawn || w.s.Gone("need", "n2") {
+			t.Fatalf("n2 = %+v, gone %v", n2, w.s.Gone("need", "n2"))
 		}
 		if err := w.apply(KindCorrectionRecorded, DelegateActor("d_b1"), CorrectionRecorded{TransferID(a.ID), 95_000}); err != nil {
 			t.Fatal(err)
@@ -248,7 +248,7 @@ func TestClosedDocumentsWaitForTheStore(t *testing.T) {
 	if _, ok := w.s.Doc(Change{"offer", "o1"}); ok {
 		t.Fatal("Doc(o1) after ForgetClosed")
 	}
-	if !w.s.Gone("o1") {
+	if !w.s.Gone("offer", "o1") {
 		t.Fatal("o1 is not gone")
 	}
 }
@@ -300,7 +300,7 @@ func TestEvictionFoldsAlike(t *testing.T) {
 	if !bytes.Equal(got, want) {
 		t.Fatal("a fold from a snapshot differs from the full replay")
 	}
-	if !restored.Gone("o1") || !restored.Gone("o2") || !restored.Gone("n1") || restored.Gone("n2") {
+	if !restored.Gone("offer", "o1") || !restored.Gone("offer", "o2") || !restored.Gone("need", "n1") || restored.Gone("need", "n2") {
 		t.Fatal("the restored state lost what left")
 	}
 }
@@ -361,9 +361,9 @@ func TestGoneSet(t *testing.T) {
 	const n = 5000
 	var a, b goneSet
 	for i := 0; i < n; i++ {
-		a.put(goneKeyOf(fmt.Sprint("of_", i)), uint32(i%7))
+		a.put(goneKeyOf("offer", fmt.Sprint("of_", i)), uint32(i%7))
 		j := n - 1 - i
-		b.put(goneKeyOf(fmt.Sprint("of_", j)), uint32(j%7))
+		b.put(goneKeyOf("offer", fmt.Sprint("of_", j)), uint32(j%7))
 	}
 	if a.len() != n || b.len() != n || len(a.sorted) == 0 {
 		t.Fatalf("len %d and %d (sorted %d), want %d and some merged", a.len(), b.len(), len(a.sorted), n)
@@ -379,11 +379,11 @@ func TestGoneSet(t *testing.T) {
 	}
 	for _, g := range []*goneSet{&a, &b, &c} {
 		for i := 0; i < n; i++ {
-			if v, ok := g.get(goneKeyOf(fmt.Sprint("of_", i))); !ok || v != uint32(i%7) {
+			if v, ok := g.get(goneKeyOf("offer", fmt.Sprint("of_", i))); !ok || v != uint32(i%7) {
 				t.Fatalf("of_%d: %d, %v", i, v, ok)
 			}
 		}
-		if _, ok := g.get(goneKeyOf("of_5000")); ok {
+		if _, ok := g.get(goneKeyOf("offer", "of_5000")); ok {
 			t.Fatal("found an id never added")
 		}
 	}

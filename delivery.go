@@ -159,6 +159,9 @@ func (s *State) actingVolunteer(ev Event) (string, error) {
 func (s *State) taskEvent(ev Event, ref TaskRef) error {
 	t := s.tasks[ref.Task]
 	if t == nil {
+		if g, ok := s.goneAsOf(ref.Task, "task"); ok {
+			return Errorf(ECONFLICT, "task %s is %s and closed", ref.Task, g.Status)
+		}
 		return Errorf(ENOTFOUND, "task %s does not exist", ref.Task)
 	}
 	if ev.Kind == KindTaskLapsed {
@@ -214,9 +217,13 @@ func (s *State) taskEvent(ev Event, ref TaskRef) error {
 			t.PickedUpAt = &at
 		} else {
 			t.DroppedOffAt = &at
+			s.tally.Delivered[vol]++
 		}
 	}
 	s.touch("task", t.ID)
+	if a := s.agreements[t.Agreement]; a != nil && s.lingering[a.ID] && taskEnded(t) {
+		s.retire(a)
+	}
 	return nil
 }
 

@@ -72,7 +72,7 @@ type windowsClosed struct {
 func (s *State) closeWindows(now time.Time) windowsClosed {
 	var w windowsClosed
 	for _, id := range s.closing {
-		if t := s.tasks[id]; t.Status != TaskOpen || t.CloseSize != 0 || !now.Before(t.ClosesAt) {
+		if t := s.tasks[id]; t == nil || t.Status != TaskOpen || t.CloseSize != 0 || !now.Before(t.ClosesAt) {
 			w.closing = s.closing
 			break
 		}
@@ -84,7 +84,7 @@ func (s *State) closeWindows(now time.Time) windowsClosed {
 	for _, id := range s.closing {
 		t := s.tasks[id]
 		switch {
-		case t.Status != TaskOpen || t.CloseSize != 0:
+		case t == nil || t.Status != TaskOpen || t.CloseSize != 0:
 		case now.Before(t.ClosesAt):
 			keep = append(keep, id)
 		default:

@@ -1,6 +1,7 @@
 package plenty
 
 import (
+	"slices"
 	"sort"
 	"time"
 )
@@ -123,33 +124,24 @@ func median(xs []float64) float64 {
 }
 
 func (s *State) deliveryFigures(f *Figures) {
-	by := map[string]int{}
-	for _, t := range s.tasks {
-		if t.Status == TaskDelivered {
-			f.Deliveries++
-			by[t.Assignee]++
-		}
+	for _, n := range s.tally.Delivered {
+		f.Deliveries += n
 	}
-	top := topCounts(by)
-	f.Volunteers = len(by)
+	top := topCounts(s.tally.Delivered)
+	f.Volunteers = len(s.tally.Delivered)
 	f.BusiestVolunteerShare = share(sumFirst(top, 1), f.Deliveries)
 	f.BusiestThreeVolunteersShare = share(sumFirst(top, 3), f.Deliveries)
 }
 
 func (s *State) flowFigures(f *Figures) {
-	var flows []*Agreement
 	by := map[string]int{}
-	for _, a := range s.agreements {
-		if a.Status == AgreementCancelled {
-			continue
-		}
-		flows = append(flows, a)
-		by[a.Provider]++
-		if a.Receiver != a.Provider {
-			by[a.Receiver]++
+	for p, n := range s.tally.Pairs {
+		f.Flows += n
+		by[p.Provider] += n
+		if p.Receiver != p.Provider {
+			by[p.Receiver] += n
 		}
 	}
-	f.Flows = len(flows)
 	// The largest councils by flows, ties broken by id.
 	ids := make([]string, 0, len(by))
 	for id := range by {
@@ -167,9 +159,9 @@ func (s *State) flowFigures(f *Figures) {
 			top[ids[i]] = true
 		}
 		count := 0
-		for _, a := range flows {
-			if top[a.Provider] || top[a.Receiver] {
-				count++
+		for p, k := range s.tally.Pairs {
+			if top[p.Provider] || top[p.Receiver] {
+				count += k
 			}
 		}
 		return count
@@ -230,41 +222,21 @@ func (s *State) tenureFigures(f *Figures) {
 }
 
 func (s *State) needFigures(f *Figures) {
+	t := &s.tally
 	f.Needs = int(s.needsPosted)
-	trs := s.Transfers()
-	sort.SliceStable(trs, func(i, j int) bool { return trs[i].RecordedAt.Before(trs[j].RecordedAt) })
-	got := map[string]Amount{}      // need id → received so far
-	metAt := map[string]time.Time{} // need id → first time got reached the quantity
-	var kms []float64
-	for _, tr := range trs {
-		a := s.agreements[tr.Agreement]
-		n := s.needs[a.Need]
-		got[n.ID] += tr.Quantity
-		if _, ok := metAt[n.ID]; !ok && got[n.ID] >= n.Quantity {
-			metAt[n.ID] = tr.RecordedAt
-		}
-		if tr.Corrects == "" {
-			f.Received++
-			kms = append(kms, a.DistanceKm)
-			f.DistanceKm += a.DistanceKm
-			if a.DistanceKm <= LocalKm {
-				f.Local++
-			} else {
-				f.Distant++
-			}
+	// The needs that left the state were counted as they left; those it
+	// holds are counted now.
+	f.NeedsMet = t.NeedsMet
+	hours := slices.Clone(t.HoursToMeet)
+	for id, at := range s.needMetAt {
+		if n := s.needs[id]; n != nil && s.needGot[id] >= n.Quantity {
+			f.NeedsMet++
+			hours = append(hours, at.Sub(n.PostedAt).Hours())
 		}
 	}
-	var hours []float64
-	for id, at := range metAt {
-		n := s.needs[id]
-		if got[id] < n.Quantity {
-			continue // a later correction took it below its quantity
-		}
-		f.NeedsMet++
-		hours = append(hours, at.Sub(n.PostedAt).Hours())
-	}
+	f.Received, f.Local, f.Distant, f.DistanceKm = t.Receipts, t.Local, t.Distant, t.DistanceKm
 	f.NeedsMetShare = share(f.NeedsMet, f.Needs)
 	f.MedianHoursToMeet = median(hours)
-	f.MedianDistanceKm = median(kms)
+	f.MedianDistanceKm = median(slices.Clone(t.Kms))
 	f.LocalShare = share(f.Local, f.Received)
 }

@@ -191,6 +191,9 @@ func (s *State) decideProposal(ev Event, d ProposalDecision, accept bool) error 
 		return err
 	}
 	acc := s.acceptances[t.ID]
+	if acc == nil && s.Gone("acceptance", t.ID) {
+		return Errorf(ECONFLICT, "proposal %s is already agreed as %s, and that agreement is closed", t.ID, AgreementID(t.ID))
+	}
 	if acc != nil && !acc.Proposal.sameAs(t) {
 		return Errorf(ECONFLICT, "proposal %s was decided with other terms; fetch fresh proposals", t.ID)
 	}
@@ -321,6 +324,7 @@ func (s *State) formAgreement(ev Event, acc *Acceptance, o *Offer, n *Need) {
 	}
 	acc.Agreement = a.ID
 	s.agreements[a.ID] = a
+	s.countFormed(ev.Seq, a)
 	s.holds[o.ID]++
 	s.holds[n.ID]++
 	o.Remaining -= t.Quantity
@@ -349,6 +353,9 @@ func releaseTo(remaining *Amount, status *string, q Amount) {
 func (s *State) cancelAgreement(ev Event, d AgreementCancellation) error {
 	a := s.agreements[d.Agreement]
 	if a == nil {
+		if err := s.goneAgreement(d.Agreement); err != nil {
+			return err
+		}
 		return Errorf(ENOTFOUND, "agreement %s does not exist", d.Agreement)
 	}
 	switch d.Reason {
@@ -386,7 +393,9 @@ func (s *State) cancelAgreement(ev Event, d AgreementCancellation) error {
 	s.touch("offer", o.ID)
 	s.touch("need", n.ID)
 	s.endTask(a.ID, TaskCancelled)
+	s.countCancelled(a)
 	s.release(a)
+	s.retire(a)
 	return nil
 }
 
@@ -398,6 +407,9 @@ func (s *State) cancelAgreement(ev Event, d AgreementCancellation) error {
 func (s *State) recordTransfer(ev Event, d TransferRecorded) error {
 	a := s.agreements[d.Agreement]
 	if a == nil {
+		if err := s.goneAgreement(d.Agreement); err != nil {
+			return err
+		}
 		return Errorf(ENOTFOUND, "agreement %s does not exist", d.Agreement)
 	}
 	if err := s.receiverAct(ev, a); err != nil {
@@ -423,7 +435,9 @@ func (s *State) recordTransfer(ev Event, d TransferRecorded) error {
 		releaseTo(&n.Remaining, &n.Status, short)
 		s.touch("need", n.ID)
 	}
-	s.receipts[a.Need] = true
+	s.countTransfer(a, tr, ev.Time)
+	s.receipts[a.Need]++
+	s.finals = append(s.finals, finalDue{At: ev.Time.Add(CorrectionWindow), Agreement: a.ID})
 	s.endTask(a.ID, TaskClosed)
 	s.release(a)
 	return nil
@@ -455,6 +469,9 @@ func (s *State) receiverAct(ev Event, a *Agreement) error {
 func (s *State) recordCorrection(ev Event, d CorrectionRecorded) error {
 	orig := s.transfers[d.Transfer]
 	if orig == nil {
+		if s.Gone("transfer", d.Transfer) {
+			return Errorf(ECONFLICT, "transfer %s is final: a receipt is open to correction for %d days", d.Transfer, CorrectionWindow/(24*time.Hour))
+		}
 		return Errorf(ENOTFOUND, "transfer %s does not exist", d.Transfer)
 	}
 	if orig.Corrects != "" {
@@ -463,6 +480,10 @@ func (s *State) recordCorrection(ev Event, d CorrectionRecorded) error {
 	a := s.agreements[orig.Agreement]
 	if err := s.receiverAct(ev, a); err != nil {
 		return err
+	}
+	if !ev.Time.Before(orig.RecordedAt.Add(CorrectionWindow)) {
+		return Errorf(ECONFLICT, "transfer %s is final: a receipt is open to correction for %d days, and it was recorded at %s",
+			orig.ID, CorrectionWindow/(24*time.Hour), orig.RecordedAt.Format(time.RFC3339))
 	}
 	if d.Quantity < 0 || d.Quantity > a.Quantity {
 		return Invalid("quantity", "must be between 0 and the "+a.Quantity.String()+" agreed")
@@ -480,6 +501,8 @@ func (s *State) recordCorrection(ev Event, d CorrectionRecorded) error {
 		Receiver: a.Receiver, Quantity: delta, RecordedAt: ev.Time, Corrects: orig.ID}
 	s.transfers[tr.ID] = tr
 	s.received[a.ID] = d.Quantity
+	s.corrections[a.ID] = append(s.corrections[a.ID], tr.ID)
+	s.countTransfer(a, tr, ev.Time)
 	if delta > 0 {
 		n.Remaining -= delta
 		if n.Remaining == 0 && n.Status == StatusOpen {
@@ -526,16 +549,10 @@ func (s *State) AgreementReceived(id string) Amount { return s.received[id] }
 // agreements plus the shortfall (agreed − received) of its received ones.
 // It is Committed plus what was promised but never arrived.
 func (s *State) Outstanding(council, item string) Amount {
-	var sum Amount
+	sum := s.tally.Shortfall[councilItem{council, item}]
 	for _, a := range s.agreements {
-		if a.Item != item || (a.Provider != council && a.Receiver != council) {
-			continue
-		}
-		switch a.Status {
-		case AgreementActive:
+		if a.Status == AgreementActive && a.Item == item && (a.Provider == council || a.Receiver == council) {
 			sum += a.Quantity
-		case AgreementReceived:
-			sum += a.Quantity - s.received[a.ID]
 		}
 	}
 	return sum
@@ -548,6 +565,9 @@ func (s *State) Outstanding(council, item string) Amount {
 // not balance, ordered by id.
 func (s *State) CheckBalances() error {
 	held := map[string]Amount{}
+	for k, q := range s.settled {
+		held[k] = q
+	}
 	for _, a := range s.agreements {
 		switch a.Status {
 		case AgreementActive:

@@ -3,6 +3,7 @@ package plenty
 import (
 	"fmt"
 	"math/rand/v2"
+	"reflect"
 	"sort"
 	"strings"
 	"testing"
@@ -22,6 +23,7 @@ func TestLifecycleBalances(t *testing.T) {
 	for run := 0; run < runs; run++ {
 		rng := rand.New(rand.NewPCG(uint64(run), 7))
 		w := newWorld(t)
+		w.s.OnChange(func(Change) {}) // keeps what leaves, for tallyMatchesDocs
 		w.offer("o2", "d_m1", 40_000)
 		w.need("n3", "d_b2", 60_000)
 		offers, needs := []string{"o1", "o2"}, []string{"n1", "n2", "n3"}
@@ -88,6 +90,30 @@ func TestLifecycleBalances(t *testing.T) {
 		}
 		if err := w.s.CheckBalances(); err != nil {
 			t.Fatalf("run %d: %v", run, err)
+		}
+		// The running totals agree with every document the events made;
+		// once every receipt is final and its agreement left the state,
+		// they read the same.
+		if msg := tallyMatchesDocs(w.s); msg != "" {
+			t.Fatalf("run %d: %s\n%s", run, msg, strings.Join(log, "\n"))
+		}
+		before := readingsOf(w.s, w.now)
+		w.later(CorrectionWindow, "v_later")
+		if len(w.s.agreements) != countActive(w.s) || len(w.s.transfers) != 0 {
+			t.Fatalf("run %d: %d agreements (%d active) and %d transfers live after the window", run, len(w.s.agreements), countActive(w.s), len(w.s.transfers))
+		}
+		after := readingsOf(w.s, before.Figures.AsOf)
+		if !reflect.DeepEqual(before.Accounts, after.Accounts) || before.Outstanding != after.Outstanding ||
+			!reflect.DeepEqual(before.Flows, after.Flows) || before.Figures.NeedsMet != after.Figures.NeedsMet ||
+			before.Figures.Received != after.Figures.Received || before.Figures.Flows != after.Figures.Flows ||
+			before.Figures.MedianHoursToMeet != after.Figures.MedianHoursToMeet {
+			t.Fatalf("run %d: readings changed as agreements left:\n before %+v\n after  %+v", run, before, after)
+		}
+		if msg := tallyMatchesDocs(w.s); msg != "" {
+			t.Fatalf("run %d after the window: %s", run, msg)
+		}
+		if err := w.s.CheckBalances(); err != nil {
+			t.Fatalf("run %d after the window: %v", run, err)
 		}
 	}
 	// The sequences must reach every branch, or the invariants were not

@@ -361,16 +361,15 @@ func TestCancelAgreement(t *testing.T) {
 			if o1 != wantO || n1 != wantN {
 				t.Fatalf("remaining o1 %s n1 %s, want %s %s", o1, n1, wantO, wantN)
 			}
-			got, _ := w.s.Agreement(a.ID)
-			if got.Status != wantStatus {
-				t.Fatalf("agreement is %s, want %s", got.Status, wantStatus)
+			if got := statusOf(w.s, "agreement", a.ID); got != wantStatus {
+				t.Fatalf("agreement is %s, want %s", got, wantStatus)
 			}
 			if tc.code == "" {
 				if n, _ := w.s.Need("n1"); n.Status != StatusOpen {
 					t.Fatalf("need n1 is %s after release, want open", n.Status)
 				}
-				if task, _ := w.s.Task(TaskID(a.ID)); task.Status != TaskCancelled {
-					t.Fatalf("task is %s, want cancelled", task.Status)
+				if got := statusOf(w.s, "task", TaskID(a.ID)); got != TaskCancelled {
+					t.Fatalf("task is %s, want cancelled", got)
 				}
 				wantCode(t, w.apply(KindAgreementCancelled, tc.actor, AgreementCancellation{a.ID, tc.reason}), ECONFLICT)
 			}

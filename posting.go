@@ -173,7 +173,7 @@ func (s *State) postingAllowed(c *checks, ev Event, id, council, item string) er
 	if err := c.err(); err != nil {
 		return err
 	}
-	if s.offers[id] != nil || s.needs[id] != nil || s.Gone(id) {
+	if s.offers[id] != nil || s.needs[id] != nil || s.Gone("offer", id) || s.Gone("need", id) {
 		return Errorf(ECONFLICT, "posting id %q is taken", id)
 	}
 	return nil

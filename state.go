@@ -59,10 +59,20 @@ type State struct {
 	goneAs      []goneAs
 	goneIndex   map[goneAs]uint32
 	holds       map[string]int  // posting id → its active agreements
-	receipts    map[string]bool // need id → an agreement on it was received
+	receipts    map[string]int  // need id → its receipts still open to correction
 	needsPosted int64           // every need ever posted (figures)
 	closedDocs  *closedDocs     // left, not yet written by the store; not in snapshots
 	index       *postingIndex   // live posting ids, sorted (listing.go); not in snapshots
+
+	// Agreements that finished and left the live maps (retire.go).
+	finals      []finalDue          // receipts in the order they turn final
+	lingering   map[string]bool     // agreement id → finished, its task still on its way
+	corrections map[string][]string // agreement id → its corrections, while open to them
+	settled     map[string]Amount   // "o:" or "n:" and a live posting's id → what its retired agreements hold of it
+	formed      []formedAgreement   // live agreements in the order they formed, some retired
+	needGot     map[string]Amount   // need id → received under it, corrections included
+	needMetAt   map[string]time.Time
+	tally       tally
 
 	// The Merkle tree over every applied body (tree.go).
 	tree       Tree
@@ -87,40 +97,40 @@ func (s *State) touch(kind, id string) {
 	}
 }
 
-// Doc returns the JSON document of one entity, as projections store it.
-func (s *State) Doc(c Change) (json.RawMessage, bool) {
-	var v any
-	switch c.Kind {
+// live returns the live entity of kind id (a typed pointer, maybe nil),
+// and false for an unknown kind.
+func (s *State) live(kind, id string) (any, bool) {
+	switch kind {
 	case "council":
-		v = s.councils[c.ID]
+		return s.councils[id], true
 	case "delegate":
-		if d := s.delegates[c.ID]; d != nil {
-			v = d
-		}
+		return s.delegates[id], true
 	case "item":
-		v = s.items[c.ID]
+		return s.items[id], true
 	case "offer":
-		if o := s.offers[c.ID]; o != nil {
-			v = o
-		} else {
-			v = s.closedDocs.get(c)
-		}
+		return s.offers[id], true
 	case "need":
-		if n := s.needs[c.ID]; n != nil {
-			v = n
-		} else {
-			v = s.closedDocs.get(c)
-		}
+		return s.needs[id], true
 	case "agreement":
-		v = s.agreements[c.ID]
+		return s.agreements[id], true
 	case "transfer":
-		v = s.transfers[c.ID]
+		return s.transfers[id], true
 	case "acceptance":
-		v = s.acceptances[c.ID]
+		return s.acceptances[id], true
 	case "task":
-		v = s.tasks[c.ID]
+		return s.tasks[id], true
 	case "volunteer":
-		v = s.volunteers[c.ID]
+		return s.volunteers[id], true
+	}
+	return nil, false
+}
+
+// Doc returns the JSON document of one entity, as projections store it:
+// live, or left the state but not yet dropped by ForgetClosed.
+func (s *State) Doc(c Change) (json.RawMessage, bool) {
+	v, _ := s.live(c.Kind, c.ID)
+	if v == nil || isNilPointer(v) {
+		v = s.closedDocs.get(c)
 	}
 	if v == nil || isNilPointer(v) {
 		return nil, false
@@ -223,9 +233,16 @@ func NewState() *State {
 
 		goneIndex:  map[goneAs]uint32{},
 		holds:      map[string]int{},
-		receipts:   map[string]bool{},
+		receipts:   map[string]int{},
 		closedDocs: &closedDocs{},
 		index:      &postingIndex{},
+
+		lingering:   map[string]bool{},
+		corrections: map[string][]string{},
+		settled:     map[string]Amount{},
+		needGot:     map[string]Amount{},
+		needMetAt:   map[string]time.Time{},
+		tally:       newTally(),
 	}
 }
 
@@ -265,6 +282,7 @@ func (s *State) Apply(ev Event) error {
 		return withEvent(ev, err)
 	}
 	s.grantCredentials(ev)
+	s.settle(ev.Time) // what it retires left at this event
 	s.size++
 	s.lastTime = ev.Time
 	s.lastHashes = s.tree.Add(tlog.RecordHash(ev.Body))
@@ -711,17 +729,17 @@ func (s *State) Transfers() []Transfer {
 // and item: given and received from transfers, committed from active
 // agreements.
 func (s *State) Accounts() []AccountLine {
-	lines := map[[2]string]*AccountLine{}
+	lines := map[councilItem]*AccountLine{}
 	line := func(council, item string) *AccountLine {
-		k := [2]string{council, item}
+		k := councilItem{council, item}
 		if lines[k] == nil {
 			lines[k] = &AccountLine{Council: council, Item: item}
 		}
 		return lines[k]
 	}
-	for _, t := range s.transfers {
-		line(t.Provider, t.Item).Given += t.Quantity
-		line(t.Receiver, t.Item).Received += t.Quantity
+	for k, b := range s.tally.Balances {
+		l := line(k.Council, k.Item)
+		l.Given, l.Received = b.Given, b.Received
 	}
 	for _, a := range s.agreements {
 		if a.Status == AgreementActive {

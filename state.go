@@ -58,11 +58,11 @@ type State struct {
 	gone        goneSet // id's hash → index in goneAs (closed.go)
 	goneAs      []goneAs
 	goneIndex   map[goneAs]uint32
-	holds       map[string]int  // posting id → its active agreements
-	receipts    map[string]int  // need id → its receipts still open to correction
-	needsPosted int64           // every need ever posted (figures)
-	closedDocs  *closedDocs     // left, not yet written by the store; not in snapshots
-	index       *postingIndex   // live posting ids, sorted (listing.go); not in snapshots
+	holds       map[string]int // posting id → its active agreements
+	receipts    map[string]int // need id → its receipts still open to correction
+	needsPosted int64          // every need ever posted (figures)
+	closedDocs  *closedDocs    // left, not yet written by the store; not in snapshots
+	index       *postingIndex  // live posting ids, sorted (listing.go); not in snapshots
 
 	// Agreements that finished and left the live maps (retire.go).
 	finals      []finalDue          // receipts in the order they turn final

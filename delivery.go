@@ -273,17 +273,20 @@ func (s *State) Volunteers() []Volunteer {
 	})
 }
 
-// Task returns the task with the given id.
+// Task returns the task with the given id, if the state holds it (see
+// Agreement).
 func (s *State) Task(id string) (Task, bool) {
 	t := s.tasks[id]
 	if t == nil {
-		return Task{}, false
+		if t, _ = s.closedDocs.get(Change{"task", id}).(*Task); t == nil {
+			return Task{}, false
+		}
 	}
 	return t.copy(), true
 }
 
-// Tasks returns the tasks with the given status (every task when status is
-// empty), ordered by id.
+// Tasks returns the live tasks with the given status (every one when
+// status is empty), ordered by id.
 func (s *State) Tasks(status string) []Task {
 	var out []Task
 	for _, id := range sortedKeys(s.tasks) {
@@ -298,4 +301,26 @@ func (s *State) Tasks(status string) []Task {
 // proposal id.
 func (s *State) Acceptances() []Acceptance {
 	return sorted(s.acceptances, (*Acceptance).copy)
+}
+
+// TasksAfter returns up to n live tasks with ids after after that keep
+// returns true for, ordered by id.
+func (s *State) TasksAfter(after string, n int, keep func(Task) bool) []Task {
+	ids := make([]string, 0, len(s.tasks))
+	for id := range s.tasks {
+		if id > after {
+			ids = append(ids, id)
+		}
+	}
+	slices.Sort(ids)
+	var out []Task
+	for _, id := range ids {
+		if t := s.tasks[id]; keep == nil || keep(*t) {
+			out = append(out, t.copy())
+			if len(out) == n {
+				break
+			}
+		}
+	}
+	return out
 }

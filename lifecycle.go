@@ -516,23 +516,34 @@ func (s *State) recordCorrection(ev Event, d CorrectionRecorded) error {
 	return nil
 }
 
-// Acceptance returns what the councils decided on a proposal so far.
+// Acceptance returns what the councils decided on a proposal so far, if
+// the state holds it (see Agreement).
 func (s *State) Acceptance(proposal string) (Acceptance, bool) {
 	a := s.acceptances[proposal]
 	if a == nil {
-		return Acceptance{}, false
+		if a, _ = s.closedDocs.get(Change{"acceptance", proposal}).(*Acceptance); a == nil {
+			return Acceptance{}, false
+		}
 	}
 	return a.copy(), true
 }
 
-// Agreement returns the agreement with the given id.
+// Agreement returns the agreement with the given id, if the state holds
+// it: under way, or finished a moment ago and not yet dropped by
+// ForgetClosed. Otherwise, when Gone("agreement", id), the store holds it
+// (the ledger's Agreement reads it).
 func (s *State) Agreement(id string) (Agreement, bool) {
 	a := s.agreements[id]
 	if a == nil {
-		return Agreement{}, false
+		if a, _ = s.closedDocs.get(Change{"agreement", id}).(*Agreement); a == nil {
+			return Agreement{}, false
+		}
 	}
 	return *a, true
 }
+
+// AgreementsUnderWay returns how many agreements the state holds live.
+func (s *State) AgreementsUnderWay() int { return len(s.agreements) }
 
 // Consents reports whether council's acceptance of a proposal counts at
 // time at: the rule the fold applies before an agreement forms.

@@ -73,11 +73,17 @@ type tally struct {
 
 	NeedsMet    int       // needs that left the state met
 	HoursToMeet []float64 // posting to meeting, of each of them
+
+	// The needs that left the state, by the UTC day they were posted and
+	// (those met) the day they were met: the timeline's history.
+	LeftPosted map[int64]int
+	LeftMet    map[int64]int
 }
 
 func newTally() tally {
 	return tally{Balances: map[councilItem]Balance{}, Shortfall: map[councilItem]Amount{},
-		Pairs: map[councilPair]int{}, Items: map[string]ItemFlow{}, Delivered: map[string]int{}}
+		Pairs: map[councilPair]int{}, Items: map[string]ItemFlow{}, Delivered: map[string]int{},
+		LeftPosted: map[int64]int{}, LeftMet: map[int64]int{}}
 }
 
 // formed counts a new agreement in the tally and the index of live ones.
@@ -145,9 +151,11 @@ func (s *State) countTransfer(a *Agreement, tr *Transfer, at time.Time) {
 // settleNeedFigures moves what the figures read of a need that leaves the
 // state into the tally.
 func (s *State) settleNeedFigures(n *Need) {
+	s.tally.LeftPosted[dayOf(n.PostedAt)]++
 	if at, ok := s.needMetAt[n.ID]; ok && s.needGot[n.ID] >= n.Quantity {
 		s.tally.NeedsMet++
 		s.tally.HoursToMeet = append(s.tally.HoursToMeet, at.Sub(n.PostedAt).Hours())
+		s.tally.LeftMet[dayOf(at)]++
 	}
 	delete(s.needMetAt, n.ID)
 	delete(s.needGot, n.ID)
@@ -232,7 +240,7 @@ func (s *State) retire(a *Agreement) {
 // which left the state, and nil when none left by that id.
 func (s *State) goneAgreement(id string) error {
 	if g, ok := s.goneAsOf(id, "agreement"); ok {
-		return Errorf(ECONFLICT, "agreement %s is %s and closed", id, g.Status)
+		return Errorf(ECONFLICT, "agreement %s is %s, not active", id, g.Status)
 	}
 	return nil
 }
@@ -278,4 +286,90 @@ func (s *State) ItemFlows() map[string]ItemFlow {
 // task's drop-off, and how many receipts are still open to correction.
 func (s *State) Retiring() (lingering, correctable int) {
 	return len(s.lingering), len(s.finals)
+}
+
+func dayOf(t time.Time) int64 { return t.Unix() / 86400 } // whole UTC days since 1970 (after it)
+
+// NeedTimeline counts the needs posted and the needs met up to any time:
+// exactly for the needs the state holds, to the UTC day for those that
+// left it (at least CorrectionWindow ago, for any with a receipt).
+type NeedTimeline struct {
+	posted, met         []time.Time // of the needs held, sorted
+	leftPosted, leftMet []dayCount  // of those that left, by day, running totals
+}
+
+type dayCount struct {
+	day   int64
+	total int // needs up to and including the day
+}
+
+// NeedTimeline returns the timeline of the needs, as the figures count
+// them: a need is met once its receipts (corrections included) add up to
+// its quantity, at the receipt that first did.
+func (s *State) NeedTimeline() NeedTimeline {
+	var tl NeedTimeline
+	for _, n := range s.needs {
+		tl.posted = append(tl.posted, n.PostedAt)
+		if at, ok := s.needMetAt[n.ID]; ok && s.needGot[n.ID] >= n.Quantity {
+			tl.met = append(tl.met, at)
+		}
+	}
+	byTime := func(a, b time.Time) int { return a.Compare(b) }
+	slices.SortFunc(tl.posted, byTime)
+	slices.SortFunc(tl.met, byTime)
+	tl.leftPosted, tl.leftMet = runningTotals(s.tally.LeftPosted), runningTotals(s.tally.LeftMet)
+	return tl
+}
+
+func runningTotals(by map[int64]int) []dayCount {
+	out := make([]dayCount, 0, len(by))
+	for d, n := range by {
+		out = append(out, dayCount{d, n})
+	}
+	slices.SortFunc(out, func(a, b dayCount) int { return int(a.day - b.day) })
+	for i := 1; i < len(out); i++ {
+		out[i].total += out[i-1].total
+	}
+	return out
+}
+
+// Posted counts the needs posted at or before t.
+func (tl NeedTimeline) Posted(t time.Time) int { return countBy(tl.posted, tl.leftPosted, t) }
+
+// Met counts the needs met at or before t.
+func (tl NeedTimeline) Met(t time.Time) int { return countBy(tl.met, tl.leftMet, t) }
+
+// First returns when the first need was posted (the start of its day for
+// one that left the state), and false when there is none.
+func (tl NeedTimeline) First() (time.Time, bool) {
+	var first time.Time
+	if len(tl.posted) > 0 {
+		first = tl.posted[0]
+	}
+	if len(tl.leftPosted) > 0 {
+		if d := time.Unix(tl.leftPosted[0].day*86400, 0).UTC(); first.IsZero() || d.Before(first) {
+			first = d
+		}
+	}
+	return first, !first.IsZero()
+}
+
+func countBy(exact []time.Time, days []dayCount, t time.Time) int {
+	n, _ := slices.BinarySearchFunc(exact, t, func(x, t time.Time) int {
+		if x.After(t) {
+			return 1
+		}
+		return -1
+	})
+	d := dayOf(t)
+	i, _ := slices.BinarySearchFunc(days, d, func(x dayCount, d int64) int {
+		if x.day > d {
+			return 1
+		}
+		return -1
+	})
+	if i > 0 {
+		n += days[i-1].total
+	}
+	return n
 }

@@ -68,8 +68,8 @@ func TestACancelledAgreementLeavesTheState(t *testing.T) {
 		}
 	}
 	// Every event naming them is refused, as it was while they were live.
-	wantRefused(t, w.apply(KindAgreementCancelled, DelegateActor("d_b1"), AgreementCancellation{a.ID, CancelWithdrawn}), ECONFLICT, "is cancelled and closed")
-	wantRefused(t, w.apply(KindTransferRecorded, DelegateActor("d_b1"), TransferRecorded{a.ID, 1}), ECONFLICT, "is cancelled and closed")
+	wantRefused(t, w.apply(KindAgreementCancelled, DelegateActor("d_b1"), AgreementCancellation{a.ID, CancelWithdrawn}), ECONFLICT, "is cancelled, not active")
+	wantRefused(t, w.apply(KindTransferRecorded, DelegateActor("d_b1"), TransferRecorded{a.ID, 1}), ECONFLICT, "is cancelled, not active")
 	wantRefused(t, w.accept("d_b1", p), ECONFLICT, "already agreed")
 	wantRefused(t, w.decline("d_b1", p), ECONFLICT, "already agreed")
 	wantRefused(t, w.withdrawAcceptance("d_b1", "p1"), ECONFLICT, "already agreed")

@@ -706,21 +706,26 @@ func (s *State) Offers() []Offer { return sorted(s.offers, func(o *Offer) Offer 
 // Needs returns every need, ordered by id.
 func (s *State) Needs() []Need { return sorted(s.needs, func(n *Need) Need { return *n }) }
 
-// Agreements returns every agreement, ordered by id.
+// Agreements returns the agreements the state holds (under way, or
+// received and still open to correction; retire.go), ordered by id.
 func (s *State) Agreements() []Agreement {
 	return sorted(s.agreements, func(a *Agreement) Agreement { return *a })
 }
 
-// Transfer returns the transfer with the given id.
+// Transfer returns the transfer with the given id, if the state holds it
+// (see Agreement).
 func (s *State) Transfer(id string) (Transfer, bool) {
 	t := s.transfers[id]
 	if t == nil {
-		return Transfer{}, false
+		if t, _ = s.closedDocs.get(Change{"transfer", id}).(*Transfer); t == nil {
+			return Transfer{}, false
+		}
 	}
 	return *t, true
 }
 
-// Transfers returns every transfer, ordered by id.
+// Transfers returns the transfers the state holds (those of agreements
+// that did not leave it, retire.go), ordered by id.
 func (s *State) Transfers() []Transfer {
 	return sorted(s.transfers, func(t *Transfer) Transfer { return *t })
 }

@@ -1,11 +1,13 @@
 package hub
 
 import (
-	"sort"
+	"context"
+	"strconv"
 
 	"github.com/gofiber/fiber/v2"
 
 	"github.com/plentyhub/plenty"
+	"github.com/plentyhub/plenty/ledger"
 	"github.com/plentyhub/plenty/usecase"
 )
 
@@ -19,65 +21,87 @@ type agreementView struct {
 	TaskStatus string        `json:"task_status,omitempty"`
 }
 
-func (s *Server) viewAgreement(st *plenty.State, a plenty.Agreement) agreementView {
-	it, _ := st.Item(a.Item)
-	v := agreementView{Agreement: a, Unit: it.Unit, Received: st.AgreementReceived(a.ID)}
-	if t, ok := st.Task(plenty.TaskID(a.ID)); ok {
-		v.Task, v.TaskStatus = t.ID, t.Status
+func (s *Server) viewAgreement(line ledger.AgreementLine) agreementView {
+	v := agreementView{Agreement: line.Agreement, Unit: s.unitOf(line.Item), Received: line.Received}
+	if line.TaskStatus != "" {
+		v.Task, v.TaskStatus = plenty.TaskID(line.ID), line.TaskStatus
 	}
 	return v
 }
 
-// agreementsOf returns the agreements council is party to (all when ""),
-// newest first.
-func (s *Server) agreementsOf(council string) []agreementView {
-	out := []agreementView{}
-	s.read(func(st *plenty.State) error {
-		for _, a := range st.Agreements() {
-			if council == "" || a.Provider == council || a.Receiver == council {
-				out = append(out, s.viewAgreement(st, a))
-			}
-		}
-		return nil
-	})
-	// Agreement ids hash their proposal, so the order of ids says nothing
-	// of time: sort by when each formed, the newest first, ties by id.
-	sort.SliceStable(out, func(i, j int) bool {
-		if !out[i].FormedAt.Equal(out[j].FormedAt) {
-			return out[i].FormedAt.After(out[j].FormedAt)
-		}
-		return out[i].ID < out[j].ID
-	})
-	return out
+// agreementsPage returns up to limit agreements council is party to (all
+// when ""), the newest first, formed before the cursor (from the newest
+// when 0), and the cursor of the next page (0 when none follows).
+func (s *Server) agreementsPage(ctx context.Context, council string, cursor int64, limit int) ([]agreementView, int64, error) {
+	lines, next, err := s.ledger.ListAgreements(ctx, council, cursor, limit)
+	if err != nil {
+		return nil, 0, err
+	}
+	out := make([]agreementView, len(lines))
+	for i, l := range lines {
+		out[i] = s.viewAgreement(l)
+	}
+	return out, next, nil
 }
 
+// listAgreements serves GET /api/v1/agreements?council=&cursor=&limit=.
 func (s *Server) listAgreements(c *fiber.Ctx) error {
 	council := c.Query("council")
+	var fe fieldErrors
 	if council != "" {
 		if err := s.councilExists(council); err != nil {
 			return err
 		}
 	}
-	return c.JSON(fiber.Map{"agreements": s.agreementsOf(council)})
+	var cursor int64
+	if q := c.Query("cursor"); q != "" {
+		n, err := strconv.ParseInt(q, 10, 64)
+		if err != nil || n < 1 {
+			fe.Addf("cursor", "must be the next_cursor of the previous page")
+		}
+		cursor = n
+	}
+	limit := 100
+	if q := c.Query("limit"); q != "" {
+		n, err := strconv.Atoi(q)
+		if err != nil || n < 1 || n > 1000 {
+			fe.Addf("limit", "must be a whole number from 1 to 1000")
+		}
+		limit = n
+	}
+	if err := fe.Err(); err != nil {
+		return err
+	}
+	page, next, err := s.agreementsPage(c.UserContext(), council, cursor, limit)
+	if err != nil {
+		return err
+	}
+	res := fiber.Map{"agreements": page}
+	if next > 0 {
+		res["next_cursor"] = strconv.FormatInt(next, 10)
+	}
+	return c.JSON(res)
 }
 
 func (s *Server) getAgreement(c *fiber.Ctx) error {
-	id := c.Params("id")
-	var (
-		v  agreementView
-		ok bool
-	)
-	s.read(func(st *plenty.State) error {
-		var a plenty.Agreement
-		if a, ok = st.Agreement(id); ok {
-			v = s.viewAgreement(st, a)
-		}
-		return nil
-	})
-	if !ok {
-		return plenty.Errorf(plenty.ENOTFOUND, "agreement %s does not exist", id)
+	line, err := s.ledger.AgreementLine(c.UserContext(), c.Params("id"))
+	if err != nil {
+		return err
 	}
-	return c.JSON(fiber.Map{"agreement": v})
+	return c.JSON(fiber.Map{"agreement": s.viewAgreement(line)})
+}
+
+// taskAndAgreement reads a task and its agreement (agreement, when the
+// task's is known), under way or finished; ok is false when there is no
+// agreement. A cancelled agreement may have no task.
+func (s *Server) taskAndAgreement(task, agreement string) (plenty.Task, plenty.Agreement, bool) {
+	ctx := context.Background()
+	t, err := s.ledger.Task(ctx, task)
+	if err == nil {
+		agreement = t.Agreement
+	}
+	a, err := s.ledger.Agreement(ctx, agreement)
+	return t, a, err == nil
 }
 
 // transferView is a transfer with the unit its quantity is counted in.
@@ -92,24 +116,13 @@ func (s *Server) viewTransfer(tr plenty.Transfer) transferView {
 	return v
 }
 
-func (s *Server) transfer(id string) plenty.Transfer {
-	var tr plenty.Transfer
-	s.read(func(st *plenty.State) error { tr, _ = st.Transfer(id); return nil })
-	return tr
-}
-
 // agreementFor reads an agreement and authenticates a delegate of its
 // receiving council (or of either party, when anyParty) with the accept
 // scope.
 func (s *Server) agreementFor(c *fiber.Ctx, anyParty bool) (plenty.Agreement, plenty.Delegate, error) {
-	id := c.Params("id")
-	var (
-		a  plenty.Agreement
-		ok bool
-	)
-	s.read(func(st *plenty.State) error { a, ok = st.Agreement(id); return nil })
-	if !ok {
-		return a, plenty.Delegate{}, plenty.Errorf(plenty.ENOTFOUND, "agreement %s does not exist", id)
+	a, err := s.ledger.Agreement(c.UserContext(), c.Params("id"))
+	if err != nil {
+		return a, plenty.Delegate{}, err
 	}
 	d, err := s.mandate(c, "", plenty.ScopeAccept)
 	if err != nil {
@@ -164,9 +177,9 @@ func (s *Server) cancelAgreement(c *fiber.Ctx) error {
 // recorded quantity (zero when nothing arrived). Nothing is edited; the
 // correction is a new transfer of the difference.
 func (s *Server) postCorrection(c *fiber.Ctx) error {
-	orig := s.transfer(c.Params("id"))
-	if orig.ID == "" {
-		return plenty.Errorf(plenty.ENOTFOUND, "transfer %s does not exist", c.Params("id"))
+	orig, err := s.ledger.Transfer(c.UserContext(), c.Params("id"))
+	if err != nil {
+		return err
 	}
 	d, err := s.mandate(c, orig.Receiver, plenty.ScopeAccept)
 	if err != nil {

@@ -32,7 +32,10 @@ func TestClosedPostingsOverHTTP(t *testing.T) {
 	}
 	h.do("POST", "/api/v1/needs", a.Token, flourNeed).want(t, 201) // the next batch drops what DuckDB holds
 	var holds, gone bool
-	h.ledger.Read(func(st *plenty.State) error { holds, gone = st.Holds("offer", ids[0]), st.Gone(ids[0]); return nil })
+	h.ledger.Read(func(st *plenty.State) error {
+		holds, gone = st.Holds("offer", ids[0]), st.Gone("offer", ids[0])
+		return nil
+	})
 	if holds || !gone {
 		t.Fatalf("state holds %s: %v, gone %v; want gone and not held", ids[0], holds, gone)
 	}

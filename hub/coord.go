@@ -233,10 +233,8 @@ func (c *coord) purge() error {
 		if timed {
 			continue
 		}
-		var a plenty.Agreement
-		var ok bool
-		c.s.read(func(st *plenty.State) error { a, ok = st.Agreement(key); return nil })
-		if !ok || a.Status != plenty.AgreementActive {
+		a, err := c.s.ledger.Agreement(context.Background(), key)
+		if err != nil || a.Status != plenty.AgreementActive {
 			errs = append(errs, c.endThread(key, now))
 		}
 	}

@@ -150,7 +150,7 @@ func (s *Server) runTimers(ctx context.Context, stop <-chan struct{}) {
 func (s *Server) untilDeadline(since time.Time) time.Duration {
 	wait := s.cfg.TickInterval
 	s.read(func(st *plenty.State) error {
-		if cur, set := st.Terms(); (!set || cur != s.terms()) && len(st.Agreements()) > 0 {
+		if cur, set := st.Terms(); (!set || cur != s.terms()) && st.AgreementsUnderWay() > 0 {
 			wait = 0
 			return nil
 		}

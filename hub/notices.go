@@ -1,6 +1,7 @@
 package hub
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"strings"
@@ -92,11 +93,11 @@ func (c *coord) observe(ev plenty.Event) ([]notice, error) {
 		if decode(ev, &d) != nil {
 			return nil, nil
 		}
+		acc, rerr := c.s.ledger.Acceptance(context.Background(), d.Proposal.ID)
+		if rerr != nil || len(acc.Decisions) == 0 {
+			return nil, nil
+		}
 		c.s.read(func(st *plenty.State) error {
-			acc, ok := st.Acceptance(d.Proposal.ID)
-			if !ok || len(acc.Decisions) == 0 {
-				return nil
-			}
 			what := describe(st, acc.Item, d.Proposal.Quantity, acc.Provider, acc.Receiver)
 			delegate, _ := strings.CutPrefix(ev.Actor, "delegate:")
 			var council string
@@ -144,12 +145,11 @@ func (c *coord) observe(ev plenty.Event) ([]notice, error) {
 		if decode(ev, &d) != nil {
 			return nil, nil
 		}
+		t, a, ok := c.s.taskAndAgreement(d.Task, "")
+		if !ok {
+			return nil, nil
+		}
 		c.s.read(func(st *plenty.State) error {
-			t, ok := st.Task(d.Task)
-			a, ok2 := st.Agreement(t.Agreement)
-			if !ok || !ok2 {
-				return nil
-			}
 			what := describe(st, a.Item, a.Quantity, a.Provider, a.Receiver)
 			both := []string{a.Provider, a.Receiver}
 			volunteer, _ := strings.CutPrefix(ev.Actor, "volunteer:")
@@ -187,12 +187,11 @@ func (c *coord) observe(ev plenty.Event) ([]notice, error) {
 			decode(ev, &d)
 			how = "cancelled (" + d.Reason + ")"
 		}
+		t, a, ok := c.s.taskAndAgreement(plenty.TaskID(ref.Agreement), ref.Agreement)
+		if !ok {
+			return nil, nil
+		}
 		c.s.read(func(st *plenty.State) error {
-			a, ok := st.Agreement(ref.Agreement)
-			if !ok {
-				return nil
-			}
-			t, _ := st.Task(plenty.TaskID(a.ID))
 			out = append(out, notice{ID: id(NoticeEnded), Type: NoticeEnded, At: ev.Time, Councils: []string{a.Provider, a.Receiver},
 				Volunteer: t.Assignee, Title: "Agreement " + how + ": " + describe(st, a.Item, a.Quantity, a.Provider, a.Receiver),
 				Agreement: a.ID, Task: t.ID})

@@ -103,10 +103,8 @@ func (s *Server) listProposals(c *fiber.Ctx) error {
 func (s *Server) decide(ctx context.Context, d plenty.Delegate, id string, accept bool, key usecase.Key) (plenty.Acceptance, error) {
 	p, ok := s.engine.lookup(id, s.now())
 	if !ok {
-		var acc plenty.Acceptance
-		var decided bool
-		s.read(func(st *plenty.State) error { acc, decided = st.Acceptance(id); return nil })
-		if decided && acc.Agreement != "" {
+		acc, err := s.ledger.Acceptance(ctx, id)
+		if err == nil && acc.Agreement != "" {
 			return acc, plenty.Errorf(plenty.ECONFLICT, "proposal %s is already agreed as %s", id, acc.Agreement)
 		}
 		return acc, plenty.Errorf(plenty.ENOTFOUND,
@@ -129,11 +127,11 @@ func (s *Server) decideProposal(c *fiber.Ctx, accept bool) error {
 	}
 	out := fiber.Map{"acceptance": s.viewAcceptance(acc)}
 	if acc.Agreement != "" {
-		s.read(func(st *plenty.State) error {
-			a, _ := st.Agreement(acc.Agreement)
-			out["agreement"] = s.viewAgreement(st, a)
-			return nil
-		})
+		line, err := s.ledger.AgreementLine(c.UserContext(), acc.Agreement)
+		if err != nil {
+			return err
+		}
+		out["agreement"] = s.viewAgreement(line)
 	}
 	return c.JSON(out)
 }

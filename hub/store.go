@@ -49,6 +49,24 @@ type Ledger interface {
 	// closed, ordered by id, and whether more follow.
 	ListOffers(ctx context.Context, f plenty.PostingFilter) ([]plenty.Offer, bool, error)
 	ListNeeds(ctx context.Context, f plenty.PostingFilter) ([]plenty.Need, bool, error)
+	// Agreement, Task, Transfer and Acceptance return one, under way or
+	// finished (a finished one is read from the store); ENOTFOUND when
+	// none has the id.
+	Agreement(ctx context.Context, id string) (plenty.Agreement, error)
+	Task(ctx context.Context, id string) (plenty.Task, error)
+	Transfer(ctx context.Context, id string) (plenty.Transfer, error)
+	Acceptance(ctx context.Context, proposal string) (plenty.Acceptance, error)
+	// AgreementLine is an agreement with what was received and its task's
+	// status; ListAgreements one page of them, the newest first, formed
+	// before the event at seq before, and the next page's cursor (0: none).
+	AgreementLine(ctx context.Context, id string) (ledger.AgreementLine, error)
+	ListAgreements(ctx context.Context, council string, before int64, limit int) ([]ledger.AgreementLine, int64, error)
+	// ListTasks returns one page of tasks, ordered by id, and whether more
+	// follow.
+	ListTasks(ctx context.Context, f ledger.TaskFilter) ([]plenty.Task, bool, error)
+	// RecentTransfers returns the newest n transfers of council (all when
+	// ""), the newest first.
+	RecentTransfers(ctx context.Context, council string, n int) ([]plenty.Transfer, error)
 	// Documents streams the projection documents of one kind at a size,
 	// for the open data's tables (exports.Projections); ProjectionsExact
 	// says whether they are exact at that size.

@@ -1,13 +1,16 @@
 package hub
 
 import (
+	"context"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
 	"github.com/gofiber/fiber/v2"
 
 	"github.com/plentyhub/plenty"
+	"github.com/plentyhub/plenty/ledger"
 	"github.com/plentyhub/plenty/usecase"
 )
 
@@ -38,11 +41,11 @@ type taskView struct {
 	PickupBy *time.Time `json:"pickup_by,omitempty"`
 }
 
-func viewTask(st *plenty.State, t plenty.Task) taskView {
+// viewTask describes t, whose agreement is a, in the state st.
+func viewTask(st *plenty.State, t plenty.Task, a plenty.Agreement) taskView {
 	v := taskView{Task: t}
 	it, _ := st.Item(t.Item)
 	v.Unit = it.Unit
-	a, _ := st.Agreement(t.Agreement)
 	ref := func(id string) councilRef {
 		c, _ := st.Council(id)
 		return councilRef{ID: id, Name: c.Name, Place: c.Place}
@@ -88,33 +91,50 @@ func (s *Server) listTasks(c *fiber.Ctx) error {
 	default:
 		return plenty.Invalid("volunteer", "must be \"me\", with the volunteer's token")
 	}
-	out := []taskView{}
-	s.read(func(st *plenty.State) error {
-		for _, t := range st.Tasks(status) {
-			if mine == "" || t.Assignee == mine || slices.Contains(t.Candidates, mine) {
-				out = append(out, viewTask(st, t))
-			}
+	f := ledger.TaskFilter{Status: status, Volunteer: mine, After: c.Query("cursor"), Limit: 100}
+	if q := c.Query("limit"); q != "" {
+		n, err := strconv.Atoi(q)
+		if err != nil || n < 1 || n > 1000 {
+			return plenty.Invalid("limit", "must be a whole number from 1 to 1000")
 		}
-		return nil
-	})
-	return c.JSON(fiber.Map{"tasks": out})
+		f.Limit = n
+	}
+	page, more, err := s.ledger.ListTasks(c.UserContext(), f)
+	if err != nil {
+		return err
+	}
+	out := make([]taskView, len(page))
+	for i, t := range page {
+		if out[i], err = s.viewTask(c.UserContext(), t); err != nil {
+			return err
+		}
+	}
+	res := fiber.Map{"tasks": out}
+	if more {
+		res["next_cursor"] = page[len(page)-1].ID
+	}
+	return c.JSON(res)
+}
+
+// viewTask describes t, reading its agreement, under way or finished.
+func (s *Server) viewTask(ctx context.Context, t plenty.Task) (taskView, error) {
+	a, err := s.ledger.Agreement(ctx, t.Agreement)
+	if err != nil {
+		return taskView{}, err
+	}
+	var v taskView
+	s.read(func(st *plenty.State) error { v = viewTask(st, t, a); return nil })
+	return v, nil
 }
 
 func (s *Server) getTask(c *fiber.Ctx) error {
-	id := c.Params("id")
-	var (
-		v  taskView
-		ok bool
-	)
-	s.read(func(st *plenty.State) error {
-		var t plenty.Task
-		if t, ok = st.Task(id); ok {
-			v = viewTask(st, t)
-		}
-		return nil
-	})
-	if !ok {
-		return plenty.Errorf(plenty.ENOTFOUND, "task %s does not exist", id)
+	t, err := s.ledger.Task(c.UserContext(), c.Params("id"))
+	if err != nil {
+		return err
+	}
+	v, err := s.viewTask(c.UserContext(), t)
+	if err != nil {
+		return err
 	}
 	return c.JSON(fiber.Map{"task": v})
 }
@@ -133,8 +153,10 @@ func (s *Server) actOnTask(action string) fiber.Handler {
 		if err != nil {
 			return err
 		}
-		var out taskView
-		s.read(func(st *plenty.State) error { out = viewTask(st, t); return nil })
+		out, err := s.viewTask(c.UserContext(), t)
+		if err != nil {
+			return err
+		}
 		return c.JSON(fiber.Map{"task": out})
 	}
 }

@@ -1,6 +1,7 @@
 package hub
 
 import (
+	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
@@ -56,8 +57,7 @@ func (c *coord) postingOpen(id string) bool {
 // postingsUsed times the deletion of the private details of an
 // agreement's offer and need when they are no longer open.
 func (c *coord) postingsUsed(agreement string, at time.Time) error {
-	var a plenty.Agreement
-	c.s.read(func(st *plenty.State) error { a, _ = st.Agreement(agreement); return nil })
+	a, _ := c.s.ledger.Agreement(context.Background(), agreement)
 	var errs []error
 	for _, id := range []string{a.Offer, a.Need} {
 		if id == "" || c.postingOpen(id) {
@@ -112,10 +112,8 @@ const (
 // openThread starts an agreement's thread with its offer's and need's
 // private details, when either has some.
 func (c *coord) openThread(agreement string) error {
-	var a plenty.Agreement
-	var ok bool
-	c.s.read(func(st *plenty.State) error { a, ok = st.Agreement(agreement); return nil })
-	if !ok {
+	a, err := c.s.ledger.Agreement(context.Background(), agreement)
+	if err != nil {
 		return nil
 	}
 	var offer, need postingRecord
@@ -198,23 +196,20 @@ func (s *Server) threadAccess(c *fiber.Ctx) (plenty.Agreement, participant, erro
 // zero) may read and write agreement id's thread.
 func (s *Server) threadParticipant(id string, d plenty.Delegate, v plenty.Volunteer) (plenty.Agreement, participant, error) {
 	var (
-		a    plenty.Agreement
-		t    plenty.Task
-		ok   bool
 		p    participant
 		name string
 	)
+	// A finished agreement's thread stays readable until it is deleted.
+	t, a, ok := s.taskAndAgreement(plenty.TaskID(id), id)
+	if !ok {
+		return a, p, plenty.Errorf(plenty.ENOTFOUND, "agreement %s does not exist", id)
+	}
 	s.read(func(st *plenty.State) error {
-		a, ok = st.Agreement(id)
-		t, _ = st.Task(plenty.TaskID(id))
 		if cn, found := st.Council(d.Council); found {
 			name = cn.Name
 		}
 		return nil
 	})
-	if !ok {
-		return a, p, plenty.Errorf(plenty.ENOTFOUND, "agreement %s does not exist", id)
-	}
 	if d.ID != "" {
 		if d.Council != a.Provider && d.Council != a.Receiver {
 			return a, p, plenty.Errorf(plenty.EFORBIDDEN, "the thread of agreement %s is for its two councils and its volunteer; delegate %s's council %s is not party to it", id, d.ID, d.Council)
@@ -338,8 +333,7 @@ func (s *Server) addMessage(c *fiber.Ctx, a plenty.Agreement, p participant, tex
 				}
 			}
 		}
-		var cur plenty.Agreement
-		s.read(func(st *plenty.State) error { cur, _ = st.Agreement(a.ID); return nil })
+		cur, _ := s.ledger.Agreement(context.Background(), a.ID)
 		switch {
 		case cur.Status != plenty.AgreementActive || t.DeleteAt != nil:
 			return false, plenty.Errorf(plenty.ECONFLICT, "agreement %s has ended (%s); its thread can be read until it is deleted, %s after the end", a.ID, cur.Status, s.cfg.MessageTTL)

@@ -53,50 +53,27 @@ type lineChart struct {
 // (corrections included) add up to its quantity, as in plenty.Figures.
 func needsMetChart(st *plenty.State, now time.Time, loc *time.Location) lineChart {
 	ch := lineChart{W: chartW, H: chartH, X0: chartLeft, X1: chartW - chartRt, Y0: chartH - chartBot, Y1: chartTop}
-	needs := st.Needs()
-	if len(needs) == 0 {
+	tl := st.NeedTimeline()
+	start, ok := tl.First()
+	if !ok {
 		ch.Empty = true
 		return ch
 	}
-	var posted []time.Time
-	for _, n := range needs {
-		posted = append(posted, n.PostedAt)
-	}
-	trs := st.Transfers()
-	sort.SliceStable(trs, func(i, j int) bool { return trs[i].RecordedAt.Before(trs[j].RecordedAt) })
-	got := map[string]plenty.Amount{}
-	metAt := map[string]time.Time{}
-	for _, tr := range trs {
-		a, _ := st.Agreement(tr.Agreement)
-		n, _ := st.Need(a.Need)
-		got[n.ID] += tr.Quantity
-		if _, ok := metAt[n.ID]; !ok && got[n.ID] >= n.Quantity {
-			metAt[n.ID] = tr.RecordedAt
-		}
-	}
-	var met []time.Time
-	for id, at := range metAt {
-		if n, _ := st.Need(id); got[id] >= n.Quantity {
-			met = append(met, at)
-		}
-	}
-	sortTimes(posted)
-	sortTimes(met)
-	start, end := posted[0], now
+	end := now
 	if !end.After(start) {
 		end = start.Add(time.Hour)
 	}
 	const points = 24
 	span := end.Sub(start)
-	maxY := len(posted)
+	maxY := max(1, tl.Posted(end))
 	scaleX := func(i int) float64 { return ch.X0 + (ch.X1-ch.X0)*float64(i)/float64(points-1) }
 	scaleY := func(v int) float64 { return ch.Y0 - (ch.Y0-ch.Y1)*float64(v)/float64(maxY) }
 	var pp, mp []string
 	var np, nm int
 	for i := 0; i < points; i++ {
 		t := start.Add(span * time.Duration(i) / (points - 1))
-		np = countUntil(posted, t)
-		nm = countUntil(met, t)
+		np = tl.Posted(t)
+		nm = tl.Met(t)
 		pp = append(pp, fmt.Sprintf("%.1f,%.1f", scaleX(i), scaleY(np)))
 		mp = append(mp, fmt.Sprintf("%.1f,%.1f", scaleX(i), scaleY(nm)))
 		if i%(points/4) == 0 || i == points-1 {
@@ -118,13 +95,6 @@ func needsMetChart(st *plenty.State, now time.Time, loc *time.Location) lineChar
 		ch.YLabels = append(ch.YLabels, axisLabel{X: ch.X0 - 6, Y: scaleY(v) + 4, Text: fmt.Sprint(v)})
 	}
 	return ch
-}
-
-func sortTimes(ts []time.Time) { sort.Slice(ts, func(i, j int) bool { return ts[i].Before(ts[j]) }) }
-
-// countUntil counts the sorted times not after t.
-func countUntil(ts []time.Time, t time.Time) int {
-	return sort.Search(len(ts), func(i int) bool { return ts[i].After(t) })
 }
 
 func timeLabel(t time.Time, span time.Duration, loc *time.Location) string {
@@ -163,17 +133,9 @@ func flowsChart(st *plenty.State) barChart {
 		qty             plenty.Amount
 	}
 	by := map[string]*acc{}
-	for _, a := range st.Agreements() {
-		if a.Status == plenty.AgreementCancelled {
-			continue
-		}
-		if by[a.Item] == nil {
-			by[a.Item] = &acc{}
-		}
-		by[a.Item].flows++
-		if a.Status == plenty.AgreementReceived {
-			by[a.Item].received++
-			by[a.Item].qty += st.AgreementReceived(a.ID)
+	for item, f := range st.ItemFlows() {
+		if f.Flows > 0 {
+			by[item] = &acc{f.Flows, f.Received, f.Quantity}
 		}
 	}
 	ch := barChart{W: chartW, X0: 0}

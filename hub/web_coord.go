@@ -128,9 +128,9 @@ func (w *web) boardThreads(c *fiber.Ctx, v plenty.Volunteer, d *boardData, csrf 
 			continue
 		}
 		r.Thread = w.threadFor(a, "/volunteer/agreements/"+a.ID+"/messages", csrf)
-		var tv taskView
-		w.s.read(func(st *plenty.State) error { tv = viewTask(st, r.Task); return nil })
-		r.PickupBy = tv.PickupBy
+		if tv, err := w.s.viewTask(c.UserContext(), r.Task); err == nil {
+			r.PickupBy = tv.PickupBy
+		}
 	}
 }
 

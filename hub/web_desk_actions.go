@@ -178,14 +178,8 @@ func (w *web) deskCancelAgreement(c *fiber.Ctx, sess *session, d plenty.Delegate
 	if c.FormValue("confirm") != "yes" {
 		return c.Redirect("/desk?cancel="+id+"#confirm", http.StatusSeeOther)
 	}
-	var a plenty.Agreement
-	var ok bool
-	w.s.read(func(st *plenty.State) error { a, ok = st.Agreement(id); return nil })
-	var err error
-	switch {
-	case !ok:
-		err = plenty.Errorf(plenty.ENOTFOUND, "agreement %s does not exist", id)
-	default:
+	a, err := w.s.ledger.Agreement(c.UserContext(), id)
+	if err == nil {
 		_, err = usecase.CancelAgreement(c.UserContext(), w.s.env(), d, a, formKey(c))
 	}
 	if err != nil {

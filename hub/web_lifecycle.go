@@ -1,6 +1,7 @@
 package hub
 
 import (
+	"context"
 	"fmt"
 	"net/http"
 	"slices"
@@ -49,7 +50,11 @@ type deskAgreement struct {
 func (w *web) deskLifecycle(d plenty.Delegate) deskLifecycle {
 	var out deskLifecycle
 	props := w.s.proposalsFor(d.Council)
-	ags := w.s.agreementsOf(d.Council)
+	// The newest agreements; the API pages through the rest.
+	ags, _, err := w.s.agreementsPage(context.Background(), d.Council, 0, 100)
+	if err != nil {
+		w.s.log.Error("desk: reading agreements", "err", err)
+	}
 	canAccept := d.HasScope(plenty.ScopeAccept)
 	w.s.read(func(st *plenty.State) error {
 		name := func(id string) string {
@@ -183,11 +188,9 @@ func (w *web) renderDeskError(c *fiber.Ctx, sess *session, d plenty.Delegate, er
 // under an agreement: the transfer.
 func (w *web) deskConfirmReceipt(c *fiber.Ctx, sess *session, d plenty.Delegate) error {
 	id := c.Params("id")
-	var a plenty.Agreement
-	var ok bool
-	w.s.read(func(st *plenty.State) error { a, ok = st.Agreement(id); return nil })
-	if !ok {
-		return w.renderDeskError(c, sess, d, plenty.Errorf(plenty.ENOTFOUND, "agreement %s does not exist", id))
+	a, err := w.s.ledger.Agreement(c.UserContext(), id)
+	if err != nil {
+		return w.renderDeskError(c, sess, d, err)
 	}
 	refused := func(err error) error {
 		if !isRefusal(err) {

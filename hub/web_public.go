@@ -1,6 +1,7 @@
 package hub
 
 import (
+	"context"
 	"os"
 	"path/filepath"
 	"sort"
@@ -67,8 +68,16 @@ func (w *web) homePage(c *fiber.Ctx) error {
 	return w.render(c, fiber.StatusOK, "home", view{Title: "Plenty: needs met, openly", Nav: "home", Data: d})
 }
 
+// The home page shows the newest transfers, a council's page more of its
+// own; the API and the open data hold all of them.
+const (
+	homeTransfers    = 20
+	councilTransfers = 100
+)
+
 func (w *web) buildHome(now time.Time) *homeData {
 	d := &homeData{}
+	recent := w.recentTransfers("", homeTransfers)
 	w.s.read(func(st *plenty.State) error {
 		d.LedgerSize = st.Size()
 		d.Figures = st.Figures(now)
@@ -101,31 +110,32 @@ func (w *web) buildHome(now time.Time) *homeData {
 		d.Map = drawMap(st.Councils(), counts, "")
 		d.Flows = flowsChart(st)
 		d.Supply = supplyChart(d.Figures)
-		trs := transferRows(st, "")
-		if len(trs) > 20 {
-			trs = trs[:20]
-		}
-		d.Transfers = trs
+		d.Transfers = transferRows(st, recent)
 		return nil
 	})
 	return d
 }
 
-// transferRows lists the transfers, of one council when council is set,
-// the newest first.
-func transferRows(st *plenty.State, council string) []transferRow {
+// recentTransfers returns the newest n transfers of council (all when
+// ""), the newest first; the page shows none when they cannot be read.
+func (w *web) recentTransfers(council string, n int) []plenty.Transfer {
+	trs, err := w.s.ledger.RecentTransfers(context.Background(), council, n)
+	if err != nil {
+		w.s.log.Error("web: reading transfers", "err", err)
+	}
+	return trs
+}
+
+// transferRows describes transfers, in their order.
+func transferRows(st *plenty.State, trs []plenty.Transfer) []transferRow {
 	var out []transferRow
-	for _, t := range st.Transfers() {
-		if council != "" && t.Provider != council && t.Receiver != council {
-			continue
-		}
+	for _, t := range trs {
 		it, _ := st.Item(t.Item)
 		p, _ := st.Council(t.Provider)
 		r, _ := st.Council(t.Receiver)
 		out = append(out, transferRow{Transfer: t, Amount: amount(t.Quantity, it.Unit), ItemName: it.Name,
 			ProviderName: p.Name, ReceiverName: r.Name})
 	}
-	sort.SliceStable(out, func(i, j int) bool { return out[i].RecordedAt.After(out[j].RecordedAt) })
 	return out
 }
 
@@ -169,6 +179,7 @@ func (w *web) councilPage(c *fiber.Ctx) error {
 	id := c.Params("id")
 	var d councilData
 	var ok bool
+	recent := w.recentTransfers(id, councilTransfers)
 	w.s.read(func(st *plenty.State) error {
 		if d.Council, ok = st.Council(id); !ok {
 			return nil
@@ -219,7 +230,7 @@ func (w *web) councilPage(c *fiber.Ctx) error {
 			}
 			return a.IssuedAt.After(b.IssuedAt)
 		})
-		d.Transfers = transferRows(st, id)
+		d.Transfers = transferRows(st, recent)
 		return nil
 	})
 	if !ok {

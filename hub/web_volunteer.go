@@ -10,6 +10,7 @@ import (
 	"github.com/gofiber/fiber/v2"
 
 	"github.com/plentyhub/plenty"
+	"github.com/plentyhub/plenty/ledger"
 	"github.com/plentyhub/plenty/usecase"
 )
 
@@ -64,9 +65,24 @@ func (w *web) renderVolunteerSignIn(c *fiber.Ctx, status int, failed func(*volun
 	return w.render(c, status, "volunteer-signin", view{Title: "Volunteers: register or sign in", Nav: "volunteer", Data: d})
 }
 
+// boardDone is how many delivered tasks the board lists.
+const boardDone = 50
+
 func (w *web) renderBoard(c *fiber.Ctx, status int, sess *session, v plenty.Volunteer, pageErr string) error {
 	flash, token := w.sessions.take(sess.ID)
 	d := boardData{Volunteer: v, Idem: randomText()}
+	// The tasks it delivered, the first page by id: those that
+	// finished are read from the ledger's store.
+	done, _, err := w.s.ledger.ListTasks(c.UserContext(), ledger.TaskFilter{Status: plenty.TaskDelivered, Volunteer: v.ID, Limit: boardDone})
+	if err != nil {
+		w.s.log.Error("board: reading delivered tasks", "err", err)
+	}
+	doneOf := map[string]plenty.Agreement{}
+	for _, t := range done {
+		if a, err := w.s.ledger.Agreement(c.UserContext(), t.Agreement); err == nil {
+			doneOf[t.Agreement] = a
+		}
+	}
 	w.s.read(func(st *plenty.State) error {
 		if fresh, ok := st.Volunteer(v.ID); ok {
 			for _, id := range fresh.VouchedBy {
@@ -78,7 +94,11 @@ func (w *web) renderBoard(c *fiber.Ctx, status int, sess *session, v plenty.Volu
 			it, _ := st.Item(t.Item)
 			r := taskRow{Task: t, ItemName: it.Name, Amount: amount(t.Quantity, it.Unit),
 				DrawAt: t.ClosesAt, Offered: slices.Contains(t.Candidates, v.ID)}
-			if a, ok := st.Agreement(t.Agreement); ok {
+			a, ok := st.Agreement(t.Agreement)
+			if !ok {
+				a, ok = doneOf[t.Agreement]
+			}
+			if ok {
 				from, _ := st.Council(a.Provider)
 				to, _ := st.Council(a.Receiver)
 				r.FromName, r.FromPlace, r.ToName, r.ToPlace = from.Name, from.Place, to.Name, to.Place
@@ -91,7 +111,10 @@ func (w *web) renderBoard(c *fiber.Ctx, status int, sess *session, v plenty.Volu
 				d.Open = append(d.Open, row(t))
 			case t.Assignee == v.ID && (t.Status == plenty.TaskAssigned || t.Status == plenty.TaskPickedUp):
 				d.Mine = append(d.Mine, row(t))
-			case t.Assignee == v.ID && t.Status == plenty.TaskDelivered:
+			}
+		}
+		for _, t := range done {
+			if t.Assignee == v.ID {
 				d.Done = append(d.Done, row(t))
 			}
 		}

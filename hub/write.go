@@ -146,6 +146,22 @@ func (l useCaseLedger) Need(ctx context.Context, id string) (plenty.Need, error)
 	return l.s.ledger.Need(ctx, id)
 }
 
+func (l useCaseLedger) Agreement(ctx context.Context, id string) (plenty.Agreement, error) {
+	return l.s.ledger.Agreement(ctx, id)
+}
+
+func (l useCaseLedger) Task(ctx context.Context, id string) (plenty.Task, error) {
+	return l.s.ledger.Task(ctx, id)
+}
+
+func (l useCaseLedger) Transfer(ctx context.Context, id string) (plenty.Transfer, error) {
+	return l.s.ledger.Transfer(ctx, id)
+}
+
+func (l useCaseLedger) Acceptance(ctx context.Context, proposal string) (plenty.Acceptance, error) {
+	return l.s.ledger.Acceptance(ctx, proposal)
+}
+
 func printableASCII(s string) bool {
 	for i := 0; i < len(s); i++ {
 		if s[i] < 0x20 || s[i] > 0x7e {

@@ -12,18 +12,20 @@ import (
 	"github.com/plentyhub/plenty"
 )
 
-// Reading what left the state. The fold lets a posting go once it closed
-// and nothing can change it (see the root package's closed.go); its last
-// document is in DuckDB's projections. The state keeps it until DuckDB has
-// committed that document (the committer lags the journal), so a reader
-// always finds a posting in one of the two: in the state under the read
-// lock, or, once the state dropped it, in DuckDB, where it is final.
+// Reading what left the state. The fold lets an entity go once it ended
+// and nothing can change it: a closed posting, a finished agreement with
+// its task, acceptance and transfers (see the root package's closed.go and
+// retire.go); its last document is in DuckDB's projections. The state keeps
+// it until DuckDB has committed that document (the committer lags the
+// journal), so a reader always finds an entity in one of the two: in the
+// state under the read lock, or, once the state dropped it, in DuckDB,
+// where it is final.
 
 // Offer returns the offer with the given id, open or closed. It returns
 // ENOTFOUND when no offer has it.
 func (l *Ledger) Offer(ctx context.Context, id string) (plenty.Offer, error) {
 	var o plenty.Offer
-	err := l.posting(ctx, "offer", id, &o, func(st *plenty.State) (ok bool) { o, ok = st.Offer(id); return ok })
+	err := l.entity(ctx, "offer", id, &o, func(st *plenty.State) (ok bool) { o, ok = st.Offer(id); return ok })
 	return o, err
 }
 
@@ -31,15 +33,48 @@ func (l *Ledger) Offer(ctx context.Context, id string) (plenty.Offer, error) {
 // ENOTFOUND when no need has it.
 func (l *Ledger) Need(ctx context.Context, id string) (plenty.Need, error) {
 	var n plenty.Need
-	err := l.posting(ctx, "need", id, &n, func(st *plenty.State) (ok bool) { n, ok = st.Need(id); return ok })
+	err := l.entity(ctx, "need", id, &n, func(st *plenty.State) (ok bool) { n, ok = st.Need(id); return ok })
 	return n, err
 }
 
-func (l *Ledger) posting(ctx context.Context, kind, id string, v any, held func(*plenty.State) bool) error {
+// Agreement returns the agreement with the given id, under way or
+// finished. It returns ENOTFOUND when there is none.
+func (l *Ledger) Agreement(ctx context.Context, id string) (plenty.Agreement, error) {
+	var a plenty.Agreement
+	err := l.entity(ctx, "agreement", id, &a, func(st *plenty.State) (ok bool) { a, ok = st.Agreement(id); return ok })
+	return a, err
+}
+
+// Task returns the delivery task with the given id, under way or ended.
+func (l *Ledger) Task(ctx context.Context, id string) (plenty.Task, error) {
+	var t plenty.Task
+	err := l.entity(ctx, "task", id, &t, func(st *plenty.State) (ok bool) { t, ok = st.Task(id); return ok })
+	return t, err
+}
+
+// Transfer returns the transfer with the given id, open to correction or
+// final.
+func (l *Ledger) Transfer(ctx context.Context, id string) (plenty.Transfer, error) {
+	var tr plenty.Transfer
+	err := l.entity(ctx, "transfer", id, &tr, func(st *plenty.State) (ok bool) { tr, ok = st.Transfer(id); return ok })
+	return tr, err
+}
+
+// Acceptance returns what the councils decided on a proposal, whether or
+// not its agreement finished. It returns ENOTFOUND when nobody decided it.
+func (l *Ledger) Acceptance(ctx context.Context, proposal string) (plenty.Acceptance, error) {
+	var acc plenty.Acceptance
+	err := l.entity(ctx, "acceptance", proposal, &acc, func(st *plenty.State) (ok bool) { acc, ok = st.Acceptance(proposal); return ok })
+	return acc, err
+}
+
+// entity reads the entity of kind id into v: from the state when held says
+// it holds it, else from DuckDB when the state says it left.
+func (l *Ledger) entity(ctx context.Context, kind, id string, v any, held func(*plenty.State) bool) error {
 	var found, gone bool
 	if err := l.Read(func(st *plenty.State) error {
 		found = held(st)
-		gone = !found && st.Gone(id)
+		gone = !found && st.Gone(kind, id)
 		return nil
 	}); err != nil {
 		return err
@@ -47,23 +82,24 @@ func (l *Ledger) posting(ctx context.Context, kind, id string, v any, held func(
 	if found {
 		return nil
 	}
-	if gone {
-		// Read outside the lock: DuckDB holds its final document.
-		var doc string
-		err := l.db.QueryRowContext(ctx,
-			"SELECT doc FROM projection_log WHERE kind = ? AND id = ? ORDER BY seq DESC LIMIT 1", kind, id).Scan(&doc)
-		switch {
-		case err == nil:
-			if err := json.Unmarshal([]byte(doc), v); err != nil {
-				return fmt.Errorf("projection of %s %s: %w", kind, id, err)
-			}
-			return nil
-		case !errors.Is(err, sql.ErrNoRows):
-			return fmt.Errorf("read %s %s: %w", kind, id, err)
-		}
-		// Gone as the other kind of posting.
+	if !gone {
+		return plenty.Errorf(plenty.ENOTFOUND, "%s %s does not exist", kind, id)
 	}
-	return plenty.Errorf(plenty.ENOTFOUND, "%s %s does not exist", kind, id)
+	// Read outside the lock: DuckDB holds its final document.
+	var doc string
+	err := l.db.QueryRowContext(ctx,
+		"SELECT doc FROM projection_log WHERE kind = ? AND id = ? ORDER BY seq DESC LIMIT 1", kind, id).Scan(&doc)
+	switch {
+	case errors.Is(err, sql.ErrNoRows):
+		// The state let it go only once DuckDB committed its document.
+		return plenty.Errorf(plenty.EINTERNAL, "%s %s left the state, but the ledger has no document of it", kind, id)
+	case err != nil:
+		return fmt.Errorf("read %s %s: %w", kind, id, err)
+	}
+	if err := json.Unmarshal([]byte(doc), v); err != nil {
+		return fmt.Errorf("projection of %s %s: %w", kind, id, err)
+	}
+	return nil
 }
 
 // ListOffers returns one page of the offers f selects, open and closed,

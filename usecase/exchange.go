@@ -19,7 +19,7 @@ func Decide(ctx context.Context, env Env, d plenty.Delegate, p plenty.Proposal, 
 	if _, err := env.append(ctx, key, kind, plenty.DelegateActor(d.ID), &plenty.ProposalDecision{Proposal: plenty.TermsOf(p)}); err != nil {
 		return plenty.Acceptance{}, err
 	}
-	return acceptance(env, p.ID)
+	return acceptance(ctx, env, p.ID)
 }
 
 // WithdrawAcceptance takes back the acceptance of d's council (a
@@ -31,12 +31,14 @@ func WithdrawAcceptance(ctx context.Context, env Env, d plenty.Delegate, proposa
 		&plenty.AcceptanceWithdrawal{Proposal: proposal}); err != nil {
 		return plenty.Acceptance{}, err
 	}
-	return acceptance(env, proposal)
+	return acceptance(ctx, env, proposal)
 }
 
-func acceptance(env Env, proposal string) (plenty.Acceptance, error) {
-	var acc plenty.Acceptance
-	err := env.read(func(st *plenty.State) { acc, _ = st.Acceptance(proposal) })
+func acceptance(ctx context.Context, env Env, proposal string) (plenty.Acceptance, error) {
+	acc, err := env.Ledger.Acceptance(ctx, proposal)
+	if err != nil {
+		return acc, err
+	}
 	if acc.Decisions == nil {
 		acc.Decisions = []plenty.Decision{} // served as [], as the schema says
 	}
@@ -89,7 +91,7 @@ func ConfirmReceipt(ctx context.Context, env Env, d plenty.Delegate, a plenty.Ag
 		&plenty.TransferRecorded{Agreement: a.ID, Quantity: q}); err != nil {
 		return plenty.Transfer{}, err
 	}
-	return transfer(env, plenty.TransferID(a.ID))
+	return env.Ledger.Transfer(ctx, plenty.TransferID(a.ID))
 }
 
 // Correct records that transfer tr should have recorded what in says
@@ -105,13 +107,7 @@ func Correct(ctx context.Context, env Env, d plenty.Delegate, tr plenty.Transfer
 	if err != nil {
 		return plenty.Transfer{}, err
 	}
-	return transfer(env, plenty.CorrectionID(ev.Seq))
-}
-
-func transfer(env Env, id string) (plenty.Transfer, error) {
-	var tr plenty.Transfer
-	err := env.read(func(st *plenty.State) { tr, _ = st.Transfer(id) })
-	return tr, err
+	return env.Ledger.Transfer(ctx, plenty.CorrectionID(ev.Seq))
 }
 
 // CancelAgreement withdraws active agreement a, by a delegate of either
@@ -122,6 +118,5 @@ func CancelAgreement(ctx context.Context, env Env, d plenty.Delegate, a plenty.A
 		&plenty.AgreementCancellation{Agreement: a.ID, Reason: plenty.CancelWithdrawn}); err != nil {
 		return plenty.Agreement{}, err
 	}
-	err := env.read(func(st *plenty.State) { a, _ = st.Agreement(a.ID) })
-	return a, err
+	return env.Ledger.Agreement(ctx, a.ID)
 }

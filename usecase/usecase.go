@@ -38,6 +38,12 @@ type Ledger interface {
 	// return ENOTFOUND when none has the id.
 	Offer(ctx context.Context, id string) (plenty.Offer, error)
 	Need(ctx context.Context, id string) (plenty.Need, error)
+	// Agreement, Task, Transfer and Acceptance return one, under way or
+	// finished, as Offer does.
+	Agreement(ctx context.Context, id string) (plenty.Agreement, error)
+	Task(ctx context.Context, id string) (plenty.Task, error)
+	Transfer(ctx context.Context, id string) (plenty.Transfer, error)
+	Acceptance(ctx context.Context, proposal string) (plenty.Acceptance, error)
 }
 
 // Key is a request's idempotency key. Name identifies the request among

@@ -109,6 +109,34 @@ func (f *fold) Need(_ context.Context, id string) (plenty.Need, error) {
 	return plenty.Need{}, plenty.Errorf(plenty.ENOTFOUND, "need %s does not exist", id)
 }
 
+// held reads one entity of the fold's state, which keeps the ones that
+// left it, or answers ENOTFOUND.
+func held[T any](f *fold, kind, id string, get func(*plenty.State) (T, bool)) (T, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if v, ok := get(f.st); ok {
+		return v, nil
+	}
+	var zero T
+	return zero, plenty.Errorf(plenty.ENOTFOUND, "%s %s does not exist", kind, id)
+}
+
+func (f *fold) Agreement(_ context.Context, id string) (plenty.Agreement, error) {
+	return held(f, "agreement", id, func(st *plenty.State) (plenty.Agreement, bool) { return st.Agreement(id) })
+}
+
+func (f *fold) Task(_ context.Context, id string) (plenty.Task, error) {
+	return held(f, "task", id, func(st *plenty.State) (plenty.Task, bool) { return st.Task(id) })
+}
+
+func (f *fold) Transfer(_ context.Context, id string) (plenty.Transfer, error) {
+	return held(f, "transfer", id, func(st *plenty.State) (plenty.Transfer, bool) { return st.Transfer(id) })
+}
+
+func (f *fold) Acceptance(_ context.Context, id string) (plenty.Acceptance, error) {
+	return held(f, "acceptance", id, func(st *plenty.State) (plenty.Acceptance, bool) { return st.Acceptance(id) })
+}
+
 func (f *fold) env() usecase.Env {
 	return usecase.Env{Ledger: f, Now: func() time.Time { return f.now }}
 }

@@ -83,7 +83,5 @@ func ActOnTask(ctx context.Context, env Env, v plenty.Volunteer, task, action st
 	if _, err := env.append(ctx, key, kind, plenty.VolunteerActor(v.ID), &plenty.TaskRef{Task: task}); err != nil {
 		return plenty.Task{}, err
 	}
-	var t plenty.Task
-	err := env.read(func(st *plenty.State) { t, _ = st.Task(task) })
-	return t, err
+	return env.Ledger.Task(ctx, task)
 }

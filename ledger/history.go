@@ -1,0 +1,387 @@
+package ledger
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"slices"
+	"sort"
+	"strings"
+
+	"github.com/plentyhub/plenty"
+)
+
+// Agreements, tasks and transfers that finished left the state (see
+// closed.go); these pages merge the ones the state holds with the
+// finished ones' final documents in DuckDB.
+
+// AgreementLine is an agreement with what was received under it,
+// corrections included, and its delivery task's status.
+type AgreementLine struct {
+	plenty.Agreement
+	Received   plenty.Amount
+	TaskStatus string
+}
+
+// AgreementLine returns the line of one agreement, under way or finished.
+func (l *Ledger) AgreementLine(ctx context.Context, id string) (AgreementLine, error) {
+	var line AgreementLine
+	var held bool
+	l.Read(func(st *plenty.State) error {
+		line, held = lineOf(st, id)
+		return nil
+	})
+	if held {
+		return line, nil
+	}
+	a, err := l.Agreement(ctx, id)
+	if err != nil {
+		return line, err
+	}
+	lines, err := l.finishedLines(ctx, []plenty.Agreement{a})
+	if err != nil {
+		return line, err
+	}
+	return lines[0], nil
+}
+
+func lineOf(st *plenty.State, id string) (AgreementLine, bool) {
+	a, ok := st.Agreement(id)
+	if !ok {
+		return AgreementLine{}, false
+	}
+	line := AgreementLine{Agreement: a, Received: st.AgreementReceived(id)}
+	if t, ok := st.Task(plenty.TaskID(id)); ok {
+		line.TaskStatus = t.Status
+	}
+	return line, true
+}
+
+// ListAgreements returns up to limit agreements council is party to (all
+// when ""), the newest first, that formed before the event at seq before
+// (from the newest when before ≤ 0), and the cursor of the next page (0
+// when none follows): the seq the last one formed at.
+func (l *Ledger) ListAgreements(ctx context.Context, council string, before int64, limit int) ([]AgreementLine, int64, error) {
+	party := func(a plenty.Agreement) bool { return council == "" || a.Provider == council || a.Receiver == council }
+	var held []AgreementLine
+	var heldSeq []int64
+	l.Read(func(st *plenty.State) error {
+		as, seqs := st.AgreementsNewest(before, limit+1, party)
+		for _, a := range as {
+			line, _ := lineOf(st, a.ID)
+			held = append(held, line)
+		}
+		heldSeq = seqs
+		return nil
+	})
+	// The finished ones formed before the page's oldest held one, or
+	// anywhere in the range when the state has fewer than the page.
+	where := []string{"kind = 'agreement'"}
+	var args []any
+	if council != "" {
+		where = append(where, "(json_extract_string(doc, '$.provider') = ? OR json_extract_string(doc, '$.receiver') = ?)")
+		args = append(args, council, council)
+	}
+	having := ""
+	if before > 0 {
+		having = "HAVING min(seq) < ?"
+		args = append(args, before)
+	}
+	var finished []plenty.Agreement
+	var finishedSeq []int64
+	for after := int64(-1); ; {
+		q := `SELECT id, min(seq) AS first, arg_max(doc, seq) FROM projection_log WHERE ` + strings.Join(where, " AND ") +
+			` GROUP BY id ` + having
+		qargs := append([]any{}, args...)
+		if after >= 0 {
+			if having == "" {
+				q += "HAVING min(seq) < ?"
+			} else {
+				q += " AND min(seq) < ?"
+			}
+			qargs = append(qargs, after)
+		}
+		q += " ORDER BY first DESC LIMIT ?"
+		qargs = append(qargs, limit+1)
+		rows, err := l.db.QueryContext(ctx, q, qargs...)
+		if err != nil {
+			return nil, 0, fmt.Errorf("list agreements: %w", err)
+		}
+		var ids []string
+		var firsts []int64
+		var docs []string
+		for rows.Next() {
+			var id, doc string
+			var first int64
+			if err := rows.Scan(&id, &first, &doc); err != nil {
+				rows.Close()
+				return nil, 0, err
+			}
+			ids, firsts, docs = append(ids, id), append(firsts, first), append(docs, doc)
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return nil, 0, err
+		}
+		// Only those the state no longer holds: DuckDB's document of a
+		// held one may be older than the state's.
+		var keep []bool
+		l.Read(func(st *plenty.State) error {
+			for _, id := range ids {
+				keep = append(keep, st.Gone("agreement", id) && !st.Holds("agreement", id))
+			}
+			return nil
+		})
+		for i := range ids {
+			if !keep[i] {
+				continue
+			}
+			var a plenty.Agreement
+			if err := json.Unmarshal([]byte(docs[i]), &a); err != nil {
+				return nil, 0, fmt.Errorf("projection of agreement %s: %w", ids[i], err)
+			}
+			finished, finishedSeq = append(finished, a), append(finishedSeq, firsts[i])
+		}
+		if len(ids) <= limit || len(finished) > limit {
+			break
+		}
+		after = firsts[len(firsts)-1]
+	}
+	lines, err := l.finishedLines(ctx, finished)
+	if err != nil {
+		return nil, 0, err
+	}
+	type row struct {
+		line AgreementLine
+		seq  int64
+	}
+	var all []row
+	for i := range held {
+		all = append(all, row{held[i], heldSeq[i]})
+	}
+	for i := range lines {
+		all = append(all, row{lines[i], finishedSeq[i]})
+	}
+	sort.Slice(all, func(i, j int) bool { return all[i].seq > all[j].seq })
+	var next int64
+	if len(all) > limit {
+		all = all[:limit]
+		next = all[limit-1].seq
+	}
+	out := make([]AgreementLine, len(all))
+	for i, r := range all {
+		out[i] = r.line
+	}
+	return out, next, nil
+}
+
+// finishedLines adds to finished agreements what was received under each
+// and their task's final status, from DuckDB.
+func (l *Ledger) finishedLines(ctx context.Context, as []plenty.Agreement) ([]AgreementLine, error) {
+	out := make([]AgreementLine, len(as))
+	if len(as) == 0 {
+		return out, nil
+	}
+	at := map[string]int{}
+	tasks := map[string]int{}
+	var ids, taskIDs []any
+	for i, a := range as {
+		out[i].Agreement = a
+		at[a.ID] = i
+		tasks[plenty.TaskID(a.ID)] = i
+		ids = append(ids, a.ID)
+		taskIDs = append(taskIDs, plenty.TaskID(a.ID))
+	}
+	marks := strings.TrimSuffix(strings.Repeat("?,", len(as)), ",")
+	rows, err := l.db.QueryContext(ctx, `SELECT arg_max(doc, seq) FROM projection_log WHERE kind = 'transfer' AND json_extract_string(doc, '$.agreement') IN (`+marks+`) GROUP BY id`, ids...)
+	if err != nil {
+		return nil, fmt.Errorf("read transfers: %w", err)
+	}
+	for rows.Next() {
+		var doc string
+		var tr plenty.Transfer
+		if err := rows.Scan(&doc); err != nil {
+			rows.Close()
+			return nil, err
+		}
+		if err := json.Unmarshal([]byte(doc), &tr); err != nil {
+			rows.Close()
+			return nil, fmt.Errorf("projection of a transfer: %w", err)
+		}
+		out[at[tr.Agreement]].Received += tr.Quantity
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	rows, err = l.db.QueryContext(ctx, `SELECT id, json_extract_string(arg_max(doc, seq), '$.status') FROM projection_log WHERE kind = 'task' AND id IN (`+marks+`) GROUP BY id`, taskIDs...)
+	if err != nil {
+		return nil, fmt.Errorf("read tasks: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var id, status string
+		if err := rows.Scan(&id, &status); err != nil {
+			return nil, err
+		}
+		out[tasks[id]].TaskStatus = status
+	}
+	return out, rows.Err()
+}
+
+// TaskFilter selects delivery tasks: of one status (all when ""), of one
+// volunteer (a candidate or the assignee; all when ""), after an id.
+type TaskFilter struct {
+	Status, Volunteer, After string
+	Limit                    int
+}
+
+func (f TaskFilter) keeps(t plenty.Task) bool {
+	return (f.Status == "" || t.Status == f.Status) &&
+		(f.Volunteer == "" || t.Assignee == f.Volunteer || slices.Contains(t.Candidates, f.Volunteer))
+}
+
+// ListTasks returns one page of the tasks f selects, ordered by id, and
+// whether more follow: those the state holds merged with the ended ones
+// that left it, from DuckDB. A task under way is always in the state, so
+// a listing of open, assigned or picked-up tasks reads the state alone.
+func (l *Ledger) ListTasks(ctx context.Context, f TaskFilter) ([]plenty.Task, bool, error) {
+	if f.Limit <= 0 {
+		f.Limit = 100
+	}
+	var held []plenty.Task
+	l.Read(func(st *plenty.State) error {
+		held = st.TasksAfter(f.After, f.Limit+1, f.keeps)
+		return nil
+	})
+	more := len(held) > f.Limit
+	if more {
+		held = held[:f.Limit]
+	}
+	switch f.Status {
+	case plenty.TaskOpen, plenty.TaskAssigned, plenty.TaskPickedUp:
+		return held, more, nil
+	}
+	upTo := ""
+	if more {
+		upTo = held[len(held)-1].ID
+	}
+	var ended []plenty.Task
+	for after := f.After; len(ended) <= f.Limit; {
+		q := `SELECT id, arg_max(doc, seq) FROM projection_log WHERE kind = 'task' AND id > ?`
+		args := []any{after}
+		if upTo != "" {
+			q += " AND id <= ?"
+			args = append(args, upTo)
+		}
+		q += " GROUP BY id ORDER BY id LIMIT ?"
+		args = append(args, f.Limit+1)
+		rows, err := l.db.QueryContext(ctx, q, args...)
+		if err != nil {
+			return nil, false, fmt.Errorf("list tasks: %w", err)
+		}
+		var ids, docs []string
+		for rows.Next() {
+			var id, doc string
+			if err := rows.Scan(&id, &doc); err != nil {
+				rows.Close()
+				return nil, false, err
+			}
+			ids, docs = append(ids, id), append(docs, doc)
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return nil, false, err
+		}
+		var keep []bool
+		l.Read(func(st *plenty.State) error {
+			for _, id := range ids {
+				keep = append(keep, st.Gone("task", id) && !st.Holds("task", id))
+			}
+			return nil
+		})
+		for i := range ids {
+			if !keep[i] {
+				continue
+			}
+			var t plenty.Task
+			if err := json.Unmarshal([]byte(docs[i]), &t); err != nil {
+				return nil, false, fmt.Errorf("projection of task %s: %w", ids[i], err)
+			}
+			if f.keeps(t) {
+				ended = append(ended, t)
+			}
+		}
+		if len(ids) <= f.Limit {
+			break
+		}
+		after = ids[len(ids)-1]
+	}
+	page := append(held, ended...)
+	sort.Slice(page, func(i, j int) bool { return page[i].ID < page[j].ID })
+	if len(page) > f.Limit {
+		return page[:f.Limit], true, nil
+	}
+	return page, more, nil
+}
+
+// RecentTransfers returns up to n transfers council took part in (all
+// when ""), the newest first: the newest documents in DuckDB, with those
+// the state holds that DuckDB may not have committed yet. A transfer never
+// changes, so its one document is final.
+func (l *Ledger) RecentTransfers(ctx context.Context, council string, n int) ([]plenty.Transfer, error) {
+	party := func(t plenty.Transfer) bool { return council == "" || t.Provider == council || t.Receiver == council }
+	var out []plenty.Transfer
+	l.Read(func(st *plenty.State) error {
+		for _, t := range st.Transfers() {
+			if party(t) {
+				out = append(out, t)
+			}
+		}
+		return nil
+	})
+	q := `SELECT id, doc FROM projection_log WHERE kind = 'transfer'`
+	var args []any
+	if council != "" {
+		q += " AND (json_extract_string(doc, '$.provider') = ? OR json_extract_string(doc, '$.receiver') = ?)"
+		args = append(args, council, council)
+	}
+	q += " ORDER BY seq DESC LIMIT ?"
+	args = append(args, n)
+	rows, err := l.db.QueryContext(ctx, q, args...)
+	if err != nil {
+		return nil, fmt.Errorf("recent transfers: %w", err)
+	}
+	defer rows.Close()
+	seen := map[string]bool{}
+	for _, t := range out {
+		seen[t.ID] = true
+	}
+	for rows.Next() {
+		var id, doc string
+		if err := rows.Scan(&id, &doc); err != nil {
+			return nil, err
+		}
+		if seen[id] {
+			continue
+		}
+		var t plenty.Transfer
+		if err := json.Unmarshal([]byte(doc), &t); err != nil {
+			return nil, fmt.Errorf("projection of transfer %s: %w", id, err)
+		}
+		out = append(out, t)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	sort.SliceStable(out, func(i, j int) bool {
+		if !out[i].RecordedAt.Equal(out[j].RecordedAt) {
+			return out[i].RecordedAt.After(out[j].RecordedAt)
+		}
+		return out[i].ID < out[j].ID
+	})
+	if len(out) > n {
+		out = out[:n]
+	}
+	return out, nil
+}

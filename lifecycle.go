@@ -324,7 +324,7 @@ func (s *State) formAgreement(ev Event, acc *Acceptance, o *Offer, n *Need) {
 	}
 	acc.Agreement = a.ID
 	s.agreements[a.ID] = a
-	s.countFormed(ev.Seq, a)
+	s.countFormed(a)
 	s.holds[o.ID]++
 	s.holds[n.ID]++
 	o.Remaining -= t.Quantity

@@ -1,6 +1,7 @@
 package plenty
 
 import (
+	"math"
 	"slices"
 	"time"
 )
@@ -33,11 +34,21 @@ type finalDue struct {
 	Agreement string
 }
 
-// formedAgreement is an agreement and the seq of the event that formed it:
-// State.formed lists the live ones in that order, for pages newest first.
-type formedAgreement struct {
-	Seq int64
-	ID  string
+// AgreementKey places an agreement in the order agreements are listed
+// in, the newest first: by when it formed (Unix nanoseconds), then by id,
+// both descending.
+type AgreementKey struct {
+	FormedAt int64
+	ID       string
+}
+
+// KeyOf returns an agreement's place in the order.
+func KeyOf(a Agreement) AgreementKey { return AgreementKey{a.FormedAt.UnixNano(), a.ID} }
+
+// Older reports whether k comes after o in the order: formed before it,
+// or at the same time with a smaller id.
+func (k AgreementKey) Older(o AgreementKey) bool {
+	return k.FormedAt < o.FormedAt || (k.FormedAt == o.FormedAt && k.ID < o.ID)
 }
 
 type councilItem struct{ Council, Item string }
@@ -87,12 +98,12 @@ func newTally() tally {
 }
 
 // formed counts a new agreement in the tally and the index of live ones.
-func (s *State) countFormed(seq int64, a *Agreement) {
+func (s *State) countFormed(a *Agreement) {
 	s.tally.Pairs[councilPair{a.Provider, a.Receiver}]++
 	f := s.tally.Items[a.Item]
 	f.Flows++
 	s.tally.Items[a.Item] = f
-	s.formed = append(s.formed, formedAgreement{seq, a.ID})
+	s.formed = append(s.formed, a.ID)
 }
 
 // countCancelled takes a cancelled agreement out of the flows.
@@ -194,7 +205,7 @@ func (s *State) retire(a *Agreement) {
 	delete(s.lingering, a.ID)
 	delete(s.agreements, a.ID)
 	if len(s.formed) > 2*len(s.agreements)+64 {
-		s.formed = slices.DeleteFunc(s.formed, func(f formedAgreement) bool { return s.agreements[f.ID] == nil })
+		s.formed = slices.DeleteFunc(s.formed, func(id string) bool { return s.agreements[id] == nil })
 	}
 	s.forget(goneAs{Kind: "agreement", Council: a.Provider, Item: a.Item, Status: a.Status}, a.ID, a)
 	if t != nil {
@@ -245,31 +256,57 @@ func (s *State) goneAgreement(id string) error {
 	return nil
 }
 
-// AgreementsNewest returns up to n live agreements that formed before the
-// event at seq before (all when before ≤ 0), the newest first, that keep
-// returns true for, with the seq each formed at.
-func (s *State) AgreementsNewest(before int64, n int, keep func(Agreement) bool) ([]Agreement, []int64) {
+// AgreementsNewest returns up to n live agreements older than before (the
+// newest of all when before is nil) that keep returns true for, the newest
+// first (see AgreementKey).
+func (s *State) AgreementsNewest(before *AgreementKey, n int, keep func(Agreement) bool) []Agreement {
+	// s.formed is in the order of the fold, so by FormedAt; agreements
+	// formed at one instant are sorted by id below.
+	end := len(s.formed)
+	if before != nil {
+		end, _ = slices.BinarySearchFunc(s.formed, before.FormedAt, func(id string, at int64) int {
+			if f := s.formedAt(id); f <= at {
+				return -1
+			}
+			return 1
+		})
+	}
 	var out []Agreement
-	var seqs []int64
-	i, _ := slices.BinarySearchFunc(s.formed, before, func(f formedAgreement, seq int64) int {
-		switch {
-		case f.Seq < seq:
+	for i := end - 1; i >= 0; i-- {
+		a := s.agreements[s.formed[i]]
+		if a == nil {
+			continue
+		}
+		if len(out) >= n && a.FormedAt.UnixNano() != out[len(out)-1].FormedAt.UnixNano() {
+			break
+		}
+		if (before == nil || KeyOf(*a).Older(*before)) && (keep == nil || keep(*a)) {
+			out = append(out, *a)
+		}
+	}
+	slices.SortStableFunc(out, func(x, y Agreement) int {
+		switch kx, ky := KeyOf(x), KeyOf(y); {
+		case ky.Older(kx):
 			return -1
-		case f.Seq > seq:
+		case kx.Older(ky):
 			return 1
 		}
 		return 0
 	})
-	if before <= 0 {
-		i = len(s.formed)
+	if len(out) > n {
+		out = out[:n]
 	}
-	for i--; i >= 0 && len(out) < n; i-- {
-		a := s.agreements[s.formed[i].ID]
-		if a != nil && (keep == nil || keep(*a)) {
-			out, seqs = append(out, *a), append(seqs, s.formed[i].Seq)
-		}
+	return out
+}
+
+// formedAt returns when an agreement of s.formed formed, in Unix
+// nanoseconds; a retired one (not yet compacted away) counts as formed
+// at the start of time, which keeps the search's order: it is skipped.
+func (s *State) formedAt(id string) int64 {
+	if a := s.agreements[id]; a != nil {
+		return a.FormedAt.UnixNano()
 	}
-	return out, seqs
+	return math.MinInt64
 }
 
 // ItemFlows returns, per item, the agreements not cancelled, those

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"reflect"
+	"slices"
 	"testing"
 	"time"
 )
@@ -310,5 +311,77 @@ func tallyMatchesDocs(s *State) string {
 func mustUnmarshal(doc []byte, v any) {
 	if err := json.Unmarshal(doc, v); err != nil {
 		panic(err)
+	}
+}
+
+// TestAgreementsNewestPages: paging through the live agreements, a page
+// of any size at a time, gives all of them once, the newest first, ties
+// (agreements formed at one instant) by id; cancelled ones are gone.
+func TestAgreementsNewestPages(t *testing.T) {
+	w := newWorld(t)
+	var want []Agreement
+	for i := 0; i < 9; i++ {
+		w.need(fmt.Sprint("n", 10+i), "d_b1", 1000)
+	}
+	for i := 0; i < 9; i++ {
+		id := fmt.Sprint("n", 10+i)
+		p := terms("p"+id, "o1", id, 1000)
+		for _, by := range []string{"d_m1", "d_b1"} {
+			if i%3 != 0 || by == "d_b1" {
+				w.now = w.now.Add(-time.Minute) // at the previous event's instant: three agreements at a time
+			}
+			w.must(KindProposalAccepted, DelegateActor(by), ProposalDecision{p})
+		}
+		a, ok := w.s.Agreement(AgreementID(p.ID))
+		if !ok {
+			t.Fatalf("no agreement from %s", p.ID)
+		}
+		if i == 4 {
+			w.now = w.now.Add(-time.Minute)
+			w.must(KindAgreementCancelled, DelegateActor("d_m1"), AgreementCancellation{a.ID, CancelWithdrawn})
+			continue
+		}
+		want = append(want, a)
+	}
+	slices.SortFunc(want, func(a, b Agreement) int {
+		if KeyOf(b).Older(KeyOf(a)) {
+			return -1
+		}
+		return 1
+	})
+	ties := 0
+	for i := 1; i < len(want); i++ {
+		if want[i].FormedAt.Equal(want[i-1].FormedAt) {
+			ties++
+		}
+	}
+	if ties == 0 {
+		t.Fatal("no two agreements formed at one instant: the test does not test ties")
+	}
+	for _, size := range []int{1, 2, 3, 100} {
+		var got []string
+		var before *AgreementKey
+		for page := 0; page < 20; page++ {
+			as := w.s.AgreementsNewest(before, size, nil)
+			for _, a := range as {
+				got = append(got, a.ID)
+			}
+			if len(as) < size {
+				break
+			}
+			k := KeyOf(as[len(as)-1])
+			before = &k
+		}
+		var ids []string
+		for _, a := range want {
+			ids = append(ids, a.ID)
+		}
+		if !slices.Equal(got, ids) {
+			t.Errorf("pages of %d: %v, want %v", size, got, ids)
+		}
+	}
+	// keep filters before the page is cut.
+	if as := w.s.AgreementsNewest(nil, 2, func(a Agreement) bool { return a.Need == "n17" }); len(as) != 1 || as[0].Need != "n17" {
+		t.Errorf("filtered page: %+v", as)
 	}
 }

@@ -69,7 +69,7 @@ type State struct {
 	lingering   map[string]bool     // agreement id → finished, its task still on its way
 	corrections map[string][]string // agreement id → its corrections, while open to them
 	settled     map[string]Amount   // "o:" or "n:" and a live posting's id → what its retired agreements hold of it
-	formed      []formedAgreement   // live agreements in the order they formed, some retired
+	formed      []string            // live agreements in the order they formed, some retired
 	needGot     map[string]Amount   // need id → received under it, corrections included
 	needMetAt   map[string]time.Time
 	tally       tally

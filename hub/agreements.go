@@ -3,6 +3,7 @@ package hub
 import (
 	"context"
 	"strconv"
+	"strings"
 
 	"github.com/gofiber/fiber/v2"
 
@@ -30,18 +31,34 @@ func (s *Server) viewAgreement(line ledger.AgreementLine) agreementView {
 }
 
 // agreementsPage returns up to limit agreements council is party to (all
-// when ""), the newest first, formed before the cursor (from the newest
-// when 0), and the cursor of the next page (0 when none follows).
-func (s *Server) agreementsPage(ctx context.Context, council string, cursor int64, limit int) ([]agreementView, int64, error) {
-	lines, next, err := s.ledger.ListAgreements(ctx, council, cursor, limit)
+// when ""), the newest first, older than before (from the newest when
+// nil), and whether more follow.
+func (s *Server) agreementsPage(ctx context.Context, council string, before *plenty.AgreementKey, limit int) ([]agreementView, bool, error) {
+	lines, more, err := s.ledger.ListAgreements(ctx, council, before, limit)
 	if err != nil {
-		return nil, 0, err
+		return nil, false, err
 	}
 	out := make([]agreementView, len(lines))
 	for i, l := range lines {
 		out[i] = s.viewAgreement(l)
 	}
-	return out, next, nil
+	return out, more, nil
+}
+
+// agreementCursor is the cursor of the page after a: when it formed
+// (Unix nanoseconds) and its id.
+func agreementCursor(a plenty.Agreement) string {
+	k := plenty.KeyOf(a)
+	return strconv.FormatInt(k.FormedAt, 10) + "." + k.ID
+}
+
+func parseAgreementCursor(q string) (*plenty.AgreementKey, bool) {
+	at, id, ok := strings.Cut(q, ".")
+	n, err := strconv.ParseInt(at, 10, 64)
+	if !ok || err != nil || id == "" {
+		return nil, false
+	}
+	return &plenty.AgreementKey{FormedAt: n, ID: id}, true
 }
 
 // listAgreements serves GET /api/v1/agreements?council=&cursor=&limit=.
@@ -53,13 +70,12 @@ func (s *Server) listAgreements(c *fiber.Ctx) error {
 			return err
 		}
 	}
-	var cursor int64
+	var before *plenty.AgreementKey
 	if q := c.Query("cursor"); q != "" {
-		n, err := strconv.ParseInt(q, 10, 64)
-		if err != nil || n < 1 {
+		var ok bool
+		if before, ok = parseAgreementCursor(q); !ok {
 			fe.Addf("cursor", "must be the next_cursor of the previous page")
 		}
-		cursor = n
 	}
 	limit := 100
 	if q := c.Query("limit"); q != "" {
@@ -72,13 +88,13 @@ func (s *Server) listAgreements(c *fiber.Ctx) error {
 	if err := fe.Err(); err != nil {
 		return err
 	}
-	page, next, err := s.agreementsPage(c.UserContext(), council, cursor, limit)
+	page, more, err := s.agreementsPage(c.UserContext(), council, before, limit)
 	if err != nil {
 		return err
 	}
 	res := fiber.Map{"agreements": page}
-	if next > 0 {
-		res["next_cursor"] = strconv.FormatInt(next, 10)
+	if more {
+		res["next_cursor"] = agreementCursor(page[len(page)-1].Agreement)
 	}
 	return c.JSON(res)
 }

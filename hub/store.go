@@ -57,10 +57,10 @@ type Ledger interface {
 	Transfer(ctx context.Context, id string) (plenty.Transfer, error)
 	Acceptance(ctx context.Context, proposal string) (plenty.Acceptance, error)
 	// AgreementLine is an agreement with what was received and its task's
-	// status; ListAgreements one page of them, the newest first, formed
-	// before the event at seq before, and the next page's cursor (0: none).
+	// status; ListAgreements one page of them, the newest first, older
+	// than before (plenty.AgreementKey), and whether more follow.
 	AgreementLine(ctx context.Context, id string) (ledger.AgreementLine, error)
-	ListAgreements(ctx context.Context, council string, before int64, limit int) ([]ledger.AgreementLine, int64, error)
+	ListAgreements(ctx context.Context, council string, before *plenty.AgreementKey, limit int) ([]ledger.AgreementLine, bool, error)
 	// ListTasks returns one page of tasks, ordered by id, and whether more
 	// follow.
 	ListTasks(ctx context.Context, f ledger.TaskFilter) ([]plenty.Task, bool, error)

@@ -51,7 +51,7 @@ func (w *web) deskLifecycle(d plenty.Delegate) deskLifecycle {
 	var out deskLifecycle
 	props := w.s.proposalsFor(d.Council)
 	// The newest agreements; the API pages through the rest.
-	ags, _, err := w.s.agreementsPage(context.Background(), d.Council, 0, 100)
+	ags, _, err := w.s.agreementsPage(context.Background(), d.Council, nil, 100)
 	if err != nil {
 		w.s.log.Error("desk: reading agreements", "err", err)
 	}

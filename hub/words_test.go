@@ -74,7 +74,10 @@ func TestUnitRefusalReadsOnce(t *testing.T) {
 }
 
 // agreed is an agreement formed in a test, with its councils' tokens.
-type agreed struct{ id, offer, need, provider, receiver string }
+type agreed struct {
+	id, offer, need, provider, receiver string
+	bakers                              council
+}
 
 // agreeFlour posts a 250 kg flour offer and a need of quantity kg 10 km
 // apart, runs the engine and has both councils accept its proposal.
@@ -92,7 +95,7 @@ func agreeFlour(t *testing.T, h *testHub, quantity string) agreed {
 	if ag == "" {
 		t.Fatalf("proposal %s formed no agreement", id)
 	}
-	return agreed{id: ag, offer: offer, need: need, provider: mill.Token, receiver: bakers.Token}
+	return agreed{id: ag, offer: offer, need: need, provider: mill.Token, receiver: bakers.Token, bakers: bakers}
 }
 
 // After a short receipt (48 of 50 kg) the engine proposes the 2 kg still

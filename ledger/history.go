@@ -58,73 +58,57 @@ func lineOf(st *plenty.State, id string) (AgreementLine, bool) {
 }
 
 // ListAgreements returns up to limit agreements council is party to (all
-// when ""), the newest first, that formed before the event at seq before
-// (from the newest when before ≤ 0), and the cursor of the next page (0
-// when none follows): the seq the last one formed at.
-func (l *Ledger) ListAgreements(ctx context.Context, council string, before int64, limit int) ([]AgreementLine, int64, error) {
+// when ""), older than before (from the newest when nil) in the order of
+// plenty.AgreementKey, the newest first, and whether more follow.
+func (l *Ledger) ListAgreements(ctx context.Context, council string, before *plenty.AgreementKey, limit int) ([]AgreementLine, bool, error) {
 	party := func(a plenty.Agreement) bool { return council == "" || a.Provider == council || a.Receiver == council }
 	var held []AgreementLine
-	var heldSeq []int64
 	l.Read(func(st *plenty.State) error {
-		as, seqs := st.AgreementsNewest(before, limit+1, party)
-		for _, a := range as {
+		for _, a := range st.AgreementsNewest(before, limit+1, party) {
 			line, _ := lineOf(st, a.ID)
 			held = append(held, line)
 		}
-		heldSeq = seqs
 		return nil
 	})
-	// The finished ones formed before the page's oldest held one, or
-	// anywhere in the range when the state has fewer than the page.
-	where := []string{"kind = 'agreement'"}
-	var args []any
-	if council != "" {
-		where = append(where, "(json_extract_string(doc, '$.provider') = ? OR json_extract_string(doc, '$.receiver') = ?)")
-		args = append(args, council, council)
-	}
-	having := ""
-	if before > 0 {
-		having = "HAVING min(seq) < ?"
-		args = append(args, before)
-	}
+	// The finished ones, from DuckDB, in the same order. A document is
+	// kept only when the state no longer holds the agreement: DuckDB's
+	// document of a held one may be older than the state's.
 	var finished []plenty.Agreement
-	var finishedSeq []int64
-	for after := int64(-1); ; {
-		q := `SELECT id, min(seq) AS first, arg_max(doc, seq) FROM projection_log WHERE ` + strings.Join(where, " AND ") +
-			` GROUP BY id ` + having
-		qargs := append([]any{}, args...)
-		if after >= 0 {
-			if having == "" {
-				q += "HAVING min(seq) < ?"
-			} else {
-				q += " AND min(seq) < ?"
-			}
-			qargs = append(qargs, after)
+	for after := before; len(finished) <= limit; {
+		where := []string{"kind = 'agreement'"}
+		var args []any
+		if council != "" {
+			where = append(where, "(json_extract_string(doc, '$.provider') = ? OR json_extract_string(doc, '$.receiver') = ?)")
+			args = append(args, council, council)
 		}
-		q += " ORDER BY first DESC LIMIT ?"
-		qargs = append(qargs, limit+1)
-		rows, err := l.db.QueryContext(ctx, q, qargs...)
+		q := `SELECT id, formed, doc FROM (SELECT id, arg_max(doc, seq) AS doc,
+	epoch_ns(CAST(json_extract_string(arg_max(doc, seq), '$.formed_at') AS TIMESTAMP_NS)) AS formed
+	FROM projection_log WHERE ` + strings.Join(where, " AND ") + ` GROUP BY id)`
+		if after != nil {
+			q += " WHERE formed < ? OR (formed = ? AND id < ?)"
+			args = append(args, after.FormedAt, after.FormedAt, after.ID)
+		}
+		q += " ORDER BY formed DESC, id DESC LIMIT ?"
+		args = append(args, limit+1)
+		rows, err := l.db.QueryContext(ctx, q, args...)
 		if err != nil {
-			return nil, 0, fmt.Errorf("list agreements: %w", err)
+			return nil, false, fmt.Errorf("list agreements: %w", err)
 		}
-		var ids []string
-		var firsts []int64
-		var docs []string
+		var ids, docs []string
+		var formed []int64
 		for rows.Next() {
 			var id, doc string
-			var first int64
-			if err := rows.Scan(&id, &first, &doc); err != nil {
+			var at int64
+			if err := rows.Scan(&id, &at, &doc); err != nil {
 				rows.Close()
-				return nil, 0, err
+				return nil, false, err
 			}
-			ids, firsts, docs = append(ids, id), append(firsts, first), append(docs, doc)
+			ids, formed, docs = append(ids, id), append(formed, at), append(docs, doc)
 		}
 		rows.Close()
 		if err := rows.Err(); err != nil {
-			return nil, 0, err
+			return nil, false, err
 		}
-		// Only those the state no longer holds: DuckDB's document of a
-		// held one may be older than the state's.
 		var keep []bool
 		l.Read(func(st *plenty.State) error {
 			for _, id := range ids {
@@ -138,41 +122,25 @@ func (l *Ledger) ListAgreements(ctx context.Context, council string, before int6
 			}
 			var a plenty.Agreement
 			if err := json.Unmarshal([]byte(docs[i]), &a); err != nil {
-				return nil, 0, fmt.Errorf("projection of agreement %s: %w", ids[i], err)
+				return nil, false, fmt.Errorf("projection of agreement %s: %w", ids[i], err)
 			}
-			finished, finishedSeq = append(finished, a), append(finishedSeq, firsts[i])
+			finished = append(finished, a)
 		}
-		if len(ids) <= limit || len(finished) > limit {
+		if len(ids) <= limit {
 			break
 		}
-		after = firsts[len(firsts)-1]
+		after = &plenty.AgreementKey{FormedAt: formed[len(formed)-1], ID: ids[len(ids)-1]}
 	}
 	lines, err := l.finishedLines(ctx, finished)
 	if err != nil {
-		return nil, 0, err
+		return nil, false, err
 	}
-	type row struct {
-		line AgreementLine
-		seq  int64
-	}
-	var all []row
-	for i := range held {
-		all = append(all, row{held[i], heldSeq[i]})
-	}
-	for i := range lines {
-		all = append(all, row{lines[i], finishedSeq[i]})
-	}
-	sort.Slice(all, func(i, j int) bool { return all[i].seq > all[j].seq })
-	var next int64
+	all := append(held, lines...)
+	sort.SliceStable(all, func(i, j int) bool { return plenty.KeyOf(all[j].Agreement).Older(plenty.KeyOf(all[i].Agreement)) })
 	if len(all) > limit {
-		all = all[:limit]
-		next = all[limit-1].seq
+		return all[:limit], true, nil
 	}
-	out := make([]AgreementLine, len(all))
-	for i, r := range all {
-		out[i] = r.line
-	}
-	return out, next, nil
+	return all, false, nil
 }
 
 // finishedLines adds to finished agreements what was received under each

@@ -105,7 +105,10 @@ func TestClosedPostingsReadFromDuckDB(t *testing.T) {
 		}
 	}
 	held := func() (holds, gone bool) {
-		l.Read(func(st *plenty.State) error { holds, gone = st.Holds("offer", "o1"), st.Gone("offer", "o1"); return nil })
+		l.Read(func(st *plenty.State) error {
+			holds, gone = st.Holds("offer", "o1"), st.Gone("offer", "o1")
+			return nil
+		})
 		return
 	}
 	if h, g := held(); !h || !g {

@@ -333,6 +333,9 @@ func (v *verifier) readPackage() error {
 		if err != nil || t == nil {
 			return faultf(where, "resource %s lists parts; only the events and the entity tables are in parts", r.Name)
 		}
+		if _, twice := v.partsOf(t)[f]; twice {
+			return faultf(where, "resource %s lists the parts of the %s in %s a second time", r.Name, t.name, f)
+		}
 		if t == eventsTable {
 			err = checkPartList(f, r, v.cp.Size)
 		} else {
@@ -353,8 +356,34 @@ func (v *verifier) readPackage() error {
 			v.tableParts[t.name][f] = r.Parts
 		}
 	}
+	// A table is either whole or in parts, never both: the tables are
+	// read from their parts, so a whole file beside them would be
+	// checked for its hash only, and a reader could take it for the table.
+	for _, r := range p.Resources {
+		if r.Parts != nil || len(r.Path) != 1 {
+			continue
+		}
+		for _, t := range partitioned {
+			for _, f := range Formats {
+				_, inParts := v.partsOf(t)[f]
+				if inParts && (r.Name == t.name+"-"+string(f) || r.Path[0] == fileName(t, f)) {
+					return faultf(where, "resource %s (%s) is the whole %s table in %s, beside its parts: a table is either whole or in parts, never both",
+						r.Name, r.Path[0], t.name, f)
+				}
+			}
+		}
+	}
 	v.rep.Files = append(v.rep.Files, DataPackageFile)
 	return nil
+}
+
+// partsOf returns the part lists of partitioned table t that
+// datapackage.json gives, by format.
+func (v *verifier) partsOf(t *table) map[Format][]Part {
+	if t == eventsTable {
+		return v.parts
+	}
+	return v.tableParts[t.name]
 }
 
 // openChecked opens a file and, when datapackage.json lists it, checks its

@@ -370,12 +370,7 @@ func TestVerifyCatchesTampering(t *testing.T) {
 			want: "datapackage.json: resource offers-arrow lists the parts of the offers in arrow a second time",
 			tamper: func(t *testing.T, dir string) {
 				p := readPackage(t, dir)
-				for _, r := range p.Resources {
-					if r.Name == "offers-arrow" {
-						p.Resources = append(p.Resources, r)
-						break
-					}
-				}
+				p.Resources = append(p.Resources, *p.resource(offersTable, Arrow))
 				out, err := p.marshal()
 				if err != nil {
 					t.Fatal(err)

@@ -326,7 +326,7 @@ func (v *verifier) readPackage() error {
 		f, err := ParseFormat(r.Format)
 		var t *table
 		for _, pt := range partitioned {
-			if r.Name == pt.name+"-"+r.Format {
+			if r.Name == resourceName(pt, Format(r.Format)) {
 				t = pt
 			}
 		}
@@ -366,7 +366,7 @@ func (v *verifier) readPackage() error {
 		for _, t := range partitioned {
 			for _, f := range Formats {
 				_, inParts := v.partsOf(t)[f]
-				if inParts && (r.Name == t.name+"-"+string(f) || r.Path[0] == fileName(t, f)) {
+				if inParts && (r.Name == resourceName(t, f) || r.Path[0] == fileName(t, f)) {
 					return faultf(where, "resource %s (%s) is the whole %s table in %s, beside its parts: a table is either whole or in parts, never both",
 						r.Name, r.Path[0], t.name, f)
 				}

@@ -158,10 +158,8 @@ func (w *partWriter) end() error {
 			return err
 		}
 	}
-	for _, s := range w.sinks {
-		if err := s.close(); err != nil {
-			return err
-		}
+	if err := closeSinks(w.sinks); err != nil {
+		return err
 	}
 	for i, f := range w.formats {
 		r, err := w.files[i].finish()

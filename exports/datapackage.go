@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/plentyhub/plenty"
@@ -164,10 +165,23 @@ func tableSchema(t *table) *TableSchema {
 // events.arrow.
 func fileName(t *table, f Format) string { return t.name + "." + string(f) }
 
+// resourceName names the resource of table t in format f, such as
+// events-arrow.
+func resourceName(t *table, f Format) string { return t.name + "-" + string(f) }
+
+// resource returns the (first) resource of table t in format f the
+// package lists, or nil when it lists none.
+func (p *DataPackage) resource(t *table, f Format) *Resource {
+	if i := slices.IndexFunc(p.Resources, func(r Resource) bool { return r.Name == resourceName(t, f) }); i >= 0 {
+		return &p.Resources[i]
+	}
+	return nil
+}
+
 // newResource describes the file of table t in format f.
 func newResource(t *table, f Format, size int64, sha256hex string) Resource {
 	r := Resource{
-		Name: t.name + "-" + string(f), Type: "table", Path: ResourcePath{fileName(t, f)}, Format: string(f),
+		Name: resourceName(t, f), Type: "table", Path: ResourcePath{fileName(t, f)}, Format: string(f),
 		MediaType: f.MediaType(), Bytes: size, Hash: "sha256:" + sha256hex,
 		Title: t.title, Desc: t.desc, Schema: tableSchema(t),
 	}

@@ -94,6 +94,18 @@ func newSink(f Format, w io.Writer, t *table, mem memory.Allocator) (sink, error
 	return nil, fmt.Errorf("unknown format %q", f)
 }
 
+// closeSinks closes every sink, even after one fails, and returns the
+// first error.
+func closeSinks(sinks []sink) error {
+	var err error
+	for _, s := range sinks {
+		if cerr := s.close(); err == nil {
+			err = cerr
+		}
+	}
+	return err
+}
+
 type arrowSink struct{ w *ipc.FileWriter }
 
 func (s arrowSink) write(rec arrow.RecordBatch) error { return s.w.Write(rec) }

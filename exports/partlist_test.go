@@ -6,11 +6,16 @@ import (
 )
 
 // A table resource that lists no parts and no path is refused, not read
-// as a table of no files (verify indexed the first of none and crashed).
+// as a table of no files (verify indexed the first of none and crashed),
+// but in a snapshot of no events, where every table is empty.
 func TestTablePartListMustNotBeEmpty(t *testing.T) {
-	err := checkTablePartList(councilsTable, CSV, Resource{Name: "councils-csv", Format: "csv"}, 10)
-	if err == nil || !strings.Contains(err.Error(), "lists no parts") {
-		t.Fatalf("an empty part list: %v", err)
+	empty := Resource{Name: "councils-csv", Format: "csv"}
+	err := checkTablePartList(councilsTable, CSV, empty, 10)
+	if err == nil || !strings.Contains(err.Error(), "lists no parts, but the checkpoint covers 10 events") {
+		t.Fatalf("an empty part list of 10 events: %v", err)
+	}
+	if err := checkTablePartList(councilsTable, CSV, empty, 0); err != nil {
+		t.Fatalf("an empty part list of no events: %v", err)
 	}
 }
 

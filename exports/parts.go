@@ -94,9 +94,9 @@ func reusableParts(prev *previousSnapshot, cp Checkpoint, formats []Format, size
 		return nil
 	}
 	byFormat := map[Format][]Part{}
-	for _, r := range prev.pkg.Resources {
-		if r.Name == "events-"+r.Format {
-			byFormat[Format(r.Format)] = r.Parts
+	for _, f := range formats {
+		if r := prev.pkg.resource(eventsTable, f); r != nil {
+			byFormat[f] = r.Parts
 		}
 	}
 	var out []reusedPart
@@ -222,16 +222,11 @@ func JoinTable(ctx context.Context, w io.Writer, name string, f Format, dir stri
 	if err := json.Unmarshal(data, &p); err != nil {
 		return fmt.Errorf("%s: %v", DataPackageFile, err)
 	}
-	var parts []Part
-	found := false
-	for _, r := range p.Resources {
-		if r.Name == t.name+"-"+string(f) && r.Parts != nil {
-			parts, found = r.Parts, true
-		}
-	}
-	if !found {
+	r := p.resource(t, f)
+	if r == nil || r.Parts == nil {
 		return plenty.Errorf(plenty.ENOTFOUND, "the snapshot has no %s in %s", t.name, f)
 	}
+	parts := r.Parts
 	if f == CSV {
 		for i, part := range parts {
 			if err := copyCSV(w, filepath.Join(dir, part.Path), i > 0); err != nil {

@@ -32,10 +32,8 @@ func readPackage(t *testing.T, dir string) DataPackage {
 }
 
 func partsOf(p DataPackage, f Format) []Part {
-	for _, r := range p.Resources {
-		if r.Name == "events-"+string(f) {
-			return r.Parts
-		}
+	if r := p.resource(eventsTable, f); r != nil {
+		return r.Parts
 	}
 	return nil
 }

@@ -210,10 +210,8 @@ func writeFiles(ctx context.Context, dir, tmp string, src EventSource, cp Checkp
 			tree.Add(h)
 			part.Add(h)
 		})
-		for _, s := range sinks {
-			if cerr := s.close(); err == nil {
-				err = cerr
-			}
+		if cerr := closeSinks(sinks); err == nil {
+			err = cerr
 		}
 		if err != nil {
 			abort()

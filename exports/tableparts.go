@@ -158,10 +158,8 @@ func (w *partWriter) end() error {
 			return err
 		}
 	}
-	for _, s := range w.sinks {
-		if err := s.close(); err != nil {
-			return err
-		}
+	if err := closeSinks(w.sinks); err != nil {
+		return err
 	}
 	for i, f := range w.formats {
 		r, err := w.files[i].finish()
@@ -221,22 +219,18 @@ func (p *previousSnapshot) tableParts(t *table, f Format, size int64) ([]Part, b
 	if p == nil {
 		return nil, false
 	}
-	for _, r := range p.pkg.Resources {
-		if r.Name == t.name+"-"+string(f) && r.RowsFrom == "projections" && r.PartEvents == size {
-			return r.Parts, true
-		}
+	if r := p.pkg.resource(t, f); r != nil && r.RowsFrom == "projections" && r.PartEvents == size {
+		return r.Parts, true
 	}
 	return nil, false
 }
 
 // partAt returns the part of table t in format f starting at first.
 func (p *previousSnapshot) partAt(t *table, f Format, first int64) (Part, bool) {
-	for _, r := range p.pkg.Resources {
-		if r.Name == t.name+"-"+string(f) {
-			for _, part := range r.Parts {
-				if part.First == first {
-					return part, true
-				}
+	if r := p.pkg.resource(t, f); r != nil {
+		for _, part := range r.Parts {
+			if part.First == first {
+				return part, true
 			}
 		}
 	}

@@ -495,10 +495,5 @@ func writeTable(ctx context.Context, t *table, src entities, sinks []sink, mem m
 			return err
 		}
 	}
-	for _, s := range sinks {
-		if err := s.close(); err != nil {
-			return err
-		}
-	}
-	return nil
+	return closeSinks(sinks)
 }

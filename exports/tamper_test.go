@@ -157,6 +157,37 @@ func relist(t *testing.T, dir string) {
 	}
 }
 
+// addWhole copies the one part of table tb in format f of a snapshot of
+// 10 to the path given and lists it in datapackage.json as a whole
+// resource named name, beside the parts.
+func addWhole(tb *table, f Format, name, path string) func(t *testing.T, dir string) {
+	return func(t *testing.T, dir string) {
+		part := tableFile(tb, f, 10)
+		if tb == eventsTable {
+			part = partPath(f, 0, 9)
+		}
+		b, err := os.ReadFile(filepath.Join(dir, part))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(dir, path), b, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		p := readPackage(t, dir)
+		h := sha256.Sum256(b)
+		r := newResource(tb, f, int64(len(b)), hex.EncodeToString(h[:]))
+		r.Name, r.Path = name, ResourcePath{path}
+		p.Resources = append(p.Resources, r)
+		out, err := p.marshal()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(dir, DataPackageFile), out, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
 func copyDir(t *testing.T, from string) string {
 	t.Helper()
 	to := t.TempDir()
@@ -325,6 +356,28 @@ func TestVerifyCatchesTampering(t *testing.T) {
 		{name: "PartRenamed", dir: good, want: `datapackage.json: resource events-arrow: part 0 is named "events/arrow/../../offers.arrow"`,
 			tamper: func(t *testing.T, dir string) {
 				replaceIn(t, dir, "datapackage.json", `"path": "`+arrowPart+`"`, `"path": "events/arrow/../../offers.arrow"`)
+			}},
+		{name: "WholeTableBesideParts", dir: good,
+			want:   "datapackage.json: resource offers-csv (offers.csv) is the whole offers table in csv, beside its parts: a table is either whole or in parts, never both",
+			tamper: addWhole(offersTable, CSV, "offers-csv", "offers.csv")},
+		{name: "WholeEventsBesideParts", dir: good,
+			want:   "datapackage.json: resource events-all (events.arrow) is the whole events table in arrow, beside its parts",
+			tamper: addWhole(eventsTable, Arrow, "events-all", "events.arrow")},
+		{name: "WholeTableUnderPartsName", dir: good,
+			want:   "datapackage.json: resource needs-parquet (needs-copy.parquet) is the whole needs table in parquet, beside its parts",
+			tamper: addWhole(needsTable, Parquet, "needs-parquet", "needs-copy.parquet")},
+		{name: "PartsListedTwice", dir: good,
+			want: "datapackage.json: resource offers-arrow lists the parts of the offers in arrow a second time",
+			tamper: func(t *testing.T, dir string) {
+				p := readPackage(t, dir)
+				p.Resources = append(p.Resources, *p.resource(offersTable, Arrow))
+				out, err := p.marshal()
+				if err != nil {
+					t.Fatal(err)
+				}
+				if err := os.WriteFile(filepath.Join(dir, DataPackageFile), out, 0o644); err != nil {
+					t.Fatal(err)
+				}
 			}},
 		{name: "DataPackageOfAnotherTree", dir: good, want: "datapackage.json: describes tree size 11",
 			tamper: func(t *testing.T, dir string) {

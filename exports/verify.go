@@ -312,7 +312,9 @@ func (v *verifier) readPackage() error {
 	v.parts = map[Format][]Part{}
 	v.tableParts = map[string]map[Format][]Part{}
 	for _, r := range p.Resources {
-		if r.Parts == nil && r.Path != nil {
+		// A table in no parts (a snapshot of no events) reads back with
+		// an empty path and no parts: plenty:parts is left out when empty.
+		if r.Parts == nil && len(r.Path) > 0 {
 			// One file (an export written before the parts, or the
 			// accounts).
 			if len(r.Path) != 1 {
@@ -324,12 +326,15 @@ func (v *verifier) readPackage() error {
 		f, err := ParseFormat(r.Format)
 		var t *table
 		for _, pt := range partitioned {
-			if r.Name == pt.name+"-"+r.Format {
+			if r.Name == resourceName(pt, Format(r.Format)) {
 				t = pt
 			}
 		}
 		if err != nil || t == nil {
 			return faultf(where, "resource %s lists parts; only the events and the entity tables are in parts", r.Name)
+		}
+		if _, twice := v.partsOf(t)[f]; twice {
+			return faultf(where, "resource %s lists the parts of the %s in %s a second time", r.Name, t.name, f)
 		}
 		if t == eventsTable {
 			err = checkPartList(f, r, v.cp.Size)
@@ -351,8 +356,34 @@ func (v *verifier) readPackage() error {
 			v.tableParts[t.name][f] = r.Parts
 		}
 	}
+	// A table is either whole or in parts, never both: the tables are
+	// read from their parts, so a whole file beside them would be
+	// checked for its hash only, and a reader could take it for the table.
+	for _, r := range p.Resources {
+		if r.Parts != nil || len(r.Path) != 1 {
+			continue
+		}
+		for _, t := range partitioned {
+			for _, f := range Formats {
+				_, inParts := v.partsOf(t)[f]
+				if inParts && (r.Name == resourceName(t, f) || r.Path[0] == fileName(t, f)) {
+					return faultf(where, "resource %s (%s) is the whole %s table in %s, beside its parts: a table is either whole or in parts, never both",
+						r.Name, r.Path[0], t.name, f)
+				}
+			}
+		}
+	}
 	v.rep.Files = append(v.rep.Files, DataPackageFile)
 	return nil
+}
+
+// partsOf returns the part lists of partitioned table t that
+// datapackage.json gives, by format.
+func (v *verifier) partsOf(t *table) map[Format][]Part {
+	if t == eventsTable {
+		return v.parts
+	}
+	return v.tableParts[t.name]
 }
 
 // openChecked opens a file and, when datapackage.json lists it, checks its

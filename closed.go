@@ -38,12 +38,10 @@ import (
 type goneKey [16]byte
 
 func goneKeyOf(kind, id string) goneKey {
-	h := sha256.New()
-	h.Write([]byte(kind))
-	h.Write([]byte{0})
-	h.Write([]byte(id))
-	var sum [sha256.Size]byte
-	return goneKey(h.Sum(sum[:0])[:16])
+	var buf [96]byte
+	b := append(append(append(buf[:0], kind...), 0), id...)
+	h := sha256.Sum256(b)
+	return goneKey(h[:16])
 }
 
 // goneAs is what the fold keeps of a posting that left. Few tuples are

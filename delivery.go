@@ -124,6 +124,7 @@ func (s *State) openTask(ev Event, a *Agreement, o *Offer, n *Need) {
 	t := &Task{ID: TaskID(a.ID), Agreement: a.ID, Item: a.Item, Quantity: a.Quantity,
 		From: o.Location, To: n.Location, DistanceKm: a.DistanceKm, Candidates: []string{}}
 	s.tasks[t.ID] = t
+	s.index.add("task", t.ID)
 	s.reopen(t, ev.Time)
 }
 
@@ -288,13 +289,7 @@ func (s *State) Task(id string) (Task, bool) {
 // Tasks returns the live tasks with the given status (every one when
 // status is empty), ordered by id.
 func (s *State) Tasks(status string) []Task {
-	var out []Task
-	for _, id := range sortedKeys(s.tasks) {
-		if t := s.tasks[id]; status == "" || t.Status == status {
-			out = append(out, t.copy())
-		}
-	}
-	return out
+	return s.TasksAfter("", len(s.tasks), func(t Task) bool { return status == "" || t.Status == status })
 }
 
 // Acceptances returns every proposal decided on so far, ordered by
@@ -306,21 +301,15 @@ func (s *State) Acceptances() []Acceptance {
 // TasksAfter returns up to n live tasks with ids after after that keep
 // returns true for, ordered by id.
 func (s *State) TasksAfter(after string, n int, keep func(Task) bool) []Task {
-	ids := make([]string, 0, len(s.tasks))
-	for id := range s.tasks {
-		if id > after {
-			ids = append(ids, id)
-		}
-	}
-	slices.Sort(ids)
 	var out []Task
-	for _, id := range ids {
-		if t := s.tasks[id]; keep == nil || keep(*t) {
-			out = append(out, t.copy())
-			if len(out) == n {
-				break
-			}
-		}
+	if n <= 0 {
+		return out
 	}
+	s.index.tasks.after(after, func(id string) bool {
+		if t := s.tasks[id]; t != nil && (keep == nil || keep(*t)) {
+			out = append(out, t.copy())
+		}
+		return len(out) < n
+	})
 	return out
 }

@@ -115,6 +115,9 @@ func TestLifecycleBalances(t *testing.T) {
 		if err := w.s.CheckBalances(); err != nil {
 			t.Fatalf("run %d after the window: %v", run, err)
 		}
+		if n := w.s.index.tasks.len(); n != len(w.s.tasks) || len(w.s.Tasks("")) != n {
+			t.Fatalf("run %d: the task index holds %d ids, the state %d tasks", run, n, len(w.s.tasks))
+		}
 	}
 	// The sequences must reach every branch, or the invariants were not
 	// exercised.

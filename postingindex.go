@@ -9,16 +9,19 @@ import (
 	"strings"
 )
 
-// postingIndex keeps the ids of the live offers and needs sorted, so that
-// a listing pages from its cursor rather than sorting every id under the
-// read lock. It follows from the maps, so a replay and a snapshot hold the
+// postingIndex keeps the ids of the live offers, needs and delivery tasks
+// sorted, so that a listing pages from its cursor rather than sorting
+// every id under the read lock. It follows from the maps, so a replay and a snapshot hold the
 // same ids; the snapshot keeps them (as one sorted list) because decoding
 // them is cheaper than sorting them again.
-type postingIndex struct{ offers, needs sortedIDs }
+type postingIndex struct{ offers, needs, tasks sortedIDs }
 
 func (x *postingIndex) of(kind string) *sortedIDs {
-	if kind == "offer" {
+	switch kind {
+	case "offer":
 		return &x.offers
+	case "task":
+		return &x.tasks
 	}
 	return &x.needs
 }

@@ -210,6 +210,7 @@ func (s *State) retire(a *Agreement) {
 	s.forget(goneAs{Kind: "agreement", Council: a.Provider, Item: a.Item, Status: a.Status}, a.ID, a)
 	if t != nil {
 		delete(s.tasks, tid)
+		s.index.remove("task", tid)
 		s.forget(goneAs{Kind: "task", Council: a.Provider, Item: a.Item, Status: t.Status}, tid, t)
 	}
 	if acc := s.acceptances[a.Proposal]; acc != nil {

@@ -62,7 +62,7 @@ type State struct {
 	receipts    map[string]int // need id → its receipts still open to correction
 	needsPosted int64          // every need ever posted (figures)
 	closedDocs  *closedDocs    // left, not yet written by the store; not in snapshots
-	index       *postingIndex  // live posting ids, sorted (listing.go); not in snapshots
+	index       *postingIndex  // live posting and task ids, sorted (listing.go)
 
 	// Agreements that finished and left the live maps (retire.go).
 	finals      []finalDue          // receipts in the order they turn final

@@ -101,7 +101,7 @@ func (s *Server) mandate(c *fiber.Ctx, council, scope string) (plenty.Delegate, 
 
 // limitAddr limits the writes of one client address.
 func (s *Server) limitAddr(c *fiber.Ctx) error {
-	if wait, ok := s.addrLimit.allow(c.IP()); !ok {
+	if wait, ok := s.addrLimit.allow(s.clientAddr(c)); !ok {
 		return &rateLimited{retryAfter: wait,
 			err: plenty.Errorf(plenty.ERATELIMIT, "this address sent more than %g writes per second; retry after %d s", s.cfg.AddrRate, wait)}
 	}
@@ -112,7 +112,7 @@ func (s *Server) limitAddr(c *fiber.Ctx) error {
 // from one client address: a few a minute (Config.RegisterRate), apart from
 // the address's other writes.
 func (s *Server) limitRegister(c *fiber.Ctx) error {
-	if wait, ok := s.registerLimit.allow(c.IP()); !ok {
+	if wait, ok := s.registerLimit.allow(s.clientAddr(c)); !ok {
 		return &rateLimited{retryAfter: wait,
 			err: plenty.Errorf(plenty.ERATELIMIT, "this address registered more than %g councils or volunteers in a minute; nothing was recorded; retry after %d s", s.cfg.RegisterRate, wait)}
 	}

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"net/netip"
 	"net/http"
 	"net/url"
 	"strings"
@@ -375,4 +376,26 @@ func TestLabelIsAPublicRole(t *testing.T) {
 	if n := strings.Count(api, "Labels are public roles, not names"); n != 3 {
 		t.Errorf("the API describes %d label fields as public roles, want 3 (Delegate, DelegateInput, CouncilInput.delegate)", n)
 	}
+}
+
+// Behind a trusted reverse proxy the limits go by the client address the
+// proxy names; a client cannot escape its own by writing the header, and
+// without the proxy's trust the header is ignored.
+func TestTrustedProxyNamesTheClient(t *testing.T) {
+	proxy := netip.MustParsePrefix("127.0.0.9/32")
+	h := MustOpenHub(t, hub.Config{RegisterRate: 1, RegisterBurst: 1, TickInterval: time.Hour, TrustedProxies: []netip.Prefix{proxy}})
+	h.serveSettled()
+	vol := func(from, xff, handle string) response {
+		return h.callFrom(from, "POST", "/api/v1/volunteers", `{"handle": "`+handle+`"}`, "X-Forwarded-For", xff)
+	}
+	vol("127.0.0.9", "203.0.113.4", "Ada").want(t, 201)
+	vol("127.0.0.9", "203.0.113.4", "Bo").want(t, 429)
+	vol("127.0.0.9", "203.0.113.5", "Cy").want(t, 201) // another client behind the proxy
+	// The client wrote a made-up hop; the proxy appended the one it saw.
+	vol("127.0.0.9", "198.51.100.7, 203.0.113.4", "Di").want(t, 429)
+	// A chain of trusted proxies: the nearest untrusted hop is the client.
+	vol("127.0.0.9", "203.0.113.4, 127.0.0.9", "Ed").want(t, 429)
+	// Not through the proxy, the header counts for nothing.
+	vol("127.0.0.2", "203.0.113.6", "Fay").want(t, 201)
+	vol("127.0.0.2", "203.0.113.7", "Gus").want(t, 429)
 }

@@ -11,6 +11,7 @@ import (
 	"context"
 	"log/slog"
 	"net"
+	"net/netip"
 	"path/filepath"
 
 	"time"
@@ -84,6 +85,11 @@ type Config struct {
 	// delegate cannot make the hub send requests into the network it runs
 	// in; the hub's own address is refused either way.
 	WebhookPrivate bool
+	// TrustedProxies are the reverse proxies in front of the hub: a
+	// request from one of them is limited (and its anonymous idempotency
+	// keys kept) under the client address they name in X-Forwarded-For
+	// (see clientAddr). None: the peer's address, whatever the headers say.
+	TrustedProxies []netip.Prefix
 }
 
 func (c *Config) setDefaults() {

@@ -329,6 +329,13 @@ func TestIdempotency(t *testing.T) {
 	if h.ledger.Size() != size {
 		t.Errorf("replays wrote %d events", h.ledger.Size()-size)
 	}
+	if first.Header.Get("Idempotency-Key") != "k1" {
+		t.Errorf("a write's answer carries Idempotency-Key %q, want k1", first.Header.Get("Idempotency-Key"))
+	}
+	// A read takes no key, and its answer does not echo one.
+	if r := h.do("GET", "/api/v1/offers", "", "", "Idempotency-Key", "anything at all").want(t, 200); r.Header.Get("Idempotency-Key") != "" {
+		t.Errorf("a GET echoed Idempotency-Key %q", r.Header.Get("Idempotency-Key"))
+	}
 }
 
 func TestDelegates(t *testing.T) {

@@ -22,15 +22,16 @@ type replayed struct{ yes bool }
 
 type replayedKey struct{}
 
-// markReplays answers every request that carried an Idempotency-Key with
+// markReplays answers every write that carried an Idempotency-Key with
 // the key, and a request the ledger answered from the key (whichever use
 // case wrote it) with Idempotent-Replayed: true.
 //
 // It also reads the key of every write (see apiKey), refusing a malformed
 // one before the request goes further; requestKey returns it.
 func (s *Server) markReplays(c *fiber.Ctx) error {
-	if c.Method() != fiber.MethodGet && c.Method() != fiber.MethodHead {
-		key, err := apiKey(c)
+	write := c.Method() != fiber.MethodGet && c.Method() != fiber.MethodHead
+	if write {
+		key, err := apiKey(c, s.clientAddr(c))
 		if err != nil {
 			return err
 		}
@@ -39,7 +40,8 @@ func (s *Server) markReplays(c *fiber.Ctx) error {
 	r := &replayed{}
 	c.SetUserContext(context.WithValue(c.UserContext(), replayedKey{}, r))
 	err := c.Next()
-	if key := c.Get("Idempotency-Key"); key != "" && err == nil {
+	// A read takes no key: it is not echoed, unchecked, into the answer.
+	if key := c.Get("Idempotency-Key"); write && key != "" && err == nil {
 		c.Set("Idempotency-Key", key)
 		if r.yes {
 			c.Set("Idempotent-Replayed", "true")
@@ -53,7 +55,7 @@ func (s *Server) markReplays(c *fiber.Ctx) error {
 // path and body. A key belongs to the client that sent it (see
 // idempotencyScope): another client's same key neither replays this
 // client's answer nor blocks it.
-func apiKey(c *fiber.Ctx) (usecase.Key, error) {
+func apiKey(c *fiber.Ctx, addr string) (usecase.Key, error) {
 	key := c.Get("Idempotency-Key")
 	if key == "" {
 		return usecase.Key{}, nil
@@ -64,7 +66,7 @@ func apiKey(c *fiber.Ctx) (usecase.Key, error) {
 	h := sha256.New()
 	h.Write([]byte(c.Method() + " " + c.Path() + "\n"))
 	h.Write(c.Body())
-	return usecase.Key{Name: idempotencyScope(c) + " " + key, Request: hex.EncodeToString(h.Sum(nil))}, nil
+	return usecase.Key{Name: idempotencyScope(c, addr) + " " + key, Request: hex.EncodeToString(h.Sum(nil))}, nil
 }
 
 type requestKeyLocal struct{}
@@ -80,15 +82,15 @@ func requestKey(c *fiber.Ctx) usecase.Key {
 // The ledger keeps keys per actor, but every anonymous client is the one
 // actor "public": so the key is also scoped to the credential's holder when
 // the request carries a bearer token (by a hash of the token, apart from
-// the token hashes that authenticate), and otherwise to the client address,
-// so that anonymous clients (registrations) cannot squat on one another's
-// keys.
-func idempotencyScope(c *fiber.Ctx) string {
+// the token hashes that authenticate), and otherwise to the client address
+// (addr, see clientAddr), so that anonymous clients (registrations) cannot
+// squat on one another's keys.
+func idempotencyScope(c *fiber.Ctx, addr string) string {
 	if token, err := bearerToken(c, ""); err == nil {
 		h := sha256.Sum256([]byte("plenty idempotency scope\n" + token))
 		return "token:" + hex.EncodeToString(h[:16])
 	}
-	return "addr:" + c.IP()
+	return "addr:" + addr
 }
 
 // write appends one event the hub itself writes (terms, expiries, draws,

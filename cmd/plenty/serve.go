@@ -8,6 +8,7 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"net/netip"
 	"os"
 	"path/filepath"
 	"strings"
@@ -39,6 +40,9 @@ type Main struct {
 	WebhookPrivate bool
 	// Location is the time zone of the web pages (--timezone).
 	Location *time.Location
+	// TrustedProxies are the reverse proxies whose X-Forwarded-For names
+	// the client (--trusted-proxy).
+	TrustedProxies []netip.Prefix
 
 	// Federation (fed.go).
 	Origin        string
@@ -70,6 +74,14 @@ func (m *Main) ParseFlags(args []string, stderr io.Writer) error {
 	fs.Float64Var(&m.AddrRate, "addr-rate", 100, "writes per second allowed from one client address (burst twice that)")
 	fs.Float64Var(&m.RegisterRate, "register-rate", 5, "anonymous registrations (councils, volunteers) per minute allowed from one client address (burst the same)")
 	fs.BoolVar(&m.WebhookPrivate, "webhook-private", false, "let webhooks reach loopback, private and link-local addresses (a receiver on this machine or its network)")
+	fs.Func("trusted-proxy", "a reverse proxy in front of the hub (an address or a CIDR such as 10.0.0.0/8; repeat for more): the limits of its requests go by the client address it names in X-Forwarded-For", func(v string) error {
+		p, err := parsePrefix(v)
+		if err != nil {
+			return err
+		}
+		m.TrustedProxies = append(m.TrustedProxies, p)
+		return nil
+	})
 	m.fedFlags(fs)
 	zone := fs.String("timezone", "", "time zone of the web pages' dates and times, by IANA name such as Europe/London (default the machine's)")
 	if err := fs.Parse(args); err != nil {
@@ -117,7 +129,7 @@ func (m *Main) Open(logger *slog.Logger) error {
 		WriteRate: m.WriteRate, WriteBurst: int(2 * m.WriteRate),
 		AddrRate: m.AddrRate, AddrBurst: int(2 * m.AddrRate), Location: m.Location,
 		RegisterRate: m.RegisterRate, RegisterBurst: max(1, int(m.RegisterRate)),
-		OpenInterval: m.OpenInterval,
+		OpenInterval: m.OpenInterval, TrustedProxies: m.TrustedProxies,
 	})
 	ctx := context.Background()
 	if m.Demo {
@@ -244,4 +256,17 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 		return 1
 	}
 	return 0
+}
+
+// parsePrefix reads an address (one host) or a CIDR prefix.
+func parsePrefix(v string) (netip.Prefix, error) {
+	if a, err := netip.ParseAddr(v); err == nil {
+		a = a.Unmap()
+		return netip.PrefixFrom(a, a.BitLen()), nil
+	}
+	p, err := netip.ParsePrefix(v)
+	if err != nil {
+		return netip.Prefix{}, fmt.Errorf("%q is neither an address such as 10.0.0.5 nor a prefix such as 10.0.0.0/8", v)
+	}
+	return p.Masked(), nil
 }

@@ -288,3 +288,21 @@ func TestServeTimezoneFlag(t *testing.T) {
 		t.Errorf("serve with a wrong zone exits %d, want 2", code)
 	}
 }
+
+func TestTrustedProxyFlag(t *testing.T) {
+	var m Main
+	if err := m.ParseFlags([]string{"--trusted-proxy", "10.0.0.5", "--trusted-proxy", "192.168.7.0/24", "--trusted-proxy", "::ffff:10.1.2.3"}, io.Discard); err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, p := range m.TrustedProxies {
+		got = append(got, p.String())
+	}
+	if want := "10.0.0.5/32 192.168.7.0/24 10.1.2.3/32"; strings.Join(got, " ") != want {
+		t.Errorf("trusted proxies %v, want %s", got, want)
+	}
+	var stderr strings.Builder
+	if err := (&Main{}).ParseFlags([]string{"--trusted-proxy", "proxy.local"}, &stderr); err == nil || !strings.Contains(stderr.String(), "neither an address") {
+		t.Errorf("a name is accepted as a proxy: %v, %q", err, stderr.String())
+	}
+}

@@ -77,6 +77,7 @@ func (s *State) bury(kind, id string) {
 	s.forget(g, id, v)
 	s.index.remove(kind, id)
 	delete(s.settled, kind[:1]+":"+id)
+	s.dropPairs(kind[:1] + ":" + id)
 	if kind == "need" {
 		s.settleNeedFigures(v.(*Need))
 	}

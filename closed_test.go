@@ -113,13 +113,20 @@ func TestActionsOnAGonePostingAreDecidedAsWhenLive(t *testing.T) {
 			if !ok || acc.Provider != "c_mill" || acc.Receiver != "c_bak" || acc.Item != "wheat-flour" || len(acc.Decisions) != 1 {
 				t.Fatalf("acceptance = %+v, %v", acc, ok)
 			}
-			if !w.s.closedPairs[pairKey(id, "n1")] {
-				t.Fatal("the declined pair is not closed")
+			// The pair is kept closed while both postings are live: the
+			// held o2's, not the gone o1's, which nothing can agree.
+			if got, want := w.s.closedPairs[pairKey(id, "n1")], id == "o2"; got != want {
+				t.Fatalf("the declined pair closed: %v, want %v", got, want)
 			}
 		})
 	}
 	// A proposal naming a posting that never existed is not found.
 	wantRefused(t, w.decline("d_b1", terms("x", "o9", "n1", 10_000)), ENOTFOUND, "offer o9 does not exist")
+	// Once o2 leaves too, its closed pairs go with it.
+	w.must(KindAgreementCancelled, DelegateActor("d_m1"), AgreementCancellation{AgreementID("p2"), CancelWithdrawn})
+	if w.s.offers["o2"] != nil || len(w.s.closedPairs) != 0 || len(w.s.pairsOf) != 0 {
+		t.Fatalf("after o2 left: live %v, closed pairs %v, by posting %v; want none", w.s.offers["o2"] != nil, w.s.closedPairs, w.s.pairsOf)
+	}
 }
 
 // TestAHeldPostingLeavesWhenItsAgreementEnds: a posting closed under an

@@ -228,7 +228,7 @@ func (s *State) decideProposal(ev Event, d ProposalDecision, accept bool) error 
 	}
 	acc.Decisions = append(acc.Decisions, Decision{Council: del.Council, Delegate: del.ID, Accepted: accept, At: ev.Time})
 	if !accept {
-		s.closedPairs[pairKey(t.Offer, t.Need)] = true
+		s.closePair(t.Offer, t.Need)
 	}
 	s.touch("acceptance", t.ID)
 	if accept && s.councilConsents(ev, acc, o.Council) && s.councilConsents(ev, acc, n.Council) {
@@ -386,7 +386,7 @@ func (s *State) cancelAgreement(ev Event, d AgreementCancellation) error {
 	}
 	o, n := s.offers[a.Offer], s.needs[a.Need]
 	a.Status = AgreementCancelled
-	s.closedPairs[pairKey(a.Offer, a.Need)] = true
+	s.closePair(a.Offer, a.Need)
 	releaseTo(&o.Remaining, &o.Status, a.Quantity)
 	releaseTo(&n.Remaining, &n.Status, a.Quantity)
 	s.touch("agreement", a.ID)

@@ -115,6 +115,11 @@ func TestLifecycleBalances(t *testing.T) {
 		if err := w.s.CheckBalances(); err != nil {
 			t.Fatalf("run %d after the window: %v", run, err)
 		}
+		for offer, need := range w.s.ClosedPairs() {
+			if w.s.offers[offer] == nil || w.s.needs[need] == nil {
+				t.Fatalf("run %d: closed pair %s/%s outlives a posting", run, offer, need)
+			}
+		}
 		if n := w.s.index.tasks.len(); n != len(w.s.tasks) || len(w.s.Tasks("")) != n {
 			t.Fatalf("run %d: the task index holds %d ids, the state %d tasks", run, n, len(w.s.tasks))
 		}

@@ -2,6 +2,7 @@ package plenty
 
 import (
 	"iter"
+	"slices"
 	"strings"
 	"time"
 )
@@ -58,6 +59,41 @@ func Pairable(o *Offer, n *Need) (km float64, why string) {
 
 // pairKey is the key of an offer and a need in State.closedPairs.
 func pairKey(offer, need string) string { return offer + "\x00" + need }
+
+// closePair records that offer and need are never proposed again, while
+// both are live: once either leaves the state the engine cannot propose
+// them and the fold refuses to agree them anyway, so the pair is dropped
+// with it (bury) and the set follows what is live.
+func (s *State) closePair(offer, need string) {
+	if s.offers[offer] == nil || s.needs[need] == nil {
+		return
+	}
+	k := pairKey(offer, need)
+	if !s.closedPairs[k] {
+		s.closedPairs[k] = true
+		s.pairsOf["o:"+offer] = append(s.pairsOf["o:"+offer], k)
+		s.pairsOf["n:"+need] = append(s.pairsOf["n:"+need], k)
+	}
+}
+
+// dropPairs forgets the closed pairs of a posting that left the state
+// (key "o:" or "n:" and its id).
+func (s *State) dropPairs(key string) {
+	for _, k := range s.pairsOf[key] {
+		delete(s.closedPairs, k)
+		offer, need, _ := strings.Cut(k, "\x00")
+		other := "o:" + offer
+		if other == key {
+			other = "n:" + need
+		}
+		if rest := slices.DeleteFunc(s.pairsOf[other], func(x string) bool { return x == k }); len(rest) > 0 {
+			s.pairsOf[other] = rest
+		} else {
+			delete(s.pairsOf, other)
+		}
+	}
+	delete(s.pairsOf, key)
+}
 
 // ClosedPairs yields each offer and need that a council declined as a pair
 // or whose agreement was cancelled: the engine never proposes them again,

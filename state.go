@@ -40,9 +40,10 @@ type State struct {
 	volunteers   map[string]*Volunteer
 	handles      map[string]string // lower-cased handle → volunteer id
 	tasks        map[string]*Task
-	mandateEnded map[string]bool // delegate id → mandate.expired recorded
-	closedPairs  map[string]bool // pairKey(offer, need) → declined, or its agreement cancelled
-	terms        Terms           // the hub's time limits in force (sunset.go)
+	mandateEnded map[string]bool     // delegate id → mandate.expired recorded
+	closedPairs  map[string]bool     // pairKey(offer, need) → declined, or its agreement cancelled; live postings only
+	pairsOf      map[string][]string // "o:" or "n:" and a posting id → its keys in closedPairs
+	terms        Terms               // the hub's time limits in force (sunset.go)
 	termsSet     bool
 	termsSince   []termsSince // every terms.set, in order: what governs an agreement or a claim
 
@@ -224,6 +225,7 @@ func NewState() *State {
 		tasks:        map[string]*Task{},
 		mandateEnded: map[string]bool{},
 		closedPairs:  map[string]bool{},
+		pairsOf:      map[string][]string{},
 
 		credentials:  map[string]Actor{},
 		assemblyKeys: map[string]string{},

@@ -108,3 +108,35 @@ func (s *State) ClosedPairs() iter.Seq2[string, string] {
 		}
 	}
 }
+
+// Matchable returns the open offers and needs of the items that have both,
+// ordered by id: all the engine can pair. Those of an item with offers
+// only (or needs only) cannot make a proposal, so leaving them out changes
+// no proposal, and spares copying them.
+func (s *State) Matchable() ([]Offer, []Need) {
+	offered, needed := map[string]bool{}, map[string]bool{}
+	for _, o := range s.offers {
+		if o.Status == StatusOpen {
+			offered[o.Item] = true
+		}
+	}
+	for _, n := range s.needs {
+		if n.Status == StatusOpen {
+			needed[n.Item] = true
+		}
+	}
+	offers, needs := []Offer{}, []Need{}
+	s.index.offers.after("", func(id string) bool {
+		if o := s.offers[id]; o.Status == StatusOpen && needed[o.Item] {
+			offers = append(offers, *o)
+		}
+		return true
+	})
+	s.index.needs.after("", func(id string) bool {
+		if n := s.needs[id]; n.Status == StatusOpen && offered[n.Item] {
+			needs = append(needs, *n)
+		}
+		return true
+	})
+	return offers, needs
+}

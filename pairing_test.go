@@ -79,3 +79,37 @@ func TestAcceptedPairsKeepTheEngineRules(t *testing.T) {
 		}
 	}
 }
+
+// Matchable leaves out what cannot pair: postings not open, and the
+// postings of an item with no open posting of the other side.
+func TestMatchable(t *testing.T) {
+	w := newWorld(t) // o1 of flour; n1 and n2 of flour
+	w.must(KindItemDefined, ActorHub, ItemDefinition{Code: "rye", Name: "Rye", Dimension: Mass, Unit: "kg"})
+	d := w.s.delegates["d_m1"]
+	w.must(KindOfferPosted, DelegateActor("d_m1"), OfferPosting{ID: "o_rye", Council: d.Council, Item: "rye",
+		Quantity: 1000, Location: w.s.councils[d.Council].Location, AvailableFrom: w.now, AvailableUntil: w.now.Add(DefaultPostingTTL),
+		MaxDistanceKm: DefaultMaxKm, ExpiresAt: w.now.Add(DefaultPostingTTL)})
+	if err := w.withdraw(KindNeedWithdrawn, "n2", "d_b1"); err != nil {
+		t.Fatal(err)
+	}
+	ids := func() string {
+		offers, needs := w.s.Matchable()
+		var out []string
+		for _, o := range offers {
+			out = append(out, o.ID)
+		}
+		for _, n := range needs {
+			out = append(out, n.ID)
+		}
+		return strings.Join(out, ",")
+	}
+	if got := ids(); got != "o1,n1" {
+		t.Errorf("matchable %s, want o1,n1 (rye has no need, n2 is withdrawn)", got)
+	}
+	if err := w.withdraw(KindNeedWithdrawn, "n1", "d_b1"); err != nil {
+		t.Fatal(err)
+	}
+	if got := ids(); got != "" {
+		t.Errorf("matchable %q with no open need, want none", got)
+	}
+}

@@ -14,8 +14,9 @@ import (
 var HubOptions = Options{FairSegments: 3, FairStepKm: 10}
 
 // InputOf is the engine's input for the ledger state st at time now: the
-// "recompute it yourself" protocol. It holds every offer and need (the
-// engine itself leaves out those not open, run out or expired at now), the
+// "recompute it yourself" protocol. It holds the open offers and needs of
+// the items that have both (plenty.State.Matchable; the engine itself
+// leaves out those run out or expired at now), the
 // ledger's size, HubOptions, and the pairs a council declined or whose
 // agreement was cancelled, which are never proposed again (State.ClosedPairs;
 // the fold refuses their acceptance too). A proposal names its
@@ -28,5 +29,6 @@ func InputOf(st *plenty.State, now time.Time) Input {
 	}
 	opt := HubOptions
 	opt.Exclude = exclude
-	return Input{Offers: st.Offers(), Needs: st.Needs(), Now: now, LedgerSize: st.Size(), Options: opt}
+	offers, needs := st.Matchable()
+	return Input{Offers: offers, Needs: needs, Now: now, LedgerSize: st.Size(), Options: opt}
 }

@@ -125,7 +125,7 @@ func (s *State) Matchable() ([]Offer, []Need) {
 			needed[n.Item] = true
 		}
 	}
-	offers, needs := []Offer{}, []Need{}
+	offers, needs := make([]Offer, 0, len(s.offers)), make([]Need, 0, len(s.needs))
 	s.index.offers.after("", func(id string) bool {
 		if o := s.offers[id]; o.Status == StatusOpen && needed[o.Item] {
 			offers = append(offers, *o)

@@ -58,7 +58,7 @@ func BenchmarkMatchingPosting(b *testing.B) {
 	for i := 0; i < 32000; i++ {
 		reqs = append(reqs, ledger.Request{Kind: plenty.KindOfferPosted, Actor: plenty.DelegateActor(supplier.Delegate),
 			Data: plenty.OfferPosting{ID: fmt.Sprintf("o_bench%06d", i), Council: supplier.Council, Item: "wheat-flour",
-				Quantity: plenty.Amount(1+r.IntN(50)) * 1000, Location: at(r), AvailableUntil: expires, MaxDistanceKm: 12, ExpiresAt: expires}})
+				Quantity: plenty.Amount(1+r.IntN(50)) * 1000, Location: at(r), AvailableFrom: t0, AvailableUntil: expires, MaxDistanceKm: 12, ExpiresAt: expires}})
 	}
 	for j := 0; j < 33000; j++ {
 		reqs = append(reqs, needOf(r, fmt.Sprintf("n_bench%06d", j)))

@@ -129,39 +129,18 @@ func (s *Server) append(ctx context.Context, key usecase.Key, kind string, actor
 // append, so that their writes trigger matching, timers and notices), its
 // clock and its private stores.
 func (s *Server) env() usecase.Env {
-	return usecase.Env{Ledger: useCaseLedger{s}, Now: s.now, Private: privateStores{s}}
+	return usecase.Env{Ledger: useCaseLedger{s.ledger, s}, Now: s.now, Private: privateStores{s}}
 }
 
-type useCaseLedger struct{ s *Server }
+// useCaseLedger is the hub's ledger as the use cases see it: its reads,
+// and its appends through the hub (Server.append).
+type useCaseLedger struct {
+	Ledger
+	s *Server
+}
 
 func (l useCaseLedger) Append(ctx context.Context, key usecase.Key, kind string, actor plenty.Actor, data any, creds ...plenty.Credential) (plenty.Event, bool, error) {
 	return l.s.append(ctx, key, kind, actor, data, creds...)
-}
-
-func (l useCaseLedger) Read(fn func(*plenty.State) error) error { return l.s.ledger.Read(fn) }
-
-func (l useCaseLedger) Offer(ctx context.Context, id string) (plenty.Offer, error) {
-	return l.s.ledger.Offer(ctx, id)
-}
-
-func (l useCaseLedger) Need(ctx context.Context, id string) (plenty.Need, error) {
-	return l.s.ledger.Need(ctx, id)
-}
-
-func (l useCaseLedger) Agreement(ctx context.Context, id string) (plenty.Agreement, error) {
-	return l.s.ledger.Agreement(ctx, id)
-}
-
-func (l useCaseLedger) Task(ctx context.Context, id string) (plenty.Task, error) {
-	return l.s.ledger.Task(ctx, id)
-}
-
-func (l useCaseLedger) Transfer(ctx context.Context, id string) (plenty.Transfer, error) {
-	return l.s.ledger.Transfer(ctx, id)
-}
-
-func (l useCaseLedger) Acceptance(ctx context.Context, proposal string) (plenty.Acceptance, error) {
-	return l.s.ledger.Acceptance(ctx, proposal)
 }
 
 func printableASCII(s string) bool {

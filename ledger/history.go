@@ -109,23 +109,11 @@ func (l *Ledger) ListAgreements(ctx context.Context, council string, before *ple
 		if err := rows.Err(); err != nil {
 			return nil, false, err
 		}
-		var keep []bool
-		l.Read(func(st *plenty.State) error {
-			for _, id := range ids {
-				keep = append(keep, st.Gone("agreement", id) && !st.Holds("agreement", id))
-			}
-			return nil
-		})
-		for i := range ids {
-			if !keep[i] {
-				continue
-			}
-			var a plenty.Agreement
-			if err := json.Unmarshal([]byte(docs[i]), &a); err != nil {
-				return nil, false, fmt.Errorf("projection of agreement %s: %w", ids[i], err)
-			}
-			finished = append(finished, a)
+		left, err := leftDocs[plenty.Agreement](l, "agreement", ids, docs)
+		if err != nil {
+			return nil, false, err
 		}
+		finished = append(finished, left...)
 		if len(ids) <= limit {
 			break
 		}
@@ -141,6 +129,32 @@ func (l *Ledger) ListAgreements(ctx context.Context, council string, before *ple
 		return all[:limit], true, nil
 	}
 	return all, false, nil
+}
+
+// leftDocs decodes the documents (docs[i], of ids[i]) of the entities of
+// kind that left the state. DuckDB's document of an entity the state still
+// holds may be older than the state's, so those are skipped: the caller
+// has them from the state.
+func leftDocs[T any](l *Ledger, kind string, ids, docs []string) ([]T, error) {
+	var keep []bool
+	l.Read(func(st *plenty.State) error {
+		for _, id := range ids {
+			keep = append(keep, st.Gone(kind, id) && !st.Holds(kind, id))
+		}
+		return nil
+	})
+	var out []T
+	for i := range ids {
+		if !keep[i] {
+			continue
+		}
+		var v T
+		if err := json.Unmarshal([]byte(docs[i]), &v); err != nil {
+			return nil, fmt.Errorf("projection of %s %s: %w", kind, ids[i], err)
+		}
+		out = append(out, v)
+	}
+	return out, nil
 }
 
 // finishedLines adds to finished agreements what was received under each
@@ -261,21 +275,11 @@ func (l *Ledger) ListTasks(ctx context.Context, f TaskFilter) ([]plenty.Task, bo
 		if err := rows.Err(); err != nil {
 			return nil, false, err
 		}
-		var keep []bool
-		l.Read(func(st *plenty.State) error {
-			for _, id := range ids {
-				keep = append(keep, st.Gone("task", id) && !st.Holds("task", id))
-			}
-			return nil
-		})
-		for i := range ids {
-			if !keep[i] {
-				continue
-			}
-			var t plenty.Task
-			if err := json.Unmarshal([]byte(docs[i]), &t); err != nil {
-				return nil, false, fmt.Errorf("projection of task %s: %w", ids[i], err)
-			}
+		left, err := leftDocs[plenty.Task](l, "task", ids, docs)
+		if err != nil {
+			return nil, false, err
+		}
+		for _, t := range left {
 			if f.keeps(t) {
 				ended = append(ended, t)
 			}

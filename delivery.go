@@ -289,7 +289,14 @@ func (s *State) Task(id string) (Task, bool) {
 // Tasks returns the live tasks with the given status (every one when
 // status is empty), ordered by id.
 func (s *State) Tasks(status string) []Task {
-	return s.TasksAfter("", len(s.tasks), func(t Task) bool { return status == "" || t.Status == status })
+	var out []Task
+	s.index.tasks.after("", func(id string) bool {
+		if t := s.tasks[id]; status == "" || t.Status == status {
+			out = append(out, t.copy())
+		}
+		return true
+	})
+	return out
 }
 
 // Acceptances returns every proposal decided on so far, ordered by
@@ -298,8 +305,8 @@ func (s *State) Acceptances() []Acceptance {
 	return sorted(s.acceptances, (*Acceptance).copy)
 }
 
-// TasksAfter returns up to n live tasks with ids after after that keep
-// returns true for, ordered by id.
+// TasksAfter returns up to n tasks the state holds (see Task) with ids
+// after after that keep returns true for, ordered by id.
 func (s *State) TasksAfter(after string, n int, keep func(Task) bool) []Task {
 	var out []Task
 	if n <= 0 {
@@ -311,5 +318,16 @@ func (s *State) TasksAfter(after string, n int, keep func(Task) bool) []Task {
 		}
 		return len(out) < n
 	})
+	// Those that ended a moment ago wait for the store beside the live
+	// ones: a reader finds them in one or the other.
+	for c, d := range s.closedDocs.at {
+		if t, ok := d.v.(*Task); ok && c.Kind == "task" && t.ID > after && (keep == nil || keep(*t)) {
+			out = append(out, t.copy())
+		}
+	}
+	slices.SortFunc(out, func(a, b Task) int { return strings.Compare(a.ID, b.ID) })
+	if len(out) > n {
+		out = out[:n]
+	}
 	return out
 }

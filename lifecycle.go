@@ -551,9 +551,21 @@ func (s *State) Consents(acc Acceptance, council string, at time.Time) bool {
 	return s.councilConsents(Event{Time: at}, &acc, council)
 }
 
-// AgreementReceived returns the quantity received under an agreement,
-// corrections included.
-func (s *State) AgreementReceived(id string) Amount { return s.received[id] }
+// AgreementReceived returns the quantity received under an agreement the
+// state holds (see Agreement), corrections included.
+func (s *State) AgreementReceived(id string) Amount {
+	if q, ok := s.received[id]; ok || s.agreements[id] != nil {
+		return q
+	}
+	// Finished a moment ago: its transfers wait beside it for the store.
+	var sum Amount
+	for _, d := range s.closedDocs.at {
+		if tr, ok := d.v.(*Transfer); ok && tr.Agreement == id {
+			sum += tr.Quantity
+		}
+	}
+	return sum
+}
 
 // Outstanding returns what a council has agreed to give or receive of an
 // item and that has not been received: the quantity of its active

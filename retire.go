@@ -278,10 +278,17 @@ func (s *State) AgreementsNewest(before *AgreementKey, n int, keep func(Agreemen
 		if a == nil {
 			continue
 		}
-		if len(out) >= n && a.FormedAt.UnixNano() != out[len(out)-1].FormedAt.UnixNano() {
+		if len(out) >= n && a.FormedAt.UnixNano() < out[len(out)-1].FormedAt.UnixNano() {
 			break
 		}
 		if (before == nil || KeyOf(*a).Older(*before)) && (keep == nil || keep(*a)) {
+			out = append(out, *a)
+		}
+	}
+	// Those that finished a moment ago wait for the store beside the
+	// live ones: a reader finds them in one or the other.
+	for c, d := range s.closedDocs.at {
+		if a, ok := d.v.(*Agreement); ok && c.Kind == "agreement" && (before == nil || KeyOf(*a).Older(*before)) && (keep == nil || keep(*a)) {
 			out = append(out, *a)
 		}
 	}
@@ -301,8 +308,9 @@ func (s *State) AgreementsNewest(before *AgreementKey, n int, keep func(Agreemen
 }
 
 // formedAt returns when an agreement of s.formed formed, in Unix
-// nanoseconds; a retired one (not yet compacted away) counts as formed
-// at the start of time, which keeps the search's order: it is skipped.
+// nanoseconds; a retired one (not yet compacted away) counts as formed at
+// the start of time. That breaks the search's order, but only ever moves
+// the end it finds later, never earlier: the walk then skips more.
 func (s *State) formedAt(id string) int64 {
 	if a := s.agreements[id]; a != nil {
 		return a.FormedAt.UnixNano()

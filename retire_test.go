@@ -137,7 +137,20 @@ func TestAReceivedAgreementLeavesWhenItsReceiptIsFinal(t *testing.T) {
 			t.Errorf("no document for %s %s before ForgetClosed", c.Kind, c.ID)
 		}
 	}
+	// Until then the state still answers for it, in lists too.
+	if got := w.s.AgreementReceived(a.ID); got != 80_500 {
+		t.Errorf("received under the agreement that just left: %s, want 80.5", got)
+	}
+	if as := w.s.AgreementsNewest(nil, 10, nil); len(as) != 1 || as[0].ID != a.ID {
+		t.Errorf("newest agreements before the store wrote it: %+v", as)
+	}
+	if ts := w.s.TasksAfter("", 10, nil); len(ts) != 1 || ts[0].ID != TaskID(a.ID) {
+		t.Errorf("tasks before the store wrote it: %+v", ts)
+	}
 	w.s.ForgetClosed(w.s.Size())
+	if as, ts := w.s.AgreementsNewest(nil, 10, nil), w.s.TasksAfter("", 10, nil); len(as)+len(ts) != 0 {
+		t.Errorf("after ForgetClosed the state lists %d agreements, %d tasks", len(as), len(ts))
+	}
 	if _, ok := w.s.Doc(Change{"agreement", a.ID}); ok || w.s.Closed() != 0 {
 		t.Fatalf("documents kept after ForgetClosed: %d", w.s.Closed())
 	}

@@ -45,6 +45,37 @@ func (s *Server) agreementsPage(ctx context.Context, council string, before *ple
 	return out, more, nil
 }
 
+// deskAgreements are the agreements a council's desk lists: the newest
+// hundred, and every one still active after them, which the council may
+// still confirm or cancel there. The API pages through all.
+func (s *Server) deskAgreements(ctx context.Context, council string) ([]agreementView, error) {
+	page, more, err := s.agreementsPage(ctx, council, nil, 100)
+	if err != nil || !more {
+		return page, err
+	}
+	listed := map[string]bool{}
+	for _, a := range page {
+		listed[a.ID] = true
+	}
+	var older []string
+	s.read(func(st *plenty.State) error {
+		for _, a := range st.AgreementsNewest(nil, st.AgreementsUnderWay(), func(a plenty.Agreement) bool {
+			return a.Status == plenty.AgreementActive && (a.Provider == council || a.Receiver == council) && !listed[a.ID]
+		}) {
+			older = append(older, a.ID)
+		}
+		return nil
+	})
+	for _, id := range older {
+		line, err := s.ledger.AgreementLine(ctx, id)
+		if err != nil {
+			return page, err
+		}
+		page = append(page, s.viewAgreement(line))
+	}
+	return page, nil
+}
+
 // agreementCursor is the cursor of the page after a: when it formed
 // (Unix nanoseconds) and its id.
 func agreementCursor(a plenty.Agreement) string {

@@ -158,7 +158,7 @@ func (h *testHub) callFrom(ip, method, path, body string, header ...string) resp
 	}
 	req.Header.Set("Content-Type", "application/json")
 	for i := 0; i+1 < len(header); i += 2 {
-		req.Header.Set(header[i], header[i+1])
+		req.Header.Add(header[i], header[i+1]) // a name given twice is sent twice
 	}
 	res, err := client.Do(req)
 	return h.answer(req, res, err)
@@ -395,6 +395,12 @@ func TestTrustedProxyNamesTheClient(t *testing.T) {
 	vol("127.0.0.9", "198.51.100.7, 203.0.113.4", "Di").want(t, 429)
 	// A chain of trusted proxies: the nearest untrusted hop is the client.
 	vol("127.0.0.9", "203.0.113.4, 127.0.0.9", "Ed").want(t, 429)
+	// A proxy that adds a header line of its own after the client's: the
+	// lines are one list, read from the right.
+	h.callFrom("127.0.0.9", "POST", "/api/v1/volunteers", `{"handle": "Eli"}`,
+		"X-Forwarded-For", "198.51.100.9", "X-Forwarded-For", "203.0.113.4").want(t, 429)
+	// A hop with a port is the same client.
+	vol("127.0.0.9", "203.0.113.5:4444", "Eve").want(t, 429)
 	// Not through the proxy, the header counts for nothing.
 	vol("127.0.0.2", "203.0.113.6", "Fay").want(t, 201)
 	vol("127.0.0.2", "203.0.113.7", "Gus").want(t, 429)

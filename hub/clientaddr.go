@@ -19,18 +19,35 @@ func (s *Server) clientAddr(c *fiber.Ctx) string {
 	if len(s.cfg.TrustedProxies) == 0 || !s.trusted(peer) {
 		return peer
 	}
-	hops := strings.Split(c.Get(fiber.HeaderXForwardedFor), ",")
+	// A proxy may append to the header it received or add a header line
+	// of its own: the lines are read in order, as one list.
+	var lines []string
+	for _, v := range c.Request().Header.PeekAll(fiber.HeaderXForwardedFor) {
+		lines = append(lines, string(v))
+	}
+	hops := strings.Split(strings.Join(lines, ","), ",")
 	for i := len(hops) - 1; i >= 0; i-- {
-		hop := strings.TrimSpace(hops[i])
-		a, err := netip.ParseAddr(hop)
-		if err != nil {
+		a, ok := parseHop(strings.TrimSpace(hops[i]))
+		if !ok {
 			break // a malformed hop: nothing to its left can be believed
 		}
-		if !s.trusted(a.Unmap().String()) {
-			return a.Unmap().String()
+		if !s.trusted(a.String()) {
+			return a.String()
 		}
 	}
 	return peer
+}
+
+// parseHop reads one hop of X-Forwarded-For: an address, maybe with a
+// port ("203.0.113.4:5678", "[2001:db8::1]:80").
+func parseHop(hop string) (netip.Addr, bool) {
+	if a, err := netip.ParseAddr(hop); err == nil {
+		return a.Unmap(), true
+	}
+	if ap, err := netip.ParseAddrPort(hop); err == nil {
+		return ap.Addr().Unmap(), true
+	}
+	return netip.Addr{}, false
 }
 
 func (s *Server) trusted(addr string) bool {

@@ -46,6 +46,13 @@ func TestFinishedAgreementsOverHTTP(t *testing.T) {
 	gone := kept
 	gone.id = h.do("POST", "/api/v1/proposals/"+proposal+"/accept", kept.receiver, "").want(t, 200).str("agreement.id")
 	h.do("POST", "/api/v1/agreements/"+gone.id+"/cancel", gone.provider, "").want(t, 200)
+	// At once, before DuckDB has it, the lists still show it.
+	if got := len(h.do("GET", "/api/v1/agreements", "", "").want(t, 200).get("agreements").([]any)); got != 2 {
+		t.Errorf("right after the cancellation, %d agreements listed, want 2", got)
+	}
+	if got := len(h.do("GET", "/api/v1/tasks", "", "").want(t, 200).get("tasks").([]any)); got != 2 {
+		t.Errorf("right after the cancellation, %d tasks listed, want 2", got)
+	}
 	h.settleDuckDB("first")
 
 	held := func(kind, id string) (holds, left bool) {

@@ -50,8 +50,7 @@ type deskAgreement struct {
 func (w *web) deskLifecycle(d plenty.Delegate) deskLifecycle {
 	var out deskLifecycle
 	props := w.s.proposalsFor(d.Council)
-	// The newest agreements; the API pages through the rest.
-	ags, _, err := w.s.agreementsPage(context.Background(), d.Council, nil, 100)
+	ags, err := w.s.deskAgreements(context.Background(), d.Council)
 	if err != nil {
 		w.s.log.Error("desk: reading agreements", "err", err)
 	}

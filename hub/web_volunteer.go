@@ -73,7 +73,7 @@ func (w *web) renderBoard(c *fiber.Ctx, status int, sess *session, v plenty.Volu
 	d := boardData{Volunteer: v, Idem: randomText()}
 	// The tasks it delivered, the first page by id: those that
 	// finished are read from the ledger's store.
-	done, _, err := w.s.ledger.ListTasks(c.UserContext(), ledger.TaskFilter{Status: plenty.TaskDelivered, Volunteer: v.ID, Limit: boardDone})
+	done, _, err := w.s.ledger.ListTasks(c.UserContext(), ledger.TaskFilter{Status: plenty.TaskDelivered, Assignee: v.ID, Limit: boardDone})
 	if err != nil {
 		w.s.log.Error("board: reading delivered tasks", "err", err)
 	}

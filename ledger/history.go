@@ -72,7 +72,14 @@ func (l *Ledger) ListAgreements(ctx context.Context, council string, before *ple
 	})
 	// The finished ones, from DuckDB, in the same order. A document is
 	// kept only when the state no longer holds the agreement: DuckDB's
-	// document of a held one may be older than the state's.
+	// document of a held one may be older than the state's. One that is
+	// active is always held, so those are not read; and when the state
+	// fills the page, none older than its last is needed.
+	var floor *plenty.AgreementKey
+	if len(held) > limit {
+		k := plenty.KeyOf(held[limit].Agreement)
+		floor = &k
+	}
 	var finished []plenty.Agreement
 	for after := before; len(finished) <= limit; {
 		where := []string{"kind = 'agreement'"}
@@ -83,10 +90,15 @@ func (l *Ledger) ListAgreements(ctx context.Context, council string, before *ple
 		}
 		q := `SELECT id, formed, doc FROM (SELECT id, arg_max(doc, seq) AS doc,
 	epoch_ns(CAST(json_extract_string(arg_max(doc, seq), '$.formed_at') AS TIMESTAMP_NS)) AS formed
-	FROM projection_log WHERE ` + strings.Join(where, " AND ") + ` GROUP BY id)`
+	FROM projection_log WHERE ` + strings.Join(where, " AND ") + ` GROUP BY id)
+	WHERE json_extract_string(doc, '$.status') <> 'active'`
 		if after != nil {
-			q += " WHERE formed < ? OR (formed = ? AND id < ?)"
+			q += " AND (formed < ? OR (formed = ? AND id < ?))"
 			args = append(args, after.FormedAt, after.FormedAt, after.ID)
+		}
+		if floor != nil {
+			q += " AND (formed > ? OR (formed = ? AND id >= ?))"
+			args = append(args, floor.FormedAt, floor.FormedAt, floor.ID)
 		}
 		q += " ORDER BY formed DESC, id DESC LIMIT ?"
 		args = append(args, limit+1)
@@ -123,7 +135,16 @@ func (l *Ledger) ListAgreements(ctx context.Context, council string, before *ple
 	if err != nil {
 		return nil, false, err
 	}
-	all := append(held, lines...)
+	// An agreement held at the first read may have left and been
+	// committed by the second: it is listed once, as the state had it.
+	seen := map[string]bool{}
+	all := held[:0:0]
+	for _, line := range append(held, lines...) {
+		if !seen[line.ID] {
+			seen[line.ID] = true
+			all = append(all, line)
+		}
+	}
 	sort.SliceStable(all, func(i, j int) bool { return plenty.KeyOf(all[j].Agreement).Older(plenty.KeyOf(all[i].Agreement)) })
 	if len(all) > limit {
 		return all[:limit], true, nil
@@ -212,15 +233,17 @@ func (l *Ledger) finishedLines(ctx context.Context, as []plenty.Agreement) ([]Ag
 }
 
 // TaskFilter selects delivery tasks: of one status (all when ""), of one
-// volunteer (a candidate or the assignee; all when ""), after an id.
+// volunteer (a candidate or the assignee; all when ""), drawn for one
+// volunteer (Assignee; all when ""), after an id.
 type TaskFilter struct {
-	Status, Volunteer, After string
-	Limit                    int
+	Status, Volunteer, Assignee, After string
+	Limit                              int
 }
 
 func (f TaskFilter) keeps(t plenty.Task) bool {
 	return (f.Status == "" || t.Status == f.Status) &&
-		(f.Volunteer == "" || t.Assignee == f.Volunteer || slices.Contains(t.Candidates, f.Volunteer))
+		(f.Volunteer == "" || t.Assignee == f.Volunteer || slices.Contains(t.Candidates, f.Volunteer)) &&
+		(f.Assignee == "" || t.Assignee == f.Assignee)
 }
 
 // ListTasks returns one page of the tasks f selects, ordered by id, and
@@ -250,13 +273,24 @@ func (l *Ledger) ListTasks(ctx context.Context, f TaskFilter) ([]plenty.Task, bo
 	}
 	var ended []plenty.Task
 	for after := f.After; len(ended) <= f.Limit; {
-		q := `SELECT id, arg_max(doc, seq) FROM projection_log WHERE kind = 'task' AND id > ?`
+		// A task under way is held: only ended ones are read, and those
+		// the filter keeps by their newest document where SQL can tell.
+		q := `SELECT id, doc FROM (SELECT id, arg_max(doc, seq) AS doc FROM projection_log WHERE kind = 'task' AND id > ?`
 		args := []any{after}
 		if upTo != "" {
 			q += " AND id <= ?"
 			args = append(args, upTo)
 		}
-		q += " GROUP BY id ORDER BY id LIMIT ?"
+		q += ` GROUP BY id) WHERE json_extract_string(doc, '$.status') IN ('delivered', 'closed', 'cancelled')`
+		if f.Status != "" {
+			q += " AND json_extract_string(doc, '$.status') = ?"
+			args = append(args, f.Status)
+		}
+		if f.Assignee != "" {
+			q += " AND json_extract_string(doc, '$.assignee') = ?"
+			args = append(args, f.Assignee)
+		}
+		q += " ORDER BY id LIMIT ?"
 		args = append(args, f.Limit+1)
 		rows, err := l.db.QueryContext(ctx, q, args...)
 		if err != nil {
@@ -289,7 +323,14 @@ func (l *Ledger) ListTasks(ctx context.Context, f TaskFilter) ([]plenty.Task, bo
 		}
 		after = ids[len(ids)-1]
 	}
-	page := append(held, ended...)
+	seen := map[string]bool{}
+	page := held[:0:0]
+	for _, t := range append(held, ended...) {
+		if !seen[t.ID] {
+			seen[t.ID] = true
+			page = append(page, t)
+		}
+	}
 	sort.Slice(page, func(i, j int) bool { return page[i].ID < page[j].ID })
 	if len(page) > f.Limit {
 		return page[:f.Limit], true, nil

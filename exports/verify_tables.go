@@ -117,26 +117,8 @@ func (v *verifier) checkProjection(t *table) error {
 			continue
 		}
 		if want == nil {
-			// The rows of the entities that left the state during the
-			// replay, then those of the entities still in it.
-			var closed *closedRows
-			if s, ok := v.ents.(stateEntities); ok {
-				closed = s.closed
-			}
-			want = closed.sum(t)
-			rows := streamRows(v.ctx, t, v.ents, v.mem)
-			for {
-				row, err := rows.next()
-				if err != nil {
-					rows.close()
-					return err
-				}
-				if row == nil {
-					break
-				}
-				want.add(row)
-			}
-			if err := rows.close(); err != nil {
+			var err error
+			if want, err = v.wantRows(t); err != nil {
 				return err
 			}
 		}
@@ -157,6 +139,33 @@ func (v *verifier) checkProjection(t *table) error {
 		}
 	}
 	return nil
+}
+
+// wantRows returns the multiset of the rows of table t that the events
+// give: those of the entities that left the state during the replay, then
+// those of the entities still in it.
+func (v *verifier) wantRows(t *table) (*multiset, error) {
+	var closed *closedRows
+	if s, ok := v.ents.(stateEntities); ok {
+		closed = s.closed
+	}
+	want := closed.sum(t)
+	rows := streamRows(v.ctx, t, v.ents, v.mem)
+	for {
+		row, err := rows.next()
+		if err != nil {
+			rows.close()
+			return nil, err
+		}
+		if row == nil {
+			break
+		}
+		want.add(row)
+	}
+	if err := rows.close(); err != nil {
+		return nil, err
+	}
+	return want, nil
 }
 
 // checkWrittenParts compares the files of a table just written, but for

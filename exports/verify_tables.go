@@ -17,7 +17,9 @@ import (
 // chooses: parts by first stamp from the projections, one part from a
 // replay), and the check holds one row at a time of each side, not the
 // table. A table that does not agree is read a second time to name the
-// first row at fault, holding the rows the events give by primary key.
+// first row at fault, holding the rows the events give by primary key
+// (the events are replayed again when entities that left the state gave
+// rows to it: the first replay kept only their digest).
 
 // multiset is an order-independent digest of rows: a count and the sum of
 // each row's hash. The hash is keyed with a salt drawn afresh for each

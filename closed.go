@@ -201,6 +201,31 @@ func (s *State) ForgetClosed(size int64) {
 	}
 }
 
+// TakeClosed calls fn once with the entities that left the state at
+// events before size, in the order they left, and then drops them as
+// ForgetClosed(size) does. While fn runs, Doc and the accessors (Offer,
+// Need, Agreement, Transfer) still find them: a caller that folds what
+// left into a summary of its own (plenty verify's digest of each table)
+// reads them one last time and need not keep every entity ever. left is
+// valid only during the call. fn is not called when none left before
+// size. When fn returns an error, nothing is dropped and TakeClosed
+// returns it.
+func (s *State) TakeClosed(size int64, fn func(left []Change) error) error {
+	c := s.closedDocs
+	n := 0
+	for n < len(c.order) && c.at[c.order[n]].seq < size {
+		n++
+	}
+	if n == 0 {
+		return nil
+	}
+	if err := fn(c.order[:n:n]); err != nil {
+		return err
+	}
+	s.ForgetClosed(size)
+	return nil
+}
+
 // Closed returns how many entities left the state and await ForgetClosed.
 func (s *State) Closed() int { return len(s.closedDocs.at) }
 

@@ -260,6 +260,56 @@ func TestClosedDocumentsWaitForTheStore(t *testing.T) {
 	}
 }
 
+// TestTakeClosedHandsOverThenForgets: TakeClosed gives the entities that
+// left before a size while they are still readable, drops them after, and
+// keeps them when the caller fails.
+func TestTakeClosedHandsOverThenForgets(t *testing.T) {
+	w := newWorld(t)
+	w.s.OnChange(func(Change) {})
+	if err := w.withdraw(KindOfferWithdrawn, "o1", "d_m1"); err != nil {
+		t.Fatal(err)
+	}
+	at := w.s.Size() - 1 // o1 left at this seq
+	if err := w.withdraw(KindNeedWithdrawn, "n1", "d_b1"); err != nil {
+		t.Fatal(err)
+	}
+	var got []Change
+	var status string
+	take := func(left []Change) error {
+		got = append(got[:0], left...)
+		o, _ := w.s.Offer("o1")
+		status = o.Status
+		return nil
+	}
+	if err := w.s.TakeClosed(at, take); err != nil || got != nil {
+		t.Fatalf("TakeClosed(%d) = %v, handed %v: nothing left before it", at, err, got)
+	}
+	if err := w.s.TakeClosed(at+1, func([]Change) error { return fmt.Errorf("full") }); err == nil || err.Error() != "full" {
+		t.Fatalf("TakeClosed with a failing fn = %v, want its error", err)
+	}
+	if w.s.Closed() != 2 {
+		t.Fatalf("%d closed kept after a failed TakeClosed, want 2", w.s.Closed())
+	}
+	if err := w.s.TakeClosed(at+1, take); err != nil {
+		t.Fatal(err)
+	}
+	if want := []Change{{"offer", "o1"}}; !slices.Equal(got, want) || status != StatusWithdrawn {
+		t.Fatalf("TakeClosed(%d) handed %v (o1 %q), want %v (withdrawn)", at+1, got, status, want)
+	}
+	if _, ok := w.s.Offer("o1"); ok || w.s.Closed() != 1 {
+		t.Fatalf("o1 still readable, or %d closed kept, after TakeClosed; want n1 only", w.s.Closed())
+	}
+	if err := w.s.TakeClosed(w.s.Size(), take); err != nil {
+		t.Fatal(err)
+	}
+	if want := []Change{{"need", "n1"}}; !slices.Equal(got, want) || w.s.Closed() != 0 {
+		t.Fatalf("TakeClosed(Size) handed %v, %d kept; want %v, 0", got, w.s.Closed(), want)
+	}
+	if !w.s.Gone("offer", "o1") || !w.s.Gone("need", "n1") {
+		t.Fatal("taken entities are no longer gone")
+	}
+}
+
 // TestEvictionFoldsAlike replays one log with and without a store, and
 // from a snapshot taken midway: the states encode to the same bytes.
 func TestEvictionFoldsAlike(t *testing.T) {

@@ -22,7 +22,10 @@
 // Verify checks what anyone downloaded: every leaf hash, each part's tree
 // hash, the root against the checkpoint, the signature against the key,
 // consistency with an earlier checkpoint, and each table against a replay
-// of the events, as a multiset of rows (verify_tables.go).
+// of the events, as a multiset of rows (verify_tables.go). The replay
+// folds each entity that leaves the state into its table's multiset and
+// drops it (verify_closed.go), so that it holds what is live, not the
+// whole history.
 //
 // It is the only package that imports Arrow. It must build without cgo,
 // never import DuckDB or the ledger (it reads events through an

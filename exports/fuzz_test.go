@@ -77,19 +77,10 @@ func FuzzReadTable(f *testing.F) {
 		f.Add(uint8(i), b)
 	}
 	// The offers as the events give them, as a multiset of rows.
-	want := &multiset{}
-	rows := streamRows(context.Background(), offersTable, v0.ents, memory.DefaultAllocator)
-	for {
-		row, err := rows.next()
-		if err != nil {
-			f.Fatal(err)
-		}
-		if row == nil {
-			break
-		}
-		want.add(row)
+	want, err := v0.wantRows(offersTable)
+	if err != nil {
+		f.Fatal(err)
 	}
-	rows.close()
 	f.Fuzz(func(t *testing.T, which uint8, data []byte) {
 		format := Formats[int(which)%len(Formats)]
 		mem := memory.NewCheckedAllocator(memory.NewGoAllocator())

@@ -140,7 +140,7 @@ func writeFiles(ctx context.Context, dir, tmp string, src EventSource, cp Checkp
 		ents = projectionEntities{opts.Projections, cp.Size}
 	} else {
 		st = plenty.NewState()
-		ents = stateEntities{st, watch(st)}
+		ents = stateEntities{st: st, ids: watch(st)}
 	}
 	apply := func(ev plenty.Event) error {
 		if st == nil {

@@ -103,9 +103,13 @@ type entities interface {
 }
 
 // stateEntities reads the entities of a replay's state, as ids lists them.
+// closed, when not nil, is what the entities that left the state during
+// the replay, and were dropped from it and from ids, add to the tables
+// (closedDrain).
 type stateEntities struct {
-	st  *plenty.State
-	ids *entityIDs
+	st     *plenty.State
+	ids    *entityIDs
+	closed *closedRows
 }
 
 func (s stateEntities) each(ctx context.Context, kind string, fn func(id string, get func(v any) error) error) error {
@@ -385,8 +389,35 @@ type transferDoc struct {
 // plenty.State.Accounts does, from the transfers and the active
 // agreements src yields: given and received from transfers, committed
 // from active agreements. It holds one line per council and item.
+// When src is a replay's state that dropped the entities that left it,
+// the lines start from what those added (closedRows.lines).
 func accountLines(ctx context.Context, src entities) ([]plenty.AccountLine, error) {
 	lines := map[[2]string]*plenty.AccountLine{}
+	if s, ok := src.(stateEntities); ok && s.closed != nil {
+		for k, l := range s.closed.lines {
+			c := *l
+			lines[k] = &c
+		}
+	}
+	if err := addAccountLines(ctx, src, lines); err != nil {
+		return nil, err
+	}
+	out := make([]plenty.AccountLine, 0, len(lines))
+	for _, l := range lines {
+		out = append(out, *l)
+	}
+	slices.SortFunc(out, func(a, b plenty.AccountLine) int {
+		if c := strings.Compare(a.Council, b.Council); c != 0 {
+			return c
+		}
+		return strings.Compare(a.Item, b.Item)
+	})
+	return out, nil
+}
+
+// addAccountLines adds to lines, by council and item, what the transfers
+// and the active agreements of src add to each account line.
+func addAccountLines(ctx context.Context, src entities, lines map[[2]string]*plenty.AccountLine) error {
 	line := func(council, item string) *plenty.AccountLine {
 		k := [2]string{council, item}
 		if lines[k] == nil {
@@ -405,9 +436,9 @@ func accountLines(ctx context.Context, src entities) ([]plenty.AccountLine, erro
 		return nil
 	})
 	if err != nil {
-		return nil, err
+		return err
 	}
-	err = src.each(ctx, "agreement", func(_ string, get func(any) error) error {
+	return src.each(ctx, "agreement", func(_ string, get func(any) error) error {
 		var doc agreementDoc
 		if err := get(&doc); err != nil {
 			return err
@@ -419,20 +450,6 @@ func accountLines(ctx context.Context, src entities) ([]plenty.AccountLine, erro
 		}
 		return nil
 	})
-	if err != nil {
-		return nil, err
-	}
-	out := make([]plenty.AccountLine, 0, len(lines))
-	for _, l := range lines {
-		out = append(out, *l)
-	}
-	slices.SortFunc(out, func(a, b plenty.AccountLine) int {
-		if c := strings.Compare(a.Council, b.Council); c != 0 {
-			return c
-		}
-		return strings.Compare(a.Item, b.Item)
-	})
-	return out, nil
 }
 
 // signedAmount reads an amount as the state's documents write it, sign

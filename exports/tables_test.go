@@ -74,7 +74,7 @@ func TestTableRowsMatchState(t *testing.T) {
 	defer mem.AssertSize(t, 0)
 	firstCells := func(tb *table) []string {
 		var out []string
-		err := writeTable(context.Background(), tb, stateEntities{st, ids}, nil, mem, 2, func(rec arrow.RecordBatch) error {
+		err := writeTable(context.Background(), tb, stateEntities{st: st, ids: ids}, nil, mem, 2, func(rec arrow.RecordBatch) error {
 			for i := 0; i < int(rec.NumRows()); i++ {
 				var cells []string
 				for j := range rec.Columns() {
@@ -152,7 +152,7 @@ func writtenDigests(t *testing.T, l *testLog) map[string]*tableDigest {
 			t.Fatal(err)
 		}
 		d := digestSinks([]sink{cs})
-		if err := writeTable(context.Background(), tb, stateEntities{st, ids}, []sink{cs}, memory.DefaultAllocator, 4, d.values.addBatch); err != nil {
+		if err := writeTable(context.Background(), tb, stateEntities{st: st, ids: ids}, []sink{cs}, memory.DefaultAllocator, 4, d.values.addBatch); err != nil {
 			t.Fatal(err)
 		}
 		d.finish()

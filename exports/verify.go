@@ -121,6 +121,9 @@ type verifier struct {
 	// back is set for the read-back of a snapshot just written; nil when
 	// everything is checked against a replay.
 	back *readBack
+	// replayed names the events file (or parts) the replay read: read
+	// again to name a table's row at fault (replayAgain).
+	replayed *replayedEvents
 }
 
 // listedFile is a file's size and hash as datapackage.json lists them.

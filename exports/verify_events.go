@@ -33,6 +33,7 @@ type eventChecker struct {
 	since *Checkpoint
 	st    *plenty.State // nil for a file checked only for its hashes
 	ids   *entityIDs    // the entities of st
+	drain *closedDrain  // takes the entities that leave st; with st only
 	tree  plenty.Tree
 	part  *plenty.Tree // the tree of the current part's leaves, if in parts
 	n     int64
@@ -97,6 +98,9 @@ func (c *eventChecker) row(r eventRow) error {
 	if c.st != nil {
 		if err := c.st.Apply(ev); err != nil {
 			return fmt.Errorf("event %d does not follow from the events before it (the rulebook refuses it): %v", i, plenty.ErrorMessageWithFields(err))
+		}
+		if err := c.drain.afterEvent(); err != nil {
+			return err
 		}
 	}
 	return c.add(leaf)
@@ -168,14 +172,16 @@ func (c *eventChecker) end() error {
 
 // newEventChecker starts checking the events from seq 0. With replay
 // (the primary events, the first of Arrow and Parquet present) each event
-// is also applied to a fold whose entities the tables are checked against.
-func (v *verifier) newEventChecker(replay bool) *eventChecker {
-	c := &eventChecker{cp: v.cp, since: v.since}
+// is also applied to a fold whose entities the tables are checked against;
+// what the entities that leave it add to the tables is kept in closed.
+func (v *verifier) newEventChecker(replay bool) (c *eventChecker, closed *closedRows) {
+	c = &eventChecker{cp: v.cp, since: v.since}
 	if replay {
 		c.st = plenty.NewState()
 		c.ids = watch(c.st)
+		c.drain, closed = sumClosed(v.ctx, v.mem, c.st, c.ids)
 	}
-	return c
+	return c, closed
 }
 
 // file checks the rows of one events file (or part) in format f.
@@ -214,16 +220,19 @@ func (c *eventChecker) file(v *verifier, f Format, file readAtSeeker) error {
 
 // checkEvents checks one events file holding every event.
 func (v *verifier) checkEvents(f Format, file readAtSeeker, replay bool) error {
-	c := v.newEventChecker(replay)
+	c, closed := v.newEventChecker(replay)
+	if replay {
+		v.replayed = &replayedEvents{f: f}
+	}
 	if err := c.file(v, f, file); err != nil {
 		return err
 	}
-	return v.endEvents(c)
+	return v.endEvents(c, closed)
 }
 
 // endEvents checks what holds once every event was read: the count and
 // the root, and for a replay the invariants over the whole state.
-func (v *verifier) endEvents(c *eventChecker) error {
+func (v *verifier) endEvents(c *eventChecker, closed *closedRows) error {
 	if err := c.end(); err != nil {
 		return err
 	}
@@ -236,7 +245,10 @@ func (v *verifier) endEvents(c *eventChecker) error {
 		if err := c.st.CheckMandates(); err != nil {
 			return err
 		}
-		v.ents = stateEntities{c.st, c.ids}
+		if err := c.drain.drain(); err != nil {
+			return err
+		}
+		v.ents = stateEntities{st: c.st, ids: c.ids, closed: closed}
 	}
 	return nil
 }
@@ -247,7 +259,10 @@ func (v *verifier) endEvents(c *eventChecker) error {
 // snapshot are checked for their size only, and the tree is carried over
 // their tree hashes.
 func (v *verifier) checkEventParts(f Format, parts []Part, replay bool) error {
-	c := v.newEventChecker(replay)
+	c, closed := v.newEventChecker(replay)
+	if replay {
+		v.replayed = &replayedEvents{f: f, parts: parts}
+	}
 	i := 0
 	if v.back != nil && v.back.reused > 0 {
 		var reused []tlog.Hash
@@ -286,7 +301,7 @@ func (v *verifier) checkEventParts(f Format, parts []Part, replay bool) error {
 		}
 	}
 	c.part = nil
-	if err := v.endEvents(c); err != nil {
+	if err := v.endEvents(c, closed); err != nil {
 		name := fileName(eventsTable, f)
 		if len(parts) > 0 {
 			name = parts[len(parts)-1].Path

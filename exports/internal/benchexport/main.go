@@ -12,7 +12,17 @@
 // of the events and every projection, replayed through plenty.State, read
 // back and verified before publishing), snapshot-arrow, snapshot-parquet
 // (a snapshot in that format alone) and snapshot-csv (Arrow and CSV: the
-// verifier needs the events in a binary format).
+// verifier needs the events in a binary format), and verify
+// (exports.Verify of the snapshot folder -out, the source's own key
+// trusted: plenty verify's work; -n and -live are not read).
+//
+// With -live L, every other event withdraws the offer posted 2L events
+// before it, so that about L offers are open at any time and the rest
+// have left the state (the fold's live maps): what verify holds should
+// follow L, not -n.
+//
+//	go run ./exports/internal/benchexport -n 500000 -live 1000 -format snapshot-arrow -out /tmp/x
+//	go run ./exports/internal/benchexport -format verify -out /tmp/x/latest
 package main
 
 import (
@@ -39,7 +49,8 @@ import (
 
 func main() {
 	n := flag.Int64("n", 1_000_000, "number of events")
-	format := flag.String("format", "arrow", "none, arrow, parquet, csv or snapshot")
+	format := flag.String("format", "arrow", "none, arrow, parquet, csv, snapshot or verify")
+	live := flag.Int64("live", 0, "when not 0, every other event withdraws the offer posted 2×live events before it")
 	tables := flag.String("tables", "fold", "where a snapshot's tables come from: fold (every event replayed) or projections (documents, as the ledger's DuckDB projections give them)")
 	parts := flag.Int64("part-events", 0, "events per part file of a snapshot; exports.DefaultPartEvents when 0")
 	out := flag.String("out", os.TempDir(), "folder to write to")
@@ -56,7 +67,7 @@ func main() {
 			defer pprof.StopCPUProfile()
 		}
 	}
-	if err := run(*n, *format, *out, *tables, *parts); err != nil {
+	if err := run(*n, *format, *out, *tables, *parts, *live); err != nil {
 		fmt.Fprintln(os.Stderr, "benchexport:", err)
 		pprof.StopCPUProfile()
 		os.Exit(1)
@@ -81,13 +92,21 @@ func peakHeapProfile(path string) {
 	}
 }
 
-func run(n int64, format, out, tables string, partEvents int64) error {
+func run(n int64, format, out, tables string, partEvents, live int64) error {
 	ctx := context.Background()
 	gen := newGenerator()
+	gen.live = live
 	src := gen.source()
 	start := time.Now()
 	var size int64
 	switch format {
+	case "verify":
+		rep, err := exports.Verify(ctx, out, nil)
+		if err != nil {
+			return err
+		}
+		n = rep.Checkpoint.Size
+		fmt.Printf("verified files=%d\n", len(rep.Files))
 	case "none":
 		err := src(ctx, 0, n, func(ev plenty.Event) error { size += int64(len(ev.Body)); return nil })
 		if err != nil {
@@ -114,6 +133,9 @@ func run(n int64, format, out, tables string, partEvents int64) error {
 		switch tables {
 		case "fold":
 		case "projections":
+			if live != 0 {
+				return fmt.Errorf("-tables projections gives open offers only: use -live 0")
+			}
 			p, err := gen.projections()
 			if err != nil {
 				return err
@@ -283,6 +305,9 @@ type generator struct {
 	head       []plenty.Event
 	offerPre   []byte // data up to the offer id
 	offerPost  []byte // data after the offer id
+	closePre   []byte // a withdrawal's data up to the offer id
+	closePost  []byte // a withdrawal's data after the offer id
+	live       int64  // see -live
 	actor      string
 	signer     note.Signer
 	verifier   string
@@ -316,6 +341,9 @@ func newGenerator() *generator {
 		MinSplit: 500, MaxDistanceKm: 40, Note: "stone-milled", ExpiresAt: g.t0.Add(72 * time.Hour)})
 	i := indexOf(raw, "@ID@")
 	g.offerPre, g.offerPost = raw[:i], raw[i+len("@ID@"):]
+	raw, _ = plenty.CanonicalJSON(plenty.PostingClosed{ID: "@ID@"})
+	i = indexOf(raw, "@ID@")
+	g.closePre, g.closePost = raw[:i], raw[i+len("@ID@"):]
 	return g
 }
 
@@ -335,23 +363,31 @@ func (g *generator) event(seq int64) plenty.Event {
 		return g.head[seq]
 	}
 	t := g.t0.Add(time.Duration(seq) * time.Microsecond)
+	kind, pre, post, id := plenty.KindOfferPosted, g.offerPre, g.offerPost, seq
+	// With live, an odd event (from the head) withdraws the even one
+	// posted 2×live events before, once there is one.
+	if j := seq - int64(len(g.head)); g.live > 0 && j%2 == 1 && j-1-2*g.live >= 0 {
+		kind, pre, post, id = plenty.KindOfferWithdrawn, g.closePre, g.closePost, seq-1-2*g.live
+	}
 	b := g.bodyBuffer[:0]
 	b = append(b, `{"seq":`...)
 	b = strconv.AppendInt(b, seq, 10)
 	b = append(b, `,"time":"`...)
 	b = t.AppendFormat(b, plenty.TimeFormat)
-	b = append(b, `","kind":"offer.posted","actor":"`...)
+	b = append(b, `","kind":"`...)
+	b = append(b, kind...)
+	b = append(b, `","actor":"`...)
 	b = append(b, g.actor...)
 	b = append(b, `","data":`...)
 	dataStart := len(b)
-	b = append(b, g.offerPre...)
+	b = append(b, pre...)
 	b = append(b, 'o', '-')
-	b = strconv.AppendInt(b, seq, 10)
-	b = append(b, g.offerPost...)
+	b = strconv.AppendInt(b, id, 10)
+	b = append(b, post...)
 	dataEnd := len(b)
 	b = append(b, '}')
 	g.bodyBuffer = b
-	return plenty.Event{Seq: seq, Time: t, Kind: plenty.KindOfferPosted, Actor: g.actor, Data: b[dataStart:dataEnd], Body: b}
+	return plenty.Event{Seq: seq, Time: t, Kind: kind, Actor: g.actor, Data: b[dataStart:dataEnd], Body: b}
 }
 
 func (g *generator) source() exports.EventSource {

@@ -86,6 +86,30 @@ func (s *sortedIDs) delete(id string) {
 		return
 	}
 	s.blocks[b] = bl
+	if len(bl) < maxBlock/8 {
+		s.shrink(b)
+	}
+}
+
+// shrink keeps the blocks' memory in step with the ids they hold once
+// most of a block's ids were deleted: it joins block b with a neighbour
+// when both fit in half a block, or else copies it into an array of its
+// size. Postings mostly close, so without it the blocks would keep the
+// memory of every id the index ever held.
+func (s *sortedIDs) shrink(b int) {
+	n := b + 1
+	if n == len(s.blocks) {
+		n = b - 1
+	}
+	if n >= 0 && len(s.blocks[b])+len(s.blocks[n]) <= maxBlock/2 {
+		lo, hi := min(b, n), max(b, n)
+		s.blocks[lo] = append(slices.Clone(s.blocks[lo]), s.blocks[hi]...)
+		s.blocks = slices.Delete(s.blocks, hi, hi+1)
+		return
+	}
+	if bl := s.blocks[b]; cap(bl) > 2*len(bl) {
+		s.blocks[b] = slices.Clone(bl)
+	}
 }
 
 func (s *sortedIDs) len() int {

@@ -81,3 +81,34 @@ func TestSortedIDs(t *testing.T) {
 		t.Fatal("ids out of order were accepted")
 	}
 }
+
+// TestSortedIDsShrinkWithDeletes: once most ids are deleted, as most
+// postings close, the blocks' memory follows the ids left, not the ids
+// the index ever held.
+func TestSortedIDsShrinkWithDeletes(t *testing.T) {
+	var s sortedIDs
+	const n = 100_000
+	for i := 0; i < n; i++ {
+		s.insert(fmt.Sprintf("of_%07d", i))
+	}
+	for i := 0; i < n; i++ {
+		if i%10 != 0 {
+			s.delete(fmt.Sprintf("of_%07d", i))
+		}
+	}
+	capacity := 0
+	for _, bl := range s.blocks {
+		capacity += cap(bl)
+	}
+	if s.len() != n/10 {
+		t.Fatalf("%d ids left, want %d", s.len(), n/10)
+	}
+	if capacity > 4*s.len() || len(s.blocks) > 4*s.len()/(maxBlock/8) {
+		t.Errorf("%d ids held in %d blocks of %d slots in all: the blocks kept the deleted ids' memory", s.len(), len(s.blocks), capacity)
+	}
+	for i := 0; i < n; i += 10 {
+		if id := fmt.Sprintf("of_%07d", i); !slices.Contains(s.blocks[s.block(id)], id) {
+			t.Fatalf("%s lost", id)
+		}
+	}
+}

@@ -23,7 +23,7 @@ import (
 // still change through a correction of that receipt. So an offer leaves
 // once it is not open and holds no active agreement; a need once it is not
 // open, holds no active agreement and none of its receipts is still open
-// to correction (CorrectionWindow, retire.go).
+// to correction (Terms.CorrectionWindow, retire.go).
 //
 // What the rules still ask of a posting that left is kept compactly in
 // State.gone, keyed by a 128-bit hash of its id: that the id is taken (a

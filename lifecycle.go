@@ -437,7 +437,9 @@ func (s *State) recordTransfer(ev Event, d TransferRecorded) error {
 	}
 	s.countTransfer(a, tr, ev.Time)
 	s.receipts[a.Need]++
-	s.finals = append(s.finals, finalDue{At: ev.Time.Add(CorrectionWindow), Agreement: a.ID})
+	if due, ok := s.correctionDue(ev.Time); ok {
+		s.finals = append(s.finals, finalDue{At: due, Agreement: a.ID})
+	}
 	s.endTask(a.ID, TaskClosed)
 	s.release(a)
 	return nil
@@ -470,7 +472,7 @@ func (s *State) recordCorrection(ev Event, d CorrectionRecorded) error {
 	orig := s.transfers[d.Transfer]
 	if orig == nil {
 		if s.Gone("transfer", d.Transfer) {
-			return Errorf(ECONFLICT, "transfer %s is final: a receipt is open to correction for %d days", d.Transfer, CorrectionWindow/(24*time.Hour))
+			return Errorf(ECONFLICT, "transfer %s is final: its correction window has passed", d.Transfer)
 		}
 		return Errorf(ENOTFOUND, "transfer %s does not exist", d.Transfer)
 	}
@@ -481,9 +483,9 @@ func (s *State) recordCorrection(ev Event, d CorrectionRecorded) error {
 	if err := s.receiverAct(ev, a); err != nil {
 		return err
 	}
-	if !ev.Time.Before(orig.RecordedAt.Add(CorrectionWindow)) {
-		return Errorf(ECONFLICT, "transfer %s is final: a receipt is open to correction for %d days, and it was recorded at %s",
-			orig.ID, CorrectionWindow/(24*time.Hour), orig.RecordedAt.Format(time.RFC3339))
+	if due, ok := s.correctionDue(orig.RecordedAt); ok && !ev.Time.Before(due) {
+		return Errorf(ECONFLICT, "transfer %s is final: it was recorded at %s, and the correction window ended at %s",
+			orig.ID, orig.RecordedAt.Format(time.RFC3339), due.Format(time.RFC3339))
 	}
 	if d.Quantity < 0 || d.Quantity > a.Quantity {
 		return Invalid("quantity", "must be between 0 and the "+a.Quantity.String()+" agreed")

@@ -23,6 +23,7 @@ func TestLifecycleBalances(t *testing.T) {
 	for run := 0; run < runs; run++ {
 		rng := rand.New(rand.NewPCG(uint64(run), 7))
 		w := newWorld(t)
+		w.correcting()
 		w.s.OnChange(func(Change) {}) // keeps what leaves, for tallyMatchesDocs
 		w.offer("o2", "d_m1", 40_000)
 		w.need("n3", "d_b2", 60_000)
@@ -98,7 +99,7 @@ func TestLifecycleBalances(t *testing.T) {
 			t.Fatalf("run %d: %s\n%s", run, msg, strings.Join(log, "\n"))
 		}
 		before := readingsOf(w.s, w.now)
-		w.later(CorrectionWindow, "v_later")
+		w.later(DefaultCorrectionWindow, "v_later")
 		if len(w.s.agreements) != countActive(w.s) || len(w.s.transfers) != 0 {
 			t.Fatalf("run %d: %d agreements (%d active) and %d transfers live after the window", run, len(w.s.agreements), countActive(w.s), len(w.s.transfers))
 		}

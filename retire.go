@@ -8,7 +8,7 @@ import (
 
 // Finished agreements leave the state, as closed postings do (closed.go).
 // An agreement is finished when it was cancelled, or when its receipt
-// turned final: CorrectionWindow after the receipt no correction is
+// turned final: Terms.CorrectionWindow after the receipt no correction is
 // accepted any more. At the first event at or after that moment (or at the
 // cancellation) the agreement leaves the live maps with its delivery task
 // (once the task ended: one on its way stays until dropped off), the
@@ -23,10 +23,18 @@ import (
 // running totals in State.tally, updated as each agreement forms, is
 // cancelled or received, so that no reader needs the agreements themselves.
 
-// CorrectionWindow is how long a receipt stays open to correction. After
+// DefaultCorrectionWindow is how long a hub keeps a receipt open to
+// correction unless configured otherwise (Terms.CorrectionWindow). After
 // it the receipt is final: a correction.recorded naming it is refused, and
 // the agreement leaves the state.
-const CorrectionWindow = 30 * 24 * time.Hour
+const DefaultCorrectionWindow = 30 * 24 * time.Hour
+
+// correctionDue returns when a receipt recorded at at turns final, under
+// the terms in force then, and false when they keep it open for ever.
+func (s *State) correctionDue(at time.Time) (time.Time, bool) {
+	w := s.termsFor(at).CorrectionWindow
+	return at.Add(w), w > 0
+}
 
 // finalDue is a receipt and when it turns final.
 type finalDue struct {
@@ -338,7 +346,7 @@ func dayOf(t time.Time) int64 { return t.Unix() / 86400 } // whole UTC days sinc
 
 // NeedTimeline counts the needs posted and the needs met up to any time:
 // exactly for the needs the state holds, to the UTC day for those that
-// left it (at least CorrectionWindow ago, for any with a receipt).
+// left it (at least a correction window ago, for any with a receipt).
 type NeedTimeline struct {
 	posted, met         []time.Time // of the needs held, sorted
 	leftPosted, leftMet []dayCount  // of those that left, by day, running totals

@@ -14,6 +14,7 @@ import (
 // agreements and transfers still held.
 func BenchmarkFinishedExchanges(b *testing.B) {
 	w := newWorld(b)
+	w.correcting()
 	tick := func() { w.now = w.now.Add(-59 * time.Second) } // a second between events
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {

@@ -2,6 +2,7 @@ package plenty
 
 import (
 	"bytes"
+	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"reflect"
@@ -41,6 +42,16 @@ func readingsOf(s *State, at time.Time) readings {
 		[2]Amount{s.Outstanding("c_mill", "wheat-flour"), s.Outstanding("c_bak", "wheat-flour")}, s.ItemFlows()}
 }
 
+// correcting publishes terms with the default correction window, as a hub
+// does (newWorld's terms, like those of logs written before the window
+// existed, keep receipts open for ever).
+func (w *world) correcting() {
+	w.t.Helper()
+	t, _ := w.s.Terms()
+	t.CorrectionWindow = DefaultCorrectionWindow
+	w.must(KindTermsSet, ActorHub, t)
+}
+
 // later moves the world's clock past the correction window and applies an
 // event anyone may write (a volunteer's registration), at which the
 // receipts that turned final retire.
@@ -54,6 +65,7 @@ func (w *world) later(d time.Duration, volunteer string) {
 
 func TestACancelledAgreementLeavesTheState(t *testing.T) {
 	w := newWorld(t)
+	w.correcting()
 	p := terms("p1", "o1", "n1", 80_500)
 	a := w.agree(p)
 	w.must(KindAgreementCancelled, DelegateActor("d_m1"), AgreementCancellation{a.ID, CancelWithdrawn})
@@ -85,17 +97,18 @@ func TestACancelledAgreementLeavesTheState(t *testing.T) {
 }
 
 // TestAReceivedAgreementLeavesWhenItsReceiptIsFinal: corrections are
-// accepted for CorrectionWindow after the receipt; at the first event after
+// accepted for DefaultCorrectionWindow after the receipt; at the first event after
 // it the agreement, its task, its acceptance, its transfers and (once
 // nothing else holds it) its need leave the state, and every figure, the
 // accounts and the balances read the same before and after.
 func TestAReceivedAgreementLeavesWhenItsReceiptIsFinal(t *testing.T) {
 	w := newWorld(t)
+	w.correcting()
 	w.s.OnChange(func(Change) {})
 	a := w.agree(terms("p1", "o1", "n1", 80_500))
 	w.must(KindTransferRecorded, DelegateActor("d_b1"), TransferRecorded{a.ID, 70_000})
 	receipt := TransferID(a.ID)
-	w.now = w.now.Add(CorrectionWindow - 3*time.Minute)
+	w.now = w.now.Add(DefaultCorrectionWindow - 3*time.Minute)
 	// The bakery's assembly mandates a delegate in force a month on; the
 	// correction is a minute before the window ends.
 	w.delegateBy(AssemblyActor("c_bak"), "c_bak", "d_b9", 0, AllScopes)
@@ -179,9 +192,10 @@ func TestAReceivedAgreementLeavesWhenItsReceiptIsFinal(t *testing.T) {
 // its final receipt; the balance check still adds up.
 func TestAPartlyMetNeedKeepsWhatItsRetiredReceiptsHold(t *testing.T) {
 	w := newWorld(t)
+	w.correcting()
 	a := w.agree(terms("p1", "o1", "n2", 100_000))
 	w.must(KindTransferRecorded, DelegateActor("d_b1"), TransferRecorded{a.ID, 90_000})
-	w.later(CorrectionWindow, "v1")
+	w.later(DefaultCorrectionWindow, "v1")
 	if w.s.agreements[a.ID] != nil {
 		t.Fatal("agreement still live")
 	}
@@ -215,6 +229,7 @@ func TestAPartlyMetNeedKeepsWhatItsRetiredReceiptsHold(t *testing.T) {
 // drop-off, even past the correction window.
 func TestAFinishedAgreementWaitsForItsTaskOnTheWay(t *testing.T) {
 	w := newWorld(t)
+	w.correcting()
 	w.vouched("v1")
 	a := w.agree(terms("p1", "o1", "n1", 80_500))
 	task := TaskID(a.ID)
@@ -224,7 +239,7 @@ func TestAFinishedAgreementWaitsForItsTaskOnTheWay(t *testing.T) {
 	}
 	w.must(KindTaskPickedUp, VolunteerActor("v1"), TaskRef{task})
 	w.must(KindTransferRecorded, DelegateActor("d_b1"), TransferRecorded{a.ID, 80_500})
-	w.later(CorrectionWindow, "v2")
+	w.later(DefaultCorrectionWindow, "v2")
 	if w.s.agreements[a.ID] == nil || w.s.tasks[task] == nil || !w.s.lingering[a.ID] {
 		t.Fatal("the agreement left while its goods are on the way")
 	}
@@ -332,6 +347,7 @@ func mustUnmarshal(doc []byte, v any) {
 // (agreements formed at one instant) by id; cancelled ones are gone.
 func TestAgreementsNewestPages(t *testing.T) {
 	w := newWorld(t)
+	w.correcting()
 	var want []Agreement
 	for i := 0; i < 9; i++ {
 		w.need(fmt.Sprint("n", 10+i), "d_b1", 1000)
@@ -397,4 +413,35 @@ func TestAgreementsNewestPages(t *testing.T) {
 	if as := w.s.AgreementsNewest(nil, 2, func(a Agreement) bool { return a.Need == "n17" }); len(as) != 1 || as[0].Need != "n17" {
 		t.Errorf("filtered page: %+v", as)
 	}
+}
+
+// TestTheCorrectionWindowIsATerm: under terms without a correction window
+// (those of logs written before it existed) a receipt stays open for ever
+// and its agreement in the state, so such a log folds as it always did;
+// a window published later holds only for the receipts after it.
+func TestTheCorrectionWindowIsATerm(t *testing.T) {
+	w := newWorld(t)
+	a := w.agree(terms("p1", "o1", "n1", 80_500))
+	w.must(KindTransferRecorded, DelegateActor("d_b1"), TransferRecorded{a.ID, 70_000})
+	w.correcting()
+	w.now = w.now.Add(40 * 24 * time.Hour)
+	w.delegateBy(AssemblyActor("c_bak"), "c_bak", "d_b9", 0, AllScopes)
+	w.must(KindCorrectionRecorded, DelegateActor("d_b9"), CorrectionRecorded{TransferID(a.ID), 80_500})
+	if w.s.agreements[a.ID] == nil {
+		t.Fatal("a receipt recorded without a correction window left the state")
+	}
+	// The next one falls under the window.
+	w.delegateBy(AssemblyActor("c_mill"), "c_mill", "d_m9", 0, AllScopes)
+	w.offer("o7", "d_m9", 1000)
+	w.need("n7", "d_b9", 1000)
+	p := terms("p7", "o7", "n7", 1000)
+	w.must(KindProposalAccepted, DelegateActor("d_m9"), ProposalDecision{p})
+	w.must(KindProposalAccepted, DelegateActor("d_b9"), ProposalDecision{p})
+	w.must(KindTransferRecorded, DelegateActor("d_b9"), TransferRecorded{AgreementID("p7"), 1000})
+	w.later(DefaultCorrectionWindow, "v1")
+	if w.s.agreements[AgreementID("p7")] != nil {
+		t.Fatal("a receipt under the window stayed past it")
+	}
+	wantCode(t, w.apply(KindTermsSet, ActorHub, Terms{LotteryWindow: testWindow, ClaimWindow: time.Minute, AgreementTerm: time.Minute,
+		CorrectionWindow: -time.Hour, DrawKey: hex.EncodeToString(testDrawKey.Public())}), EINVALID)
 }

@@ -42,6 +42,11 @@ type Terms struct {
 	// AgreementTerm is how long an agreement may wait for its goods to be
 	// picked up before it expires and releases its reservation.
 	AgreementTerm time.Duration `json:"agreement_term"`
+	// CorrectionWindow is how long a receipt stays open to correction,
+	// under the terms in force when it was recorded; after it the receipt
+	// is final and its agreement leaves the state (retire.go). Zero, as in
+	// terms set before it existed: open for ever.
+	CorrectionWindow time.Duration `json:"correction_window,omitempty"`
 	// DrawKey is the public key (hex) of the hub's verifiable random
 	// function, which draws the lotteries (draw.go). Once published it
 	// never changes: a hub that could change it could choose among seeds.
@@ -55,8 +60,8 @@ func (s *State) setTerms(ev Event, t Terms) error {
 	switch {
 	case ev.Actor != ActorHub:
 		return Errorf(EFORBIDDEN, "only the hub sets its terms")
-	case t.LotteryWindow < 0 || t.ClaimWindow <= 0 || t.AgreementTerm <= 0:
-		return Errorf(EINVALID, "terms: the lottery window must not be negative, the claim window and the agreement term must be positive")
+	case t.LotteryWindow < 0 || t.ClaimWindow <= 0 || t.AgreementTerm <= 0 || t.CorrectionWindow < 0:
+		return Errorf(EINVALID, "terms: the lottery window and the correction window must not be negative, the claim window and the agreement term must be positive")
 	case s.terms.DrawKey != "" && t.DrawKey != s.terms.DrawKey:
 		return Errorf(EFORBIDDEN, "terms: the draw key %s was published and never changes", s.terms.DrawKey)
 	}

@@ -79,7 +79,7 @@ func TestFinishedAgreementsOverHTTP(t *testing.T) {
 
 	// A month on, the receipt is final: it cannot be corrected, and the
 	// agreement, its task and its transfer are read from DuckDB.
-	h.clock.Add(plenty.CorrectionWindow + time.Minute)
+	h.clock.Add(plenty.DefaultCorrectionWindow + time.Minute)
 	receipt := plenty.TransferID(kept.id)
 	h.settleDuckDB("second")
 	if holds, left := held("agreement", kept.id); holds || !left {

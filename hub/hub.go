@@ -18,6 +18,7 @@ import (
 
 	"github.com/gofiber/fiber/v2"
 
+	"github.com/plentyhub/plenty"
 	"github.com/plentyhub/plenty/federation"
 )
 
@@ -36,6 +37,10 @@ type Config struct {
 	// AgreementTerm is how long an agreement waits for pickup before it
 	// expires and releases its reservation; 14 days when 0.
 	AgreementTerm time.Duration
+	// CorrectionWindow is how long a receipt can be corrected; after it
+	// the receipt is final and the agreement leaves the hub's memory
+	// (plenty.Terms.CorrectionWindow); 30 days when 0.
+	CorrectionWindow time.Duration
 	// MatchDelay is how long the engine waits after a change for more
 	// changes before it recomputes the proposals; 250 ms when 0.
 	MatchDelay time.Duration
@@ -107,6 +112,9 @@ func (c *Config) setDefaults() {
 	}
 	if c.AgreementTerm <= 0 {
 		c.AgreementTerm = 14 * 24 * time.Hour
+	}
+	if c.CorrectionWindow <= 0 {
+		c.CorrectionWindow = plenty.DefaultCorrectionWindow
 	}
 	if c.MatchDelay <= 0 {
 		c.MatchDelay = 250 * time.Millisecond

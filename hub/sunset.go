@@ -12,7 +12,7 @@ import (
 // terms are the hub's time limits (plenty.Terms), as configured.
 func (s *Server) terms() plenty.Terms {
 	return plenty.Terms{LotteryWindow: s.cfg.LotteryWindow, ClaimWindow: s.cfg.ClaimWindow, AgreementTerm: s.cfg.AgreementTerm,
-		DrawKey: hex.EncodeToString(s.ledger.DrawKey().Public())}
+		CorrectionWindow: s.cfg.CorrectionWindow, DrawKey: hex.EncodeToString(s.ledger.DrawKey().Public())}
 }
 
 // PublishTerms records the configured terms when they are not the ones in

@@ -18,8 +18,15 @@ import (
 // exchangeLog is demoLog followed by an exchange: a need, a proposal both
 // councils accept (an agreement) and the receipt (a transfer), so that the
 // agreements, transfers and accounts tables have rows.
-func exchangeLog(t *testing.T) *testLog {
+func exchangeLog(t *testing.T) *testLog { return exchangeLogUnder(t, nil) }
+
+// exchangeLogUnder is exchangeLog with the hub's terms (nil: none) set
+// before the exchange.
+func exchangeLogUnder(t *testing.T, hubTerms *plenty.Terms) *testLog {
 	l := demoLog(t, "stone-milled")
+	if hubTerms != nil {
+		l.add(plenty.KindTermsSet, plenty.ActorHub, *hubTerms)
+	}
 	at := l.now
 	l.add(plenty.KindNeedPosted, plenty.DelegateActor("d-c1"), plenty.NeedPosting{
 		ID: "n2", Council: "c1", Item: "wheat-flour", Quantity: 60_000,

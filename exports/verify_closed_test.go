@@ -18,8 +18,9 @@ import (
 // is over: the agreement, its transfer and its correction leave the state
 // at the next event; so did o2 (withdrawn) and n1 (expired) before.
 func retiredExchangeLog(t *testing.T) *testLog {
-	l := exchangeLog(t)
-	l.now = l.now.Add(plenty.CorrectionWindow + time.Hour)
+	l := exchangeLogUnder(t, &plenty.Terms{LotteryWindow: 10 * time.Minute, ClaimWindow: time.Hour, AgreementTerm: time.Hour,
+		CorrectionWindow: plenty.DefaultCorrectionWindow})
+	l.now = l.now.Add(plenty.DefaultCorrectionWindow + time.Hour)
 	l.add(plenty.KindItemDefined, plenty.ActorHub, plenty.ItemDefinition{
 		Code: "rye-flour", Name: "Rye flour", Dimension: plenty.Mass, Unit: "kg"})
 	return l
@@ -41,11 +42,18 @@ func TestVerifyCountsWhatLeftTheState(t *testing.T) {
 	l := retiredExchangeLog(t)
 	size := int64(len(l.events))
 	good := mustWrite(t, l, size)
-	const (
-		receipt    = "tr_8e4f6f5f2a6280db158709b6"
-		correction = "tr_f51c0a31294e39d7b3f70ed2"
-		agreement  = "ag_bed937327f5a4d7a84295fee"
-	)
+	agreement := plenty.AgreementID("p1")
+	receipt := plenty.TransferID(agreement)
+	var correction, correctedAt string
+	for _, ev := range l.events {
+		if ev.Kind == plenty.KindCorrectionRecorded {
+			correction, correctedAt = plenty.CorrectionID(ev.Seq), ev.Time.UTC().Format("2006-01-02T15:04:05.000000000Z")
+		}
+	}
+	receiptRow := "row 1"
+	if correction < receipt {
+		receiptRow = "row 2"
+	}
 	offers, transfers := tableFile(offersTable, CSV, size), tableFile(transfersTable, CSV, size)
 	agreements := tableFile(agreementsTable, CSV, size)
 	tampered := []struct {
@@ -61,10 +69,10 @@ func TestVerifyCountsWhatLeftTheState(t *testing.T) {
 		{"ExpiredNeedAltered", tableFile(needsTable, CSV, size), ",expired,", ",withdrawn,",
 			`row 1 (id n1): column status is "withdrawn", but the events give "expired"`},
 		{"RetiredCorrectionDropped", transfers,
-			correction + ",ag_bed937327f5a4d7a84295fee,wheat-flour,c2,c1,-0.5,kg,2026-11-23T10:05:00.000000000Z," + receipt + "\n", "",
+			correction + "," + agreement + ",wheat-flour,c2,c1,-0.5,kg," + correctedAt + "," + receipt + "\n", "",
 			"has 1 rows, but the events give 2: the transfers csv files lack the row (id " + correction + ")"},
 		{"RetiredReceiptAltered", transfers, ",49.5,", ",50,",
-			`row 1 (id ` + receipt + `): column resourceQuantity is "50", but the events give "49.5"`},
+			receiptRow + ` (id ` + receipt + `): column resourceQuantity is "50", but the events give "49.5"`},
 		{"RetiredAgreementAltered", agreements, ",received,", ",cancelled,",
 			`row 1 (id ` + agreement + `): column status is "cancelled", but the events give "received"`},
 		{"AccountOfRetiredTransfersAltered", "accounts.csv", "c1,wheat-flour,kg,0,49,0", "c1,wheat-flour,kg,0,48,0",

@@ -15,6 +15,7 @@ import (
 	"time"
 	_ "time/tzdata" // --timezone works where the system has no zone database (a minimal container)
 
+	"github.com/plentyhub/plenty"
 	"github.com/plentyhub/plenty/federation"
 	"github.com/plentyhub/plenty/hub"
 	"github.com/plentyhub/plenty/ledger"
@@ -33,9 +34,12 @@ type Main struct {
 	Demo          bool
 	LotteryWindow time.Duration
 	MessageTTL    time.Duration
-	WriteRate     float64
-	AddrRate      float64
-	RegisterRate  float64
+	// CorrectionWindow is how long a receipt can be corrected
+	// (--correction-window).
+	CorrectionWindow time.Duration
+	WriteRate        float64
+	AddrRate         float64
+	RegisterRate     float64
 	// WebhookPrivate lets webhooks reach private addresses (--webhook-private).
 	WebhookPrivate bool
 	// Location is the time zone of the web pages (--timezone).
@@ -69,6 +73,7 @@ func (m *Main) ParseFlags(args []string, stderr io.Writer) error {
 	fs.StringVar(&m.Addr, "addr", DefaultAddr, "address to listen on")
 	fs.BoolVar(&m.Demo, "demo", false, "load the demo region into an empty ledger")
 	fs.DurationVar(&m.LotteryWindow, "lottery-window", 10*time.Minute, "how long a delivery task collects volunteers before the draw")
+	fs.DurationVar(&m.CorrectionWindow, "correction-window", plenty.DefaultCorrectionWindow, "how long a receipt can be corrected; after it the receipt is final (published in the hub's terms)")
 	fs.DurationVar(&m.MessageTTL, "message-ttl", 336*time.Hour, "how long an agreement's private thread is kept after the agreement ends")
 	fs.Float64Var(&m.WriteRate, "write-rate", 20, "writes per second allowed to one delegate token (burst twice that)")
 	fs.Float64Var(&m.AddrRate, "addr-rate", 100, "writes per second allowed from one client address (burst twice that)")
@@ -126,7 +131,8 @@ func (m *Main) Open(logger *slog.Logger) error {
 	m.Ledger = l
 	m.Server = hub.New(l, hub.Config{
 		Logger: logger, Now: now, LotteryWindow: m.LotteryWindow, MessageTTL: m.MessageTTL, WebhookPrivate: m.WebhookPrivate,
-		WriteRate: m.WriteRate, WriteBurst: int(2 * m.WriteRate),
+		CorrectionWindow: m.CorrectionWindow,
+		WriteRate:        m.WriteRate, WriteBurst: int(2 * m.WriteRate),
 		AddrRate: m.AddrRate, AddrBurst: int(2 * m.AddrRate), Location: m.Location,
 		RegisterRate: m.RegisterRate, RegisterBurst: max(1, int(m.RegisterRate)),
 		OpenInterval: m.OpenInterval, TrustedProxies: m.TrustedProxies,

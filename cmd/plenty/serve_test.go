@@ -294,6 +294,9 @@ func TestTrustedProxyFlag(t *testing.T) {
 	if err := m.ParseFlags([]string{"--trusted-proxy", "10.0.0.5", "--trusted-proxy", "192.168.7.0/24", "--trusted-proxy", "::ffff:10.1.2.3"}, io.Discard); err != nil {
 		t.Fatal(err)
 	}
+	if m.CorrectionWindow != 30*24*time.Hour {
+		t.Errorf("default correction window %s, want 720h", m.CorrectionWindow)
+	}
 	var got []string
 	for _, p := range m.TrustedProxies {
 		got = append(got, p.String())

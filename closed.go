@@ -186,6 +186,18 @@ func (c *closedDocs) get(ch Change) any {
 	return nil
 }
 
+// closedOf returns the entities of kind that left the state and wait for
+// the store, in the order they left.
+func closedOf[T any](c *closedDocs, kind string) []*T {
+	var out []*T
+	for _, ch := range c.order {
+		if v, ok := c.at[ch].v.(*T); ok && ch.Kind == kind {
+			out = append(out, v)
+		}
+	}
+	return out
+}
+
 // ForgetClosed drops the entities that left the state at events before
 // size: the store holds their last document. The ledger calls it with the
 // number of events DuckDB has committed.
@@ -232,10 +244,7 @@ func (s *State) Closed() int { return len(s.closedDocs.at) }
 // Holds reports whether the state holds the entity of kind id: live, or
 // left but not yet dropped by ForgetClosed.
 func (s *State) Holds(kind, id string) bool {
-	if v, ok := s.live(kind, id); ok && v != nil && !isNilPointer(v) {
-		return true
-	}
-	return s.closedDocs.get(Change{kind, id}) != nil
+	return s.live(kind, id) != nil || s.closedDocs.get(Change{kind, id}) != nil
 }
 
 // goneSet maps the hashed id of each posting that left to its tuple in

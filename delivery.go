@@ -277,11 +277,9 @@ func (s *State) Volunteers() []Volunteer {
 // Task returns the task with the given id, if the state holds it (see
 // Agreement).
 func (s *State) Task(id string) (Task, bool) {
-	t := s.tasks[id]
+	t := held(s, s.tasks[id], "task", id)
 	if t == nil {
-		if t, _ = s.closedDocs.get(Change{"task", id}).(*Task); t == nil {
-			return Task{}, false
-		}
+		return Task{}, false
 	}
 	return t.copy(), true
 }
@@ -320,8 +318,8 @@ func (s *State) TasksAfter(after string, n int, keep func(Task) bool) []Task {
 	})
 	// Those that ended a moment ago wait for the store beside the live
 	// ones: a reader finds them in one or the other.
-	for c, d := range s.closedDocs.at {
-		if t, ok := d.v.(*Task); ok && c.Kind == "task" && t.ID > after && (keep == nil || keep(*t)) {
+	for _, t := range closedOf[Task](s.closedDocs, "task") {
+		if t.ID > after && (keep == nil || keep(*t)) {
 			out = append(out, t.copy())
 		}
 	}

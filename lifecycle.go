@@ -521,11 +521,9 @@ func (s *State) recordCorrection(ev Event, d CorrectionRecorded) error {
 // Acceptance returns what the councils decided on a proposal so far, if
 // the state holds it (see Agreement).
 func (s *State) Acceptance(proposal string) (Acceptance, bool) {
-	a := s.acceptances[proposal]
+	a := held(s, s.acceptances[proposal], "acceptance", proposal)
 	if a == nil {
-		if a, _ = s.closedDocs.get(Change{"acceptance", proposal}).(*Acceptance); a == nil {
-			return Acceptance{}, false
-		}
+		return Acceptance{}, false
 	}
 	return a.copy(), true
 }
@@ -535,11 +533,9 @@ func (s *State) Acceptance(proposal string) (Acceptance, bool) {
 // ForgetClosed. Otherwise, when Gone("agreement", id), the store holds it
 // (the ledger's Agreement reads it).
 func (s *State) Agreement(id string) (Agreement, bool) {
-	a := s.agreements[id]
+	a := held(s, s.agreements[id], "agreement", id)
 	if a == nil {
-		if a, _ = s.closedDocs.get(Change{"agreement", id}).(*Agreement); a == nil {
-			return Agreement{}, false
-		}
+		return Agreement{}, false
 	}
 	return *a, true
 }
@@ -561,8 +557,8 @@ func (s *State) AgreementReceived(id string) Amount {
 	}
 	// Finished a moment ago: its transfers wait beside it for the store.
 	var sum Amount
-	for _, d := range s.closedDocs.at {
-		if tr, ok := d.v.(*Transfer); ok && tr.Agreement == id {
+	for _, tr := range closedOf[Transfer](s.closedDocs, "transfer") {
+		if tr.Agreement == id {
 			sum += tr.Quantity
 		}
 	}

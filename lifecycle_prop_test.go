@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"reflect"
+	"slices"
 	"sort"
 	"strings"
 	"testing"
@@ -97,6 +98,16 @@ func TestLifecycleBalances(t *testing.T) {
 		// they read the same.
 		if msg := tallyMatchesDocs(w.s); msg != "" {
 			t.Fatalf("run %d: %s\n%s", run, msg, strings.Join(log, "\n"))
+		}
+		all := w.s.Transfers()
+		slices.SortFunc(all, func(a, b Transfer) int {
+			if c := b.RecordedAt.Compare(a.RecordedAt); c != 0 {
+				return c
+			}
+			return strings.Compare(a.ID, b.ID)
+		})
+		if got := w.s.NewestTransfers(3, nil); !reflect.DeepEqual(got, all[:min(3, len(all))]) {
+			t.Fatalf("run %d: newest transfers %v, want %v", run, got, all[:min(3, len(all))])
 		}
 		before := readingsOf(w.s, w.now)
 		w.later(DefaultCorrectionWindow, "v_later")

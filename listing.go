@@ -49,11 +49,7 @@ func listPage[T any](ids *sortedIDs, m map[string]*T, closed *closedDocs, kind s
 	fields func(*T) (id, council, item, status string)) (page []T, more bool) {
 	limit := f.limit()
 	var late []*T // left the state a moment ago: few
-	for _, c := range closed.order {
-		if c.Kind != kind {
-			continue
-		}
-		p := closed.at[c].v.(*T)
+	for _, p := range closedOf[T](closed, kind) {
 		if id, co, it, st := fields(p); f.match(id, co, it, st) {
 			late = append(late, p)
 		}

@@ -295,8 +295,8 @@ func (s *State) AgreementsNewest(before *AgreementKey, n int, keep func(Agreemen
 	}
 	// Those that finished a moment ago wait for the store beside the
 	// live ones: a reader finds them in one or the other.
-	for c, d := range s.closedDocs.at {
-		if a, ok := d.v.(*Agreement); ok && c.Kind == "agreement" && (before == nil || KeyOf(*a).Older(*before)) && (keep == nil || keep(*a)) {
+	for _, a := range closedOf[Agreement](s.closedDocs, "agreement") {
+		if (before == nil || KeyOf(*a).Older(*before)) && (keep == nil || keep(*a)) {
 			out = append(out, *a)
 		}
 	}

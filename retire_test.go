@@ -445,3 +445,21 @@ func TestTheCorrectionWindowIsATerm(t *testing.T) {
 	wantCode(t, w.apply(KindTermsSet, ActorHub, Terms{LotteryWindow: testWindow, ClaimWindow: time.Minute, AgreementTerm: time.Minute,
 		CorrectionWindow: -time.Hour, DrawKey: hex.EncodeToString(testDrawKey.Public())}), EINVALID)
 }
+
+// TestAShorterCorrectionWindowHoldsOnlyAfter: the hub operator cannot take
+// a council's right to correct a receipt away by publishing a shorter
+// window: the window in force when the receipt was recorded holds.
+func TestAShorterCorrectionWindowHoldsOnlyAfter(t *testing.T) {
+	w := newWorld(t)
+	w.correcting()
+	a := w.agree(terms("p1", "o1", "n1", 80_500))
+	w.must(KindTransferRecorded, DelegateActor("d_b1"), TransferRecorded{a.ID, 70_000})
+	short, _ := w.s.Terms()
+	short.CorrectionWindow = time.Nanosecond
+	w.must(KindTermsSet, ActorHub, short)
+	w.later(24*time.Hour, "v1")
+	if w.s.agreements[a.ID] == nil {
+		t.Fatal("the shorter window finalised a receipt recorded before it")
+	}
+	w.must(KindCorrectionRecorded, DelegateActor("d_b1"), CorrectionRecorded{TransferID(a.ID), 80_500})
+}

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"reflect"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -98,42 +99,59 @@ func (s *State) touch(kind, id string) {
 	}
 }
 
-// live returns the live entity of kind id (a typed pointer, maybe nil),
-// and false for an unknown kind.
-func (s *State) live(kind, id string) (any, bool) {
+// live returns the live entity of kind id, nil when there is none (or the
+// kind is unknown).
+func (s *State) live(kind, id string) any {
 	switch kind {
 	case "council":
-		return s.councils[id], true
+		return some(s.councils[id])
 	case "delegate":
-		return s.delegates[id], true
+		return some(s.delegates[id])
 	case "item":
-		return s.items[id], true
+		return some(s.items[id])
 	case "offer":
-		return s.offers[id], true
+		return some(s.offers[id])
 	case "need":
-		return s.needs[id], true
+		return some(s.needs[id])
 	case "agreement":
-		return s.agreements[id], true
+		return some(s.agreements[id])
 	case "transfer":
-		return s.transfers[id], true
+		return some(s.transfers[id])
 	case "acceptance":
-		return s.acceptances[id], true
+		return some(s.acceptances[id])
 	case "task":
-		return s.tasks[id], true
+		return some(s.tasks[id])
 	case "volunteer":
-		return s.volunteers[id], true
+		return some(s.volunteers[id])
 	}
-	return nil, false
+	return nil
+}
+
+// some returns p as an interface, nil (not a typed nil) when p is nil.
+func some[T any](p *T) any {
+	if p == nil {
+		return nil
+	}
+	return p
+}
+
+// held returns p, the live entity of kind id, or when there is none the
+// one that left the state and waits for the store (closedDocs), or nil.
+func held[T any](s *State, p *T, kind, id string) *T {
+	if p == nil {
+		p, _ = s.closedDocs.get(Change{kind, id}).(*T)
+	}
+	return p
 }
 
 // Doc returns the JSON document of one entity, as projections store it:
 // live, or left the state but not yet dropped by ForgetClosed.
 func (s *State) Doc(c Change) (json.RawMessage, bool) {
-	v, _ := s.live(c.Kind, c.ID)
-	if v == nil || isNilPointer(v) {
+	v := s.live(c.Kind, c.ID)
+	if v == nil {
 		v = s.closedDocs.get(c)
 	}
-	if v == nil || isNilPointer(v) {
+	if v == nil {
 		return nil, false
 	}
 	doc, err := CanonicalJSON(v)
@@ -179,32 +197,6 @@ func keys[T any](m map[string]*T) []string {
 		out = append(out, k)
 	}
 	return out
-}
-
-func isNilPointer(v any) bool {
-	switch p := v.(type) {
-	case *Council:
-		return p == nil
-	case *Delegate:
-		return p == nil
-	case *Item:
-		return p == nil
-	case *Offer:
-		return p == nil
-	case *Need:
-		return p == nil
-	case *Agreement:
-		return p == nil
-	case *Transfer:
-		return p == nil
-	case *Acceptance:
-		return p == nil
-	case *Task:
-		return p == nil
-	case *Volunteer:
-		return p == nil
-	}
-	return false
 }
 
 // NewState returns the state of an empty ledger.
@@ -660,11 +652,9 @@ func (s *State) Item(code string) (Item, bool) {
 // yet dropped by ForgetClosed. Otherwise, when Gone(id), the store holds
 // it (the ledger's Offer reads it).
 func (s *State) Offer(id string) (Offer, bool) {
-	o := s.offers[id]
+	o := held(s, s.offers[id], "offer", id)
 	if o == nil {
-		if o, _ = s.closedDocs.get(Change{"offer", id}).(*Offer); o == nil {
-			return Offer{}, false
-		}
+		return Offer{}, false
 	}
 	return *o, true
 }
@@ -672,11 +662,9 @@ func (s *State) Offer(id string) (Offer, bool) {
 // Need returns the need with the given id, if the state holds it (see
 // Offer).
 func (s *State) Need(id string) (Need, bool) {
-	n := s.needs[id]
+	n := held(s, s.needs[id], "need", id)
 	if n == nil {
-		if n, _ = s.closedDocs.get(Change{"need", id}).(*Need); n == nil {
-			return Need{}, false
-		}
+		return Need{}, false
 	}
 	return *n, true
 }
@@ -717,13 +705,47 @@ func (s *State) Agreements() []Agreement {
 // Transfer returns the transfer with the given id, if the state holds it
 // (see Agreement).
 func (s *State) Transfer(id string) (Transfer, bool) {
-	t := s.transfers[id]
+	t := held(s, s.transfers[id], "transfer", id)
 	if t == nil {
-		if t, _ = s.closedDocs.get(Change{"transfer", id}).(*Transfer); t == nil {
-			return Transfer{}, false
-		}
+		return Transfer{}, false
 	}
 	return *t, true
+}
+
+// NewestTransfers returns up to n transfers the state holds (see
+// Transfer) that keep returns true for, the newest first (by when they
+// were recorded, then id), without copying or sorting the others.
+func (s *State) NewestTransfers(n int, keep func(Transfer) bool) []Transfer {
+	newer := func(a, b *Transfer) bool {
+		return a.RecordedAt.After(b.RecordedAt) || (a.RecordedAt.Equal(b.RecordedAt) && a.ID < b.ID)
+	}
+	var top []*Transfer // sorted, newest first, at most n
+	consider := func(t *Transfer) {
+		if n <= 0 || (keep != nil && !keep(*t)) || (len(top) == n && !newer(t, top[n-1])) {
+			return
+		}
+		i, _ := slices.BinarySearchFunc(top, t, func(x, t *Transfer) int {
+			if newer(x, t) {
+				return -1
+			}
+			return 1
+		})
+		top = slices.Insert(top, i, t)
+		if len(top) > n {
+			top = top[:n]
+		}
+	}
+	for _, t := range s.transfers {
+		consider(t)
+	}
+	for _, t := range closedOf[Transfer](s.closedDocs, "transfer") {
+		consider(t)
+	}
+	out := make([]Transfer, len(top))
+	for i, t := range top {
+		out[i] = *t
+	}
+	return out
 }
 
 // Transfers returns the transfers the state holds (those of agreements

@@ -114,9 +114,7 @@ func (w *web) renderBoard(c *fiber.Ctx, status int, sess *session, v plenty.Volu
 			}
 		}
 		for _, t := range done {
-			if t.Assignee == v.ID {
-				d.Done = append(d.Done, row(t))
-			}
+			d.Done = append(d.Done, row(t))
 		}
 		return nil
 	})

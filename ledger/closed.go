@@ -203,30 +203,16 @@ func (l *Ledger) gonePostings(ctx context.Context, kind string, f plenty.Posting
 			where = append(where, "json_extract_string(doc, '$.status') <> 'open'")
 		}
 		args = append(args, n)
-		rows, err := l.db.QueryContext(ctx, `SELECT id, arg_max(doc, seq) AS doc FROM projection_log
+		ids, docs, err := l.queryDocs(ctx, `SELECT id, arg_max(doc, seq) AS doc FROM projection_log
 WHERE `+strings.Join(where, " AND ")+` GROUP BY id ORDER BY id LIMIT ?`, args...)
 		if err != nil {
 			return nil, fmt.Errorf("list %ss: %w", kind, err)
-		}
-		var ids []string
-		var docs [][]byte
-		for rows.Next() {
-			var id, doc string
-			if err := rows.Scan(&id, &doc); err != nil {
-				rows.Close()
-				return nil, err
-			}
-			ids, docs = append(ids, id), append(docs, []byte(doc))
-		}
-		rows.Close()
-		if err := rows.Err(); err != nil {
-			return nil, err
 		}
 		if err := l.Read(func(st *plenty.State) error {
 			for i, id := range ids {
 				status, gone := st.GoneStatus(kind, id)
 				if gone && !st.Holds(kind, id) && (f.Status == "" || status == f.Status) {
-					out = append(out, docs[i])
+					out = append(out, []byte(docs[i]))
 				}
 			}
 			return nil

@@ -88,7 +88,7 @@ func (l *Ledger) ListAgreements(ctx context.Context, council string, before *ple
 			where = append(where, "(json_extract_string(doc, '$.provider') = ? OR json_extract_string(doc, '$.receiver') = ?)")
 			args = append(args, council, council)
 		}
-		q := `SELECT id, formed, doc FROM (SELECT id, arg_max(doc, seq) AS doc,
+		q := `SELECT id, doc FROM (SELECT id, arg_max(doc, seq) AS doc,
 	epoch_ns(CAST(json_extract_string(arg_max(doc, seq), '$.formed_at') AS TIMESTAMP_NS)) AS formed
 	FROM projection_log WHERE ` + strings.Join(where, " AND ") + ` GROUP BY id)
 	WHERE json_extract_string(doc, '$.status') <> 'active'`
@@ -102,24 +102,9 @@ func (l *Ledger) ListAgreements(ctx context.Context, council string, before *ple
 		}
 		q += " ORDER BY formed DESC, id DESC LIMIT ?"
 		args = append(args, limit+1)
-		rows, err := l.db.QueryContext(ctx, q, args...)
+		ids, docs, err := l.queryDocs(ctx, q, args...)
 		if err != nil {
 			return nil, false, fmt.Errorf("list agreements: %w", err)
-		}
-		var ids, docs []string
-		var formed []int64
-		for rows.Next() {
-			var id, doc string
-			var at int64
-			if err := rows.Scan(&id, &at, &doc); err != nil {
-				rows.Close()
-				return nil, false, err
-			}
-			ids, formed, docs = append(ids, id), append(formed, at), append(docs, doc)
-		}
-		rows.Close()
-		if err := rows.Err(); err != nil {
-			return nil, false, err
 		}
 		left, err := leftDocs[plenty.Agreement](l, "agreement", ids, docs)
 		if err != nil {
@@ -129,7 +114,12 @@ func (l *Ledger) ListAgreements(ctx context.Context, council string, before *ple
 		if len(ids) <= limit {
 			break
 		}
-		after = &plenty.AgreementKey{FormedAt: formed[len(formed)-1], ID: ids[len(ids)-1]}
+		var last plenty.Agreement
+		if err := json.Unmarshal([]byte(docs[len(docs)-1]), &last); err != nil {
+			return nil, false, fmt.Errorf("projection of agreement %s: %w", ids[len(ids)-1], err)
+		}
+		k := plenty.KeyOf(last)
+		after = &k
 	}
 	lines, err := l.finishedLines(ctx, finished)
 	if err != nil {
@@ -150,6 +140,23 @@ func (l *Ledger) ListAgreements(ctx context.Context, council string, before *ple
 		return all[:limit], true, nil
 	}
 	return all, false, nil
+}
+
+// queryDocs runs a query of two columns, an entity's id and its document.
+func (l *Ledger) queryDocs(ctx context.Context, q string, args ...any) (ids, docs []string, err error) {
+	rows, err := l.db.QueryContext(ctx, q, args...)
+	if err != nil {
+		return nil, nil, err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var id, doc string
+		if err := rows.Scan(&id, &doc); err != nil {
+			return nil, nil, err
+		}
+		ids, docs = append(ids, id), append(docs, doc)
+	}
+	return ids, docs, rows.Err()
 }
 
 // leftDocs decodes the documents (docs[i], of ids[i]) of the entities of
@@ -292,22 +299,9 @@ func (l *Ledger) ListTasks(ctx context.Context, f TaskFilter) ([]plenty.Task, bo
 		}
 		q += " ORDER BY id LIMIT ?"
 		args = append(args, f.Limit+1)
-		rows, err := l.db.QueryContext(ctx, q, args...)
+		ids, docs, err := l.queryDocs(ctx, q, args...)
 		if err != nil {
 			return nil, false, fmt.Errorf("list tasks: %w", err)
-		}
-		var ids, docs []string
-		for rows.Next() {
-			var id, doc string
-			if err := rows.Scan(&id, &doc); err != nil {
-				rows.Close()
-				return nil, false, err
-			}
-			ids, docs = append(ids, id), append(docs, doc)
-		}
-		rows.Close()
-		if err := rows.Err(); err != nil {
-			return nil, false, err
 		}
 		left, err := leftDocs[plenty.Task](l, "task", ids, docs)
 		if err != nil {
@@ -345,14 +339,7 @@ func (l *Ledger) ListTasks(ctx context.Context, f TaskFilter) ([]plenty.Task, bo
 func (l *Ledger) RecentTransfers(ctx context.Context, council string, n int) ([]plenty.Transfer, error) {
 	party := func(t plenty.Transfer) bool { return council == "" || t.Provider == council || t.Receiver == council }
 	var out []plenty.Transfer
-	l.Read(func(st *plenty.State) error {
-		for _, t := range st.Transfers() {
-			if party(t) {
-				out = append(out, t)
-			}
-		}
-		return nil
-	})
+	l.Read(func(st *plenty.State) error { out = st.NewestTransfers(n, party); return nil })
 	q := `SELECT id, doc FROM projection_log WHERE kind = 'transfer'`
 	var args []any
 	if council != "" {
@@ -361,31 +348,23 @@ func (l *Ledger) RecentTransfers(ctx context.Context, council string, n int) ([]
 	}
 	q += " ORDER BY seq DESC LIMIT ?"
 	args = append(args, n)
-	rows, err := l.db.QueryContext(ctx, q, args...)
+	ids, docs, err := l.queryDocs(ctx, q, args...)
 	if err != nil {
 		return nil, fmt.Errorf("recent transfers: %w", err)
 	}
-	defer rows.Close()
 	seen := map[string]bool{}
 	for _, t := range out {
 		seen[t.ID] = true
 	}
-	for rows.Next() {
-		var id, doc string
-		if err := rows.Scan(&id, &doc); err != nil {
-			return nil, err
-		}
+	for i, id := range ids {
 		if seen[id] {
 			continue
 		}
 		var t plenty.Transfer
-		if err := json.Unmarshal([]byte(doc), &t); err != nil {
+		if err := json.Unmarshal([]byte(docs[i]), &t); err != nil {
 			return nil, fmt.Errorf("projection of transfer %s: %w", id, err)
 		}
 		out = append(out, t)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, err
 	}
 	sort.SliceStable(out, func(i, j int) bool {
 		if !out[i].RecordedAt.Equal(out[j].RecordedAt) {

@@ -1,6 +1,7 @@
 package plenty
 
 import (
+	"cmp"
 	"slices"
 	"sort"
 	"time"
@@ -170,50 +171,41 @@ func (s *State) flowFigures(f *Figures) {
 	f.LargestThreeCouncilsShare = share(through(3), f.Flows)
 }
 
+// tenureFigures adds to the tenures that can change no more (folded as
+// mandates left the state, mandate_ended.go) those still open: of each
+// seat, the spans of the mandates that left and the mandates in the state,
+// each ending no later than AsOf.
 func (s *State) tenureFigures(f *Figures) {
-	seats := map[[2]string][]*Delegate{}
+	days := slices.Clone(s.tenures.Days)
+	f.LongestTenureDays, f.MostMandates = s.tenures.Longest, s.tenures.Mandates
+	asOf := f.AsOf.UnixNano()
+	open := map[seat][]mandateSpan{}
 	for _, d := range s.delegates {
-		k := [2]string{d.Council, d.Label}
-		seats[k] = append(seats[k], d)
+		k := seat{d.Council, d.Label}
+		open[k] = append(open[k], mandateSpan{d.IssuedAt.UnixNano(), mandateEnd(d).UnixNano(), 1})
 	}
-	end := func(d *Delegate) time.Time {
-		e := d.ExpiresAt
-		if d.RecalledAt != nil && d.RecalledAt.Before(e) {
-			e = *d.RecalledAt
-		}
-		if f.AsOf.Before(e) {
-			e = f.AsOf
-		}
-		return e
+	for k, h := range s.seats {
+		open[k] = append(open[k], h.Left...)
 	}
-	var days []float64
-	for _, ds := range seats {
-		sort.Slice(ds, func(i, j int) bool {
-			if !ds[i].IssuedAt.Equal(ds[j].IssuedAt) {
-				return ds[i].IssuedAt.Before(ds[j].IssuedAt)
-			}
-			return ds[i].ID < ds[j].ID
-		})
-		flush := func(start, last time.Time, n int) {
-			d := last.Sub(start).Hours() / 24
-			if d < 0 {
-				d = 0
-			}
-			days = append(days, d)
-			f.LongestTenureDays = max(f.LongestTenureDays, d)
-			f.MostMandates = max(f.MostMandates, n)
+	flush := func(start, last int64, n int) {
+		d := spanDays(start, last)
+		days = append(days, d)
+		f.LongestTenureDays = max(f.LongestTenureDays, d)
+		f.MostMandates = max(f.MostMandates, n)
+	}
+	for _, spans := range open {
+		if len(spans) == 0 {
+			continue
 		}
-		start, last, n := ds[0].IssuedAt, end(ds[0]), 1
-		for _, d := range ds[1:] {
-			if d.IssuedAt.After(last.Add(TenureGap)) {
+		slices.SortFunc(spans, func(a, b mandateSpan) int { return cmp.Compare(a.Issued, b.Issued) })
+		start, last, n := spans[0].Issued, min(spans[0].Ended, asOf), spans[0].Mandates
+		for _, x := range spans[1:] {
+			if x.Issued > last+int64(TenureGap) {
 				flush(start, last, n)
-				start, last, n = d.IssuedAt, end(d), 1
+				start, last, n = x.Issued, min(x.Ended, asOf), x.Mandates
 				continue
 			}
-			if e := end(d); e.After(last) {
-				last = e
-			}
-			n++
+			last, n = max(last, min(x.Ended, asOf)), n+x.Mandates
 		}
 		flush(start, last, n)
 	}

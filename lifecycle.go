@@ -163,7 +163,7 @@ func (s *State) actingDelegate(ev Event) (*Delegate, error) {
 	}
 	d := s.delegates[id]
 	if d == nil {
-		return nil, Errorf(EFORBIDDEN, "delegate %s does not exist", id)
+		return nil, s.noDelegate(id, "")
 	}
 	return d, nil
 }
@@ -207,7 +207,8 @@ func (s *State) decideProposal(ev Event, d ProposalDecision, accept bool) error 
 				return Errorf(ECONFLICT, "council %s declined proposal %s", del.Council, t.ID)
 			case x.Delegate == del.ID && accept:
 				return Errorf(ECONFLICT, "delegate %s already accepted proposal %s; a co-signature must come from another delegate", del.ID, t.ID)
-			case x.Council == del.Council && x.Accepted && accept && s.inChain(s.delegates[x.Delegate], del) && s.delegates[x.Delegate].Active(ev.Time):
+			case x.Council == del.Council && x.Accepted && accept && s.delegates[x.Delegate] != nil &&
+				s.delegates[x.Delegate].Active(ev.Time) && s.inChain(s.delegates[x.Delegate], del):
 				return Errorf(EFORBIDDEN, "delegate %s is in the chain of issue of %s, who accepted proposal %s: a co-signature counts only from a delegate outside it", del.ID, x.Delegate, t.ID)
 			}
 		}

@@ -120,7 +120,7 @@ func checkScopes(c *checks, field string, scopes []string) {
 }
 
 func (s *State) checkNewDelegateID(id string) error {
-	if s.delegates[id] != nil {
+	if s.delegates[id] != nil || s.Gone("delegate", id) {
 		return Errorf(ECONFLICT, "delegate id %q is taken", id)
 	}
 	return nil
@@ -189,6 +189,7 @@ func (s *State) addDelegate(ev Event, g MandateGrant, issuer string) {
 	if s.delegates[issuer] != nil {
 		s.issued[issuer] = append(s.issued[issuer], d.ID)
 	}
+	s.seatIssued(d)
 	s.touch("delegate", d.ID)
 }
 
@@ -236,6 +237,15 @@ func (s *State) mayManage(ev Event, d *Delegate, self bool) error {
 
 func (s *State) recallDelegate(ev Event, r MandateRecall) error {
 	d := s.delegates[r.Delegate]
+	if why, gone := s.goneMandate(r.Council, r.Delegate); gone {
+		if err := s.authorize(ev, r.Council, ScopeDelegate); err != nil {
+			return err
+		}
+		if why == EndedByRecall {
+			return Errorf(ECONFLICT, "delegate %s was already recalled", r.Delegate)
+		}
+		return Errorf(ECONFLICT, "delegate %s's mandate already ran out", r.Delegate)
+	}
 	if d == nil || d.Council != r.Council {
 		return Errorf(ENOTFOUND, "council %s has no delegate %s", r.Council, r.Delegate)
 	}
@@ -249,6 +259,9 @@ func (s *State) recallDelegate(ev Event, r MandateRecall) error {
 		return Errorf(ECONFLICT, "delegate %s's mandate already ran out at %s", d.ID, d.ExpiresAt.Format(time.RFC3339))
 	}
 	s.recallTree(ev, d, d.ID)
+	up := s.delegates[d.IssuedBy]
+	s.leaveSubtree(d)
+	s.leaveUp(up)
 	return nil
 }
 
@@ -267,6 +280,12 @@ func (s *State) recallTree(ev Event, d *Delegate, of string) {
 
 func (s *State) renewDelegate(ev Event, r MandateRenewal) error {
 	d := s.delegates[r.Delegate]
+	if _, gone := s.goneMandate(r.Council, r.Delegate); gone {
+		if err := s.authorize(ev, r.Council, ScopeDelegate); err != nil {
+			return err
+		}
+		return Errorf(ECONFLICT, "delegate %s's mandate is not in force; issue a new one", r.Delegate)
+	}
 	if d == nil || d.Council != r.Council {
 		return Errorf(ENOTFOUND, "council %s has no delegate %s", r.Council, r.Delegate)
 	}

@@ -50,3 +50,45 @@ func BenchmarkFinishedExchanges(b *testing.B) {
 	b.ReportMetric(float64(len(w.s.Transfers())), "transfers-held")
 	runtime.KeepAlive(w)
 }
+
+// BenchmarkEndedMandates folds b.N mandates, each issued by the assembly
+// for a week under one of three labels of a council, and then recalled or,
+// every other one, run out and recorded as expired; then reports what the
+// state holds per mandate: its snapshot's bytes and the live heap, and the
+// delegates still held (those of the world's councils).
+func BenchmarkEndedMandates(b *testing.B) {
+	w := newWorld(b)
+	tick := func() { w.now = w.now.Add(-59 * time.Second) } // a second between events
+	labels := []string{"Treasurer", "Buyer", "Scribe"}
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		id := fmt.Sprint("dx", i)
+		g := grant(id, "c_bak", 100_000, AllScopes, w.now.Add(time.Hour))
+		g.Label = labels[i%3]
+		g.Mandate = "buy flour and oil for the bakery's week, within the budget the assembly set on Monday"
+		tick()
+		if err := w.issue(AssemblyActor("c_bak"), g); err != nil {
+			b.Fatal(err)
+		}
+		if i%2 == 0 {
+			tick()
+			w.must(KindDelegateRecalled, AssemblyActor("c_bak"), MandateRecall{"c_bak", id})
+			continue
+		}
+		w.now = w.now.Add(time.Hour)
+		w.must(KindMandateExpired, ActorHub, MandateExpired{id})
+	}
+	b.StopTimer()
+	w.log = nil
+	runtime.GC()
+	var m runtime.MemStats
+	runtime.ReadMemStats(&m)
+	snap, err := w.s.MarshalSnapshot()
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.ReportMetric(float64(len(snap))/float64(b.N), "snapshot-B/mandate")
+	b.ReportMetric(float64(m.HeapAlloc)/float64(b.N), "heap-B/mandate")
+	b.ReportMetric(float64(len(w.s.delegates)), "delegates-held")
+	runtime.KeepAlive(w)
+}

@@ -31,16 +31,18 @@ func TestSnapshotRoundTrip(t *testing.T) {
 	if err := got.UnmarshalSnapshot(b); err != nil {
 		t.Fatal(err)
 	}
-	// The same state, field by field (the callback aside)...
+	// The same state, field by field (the callback aside; the gone set
+	// as its sorted entries, as it encodes)...
 	want := *w.s
 	want.onChange = nil
+	want.gone = goneSet{sorted: w.s.gone.all()}
 	restored := *got
 	restored.onChange = nil
 	if !reflect.DeepEqual(want, restored) {
 		t.Fatalf("restored state differs:\nwant %v\n got %v", w.s, got)
 	}
-	if got.Size() != w.s.Size() || got.delegates["d_b3"].RecalledAt == nil || got.delegates["d_b1"].TokenHash == "" {
-		t.Fatalf("restored size %d, recalled %v, token hash %q", got.Size(), got.delegates["d_b3"].RecalledAt, got.delegates["d_b1"].TokenHash)
+	if why, _ := got.GoneStatus("delegate", "d_b3"); got.Size() != w.s.Size() || why != EndedByRecall || got.delegates["d_b1"].TokenHash == "" {
+		t.Fatalf("restored size %d, d_b3 gone as %q, token hash %q", got.Size(), why, got.delegates["d_b1"].TokenHash)
 	}
 	// ...encoding to the same bytes, whatever the maps' order...
 	again, err := got.MarshalSnapshot()

@@ -49,12 +49,14 @@ type State struct {
 	termsSince   []termsSince // every terms.set, in order: what governs an agreement or a claim
 
 	// Capture resistance (mandate.go, draw.go).
-	credentials  map[string]Actor    // credential hash → holder; private, never in a body
-	assemblyKeys map[string]string   // council → hash of its assembly key
-	issued       map[string][]string // delegate id → the mandates it issued
-	councilNames map[string]string   // folded place and name → council id
-	closing      []string            // open tasks whose lottery window has not closed
-	deadlines    *deadlines          // when each entity runs out, for NextDeadline (deadline.go)
+	credentials  map[string]Actor      // credential hash → holder; private, never in a body
+	assemblyKeys map[string]string     // council → hash of its assembly key
+	issued       map[string][]string   // delegate id → the mandates it issued still in the state
+	seats        map[seat]*seatHistory // what the tenure figures read (mandate_ended.go)
+	tenures      tenures
+	councilNames map[string]string // folded place and name → council id
+	closing      []string          // open tasks whose lottery window has not closed
+	deadlines    *deadlines        // when each entity runs out, for NextDeadline (deadline.go)
 
 	// Postings that closed and left the live maps (closed.go).
 	gone        goneSet // id's hash → index in goneAs (closed.go)
@@ -222,6 +224,7 @@ func NewState() *State {
 		credentials:  map[string]Actor{},
 		assemblyKeys: map[string]string{},
 		issued:       map[string][]string{},
+		seats:        map[seat]*seatHistory{},
 		councilNames: map[string]string{},
 		deadlines:    &deadlines{},
 
@@ -499,7 +502,7 @@ func (s *State) authorize(ev Event, council, scope string) error {
 	d := s.delegates[id]
 	switch {
 	case d == nil:
-		return Errorf(EFORBIDDEN, "delegate %s does not exist", id)
+		return s.noDelegate(id, council)
 	case d.Council != council:
 		return Errorf(EFORBIDDEN, "delegate %s acts for council %s, not %s", id, d.Council, council)
 	case d.RecalledAt != nil:
@@ -622,7 +625,7 @@ func (s *State) Council(id string) (Council, bool) {
 
 // Delegate returns the delegate with the given id, its token hash included.
 func (s *State) Delegate(id string) (Delegate, bool) {
-	d := s.delegates[id]
+	d := held(s, s.delegates[id], "delegate", id)
 	if d == nil {
 		return Delegate{}, false
 	}

@@ -200,6 +200,8 @@ func (s *State) expireMandate(ev Event, m MandateExpired) error {
 	switch {
 	case ev.Actor != ActorHub:
 		return Errorf(EFORBIDDEN, "only the hub records expiries")
+	case d == nil && s.Gone("delegate", m.Delegate):
+		return Errorf(ECONFLICT, "delegate %s's mandate already ended", m.Delegate)
 	case d == nil:
 		return Errorf(ENOTFOUND, "delegate %s does not exist", m.Delegate)
 	case d.RecalledAt != nil || s.mandateEnded[d.ID]:
@@ -209,5 +211,6 @@ func (s *State) expireMandate(ev Event, m MandateExpired) error {
 	}
 	s.mandateEnded[d.ID] = true
 	s.touch("delegate", d.ID)
+	s.leaveUp(d)
 	return nil
 }

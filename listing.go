@@ -80,11 +80,17 @@ func listPage[T any](ids *sortedIDs, m map[string]*T, closed *closedDocs, kind s
 	return page, false
 }
 
-// CouncilDelegates returns the delegates of one council, ordered by id,
+// CouncilDelegates returns the delegates of one council the state holds
+// (those whose mandate ended leave it, mandate_ended.go), ordered by id,
 // token hashes included.
 func (s *State) CouncilDelegates(council string) []Delegate {
 	var out []Delegate
 	for _, d := range s.delegates {
+		if d.Council == council {
+			out = append(out, copyDelegate(d))
+		}
+	}
+	for _, d := range closedOf[Delegate](s.closedDocs, "delegate") {
 		if d.Council == council {
 			out = append(out, copyDelegate(d))
 		}

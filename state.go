@@ -632,13 +632,24 @@ func (s *State) Delegate(id string) (Delegate, bool) {
 	return copyDelegate(d), true
 }
 
-// DelegateByToken returns the delegate whose token hashes to hash.
+// DelegateByToken returns the delegate whose token hashes to hash, while
+// the state holds it.
 func (s *State) DelegateByToken(hash string) (Delegate, bool) {
-	id, ok := strings.CutPrefix(s.credentials[hash], "delegate:")
-	if !ok {
+	id := s.TokenDelegate(hash)
+	if id == "" {
 		return Delegate{}, false
 	}
 	return s.Delegate(id)
+}
+
+// TokenDelegate returns the id of the delegate whose token hashes to hash,
+// its mandate in force or ended, and "" when it is no delegate's token.
+func (s *State) TokenDelegate(hash string) string {
+	id, ok := strings.CutPrefix(s.credentials[hash], "delegate:")
+	if !ok {
+		return ""
+	}
+	return id
 }
 
 // Item returns the item with the given code.

@@ -107,16 +107,17 @@ func TestTableRowsMatchState(t *testing.T) {
 	for _, c := range st.Councils() {
 		want[councilsTable] = append(want[councilsTable], c.ID+"|"+c.Name)
 	}
-	for _, d := range st.Delegates() {
-		want[delegatesTable] = append(want[delegatesTable], d.ID+"|"+d.Council)
-	}
 	for _, it := range st.Items() {
 		want[itemsTable] = append(want[itemsTable], it.Code+"|"+it.Name)
 	}
-	// Closed postings leave the state's lists; with OnChange set (watch)
-	// the state still holds them, and Entities names them.
+	// Closed postings and ended mandates leave the state's lists; with
+	// OnChange set (watch) the state still holds them, and Entities names
+	// them.
 	for _, c := range st.Entities() {
 		switch c.Kind {
+		case "delegate":
+			d, _ := st.Delegate(c.ID)
+			want[delegatesTable] = append(want[delegatesTable], d.ID+"|"+d.Council)
 		case "offer":
 			o, _ := st.Offer(c.ID)
 			want[offersTable] = append(want[offersTable], o.ID+"|"+o.Council)

@@ -1,6 +1,7 @@
 package hub
 
 import (
+	"context"
 	"crypto/subtle"
 	"strings"
 	"time"
@@ -19,7 +20,7 @@ func (s *Server) authenticate(c *fiber.Ctx) (plenty.Delegate, error) {
 	if err != nil {
 		return plenty.Delegate{}, err
 	}
-	return s.delegateByToken(token)
+	return s.delegateByToken(c.UserContext(), token)
 }
 
 // bearerToken returns the token of the request's Authorization: Bearer
@@ -41,12 +42,10 @@ func bearerToken(c *fiber.Ctx, who string) (string, error) {
 // bearer tokens and the desk's sign-in alike. It returns EUNAUTHORIZED
 // when the token is unknown or its mandate expired or was recalled, and
 // ERATELIMIT when the token has written too much.
-func (s *Server) delegateByToken(token string) (plenty.Delegate, error) {
+func (s *Server) delegateByToken(ctx context.Context, token string) (plenty.Delegate, error) {
 	hash := plenty.HashToken(token)
-	var d plenty.Delegate
-	var found, assembly bool
+	var assembly bool
 	if err := s.ledger.Read(func(st *plenty.State) error {
-		d, found = st.DelegateByToken(hash)
 		_, assembly = st.AssemblyByKey(hash)
 		return nil
 	}); err != nil {
@@ -54,6 +53,12 @@ func (s *Server) delegateByToken(token string) (plenty.Delegate, error) {
 	}
 	if assembly {
 		return plenty.Delegate{}, plenty.Errorf(plenty.EFORBIDDEN, "this is an assembly key: it only issues, renews and recalls mandates; use a delegate's token for this")
+	}
+	// A delegate whose mandate ended is read from the store, to say so.
+	d, err := s.ledger.DelegateByToken(ctx, hash)
+	found := err == nil
+	if err != nil && plenty.ErrorCode(err) != plenty.ENOTFOUND {
+		return plenty.Delegate{}, err
 	}
 	// The lookup is by hash; the comparison that admits is constant-time.
 	if !found || subtle.ConstantTimeCompare([]byte(hash), []byte(d.TokenHash)) != 1 {

@@ -51,22 +51,30 @@ func (s *Server) listCouncils(c *fiber.Ctx) error {
 	return c.JSON(fiber.Map{"councils": out})
 }
 
-// getCouncil returns a council's public record: the council and every
-// mandate it issued (text, scopes, term), never a token.
+// mandateHistory is how many ended mandates a council's record lists
+// beside those in force (the API's and its pages): the most recently
+// issued. The open data's delegates table holds every one.
+const mandateHistory = 50
+
+// getCouncil returns a council's public record: the council and its
+// mandates (text, scopes, term), those in force and the mandateHistory
+// most recently issued of the ended ones, never a token.
 func (s *Server) getCouncil(c *fiber.Ctx) error {
 	id := c.Params("id")
 	var (
 		council plenty.Council
 		ok      bool
-		ds      []plenty.Delegate
 	)
 	s.read(func(st *plenty.State) error {
 		council, ok = st.Council(id)
-		ds = st.CouncilDelegates(id)
 		return nil
 	})
 	if !ok {
 		return plenty.Errorf(plenty.ENOTFOUND, "council %s does not exist", id)
+	}
+	ds, err := s.ledger.CouncilDelegates(c.UserContext(), id, mandateHistory)
+	if err != nil {
+		return err
 	}
 	views := make([]delegateView, len(ds))
 	for i, d := range ds {
@@ -135,7 +143,7 @@ func (s *Server) manager(c *fiber.Ctx, council string) (usecase.Authority, error
 		}
 		return usecase.ByAssembly(council), nil
 	}
-	d, err := s.delegateByToken(token)
+	d, err := s.delegateByToken(c.UserContext(), token)
 	if err != nil {
 		return usecase.Authority{}, err
 	}

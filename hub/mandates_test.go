@@ -4,6 +4,7 @@ import (
 	"context"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/plentyhub/plenty"
 	"github.com/plentyhub/plenty/hub"
@@ -80,5 +81,77 @@ func TestMandateAttacksThroughTheAPI(t *testing.T) {
 	})
 	if len(ended) != 3 {
 		t.Fatalf("%d mandates ended by the recall of %s, want 3", len(ended), mid)
+	}
+}
+
+// TestEndedMandatesOverHTTP: a recalled mandate leaves the state with the
+// ones issued under it, and an expired one once its expiry is recorded;
+// once DuckDB holds them they are still listed on the council's record
+// and page, their tokens are told why they stopped working, and a second
+// recall, a renewal or a post by them is refused.
+func TestEndedMandatesOverHTTP(t *testing.T) {
+	h := MustOpenHub(t, hub.Config{})
+	a := h.register("Riverside Bakers")
+	path := "/api/v1/councils/" + a.ID + "/delegates"
+	r := h.do("POST", path, a.Token, `{"label": "stores", "mandate": "keep the stores", "scopes": ["post", "delegate"]}`).want(t, 201)
+	mid, midTok := r.str("delegate.id"), r.str("delegate.token")
+	child := h.do("POST", path, midTok, `{"label": "runner", "mandate": "m", "scopes": ["post"]}`).want(t, 201).str("delegate.id")
+	short := h.do("POST", path, a.Assembly, `{"label": "short", "mandate": "one hour", "scopes": ["post"], "expires_at": "2026-11-21T11:00:00Z"}`).
+		want(t, 201)
+	shortID, shortTok := short.str("delegate.id"), short.str("delegate.token")
+
+	h.do("DELETE", path+"/"+mid, a.Token, "").want(t, 200)
+	h.clock.Add(2 * time.Hour)
+	if err := h.srv.Tick(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	h.settleDuckDB("ended")
+	for id, why := range map[string]string{mid: plenty.EndedByRecall, child: plenty.EndedByRecall, shortID: plenty.EndedByExpiry} {
+		var holds bool
+		var gone string
+		h.ledger.Read(func(st *plenty.State) error {
+			holds = st.Holds("delegate", id)
+			gone, _ = st.GoneStatus("delegate", id)
+			return nil
+		})
+		if holds || gone != why {
+			t.Fatalf("%s: held %v, gone as %q; want it gone as %q", id, holds, gone, why)
+		}
+	}
+
+	// The council's record lists them from DuckDB, as they ended.
+	listed := map[string]map[string]any{}
+	for _, d := range h.do("GET", "/api/v1/councils/"+a.ID, "", "").want(t, 200).get("delegates").([]any) {
+		listed[d.(map[string]any)["id"].(string)] = d.(map[string]any)
+	}
+	if len(listed) != 4 || listed[a.Delegate]["active"] != true {
+		t.Fatalf("the council lists %v, want its first delegate in force and the three ended", listed)
+	}
+	for _, id := range []string{mid, child} {
+		if d := listed[id]; d["active"] != false || d["recall_of"] != mid || d["recalled_by"] != "delegate:"+a.Delegate {
+			t.Errorf("%s listed as %v, want recalled with %s", id, d, mid)
+		}
+	}
+	if d := listed[shortID]; d["active"] != false || d["recalled_at"] != nil || d["expires_at"] != "2026-11-21T11:00:00Z" {
+		t.Errorf("%s listed as %v, want expired", shortID, d)
+	}
+	if page := h.do("GET", "/councils/"+a.ID, "", ""); !strings.Contains(string(page.Raw), "keep the stores") {
+		t.Error("the council's page does not show the recalled mandate")
+	}
+
+	// Their tokens say why they stopped, and nothing is written by or of
+	// them.
+	size := h.ledger.Size()
+	if r := h.do("POST", "/api/v1/offers", midTok, flourOffer).want(t, 401); !strings.Contains(r.str("detail"), "was recalled at") {
+		t.Errorf("a recalled token: %s", r.Raw)
+	}
+	if r := h.do("POST", "/api/v1/offers", shortTok, flourOffer).want(t, 401); !strings.Contains(r.str("detail"), "expired at 2026-11-21T11:00:00Z") {
+		t.Errorf("an expired token: %s", r.Raw)
+	}
+	h.do("DELETE", path+"/"+mid, a.Token, "").want(t, 409)
+	h.do("DELETE", path+"/"+child, a.Assembly, "").want(t, 409)
+	h.do("POST", path+"/"+shortID+"/renew", a.Assembly, "").want(t, 409)
+	if h.ledger.Size() != size {
+		t.Fatalf("%d events written by or of ended mandates", h.ledger.Size()-size)
 	}
 }

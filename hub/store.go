@@ -49,6 +49,14 @@ type Ledger interface {
 	// closed, ordered by id, and whether more follow.
 	ListOffers(ctx context.Context, f plenty.PostingFilter) ([]plenty.Offer, bool, error)
 	ListNeeds(ctx context.Context, f plenty.PostingFilter) ([]plenty.Need, bool, error)
+	// Delegate returns a delegate, its mandate in force or ended (an ended
+	// one may be read from the store); DelegateByToken the one whose token
+	// hashes to hash; both ENOTFOUND when there is none. CouncilDelegates
+	// returns those of a council the state holds and the ended most
+	// recently issued of the others, ordered by id.
+	Delegate(ctx context.Context, id string) (plenty.Delegate, error)
+	DelegateByToken(ctx context.Context, hash string) (plenty.Delegate, error)
+	CouncilDelegates(ctx context.Context, council string, ended int) ([]plenty.Delegate, error)
 	// Agreement, Task, Transfer and Acceptance return one, under way or
 	// finished (a finished one is read from the store); ENOTFOUND when
 	// none has the id.

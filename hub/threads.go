@@ -176,7 +176,7 @@ func (s *Server) threadAccess(c *fiber.Ctx) (plenty.Agreement, participant, erro
 	if err != nil {
 		return plenty.Agreement{}, participant{}, err
 	}
-	d, derr := s.delegateByToken(token)
+	d, derr := s.delegateByToken(c.UserContext(), token)
 	var v plenty.Volunteer
 	if plenty.ErrorCode(derr) == plenty.EUNAUTHORIZED {
 		var verr error

@@ -82,15 +82,18 @@ func (w *web) renderAssembly(c *fiber.Ctx, status int, sess *session, council, p
 	d.NoneInForce = true
 	w.s.read(func(st *plenty.State) error {
 		d.Council, _ = st.Council(council)
-		for _, m := range st.CouncilDelegates(council) {
-			v := w.s.viewDelegate(m)
-			d.Mandates = append(d.Mandates, v)
-			if m.Active(now) {
-				d.NoneInForce = false
-			}
-		}
 		return nil
 	})
+	mandates, err := w.s.ledger.CouncilDelegates(c.UserContext(), council, mandateHistory)
+	if err != nil {
+		return err
+	}
+	for _, m := range mandates {
+		d.Mandates = append(d.Mandates, w.s.viewDelegate(m))
+		if m.Active(now) {
+			d.NoneInForce = false
+		}
+	}
 	return w.render(c, status, "assembly", view{Title: "Assembly of " + d.Council.Name, Nav: "desk", Session: sess,
 		Flash: flash, Token: token, Data: d})
 }

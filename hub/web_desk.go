@@ -127,7 +127,7 @@ func (w *web) deskSignIn(c *fiber.Ctx) error {
 	if err := w.sessions.checkPreCSRF(c); err != nil {
 		return err
 	}
-	d, err := w.s.delegateByToken(strings.TrimSpace(c.FormValue("token")))
+	d, err := w.s.delegateByToken(c.UserContext(), strings.TrimSpace(c.FormValue("token")))
 	if err != nil {
 		if plenty.ErrorCode(err) == plenty.ERATELIMIT {
 			return err

@@ -55,6 +55,20 @@ func (w *web) deskLifecycle(d plenty.Delegate) deskLifecycle {
 		w.s.log.Error("desk: reading agreements", "err", err)
 	}
 	canAccept := d.HasScope(plenty.ScopeAccept)
+	// The deciding delegates by label; one whose mandate ended is read
+	// from the store, and one that cannot be read is shown by its id.
+	labels := map[string]string{}
+	for _, p := range props {
+		for _, dec := range p.Decisions {
+			if _, done := labels[dec.Delegate]; done {
+				continue
+			}
+			labels[dec.Delegate] = dec.Delegate
+			if del, err := w.s.ledger.Delegate(context.Background(), dec.Delegate); err == nil {
+				labels[dec.Delegate] = del.Label + " (" + dec.Delegate + ")"
+			}
+		}
+	}
 	w.s.read(func(st *plenty.State) error {
 		name := func(id string) string {
 			c, ok := st.Council(id)
@@ -62,13 +76,6 @@ func (w *web) deskLifecycle(d plenty.Delegate) deskLifecycle {
 				return id
 			}
 			return c.Name
-		}
-		labels := func(id string) string {
-			del, ok := st.Delegate(id)
-			if !ok {
-				return id
-			}
-			return del.Label + " (" + id + ")"
 		}
 		for _, p := range props {
 			it, _ := st.Item(p.Item)
@@ -83,7 +90,7 @@ func (w *web) deskLifecycle(d plenty.Delegate) deskLifecycle {
 				other = p.Provider
 			}
 			for _, dec := range p.Decisions {
-				dp.Decisions = append(dp.Decisions, decisionRow{Council: name(dec.Council), Delegate: labels(dec.Delegate),
+				dp.Decisions = append(dp.Decisions, decisionRow{Council: name(dec.Council), Delegate: labels[dec.Delegate],
 					Accepted: dec.Accepted, At: dec.At})
 				if dec.Council == d.Council && dec.Accepted {
 					if dec.Delegate == d.ID {

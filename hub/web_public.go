@@ -180,6 +180,13 @@ func (w *web) councilPage(c *fiber.Ctx) error {
 	var d councilData
 	var ok bool
 	recent := w.recentTransfers(id, councilTransfers)
+	mandates, err := w.s.ledger.CouncilDelegates(c.UserContext(), id, mandateHistory)
+	if err != nil {
+		return err
+	}
+	for _, del := range mandates {
+		d.Delegates = append(d.Delegates, w.s.viewDelegate(del))
+	}
 	w.s.read(func(st *plenty.State) error {
 		if d.Council, ok = st.Council(id); !ok {
 			return nil
@@ -218,9 +225,6 @@ func (w *web) councilPage(c *fiber.Ctx) error {
 			d.Account = append(d.Account, accountRow{Item: l.Item, ItemName: it.Name,
 				Given: amount(l.Given, it.Unit), Received: amount(l.Received, it.Unit),
 				Committed: amount(l.Committed, it.Unit), Outstand: amount(st.Outstanding(id, l.Item), it.Unit)})
-		}
-		for _, del := range st.CouncilDelegates(id) {
-			d.Delegates = append(d.Delegates, w.s.viewDelegate(del))
 		}
 		// Mandates in force first, then the newest.
 		sort.SliceStable(d.Delegates, func(i, j int) bool {

@@ -293,11 +293,12 @@ func notSignedIn(section string) error {
 // sessionDelegate returns the session's delegate while its mandate is in
 // force; once it is not, it ends the session and returns EUNAUTHORIZED.
 func (w *web) sessionDelegate(c *fiber.Ctx, sess *session) (plenty.Delegate, error) {
-	var d plenty.Delegate
-	var ok bool
-	w.s.read(func(st *plenty.State) error { d, ok = st.Delegate(sess.Subject); return nil })
-	var err error = plenty.Errorf(plenty.EUNAUTHORIZED, "this session's delegate does not exist; sign in again")
-	if ok {
+	// A delegate whose mandate ended may be read from the store.
+	d, err := w.s.ledger.Delegate(c.UserContext(), sess.Subject)
+	switch {
+	case plenty.ErrorCode(err) == plenty.ENOTFOUND:
+		err = plenty.Errorf(plenty.EUNAUTHORIZED, "this session's delegate does not exist; sign in again")
+	case err == nil:
 		err = w.s.inForce(d)
 	}
 	if err != nil {

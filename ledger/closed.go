@@ -68,6 +68,81 @@ func (l *Ledger) Acceptance(ctx context.Context, proposal string) (plenty.Accept
 	return acc, err
 }
 
+// Delegate returns the delegate with the given id, its mandate in force
+// or ended (one whose mandate ended leaves the state once every mandate it
+// issued did). The token hash is set only while the state holds it. It
+// returns ENOTFOUND when no delegate has the id.
+func (l *Ledger) Delegate(ctx context.Context, id string) (plenty.Delegate, error) {
+	var d plenty.Delegate
+	err := l.entity(ctx, "delegate", id, &d, func(st *plenty.State) (ok bool) { d, ok = st.Delegate(id); return ok })
+	return d, err
+}
+
+// DelegateByToken returns the delegate whose token hashes to hash, with
+// TokenHash set, its mandate in force or ended: the hub tells a recalled
+// delegate so rather than that its token is unknown. It returns
+// ENOTFOUND when the hash is no delegate's token.
+func (l *Ledger) DelegateByToken(ctx context.Context, hash string) (plenty.Delegate, error) {
+	var d plenty.Delegate
+	var id string
+	var held bool
+	if err := l.Read(func(st *plenty.State) error {
+		d, held = st.DelegateByToken(hash)
+		id = st.TokenDelegate(hash)
+		return nil
+	}); err != nil {
+		return d, err
+	}
+	if held {
+		return d, nil
+	}
+	if id == "" {
+		return d, plenty.Errorf(plenty.ENOTFOUND, "no delegate has this token")
+	}
+	d, err := l.Delegate(ctx, id)
+	d.TokenHash = hash
+	return d, err
+}
+
+// CouncilDelegates returns a council's delegates, ordered by id: those the
+// state holds (every mandate in force, and an ended one while a mandate it
+// issued is still in the state), token hashes included, and of the others,
+// which left the state, the ended most recently issued.
+func (l *Ledger) CouncilDelegates(ctx context.Context, council string, ended int) ([]plenty.Delegate, error) {
+	var held []plenty.Delegate
+	if err := l.Read(func(st *plenty.State) error { held = st.CouncilDelegates(council); return nil }); err != nil {
+		return nil, err
+	}
+	// DuckDB's newest documents of the council's delegates, the last
+	// issued first; those the state holds are skipped (leftDocs), so as
+	// many more are read.
+	ids, docs, err := l.queryDocs(ctx, `SELECT id, doc FROM (SELECT id, arg_max(doc, seq) AS doc
+	FROM projection_log WHERE kind = 'delegate' AND json_extract_string(doc, '$.council') = ? GROUP BY id)
+	ORDER BY epoch_ns(CAST(json_extract_string(doc, '$.issued_at') AS TIMESTAMP_NS)) DESC, id DESC LIMIT ?`,
+		council, ended+len(held))
+	if err != nil {
+		return nil, fmt.Errorf("list the delegates of %s: %w", council, err)
+	}
+	left, err := leftDocs[plenty.Delegate](l, "delegate", ids, docs)
+	if err != nil {
+		return nil, err
+	}
+	// One held at the first read may have left and been committed by the
+	// second: it is listed once, as the state had it.
+	out := held
+	seen := map[string]bool{}
+	for _, d := range held {
+		seen[d.ID] = true
+	}
+	for _, d := range left[:min(len(left), ended)] {
+		if !seen[d.ID] {
+			out = append(out, d)
+		}
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].ID < out[j].ID })
+	return out, nil
+}
+
 // entity reads the entity of kind id into v: from the state when held says
 // it holds it, else from DuckDB when the state says it left.
 func (l *Ledger) entity(ctx context.Context, kind, id string, v any, held func(*plenty.State) bool) error {

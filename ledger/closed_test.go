@@ -2,6 +2,7 @@ package ledger_test
 
 import (
 	"context"
+	"crypto/sha256"
 	"fmt"
 	"log/slog"
 	"strings"
@@ -158,4 +159,91 @@ func TestClosedPostingsReadFromDuckDB(t *testing.T) {
 		t.Fatalf("the restart did not start from the snapshot:\n%s", logged.String())
 	}
 	check(fmt.Sprintf("after a restart from the snapshot at %d events", l.Size()))
+}
+
+// TestEndedMandatesReadFromDuckDB reads delegates whose mandates were
+// recalled and left the state: from the state while DuckDB is behind,
+// then from DuckDB, by id, by token and by council (the most recently
+// issued of the ended ones, as many as asked), and after a restart.
+func TestEndedMandatesReadFromDuckDB(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	release := ledger.HoldCommits()
+	l, err := ledger.Open(dir, ledger.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(ledger.ResetCommitHook)
+	defer func() { release(); l.Close() }()
+	app := func(r ledger.Request) {
+		t.Helper()
+		if _, _, err := l.Append(ctx, r); err != nil {
+			t.Fatal(err)
+		}
+	}
+	app(councilRequest("m", 0))
+	council, first := "c-m-0", "d-c-m-0"
+	end := time.Now().Add(24 * time.Hour).UTC().Truncate(time.Second)
+	for _, id := range []string{"m1", "m2", "m3"} {
+		app(ledger.Request{Kind: plenty.KindDelegateIssued, Actor: plenty.DelegateActor(first),
+			Data:        plenty.MandateGrant{ID: id, Council: council, Label: id, Mandate: "carry", Scopes: []string{plenty.ScopePost}, ExpiresAt: end},
+			Credentials: []plenty.Credential{{Holder: plenty.DelegateActor(id), Hash: fmt.Sprintf("%x", sha256.Sum256([]byte(id)))}}})
+		app(ledger.Request{Kind: plenty.KindDelegateRecalled, Actor: plenty.DelegateActor(first),
+			Data: plenty.MandateRecall{Council: council, Delegate: id}})
+	}
+	listedDelegates := func(ended int) string {
+		t.Helper()
+		ds, err := l.CouncilDelegates(ctx, council, ended)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var out []string
+		for _, d := range ds {
+			out = append(out, fmt.Sprintf("%s:%v", d.ID, d.RecalledAt != nil))
+		}
+		return strings.Join(out, ",")
+	}
+	check := func(when, two string) {
+		t.Helper()
+		d, err := l.Delegate(ctx, "m1")
+		if err != nil || d.RecalledAt == nil || d.RecalledBy != plenty.DelegateActor(first) || d.Council != council {
+			t.Fatalf("%s: Delegate(m1) = %+v, %v", when, d, err)
+		}
+		hash := fmt.Sprintf("%x", sha256.Sum256([]byte("m2")))
+		if d, err := l.DelegateByToken(ctx, hash); err != nil || d.ID != "m2" || d.TokenHash != hash || d.RecalledAt == nil {
+			t.Fatalf("%s: DelegateByToken(m2's) = %+v, %v", when, d, err)
+		}
+		if _, err := l.DelegateByToken(ctx, strings.Repeat("0", 64)); plenty.ErrorCode(err) != plenty.ENOTFOUND {
+			t.Fatalf("%s: an unknown token: %v", when, err)
+		}
+		if _, err := l.Delegate(ctx, "nope"); plenty.ErrorCode(err) != plenty.ENOTFOUND {
+			t.Fatalf("%s: Delegate(nope): %v", when, err)
+		}
+		if got := listedDelegates(2); got != two {
+			t.Fatalf("%s: the council's delegates, two ended, = %s, want %s", when, got, two)
+		}
+	}
+	// While DuckDB is behind, the state holds the three and lists them.
+	check("DuckDB behind", "d-c-m-0:false,m1:true,m2:true,m3:true")
+	release()
+	if _, err := l.TreeHash(ctx, l.Size()); err != nil { // waits for DuckDB
+		t.Fatal(err)
+	}
+	app(councilRequest("m", 1)) // the next batch drops what DuckDB holds
+	var holds bool
+	l.Read(func(st *plenty.State) error { holds = st.Holds("delegate", "m1"); return nil })
+	if holds {
+		t.Fatal("the state still holds m1 after DuckDB committed its recall")
+	}
+	check("from DuckDB", "d-c-m-0:false,m2:true,m3:true")
+	if got := listedDelegates(10); got != "d-c-m-0:false,m1:true,m2:true,m3:true" {
+		t.Fatalf("the council's delegates, ten ended, = %s", got)
+	}
+	if err := l.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if l, err = ledger.Open(dir, ledger.Options{}); err != nil {
+		t.Fatal(err)
+	}
+	check("after a restart", "d-c-m-0:false,m2:true,m3:true")
 }

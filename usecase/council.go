@@ -187,7 +187,7 @@ func RecallDelegate(ctx context.Context, env Env, by Authority, target string, k
 		&plenty.MandateRecall{Council: by.Council, Delegate: target}); err != nil {
 		return plenty.Delegate{}, err
 	}
-	return delegate(env, target)
+	return env.Ledger.Delegate(ctx, target)
 }
 
 // Renewal is a mandate's new end as sent; without one the mandate runs
@@ -215,13 +215,7 @@ func RenewDelegate(ctx context.Context, env Env, by Authority, target string, in
 		&plenty.MandateRenewal{Council: by.Council, Delegate: target, ExpiresAt: expires}); err != nil {
 		return plenty.Delegate{}, err
 	}
-	return delegate(env, target)
-}
-
-func delegate(env Env, id string) (plenty.Delegate, error) {
-	var d plenty.Delegate
-	err := env.read(func(st *plenty.State) { d, _ = st.Delegate(id) })
-	return d, err
+	return env.Ledger.Delegate(ctx, target)
 }
 
 // ReplaceAssemblyKey gives by's council's assembly a new key and returns

@@ -38,6 +38,9 @@ type Ledger interface {
 	// return ENOTFOUND when none has the id.
 	Offer(ctx context.Context, id string) (plenty.Offer, error)
 	Need(ctx context.Context, id string) (plenty.Need, error)
+	// Delegate returns a delegate, its mandate in force or ended (an
+	// ended one leaves the state), as Offer does.
+	Delegate(ctx context.Context, id string) (plenty.Delegate, error)
 	// Agreement, Task, Transfer and Acceptance return one, under way or
 	// finished, as Offer does.
 	Agreement(ctx context.Context, id string) (plenty.Agreement, error)

@@ -121,6 +121,10 @@ func held[T any](f *fold, kind, id string, get func(*plenty.State) (T, bool)) (T
 	return zero, plenty.Errorf(plenty.ENOTFOUND, "%s %s does not exist", kind, id)
 }
 
+func (f *fold) Delegate(_ context.Context, id string) (plenty.Delegate, error) {
+	return held(f, "delegate", id, func(st *plenty.State) (plenty.Delegate, bool) { return st.Delegate(id) })
+}
+
 func (f *fold) Agreement(_ context.Context, id string) (plenty.Agreement, error) {
 	return held(f, "agreement", id, func(st *plenty.State) (plenty.Agreement, bool) { return st.Agreement(id) })
 }

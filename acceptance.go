@@ -1,5 +1,10 @@
 package plenty
 
+import (
+	"slices"
+	"strings"
+)
+
 // Taking back an acceptance: until both councils have consented, a council
 // may withdraw its acceptance of a proposal, for instance when its
 // assembly changed its mind or a delegate accepted by mistake. Nothing was
@@ -43,6 +48,9 @@ func (s *State) withdrawAcceptance(ev Event, d AcceptanceWithdrawal) error {
 		return err
 	}
 	acc := s.acceptances[d.Proposal]
+	if _, _, _, stale := s.staleOf(d.Proposal); acc == nil && stale {
+		return s.withdrawStale(ev, d.Proposal, del)
+	}
 	if acc == nil {
 		if s.Gone("acceptance", d.Proposal) {
 			return Errorf(ECONFLICT, "proposal %s is already agreed as %s, and that agreement is closed", d.Proposal, AgreementID(d.Proposal))
@@ -75,5 +83,147 @@ func (s *State) withdrawAcceptance(ev Event, d AcceptanceWithdrawal) error {
 	// nothing now): projections keep one document per entity.
 	acc.Decisions = kept
 	s.touch("acceptance", d.Proposal)
+	return nil
+}
+
+// Acceptances that can no longer form an agreement leave the state. An
+// acceptance without an agreement names an offer and a need; once either
+// has left the state (closed.go) nothing can be agreed on it, and it
+// leaves with the first of them (a decision that names a posting already
+// gone records its acceptance and lets it go at once). What the rules
+// still ask of it is kept in the gone set, in staleAs: its two councils and
+// what each decided, so that a decline or a withdrawal naming it is
+// refused or recorded as when it was in the state, and an acceptance is
+// refused (its posting is not open). Its document is in the projections,
+// as it left: a later decline or withdrawal changes what the gone set
+// keeps, not the document.
+
+// The decisions a council's part of a stale acceptance records.
+const (
+	decidedNothing  = "-"
+	decidedAccepted = "accepted"
+	decidedDeclined = "declined"
+)
+
+// staleAs is the gone set's record of an acceptance that left without an
+// agreement: Council its provider, Item (standing in) its receiver, and
+// Status "stale" with what the provider, then the receiver, decided.
+func staleAs(provider, receiver, byProvider, byReceiver string) goneAs {
+	return goneAs{Kind: "acceptance", Council: provider, Item: receiver, Status: "stale " + byProvider + " " + byReceiver}
+}
+
+// decided sums a council's decisions on an acceptance: a refusal stands
+// over any acceptance.
+func decided(acc *Acceptance, council string) string {
+	out := decidedNothing
+	for _, x := range acc.Decisions {
+		switch {
+		case x.Council != council:
+		case !x.Accepted:
+			return decidedDeclined
+		default:
+			out = decidedAccepted
+		}
+	}
+	return out
+}
+
+// staleOf reads a stale acceptance from the gone set.
+func (s *State) staleOf(proposal string) (g goneAs, byProvider, byReceiver string, ok bool) {
+	g, ok = s.goneAsOf(proposal, "acceptance")
+	if !ok {
+		return g, "", "", false
+	}
+	f := strings.Fields(g.Status)
+	if len(f) != 3 || f[0] != "stale" {
+		return g, "", "", false
+	}
+	return g, f[1], f[2], true
+}
+
+// indexAcceptance notes a new acceptance under its two postings, so that
+// it leaves with the first of them, or lets it go at once when one has
+// left already.
+func (s *State) indexAcceptance(acc *Acceptance) {
+	o, n := "o:"+acc.Proposal.Offer, "n:"+acc.Proposal.Need
+	if s.offers[acc.Proposal.Offer] == nil || s.needs[acc.Proposal.Need] == nil {
+		s.retireStale(acc)
+		return
+	}
+	s.acceptancesOf[o] = append(s.acceptancesOf[o], acc.Proposal.ID)
+	s.acceptancesOf[n] = append(s.acceptancesOf[n], acc.Proposal.ID)
+}
+
+// unindexAcceptance takes an acceptance that formed its agreement out of
+// the index: it leaves with the agreement (retire.go).
+func (s *State) unindexAcceptance(acc *Acceptance) {
+	for _, k := range []string{"o:" + acc.Proposal.Offer, "n:" + acc.Proposal.Need} {
+		if rest := slices.DeleteFunc(s.acceptancesOf[k], func(id string) bool { return id == acc.Proposal.ID }); len(rest) > 0 {
+			s.acceptancesOf[k] = rest
+		} else {
+			delete(s.acceptancesOf, k)
+		}
+	}
+}
+
+// dropAcceptances lets go the acceptances without an agreement of a
+// posting that left the state (key "o:" or "n:" and its id).
+func (s *State) dropAcceptances(key string) {
+	for _, id := range slices.Clone(s.acceptancesOf[key]) {
+		if acc := s.acceptances[id]; acc != nil {
+			s.retireStale(acc)
+		}
+	}
+}
+
+func (s *State) retireStale(acc *Acceptance) {
+	s.unindexAcceptance(acc)
+	delete(s.acceptances, acc.Proposal.ID)
+	s.forget(staleAs(acc.Provider, acc.Receiver, decided(acc, acc.Provider), decided(acc, acc.Receiver)), acc.Proposal.ID, acc)
+}
+
+// decideStale decides on a proposal whose acceptance left the state
+// without an agreement, by a delegate of one of its councils who holds the
+// accept scope: nothing can be accepted; a decline is recorded unless the
+// council declined already.
+func (s *State) decideStale(id string, del *Delegate, accept bool) error {
+	g, byProvider, byReceiver, _ := s.staleOf(id)
+	if accept {
+		return Errorf(ECONFLICT, "proposal %s can no longer be agreed: its offer or its need closed; fetch fresh proposals", id)
+	}
+	mine := &byProvider
+	if del.Council == g.Item {
+		mine = &byReceiver
+	}
+	if *mine == decidedDeclined {
+		return Errorf(ECONFLICT, "council %s declined proposal %s", del.Council, id)
+	}
+	*mine = decidedDeclined
+	s.regone(id, staleAs(g.Council, g.Item, byProvider, byReceiver))
+	return nil
+}
+
+// withdrawStale withdraws the acting delegate's council's acceptance of a
+// proposal whose acceptance left the state without an agreement.
+func (s *State) withdrawStale(ev Event, id string, del *Delegate) error {
+	g, byProvider, byReceiver, _ := s.staleOf(id)
+	if del.Council != g.Council && del.Council != g.Item {
+		return Errorf(EFORBIDDEN, "delegate %s acts for council %s, which is neither the provider nor the receiver of proposal %s", del.ID, del.Council, id)
+	}
+	if err := s.authorize(ev, del.Council, ScopeAccept); err != nil {
+		return err
+	}
+	mine := &byProvider
+	if del.Council == g.Item {
+		mine = &byReceiver
+	}
+	switch *mine {
+	case decidedDeclined:
+		return Errorf(ECONFLICT, "council %s declined proposal %s; a refusal stands", del.Council, id)
+	case decidedNothing:
+		return Errorf(ECONFLICT, "council %s has not accepted proposal %s", del.Council, id)
+	}
+	*mine = decidedNothing
+	s.regone(id, staleAs(g.Council, g.Item, byProvider, byReceiver))
 	return nil
 }

@@ -78,6 +78,7 @@ func (s *State) bury(kind, id string) {
 	s.index.remove(kind, id)
 	delete(s.settled, kind[:1]+":"+id)
 	s.dropPairs(kind[:1] + ":" + id)
+	s.dropAcceptances(kind[:1] + ":" + id)
 	if kind == "need" {
 		s.settleNeedFigures(v.(*Need))
 	}
@@ -86,6 +87,14 @@ func (s *State) bury(kind, id string) {
 // forget records that the entity id, now out of the live maps, left as g,
 // and keeps its last value v for the store (closedDocs).
 func (s *State) forget(g goneAs, id string, v any) {
+	s.regone(id, g)
+	if s.onChange != nil {
+		s.closedDocs.add(Change{g.Kind, id}, v, s.size)
+	}
+}
+
+// regone records that the entity id, out of the live maps, is (now) g.
+func (s *State) regone(id string, g goneAs) {
 	i, ok := s.goneIndex[g]
 	if !ok {
 		i = uint32(len(s.goneAs))
@@ -93,9 +102,6 @@ func (s *State) forget(g goneAs, id string, v any) {
 		s.goneIndex[g] = i
 	}
 	s.gone.put(goneKeyOf(g.Kind, id), i)
-	if s.onChange != nil {
-		s.closedDocs.add(Change{g.Kind, id}, v, s.size)
-	}
 }
 
 // goneOffer returns a stand-in for an offer that left the state, holding
@@ -277,6 +283,12 @@ func (g *goneSet) get(k goneKey) (uint32, bool) {
 }
 
 func (g *goneSet) put(k goneKey, v uint32) {
+	// A key put again (an entity whose record changed) is changed where
+	// it is, so that each key is held once.
+	if i, ok := slices.BinarySearchFunc(g.sorted, goneEntry{key: k}, compareGone); ok {
+		g.sorted[i].as = v
+		return
+	}
 	if g.recent == nil {
 		g.recent = map[goneKey]uint32{}
 	}

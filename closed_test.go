@@ -109,10 +109,28 @@ func TestActionsOnAGonePostingAreDecidedAsWhenLive(t *testing.T) {
 			if err := w.decline("d_b1", terms("d"+id, id, "n1", 10_000)); err != nil {
 				t.Fatalf("decline of a proposal naming %s: %v", id, err)
 			}
-			acc, ok := w.s.Acceptance("d" + id)
-			if !ok || acc.Provider != "c_mill" || acc.Receiver != "c_bak" || acc.Item != "wheat-flour" || len(acc.Decisions) != 1 {
-				t.Fatalf("acceptance = %+v, %v", acc, ok)
+			// Its acceptance stays while both postings are live; naming
+			// the gone o1, nothing can be agreed on it, and it leaves at
+			// once with what each council decided.
+			if id == "o2" {
+				acc, ok := w.s.Acceptance("d" + id)
+				if !ok || acc.Provider != "c_mill" || acc.Receiver != "c_bak" || acc.Item != "wheat-flour" || len(acc.Decisions) != 1 {
+					t.Fatalf("acceptance = %+v, %v", acc, ok)
+				}
+			} else if g, p, r, ok := w.s.staleOf("d" + id); !ok || g.Council != "c_mill" || g.Item != "c_bak" || p != decidedNothing || r != decidedDeclined ||
+				w.s.acceptances["d"+id] != nil {
+				t.Fatalf("acceptance of d%s gone as %+v %s %s %v, live %v", id, g, p, r, ok, w.s.acceptances["d"+id] != nil)
 			}
+			// Decided again, gone or not, as when it was in the state.
+			wantRefused(t, w.decline("d_b1", terms("d"+id, id, "n1", 10_000)), ECONFLICT, "council c_bak declined proposal d"+id)
+			wantRefused(t, w.apply(KindAcceptanceWithdrawn, DelegateActor("d_b1"), AcceptanceWithdrawal{"d" + id}), ECONFLICT, "a refusal stands")
+			wantRefused(t, w.apply(KindAcceptanceWithdrawn, DelegateActor("d_m1"), AcceptanceWithdrawal{"d" + id}), ECONFLICT, "c_mill has not accepted")
+			wantRefused(t, w.apply(KindAcceptanceWithdrawn, DelegateActor("d_"+id), AcceptanceWithdrawal{"d" + id}), EFORBIDDEN, "neither the provider nor the receiver")
+			wantRefused(t, w.accept("d_m1", terms("d"+id, id, "n1", 10_000)), ECONFLICT, "")
+			if err := w.decline("d_m1", terms("d"+id, id, "n1", 10_000)); err != nil {
+				t.Fatalf("the provider's decline of d%s: %v", id, err)
+			}
+			wantRefused(t, w.decline("d_m1", terms("d"+id, id, "n1", 10_000)), ECONFLICT, "council c_mill declined proposal d"+id)
 			// The pair is kept closed while both postings are live: the
 			// held o2's, not the gone o1's, which nothing can agree.
 			if got, want := w.s.closedPairs[pairKey(id, "n1")], id == "o2"; got != want {
@@ -126,6 +144,13 @@ func TestActionsOnAGonePostingAreDecidedAsWhenLive(t *testing.T) {
 	w.must(KindAgreementCancelled, DelegateActor("d_m1"), AgreementCancellation{AgreementID("p2"), CancelWithdrawn})
 	if w.s.offers["o2"] != nil || len(w.s.closedPairs) != 0 || len(w.s.pairsOf) != 0 {
 		t.Fatalf("after o2 left: live %v, closed pairs %v, by posting %v; want none", w.s.offers["o2"] != nil, w.s.closedPairs, w.s.pairsOf)
+	}
+	// Its acceptances go with it: the stale one and the agreed one.
+	if len(w.s.acceptances) != 0 || len(w.s.acceptancesOf) != 0 {
+		t.Fatalf("after o2 left: acceptances %v, by posting %v; want none", w.s.acceptances, w.s.acceptancesOf)
+	}
+	if _, p, r, ok := w.s.staleOf("do2"); !ok || p != decidedDeclined || r != decidedDeclined {
+		t.Fatalf("do2 gone as %s %s %v, want declined by both", p, r, ok)
 	}
 }
 
@@ -345,8 +370,8 @@ func TestEvictionFoldsAlike(t *testing.T) {
 	if !bytes.Equal(got, want) {
 		t.Fatal("a fold with a store snapshots differently from one without")
 	}
-	if stored.Closed() != 3 {
-		t.Fatalf("the store's fold keeps %d closed documents, want 3 (o1, o2, n1)", stored.Closed())
+	if stored.Closed() != 4 {
+		t.Fatalf("the store's fold keeps %d closed documents, want 4 (o1, o2, n1, and p9's acceptance, which names the gone o1)", stored.Closed())
 	}
 	half, err := replay(NewState(), w.log[:mid]).MarshalSnapshot()
 	must(err)
@@ -428,6 +453,22 @@ func TestGoneSet(t *testing.T) {
 	ea, eb := a.appendSnapshot(nil), b.appendSnapshot(nil)
 	if !bytes.Equal(ea, eb) {
 		t.Fatal("equal sets encode differently")
+	}
+	// An entry put again, merged or not, is changed, not held twice.
+	for _, i := range []int{0, n - 1} {
+		k := goneKeyOf("offer", fmt.Sprint("of_", i))
+		a.put(k, 99)
+		b.put(k, 99)
+		if v, _ := a.get(k); v != 99 || a.len() != n || b.len() != n {
+			t.Fatalf("of_%d put again: %d, len %d and %d; want 99, %d", i, v, a.len(), b.len(), n)
+		}
+	}
+	if !bytes.Equal(a.appendSnapshot(nil), b.appendSnapshot(nil)) {
+		t.Fatal("equal sets encode differently after entries were put again")
+	}
+	for _, i := range []int{0, n - 1} {
+		a.put(goneKeyOf("offer", fmt.Sprint("of_", i)), uint32(i%7))
+		b.put(goneKeyOf("offer", fmt.Sprint("of_", i)), uint32(i%7))
 	}
 	var c goneSet
 	rest, err := c.readSnapshot(append(ea, 0xAB))

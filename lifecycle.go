@@ -191,6 +191,9 @@ func (s *State) decideProposal(ev Event, d ProposalDecision, accept bool) error 
 		return err
 	}
 	acc := s.acceptances[t.ID]
+	if _, _, _, stale := s.staleOf(t.ID); acc == nil && stale {
+		return s.decideStale(t.ID, del, accept)
+	}
 	if acc == nil && s.Gone("acceptance", t.ID) {
 		return Errorf(ECONFLICT, "proposal %s is already agreed as %s, and that agreement is closed", t.ID, AgreementID(t.ID))
 	}
@@ -223,7 +226,8 @@ func (s *State) decideProposal(ev Event, d ProposalDecision, accept bool) error 
 			return err
 		}
 	}
-	if acc == nil {
+	created := acc == nil
+	if created {
 		acc = &Acceptance{Proposal: t, Item: o.Item, Provider: o.Council, Receiver: n.Council}
 		s.acceptances[t.ID] = acc
 	}
@@ -233,7 +237,12 @@ func (s *State) decideProposal(ev Event, d ProposalDecision, accept bool) error 
 	}
 	s.touch("acceptance", t.ID)
 	if accept && s.councilConsents(ev, acc, o.Council) && s.councilConsents(ev, acc, n.Council) {
+		s.unindexAcceptance(acc)
 		s.formAgreement(ev, acc, o, n)
+		return nil
+	}
+	if created {
+		s.indexAcceptance(acc)
 	}
 	return nil
 }

@@ -92,3 +92,39 @@ func BenchmarkEndedMandates(b *testing.B) {
 	b.ReportMetric(float64(len(w.s.delegates)), "delegates-held")
 	runtime.KeepAlive(w)
 }
+
+// BenchmarkStaleAcceptances folds b.N proposals that one council accepts
+// and the other never does, each followed by the withdrawal of its offer,
+// and reports what the state holds per proposal: its snapshot's bytes,
+// the live heap, and the acceptances still held.
+func BenchmarkStaleAcceptances(b *testing.B) {
+	w := newWorld(b)
+	tick := func() { w.now = w.now.Add(-59 * time.Second) } // a second between events
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		o, n := fmt.Sprint("ox", i), fmt.Sprint("nx", i)
+		tick()
+		w.offer(o, "d_m1", 10_000)
+		tick()
+		w.need(n, "d_b1", 10_000)
+		tick()
+		w.must(KindProposalAccepted, DelegateActor("d_m1"), ProposalDecision{terms("px"+fmt.Sprint(i), o, n, 10_000)})
+		tick()
+		w.must(KindOfferWithdrawn, DelegateActor("d_m1"), PostingClosed{ID: o})
+		tick()
+		w.must(KindNeedWithdrawn, DelegateActor("d_b1"), PostingClosed{ID: n})
+	}
+	b.StopTimer()
+	w.log = nil
+	runtime.GC()
+	var m runtime.MemStats
+	runtime.ReadMemStats(&m)
+	snap, err := w.s.MarshalSnapshot()
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.ReportMetric(float64(len(snap))/float64(b.N), "snapshot-B/proposal")
+	b.ReportMetric(float64(m.HeapAlloc)/float64(b.N), "heap-B/proposal")
+	b.ReportMetric(float64(len(w.s.acceptances)), "acceptances-held")
+	runtime.KeepAlive(w)
+}

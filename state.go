@@ -36,17 +36,18 @@ type State struct {
 	transfers  map[string]*Transfer
 
 	// The exchange lifecycle (lifecycle.go, delivery.go).
-	acceptances  map[string]*Acceptance // proposal id →
-	received     map[string]Amount      // agreement id → received, corrections included
-	volunteers   map[string]*Volunteer
-	handles      map[string]string // lower-cased handle → volunteer id
-	tasks        map[string]*Task
-	mandateEnded map[string]bool     // delegate id → mandate.expired recorded
-	closedPairs  map[string]bool     // pairKey(offer, need) → declined, or its agreement cancelled; live postings only
-	pairsOf      map[string][]string // "o:" or "n:" and a posting id → its keys in closedPairs
-	terms        Terms               // the hub's time limits in force (sunset.go)
-	termsSet     bool
-	termsSince   []termsSince // every terms.set, in order: what governs an agreement or a claim
+	acceptances   map[string]*Acceptance // proposal id →
+	received      map[string]Amount      // agreement id → received, corrections included
+	volunteers    map[string]*Volunteer
+	handles       map[string]string // lower-cased handle → volunteer id
+	tasks         map[string]*Task
+	mandateEnded  map[string]bool     // delegate id → mandate.expired recorded
+	closedPairs   map[string]bool     // pairKey(offer, need) → declined, or its agreement cancelled; live postings only
+	pairsOf       map[string][]string // "o:" or "n:" and a posting id → its keys in closedPairs
+	acceptancesOf map[string][]string // "o:" or "n:" and a posting id → its acceptances without an agreement
+	terms         Terms               // the hub's time limits in force (sunset.go)
+	termsSet      bool
+	termsSince    []termsSince // every terms.set, in order: what governs an agreement or a claim
 
 	// Capture resistance (mandate.go, draw.go).
 	credentials  map[string]Actor      // credential hash → holder; private, never in a body
@@ -212,14 +213,15 @@ func NewState() *State {
 		agreements: map[string]*Agreement{},
 		transfers:  map[string]*Transfer{},
 
-		acceptances:  map[string]*Acceptance{},
-		received:     map[string]Amount{},
-		volunteers:   map[string]*Volunteer{},
-		handles:      map[string]string{},
-		tasks:        map[string]*Task{},
-		mandateEnded: map[string]bool{},
-		closedPairs:  map[string]bool{},
-		pairsOf:      map[string][]string{},
+		acceptances:   map[string]*Acceptance{},
+		received:      map[string]Amount{},
+		volunteers:    map[string]*Volunteer{},
+		handles:       map[string]string{},
+		tasks:         map[string]*Task{},
+		mandateEnded:  map[string]bool{},
+		closedPairs:   map[string]bool{},
+		pairsOf:       map[string][]string{},
+		acceptancesOf: map[string][]string{},
 
 		credentials:  map[string]Actor{},
 		assemblyKeys: map[string]string{},

@@ -2,6 +2,7 @@ package hub_test
 
 import (
 	"context"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -131,5 +132,67 @@ func TestFinishedAgreementsOverHTTP(t *testing.T) {
 	home := h.do("GET", "/", "", "").want(t, 200)
 	if !strings.Contains(string(home.Raw), "48 kg") {
 		t.Errorf("the home page lost the final transfer")
+	}
+}
+
+// TestRecentDeliveriesLatestFirst: a volunteer's board lists the tasks it
+// dropped off, the latest first, those whose agreement finished and left
+// the state read from DuckDB.
+func TestRecentDeliveriesLatestFirst(t *testing.T) {
+	h := MustOpenHub(t, hub.Config{CorrectionWindow: time.Hour})
+	mill, bakers := h.register("Mill"), h.register("Bakers")
+	vid, vtok := h.volunteer("Ada", "", mill)
+	var tasks []string
+	for i := 0; i < 3; i++ {
+		h.do("POST", "/api/v1/offers", mill.Token, flourOffer).want(t, 201)
+		need := h.do("POST", "/api/v1/needs", bakers.Token, `{"item": "wheat-flour", "quantity": "10", "unit": "kg", "priority": 3}`).want(t, 201).str("need.id")
+		if err := h.srv.RunMatching(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+		var p string
+		for _, x := range h.do("GET", "/api/v1/proposals?council="+bakers.ID, "", "").want(t, 200).get("proposals").([]any) {
+			if x.(map[string]any)["need"] == need {
+				p = x.(map[string]any)["id"].(string)
+			}
+		}
+		h.do("POST", "/api/v1/proposals/"+p+"/accept", mill.Token, "").want(t, 200)
+		ag := h.do("POST", "/api/v1/proposals/"+p+"/accept", bakers.Token, "").want(t, 200).str("agreement.id")
+		x := exchange{mill: mill, bakers: bakers, agreement: ag, task: plenty.TaskID(ag)}
+		drawn, _ := h.draw(x, vol{vid, vtok})
+		h.do("POST", "/api/v1/tasks/"+x.task+"/pickup", drawn, "").want(t, 200)
+		h.clock.Add(time.Minute)
+		h.do("POST", "/api/v1/tasks/"+x.task+"/dropoff", drawn, "").want(t, 200)
+		h.do("POST", "/api/v1/agreements/"+ag+"/receipt", bakers.Token, `{"quantity": "10"}`).want(t, 201)
+		tasks = append(tasks, x.task)
+		if i == 0 {
+			// The first one's receipt turns final: it leaves the state.
+			h.clock.Add(2 * time.Hour)
+		}
+	}
+	h.settleDuckDB("later")
+	var held bool
+	h.ledger.Read(func(st *plenty.State) error { held = st.Holds("task", tasks[0]); return nil })
+	if held {
+		t.Fatal("the first task is still held after its receipt turned final")
+	}
+	ctx := context.Background()
+	for _, tc := range []struct {
+		n    int
+		want []string
+	}{{2, []string{tasks[2], tasks[1]}}, {5, []string{tasks[2], tasks[1], tasks[0]}}, {0, nil}} {
+		got, err := h.ledger.RecentDeliveries(ctx, vid, tc.n)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var ids []string
+		for _, x := range got {
+			ids = append(ids, x.ID)
+		}
+		if !slices.Equal(ids, tc.want) {
+			t.Errorf("RecentDeliveries(%d) = %v, want %v", tc.n, ids, tc.want)
+		}
+	}
+	if got, _ := h.ledger.RecentDeliveries(ctx, "v_nobody", 5); len(got) != 0 {
+		t.Errorf("a volunteer who delivered nothing has %d deliveries", len(got))
 	}
 }

@@ -73,7 +73,9 @@ type Ledger interface {
 	// follow.
 	ListTasks(ctx context.Context, f ledger.TaskFilter) ([]plenty.Task, bool, error)
 	// RecentTransfers returns the newest n transfers of council (all when
-	// ""), the newest first.
+	// ""), the newest first; RecentDeliveries the newest n tasks a
+	// volunteer dropped off, the latest first.
+	RecentDeliveries(ctx context.Context, volunteer string, n int) ([]plenty.Task, error)
 	RecentTransfers(ctx context.Context, council string, n int) ([]plenty.Transfer, error)
 	// Documents streams the projection documents of one kind at a size,
 	// for the open data's tables (exports.Projections); ProjectionsExact

@@ -10,7 +10,6 @@ import (
 	"github.com/gofiber/fiber/v2"
 
 	"github.com/plentyhub/plenty"
-	"github.com/plentyhub/plenty/ledger"
 	"github.com/plentyhub/plenty/usecase"
 )
 
@@ -65,15 +64,15 @@ func (w *web) renderVolunteerSignIn(c *fiber.Ctx, status int, failed func(*volun
 	return w.render(c, status, "volunteer-signin", view{Title: "Volunteers: register or sign in", Nav: "volunteer", Data: d})
 }
 
-// boardDone is how many delivered tasks the board lists.
+// boardDone is how many delivered tasks the board lists: the latest.
 const boardDone = 50
 
 func (w *web) renderBoard(c *fiber.Ctx, status int, sess *session, v plenty.Volunteer, pageErr string) error {
 	flash, token := w.sessions.take(sess.ID)
 	d := boardData{Volunteer: v, Idem: randomText()}
-	// The tasks it delivered, the first page by id: those that
-	// finished are read from the ledger's store.
-	done, _, err := w.s.ledger.ListTasks(c.UserContext(), ledger.TaskFilter{Status: plenty.TaskDelivered, Assignee: v.ID, Limit: boardDone})
+	// The tasks it delivered, the latest first: those that finished
+	// are read from the ledger's store.
+	done, err := w.s.ledger.RecentDeliveries(c.UserContext(), v.ID, boardDone)
 	if err != nil {
 		w.s.log.Error("board: reading delivered tasks", "err", err)
 	}

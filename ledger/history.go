@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"math"
 	"slices"
 	"sort"
 	"strings"
@@ -376,4 +377,48 @@ func (l *Ledger) RecentTransfers(ctx context.Context, council string, n int) ([]
 		out = out[:n]
 	}
 	return out, nil
+}
+
+// RecentDeliveries returns the newest n tasks volunteer dropped off, the
+// latest drop-off first: those the state holds and, once they left it
+// with their agreement, from DuckDB (a delivered task changes no more, so
+// its delivered document is its last).
+func (l *Ledger) RecentDeliveries(ctx context.Context, volunteer string, n int) ([]plenty.Task, error) {
+	var out []plenty.Task
+	mine := func(t plenty.Task) bool { return t.Status == plenty.TaskDelivered && t.Assignee == volunteer }
+	if err := l.Read(func(st *plenty.State) error {
+		out = st.TasksAfter("", math.MaxInt, mine)
+		return nil
+	}); err != nil {
+		return nil, err
+	}
+	ids, docs, err := l.queryDocs(ctx, `SELECT id, doc FROM projection_log WHERE kind = 'task'
+	AND json_extract_string(doc, '$.status') = 'delivered' AND json_extract_string(doc, '$.assignee') = ?
+	ORDER BY seq DESC LIMIT ?`, volunteer, n+len(out))
+	if err != nil {
+		return nil, fmt.Errorf("recent deliveries: %w", err)
+	}
+	seen := map[string]bool{}
+	for _, t := range out {
+		seen[t.ID] = true
+	}
+	for i, id := range ids {
+		if seen[id] {
+			continue
+		}
+		seen[id] = true
+		var t plenty.Task
+		if err := json.Unmarshal([]byte(docs[i]), &t); err != nil {
+			return nil, fmt.Errorf("projection of task %s: %w", id, err)
+		}
+		out = append(out, t)
+	}
+	sort.SliceStable(out, func(i, j int) bool {
+		a, b := out[i].DroppedOffAt, out[j].DroppedOffAt
+		if a != nil && b != nil && !a.Equal(*b) {
+			return a.After(*b)
+		}
+		return out[i].ID < out[j].ID
+	})
+	return out[:min(len(out), n)], nil
 }

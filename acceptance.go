@@ -180,14 +180,28 @@ func (s *State) retireStale(acc *Acceptance) {
 	s.unindexAcceptance(acc)
 	delete(s.acceptances, acc.Proposal.ID)
 	s.forget(staleAs(acc.Provider, acc.Receiver, decided(acc, acc.Provider), decided(acc, acc.Receiver)), acc.Proposal.ID, acc)
+	s.regone(staleTerms(acc.Proposal), goneAs{Kind: staleTermsKind})
+}
+
+// staleTermsKind keys, in the gone set, the terms a stale acceptance was
+// decided with (staleTerms), so that a decision with other terms is
+// refused as when it was in the state (ProposalTerms.sameAs).
+const staleTermsKind = "acceptance terms"
+
+func staleTerms(t ProposalTerms) string {
+	return t.ID + "\x00" + t.Offer + "\x00" + t.Need + "\x00" + t.Quantity.String()
 }
 
 // decideStale decides on a proposal whose acceptance left the state
 // without an agreement, by a delegate of one of its councils who holds the
 // accept scope: nothing can be accepted; a decline is recorded unless the
 // council declined already.
-func (s *State) decideStale(id string, del *Delegate, accept bool) error {
+func (s *State) decideStale(t ProposalTerms, del *Delegate, accept bool) error {
+	id := t.ID
 	g, byProvider, byReceiver, _ := s.staleOf(id)
+	if !s.Gone(staleTermsKind, staleTerms(t)) {
+		return Errorf(ECONFLICT, "proposal %s was decided with other terms; fetch fresh proposals", id)
+	}
 	if accept {
 		return Errorf(ECONFLICT, "proposal %s can no longer be agreed: its offer or its need closed; fetch fresh proposals", id)
 	}

@@ -44,9 +44,11 @@ func goneKeyOf(kind, id string) goneKey {
 	return goneKey(h[:16])
 }
 
-// goneAs is what the fold keeps of a posting that left. Few tuples are
+// goneAs is what the fold keeps of an entity that left. Few tuples are
 // distinct (councils × items × statuses), so each is kept once in
-// State.goneAs and a gone posting holds its index.
+// State.goneAs and a gone entity holds its index. An acceptance that left
+// without an agreement keeps its receiver in Item and what each council
+// decided in Status (staleAs, acceptance.go).
 type goneAs struct {
 	Kind, Council, Item, Status string
 }

@@ -335,6 +335,32 @@ func TestTakeClosedHandsOverThenForgets(t *testing.T) {
 	}
 }
 
+// TestAStaleAcceptanceKeepsItsTerms: once an acceptance left with its
+// withdrawn offer, a council of neither side cannot decline it under
+// other terms (naming its own need) to block the provider's withdrawal:
+// a decision with other terms is refused as when it was in the state.
+func TestAStaleAcceptanceKeepsItsTerms(t *testing.T) {
+	w := newWorld(t)
+	if err := w.accept("d_m1", terms("p1", "o1", "n1", 10_000)); err != nil {
+		t.Fatal(err)
+	}
+	w.council("c_x", Location{Lat: 51.47, Lon: -0.11}, "d_x", 0)
+	w.need("nx", "d_x", 10_000)
+	w.must(KindOfferWithdrawn, DelegateActor("d_m1"), PostingClosed{ID: "o1"})
+	if w.s.acceptances["p1"] != nil {
+		t.Fatal("p1's acceptance stayed after its offer left")
+	}
+	wantRefused(t, w.decline("d_x", terms("p1", "o1", "nx", 10_000)), ECONFLICT, "decided with other terms")
+	wantRefused(t, w.decline("d_b1", terms("p1", "o1", "n1", 9_000)), ECONFLICT, "decided with other terms")
+	if err := w.apply(KindAcceptanceWithdrawn, DelegateActor("d_m1"), AcceptanceWithdrawal{"p1"}); err != nil {
+		t.Fatalf("the mill's withdrawal: %v", err)
+	}
+	wantRefused(t, w.apply(KindAcceptanceWithdrawn, DelegateActor("d_m1"), AcceptanceWithdrawal{"p1"}), ECONFLICT, "has not accepted")
+	if err := w.decline("d_b1", terms("p1", "o1", "n1", 10_000)); err != nil {
+		t.Fatalf("the bakery's decline under the same terms: %v", err)
+	}
+}
+
 // TestEvictionFoldsAlike replays one log with and without a store, and
 // from a snapshot taken midway: the states encode to the same bytes.
 func TestEvictionFoldsAlike(t *testing.T) {

@@ -77,7 +77,10 @@ type Figures struct {
 }
 
 // Figures computes the public figures as of asOf (which ends the running
-// tenures).
+// tenures). asOf is no earlier than the state's last event (the hub's
+// clock): the tenures that can change no more were folded with their
+// mandates' own ends as those left the state, so an earlier asOf cuts
+// only the tenures still open.
 func (s *State) Figures(asOf time.Time) Figures {
 	f := Figures{AsOf: asOf}
 	s.deliveryFigures(&f)

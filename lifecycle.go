@@ -192,7 +192,7 @@ func (s *State) decideProposal(ev Event, d ProposalDecision, accept bool) error 
 	}
 	acc := s.acceptances[t.ID]
 	if _, _, _, stale := s.staleOf(t.ID); acc == nil && stale {
-		return s.decideStale(t.ID, del, accept)
+		return s.decideStale(t, del, accept)
 	}
 	if acc == nil && s.Gone("acceptance", t.ID) {
 		return Errorf(ECONFLICT, "proposal %s is already agreed as %s, and that agreement is closed", t.ID, AgreementID(t.ID))

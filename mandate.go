@@ -120,6 +120,11 @@ func checkScopes(c *checks, field string, scopes []string) {
 }
 
 func (s *State) checkNewDelegateID(id string) error {
+	if id == IssuedByAssembly || id == IssuedAtRegistration {
+		// Delegate.IssuedBy names these issuers: a delegate of that id
+		// would stand in the chain of issue of every mandate they issued.
+		return Errorf(EINVALID, "delegate id %q is reserved: it names an issuer that is not a delegate", id)
+	}
 	if s.delegates[id] != nil || s.Gone("delegate", id) {
 		return Errorf(ECONFLICT, "delegate id %q is taken", id)
 	}

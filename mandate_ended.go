@@ -102,6 +102,9 @@ func (s *State) goneMandate(council, id string) (string, bool) {
 // it one after another make its tenures (Figures).
 type seat struct{ Council, Label string }
 
+// State.seats keeps one entry per seat ever used and State.tenures one
+// number per tenure ever: the figures' history, a few bytes each.
+//
 // seatHistory is what the tenure figures keep of a seat: its mandates in
 // the state (Live, in the order they were issued) and the spans of those
 // that left (Left, by issue) while the tenures they belong to can still

@@ -63,6 +63,18 @@ func TestMandatesHoldAgainstInsiders(t *testing.T) {
 		{"AssemblyAccepts", func(w *world) error {
 			return w.apply(KindProposalAccepted, AssemblyActor("c_mill"), ProposalDecision{terms("p1", "o1", "n1", 1000)})
 		}, EFORBIDDEN, ""},
+		// A delegate named as the issuers that are not delegates would
+		// stand above every mandate they issued, in every council.
+		{"DelegateNamedAssembly", func(w *world) error {
+			return w.issue(AssemblyActor("c_mill"), grant(IssuedByAssembly, "c_mill", 0, AllScopes, w.now.Add(time.Hour)))
+		}, EINVALID, ""},
+		{"DelegateNamedRegistration", func(w *world) error {
+			return w.issue(AssemblyActor("c_mill"), grant(IssuedAtRegistration, "c_mill", 0, AllScopes, w.now.Add(time.Hour)))
+		}, EINVALID, ""},
+		{"FirstDelegateNamedAssembly", func(w *world) error {
+			return w.apply(KindCouncilRegistered, ActorPublic, CouncilRegistration{ID: "c_z", Name: "Z", Sector: "food", Place: "Testville",
+				Location: Location{Lat: 51.4, Lon: -0.1}, Delegate: grant(IssuedByAssembly, "c_z", 0, AllScopes, w.now.Add(time.Hour))})
+		}, EINVALID, ""},
 		{"HubIssues", func(w *world) error {
 			return w.issue(ActorHub, grant("x", "c_bak", 0, AllScopes, w.now.Add(time.Hour)))
 		}, EFORBIDDEN, ""},

@@ -163,11 +163,18 @@ func (l *Ledger) loadSnapshot(ctx context.Context, n int64) snapshotFile {
 			ignore("it is damaged", err)
 			continue
 		}
-		root, err := tlog.TreeHash(f.size, l.hashReader(ctx))
-		if err != nil || root != f.root {
-			ignore("it is of another history", err)
-			continue
+		// The stored tree's root at the snapshot's size is read while the
+		// snapshot decodes: the first read of a cold DuckDB file takes
+		// about as long as decoding a large state.
+		type treeRoot struct {
+			root tlog.Hash
+			err  error
 		}
+		stored := make(chan treeRoot, 1)
+		go func() {
+			root, err := tlog.TreeHash(f.size, l.hashReader(ctx))
+			stored <- treeRoot{root, err}
+		}()
 		// What the decoding allocates stays live: collecting during it
 		// is wasted work.
 		gc := debug.SetGCPercent(400)
@@ -178,6 +185,13 @@ func (l *Ledger) loadSnapshot(ctx context.Context, n int64) snapshotFile {
 		// scavenger gets to them.
 		f.state = nil
 		debug.FreeOSMemory()
+		if tr := <-stored; tr.err != nil || tr.root != f.root {
+			if err == nil {
+				l.emptyState()
+			}
+			ignore("it is of another history", tr.err)
+			continue
+		}
 		if err != nil {
 			if errors.Is(err, plenty.ErrSnapshotStale) {
 				ignore("another version of plenty wrote it", err)
@@ -189,6 +203,19 @@ func (l *Ledger) loadSnapshot(ctx context.Context, n int64) snapshotFile {
 		return f
 	}
 	return snapshotFile{}
+}
+
+// emptyState gives the ledger back the state of an empty ledger, its
+// OnChange callback kept: after a snapshot that decoded but is of another
+// history.
+func (l *Ledger) emptyState() {
+	empty, err := plenty.NewState().MarshalSnapshot()
+	if err == nil {
+		err = l.state.UnmarshalSnapshot(empty)
+	}
+	if err != nil {
+		panic("the empty state does not round-trip: " + err.Error())
+	}
 }
 
 // Snapshot writes a state snapshot at the ledger's current size, if it has

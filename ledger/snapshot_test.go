@@ -173,12 +173,41 @@ func TestStartFromSnapshot(t *testing.T) {
 		}
 		defer os.Remove(name)
 		l, logs := openLogged(t, dir, -1)
-		defer l.Close()
 		if !strings.Contains(logs.String(), "ignoring a state snapshot: it is of another history") {
 			t.Fatalf("foreign snapshot not ignored:\n%s", logs)
 		}
 		if got := councils(t, l); strings.Contains(got, "c-x-") || l.Size() != 121 {
 			t.Fatalf("state after start: size %d, councils %s", l.Size(), got)
+		}
+		l.Close()
+		// Alone, it decodes but is ignored all the same, and nothing of it
+		// stays: every event is folded from the empty state.
+		var aside []string
+		for _, p := range snapshotFiles(t, dir) {
+			if p != name {
+				if err := os.Rename(p, p+".aside"); err != nil {
+					t.Fatal(err)
+				}
+				aside = append(aside, p)
+			}
+		}
+		l, logs = openLogged(t, dir, -1)
+		if !strings.Contains(logs.String(), "it is of another history") || !strings.Contains(logs.String(), "from_snapshot=0") {
+			t.Fatalf("the foreign snapshot alone was not ignored:\n%s", logs)
+		}
+		if got := councils(t, l); strings.Contains(got, "c-x-") || l.Size() != 121 || !strings.Contains(got, "c-s-") {
+			t.Fatalf("state after a start past the foreign snapshot alone: size %d, councils %s", l.Size(), got)
+		}
+		l.Close()
+		for _, p := range snapshotFiles(t, dir) {
+			if p != name {
+				os.Remove(p)
+			}
+		}
+		for _, p := range aside {
+			if err := os.Rename(p+".aside", p); err != nil {
+				t.Fatal(err)
+			}
 		}
 	})
 

@@ -234,6 +234,16 @@ func Open(dir string, opts Options) (*Ledger, error) {
 		return nil, err
 	}
 	if err := l.load(); err != nil {
+		// Let go of everything load opened: DuckDB keeps a database
+		// open while a connection or an appender holds it, and a second
+		// Open of the folder in this process would wait for it.
+		l.closeAppenders()
+		if l.conn != nil {
+			l.conn.Close()
+		}
+		if l.journal != nil {
+			l.journal.close()
+		}
 		l.db.Close()
 		return nil, err
 	}

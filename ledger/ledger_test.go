@@ -461,3 +461,45 @@ func TestPayloadMustDecodeToItself(t *testing.T) {
 		t.Fatalf("append: %d, %v", ev.Seq, err)
 	}
 }
+
+// TestOpenAgainAfterAFailedOpen: a folder whose last signed checkpoint
+// covers events its database lacks is refused, and refused again by a
+// second Open in the same process: the first let go of DuckDB.
+func TestOpenAgainAfterAFailedOpen(t *testing.T) {
+	ctx := context.Background()
+	dir, behind := t.TempDir(), t.TempDir()
+	l, err := ledger.Open(dir, ledger.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := l.Append(ctx, councilRequest("fail", 0)); err != nil {
+		t.Fatal(err)
+	}
+	if err := l.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.CopyFS(behind, os.DirFS(dir)); err != nil {
+		t.Fatal(err)
+	}
+	if l, err = ledger.Open(dir, ledger.Options{}); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := l.Append(ctx, councilRequest("fail", 1)); err != nil {
+		t.Fatal(err)
+	}
+	if err := l.Close(); err != nil {
+		t.Fatal(err)
+	}
+	b, err := os.ReadFile(filepath.Join(dir, ledger.CheckpointFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(behind, ledger.CheckpointFile), b, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for i := 0; i < 2; i++ {
+		if _, err := ledger.Open(behind, ledger.Options{}); err == nil || !strings.Contains(err.Error(), "acknowledged events are missing") {
+			t.Fatalf("open %d of a folder behind its checkpoint: %v", i+1, err)
+		}
+	}
+}

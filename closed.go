@@ -274,6 +274,13 @@ type goneEntry struct {
 
 func compareGone(a, b goneEntry) int { return bytes.Compare(a.key[:], b.key[:]) }
 
+// keyBefore reports whether key a sorts before b, as compareGone does, in
+// two word comparisons.
+func keyBefore(a, b goneKey) bool {
+	a0, b0 := binary.BigEndian.Uint64(a[:8]), binary.BigEndian.Uint64(b[:8])
+	return a0 < b0 || (a0 == b0 && binary.BigEndian.Uint64(a[8:]) < binary.BigEndian.Uint64(b[8:]))
+}
+
 func (g *goneSet) get(k goneKey) (uint32, bool) {
 	if v, ok := g.recent[k]; ok {
 		return v, true
@@ -359,7 +366,7 @@ func (g *goneSet) readSnapshot(b []byte) ([]byte, error) {
 		e := &sorted[i]
 		e.key = goneKey(b[:len(goneKey{})])
 		e.as = binary.BigEndian.Uint32(b[len(goneKey{}):size])
-		if i > 0 && compareGone(sorted[i-1], *e) >= 0 {
+		if i > 0 && !keyBefore(sorted[i-1].key, e.key) {
 			return nil, errors.New("damaged set of closed postings: keys out of order")
 		}
 		b = b[size:]

@@ -449,6 +449,14 @@ func (d *snapDecoder) value(v reflect.Value) error {
 			v.SetZero()
 			return nil
 		}
+		if typedDecoding && v.CanAddr() {
+			switch m := v.Addr().Interface().(type) {
+			case *map[string]*Offer:
+				return decodePostings(d, m, n, d.offer)
+			case *map[string]*Need:
+				return decodePostings(d, m, n, d.need)
+			}
+		}
 		m := reflect.MakeMapWithSize(v.Type(), n)
 		for i := 0; i < n; i++ {
 			k := reflect.New(v.Type().Key()).Elem()

@@ -2,6 +2,7 @@ package plenty
 
 import (
 	"encoding/binary"
+	"errors"
 	"math"
 	"reflect"
 	"time"
@@ -22,6 +23,52 @@ var (
 // typedDecoding turns the hand-written decoders off, for the test that
 // compares them with reflection.
 var typedDecoding = true
+
+// decodePostings reads a map of n postings by id as value reads a map of
+// pointers, without reflection: the live offers and needs.
+func decodePostings[T any](d *snapDecoder, m *map[string]*T, n int, decode func(*T) error) error {
+	out := make(map[string]*T, n)
+	for i := 0; i < n; i++ {
+		k, err := d.bytes()
+		if err != nil {
+			return err
+		}
+		tag, err := d.uvarint()
+		if err != nil {
+			return err
+		}
+		var p *T
+		switch tag {
+		case 0:
+		case 1:
+			at, err := d.uvarint()
+			if err != nil {
+				return err
+			}
+			ok := false
+			if at < uint64(len(d.ptrs)) {
+				p, ok = d.ptrs[at].Interface().(*T)
+			}
+			if !ok {
+				return errors.New("damaged pointer reference")
+			}
+		case 2:
+			p = new(T)
+			d.ptrs = append(d.ptrs, reflect.ValueOf(p))
+			if err := decode(p); err != nil {
+				return err
+			}
+		default:
+			return errors.New("damaged pointer")
+		}
+		out[string(k)] = p
+	}
+	if len(out) != n {
+		return errors.New("damaged map: repeated keys")
+	}
+	*m = out
+	return nil
+}
 
 type fieldReader struct {
 	d   *snapDecoder

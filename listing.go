@@ -35,6 +35,27 @@ func (s *State) ListOffers(f PostingFilter) (page []Offer, more bool) {
 		func(o *Offer) (string, string, string, string) { return o.ID, o.Council, o.Item, o.Status })
 }
 
+// OpenOffers calls fn with each open offer, in id order, until fn returns
+// false: walked from the index, with no copy of them all and no sort, for
+// the pages that count or rank them under the read lock.
+func (s *State) OpenOffers(fn func(Offer) bool) {
+	eachOpen(&s.index.offers, s.offers, func(o *Offer) string { return o.Status }, fn)
+}
+
+// OpenNeeds calls fn with each open need, as OpenOffers does.
+func (s *State) OpenNeeds(fn func(Need) bool) {
+	eachOpen(&s.index.needs, s.needs, func(n *Need) string { return n.Status }, fn)
+}
+
+func eachOpen[T any](ids *sortedIDs, m map[string]*T, status func(*T) string, fn func(T) bool) {
+	ids.after("", func(id string) bool {
+		if p := m[id]; p != nil && status(p) == StatusOpen {
+			return fn(*p)
+		}
+		return true
+	})
+}
+
 // ListNeeds returns one page of the needs that f selects, ordered by id,
 // and whether more follow, as ListOffers does.
 func (s *State) ListNeeds(f PostingFilter) (page []Need, more bool) {

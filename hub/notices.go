@@ -265,22 +265,20 @@ func (c *coord) expiryNotices(fs *followState, now time.Time) (out []notice, cha
 	}
 	c.s.read(func(st *plenty.State) error {
 		_, termsSet := st.Terms()
-		for _, o := range st.Offers() {
-			if o.Status == plenty.StatusOpen {
-				at := o.ExpiresAt
-				if !o.AvailableUntil.IsZero() && o.AvailableUntil.Before(at) {
-					at = o.AvailableUntil
-				}
-				warn("offer", o.ID, at, expiryWarning, notice{Councils: []string{o.Council},
-					Title: "Your offer of " + goods(st, o.Item, o.Remaining) + " (" + o.ID + ") expires"})
+		st.OpenOffers(func(o plenty.Offer) bool {
+			at := o.ExpiresAt
+			if !o.AvailableUntil.IsZero() && o.AvailableUntil.Before(at) {
+				at = o.AvailableUntil
 			}
-		}
-		for _, n := range st.Needs() {
-			if n.Status == plenty.StatusOpen {
-				warn("need", n.ID, n.ExpiresAt, expiryWarning, notice{Councils: []string{n.Council},
-					Title: "Your need of " + goods(st, n.Item, n.Remaining) + " (" + n.ID + ") expires"})
-			}
-		}
+			warn("offer", o.ID, at, expiryWarning, notice{Councils: []string{o.Council},
+				Title: "Your offer of " + goods(st, o.Item, o.Remaining) + " (" + o.ID + ") expires"})
+			return true
+		})
+		st.OpenNeeds(func(n plenty.Need) bool {
+			warn("need", n.ID, n.ExpiresAt, expiryWarning, notice{Councils: []string{n.Council},
+				Title: "Your need of " + goods(st, n.Item, n.Remaining) + " (" + n.ID + ") expires"})
+			return true
+		})
 		for _, d := range st.Delegates() {
 			if d.RecalledAt == nil {
 				warn("mandate", d.ID, d.ExpiresAt, expiryWarning, notice{Councils: []string{d.Council},

@@ -84,10 +84,10 @@ func (w *web) postingsPage(c *fiber.Ctx) error {
 			return p, true
 		}
 		now := w.s.now()
-		for _, o := range st.Offers() {
-			if o.Status != plenty.StatusOpen || o.Remaining <= 0 || (!o.ExpiresAt.IsZero() && !now.Before(o.ExpiresAt)) ||
+		st.OpenOffers(func(o plenty.Offer) bool {
+			if o.Remaining <= 0 || (!o.ExpiresAt.IsZero() && !now.Before(o.ExpiresAt)) ||
 				(!o.AvailableUntil.IsZero() && o.AvailableUntil.Before(now)) {
-				continue
+				return true
 			}
 			if p, ok := row(o.ID, o.Council, o.Item, o.Remaining, o.Location, o.AvailableUntil, 0); ok {
 				d.Offers = append(d.Offers, p)
@@ -95,10 +95,11 @@ func (w *web) postingsPage(c *fiber.Ctx) error {
 				n.Offers++
 				counts[o.Council] = n
 			}
-		}
-		for _, n := range st.Needs() {
-			if n.Status != plenty.StatusOpen || n.Remaining <= 0 || (!n.ExpiresAt.IsZero() && !now.Before(n.ExpiresAt)) {
-				continue
+			return true
+		})
+		st.OpenNeeds(func(n plenty.Need) bool {
+			if n.Remaining <= 0 || (!n.ExpiresAt.IsZero() && !now.Before(n.ExpiresAt)) {
+				return true
 			}
 			if p, ok := row(n.ID, n.Council, n.Item, n.Remaining, n.Location, n.NeededBy, n.Priority); ok {
 				d.Needs = append(d.Needs, p)
@@ -106,7 +107,8 @@ func (w *web) postingsPage(c *fiber.Ctx) error {
 				x.Needs++
 				counts[n.Council] = x
 			}
-		}
+			return true
+		})
 		d.Map = drawMap(st.Councils(), counts, d.From)
 		return nil
 	})

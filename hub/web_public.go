@@ -82,20 +82,18 @@ func (w *web) buildHome(now time.Time) *homeData {
 		d.LedgerSize = st.Size()
 		d.Figures = st.Figures(now)
 		open := map[string][2]int{}
-		for _, o := range st.Offers() {
-			if o.Status == plenty.StatusOpen {
-				x := open[o.Council]
-				x[0]++
-				open[o.Council] = x
-			}
-		}
-		for _, n := range st.Needs() {
-			if n.Status == plenty.StatusOpen {
-				x := open[n.Council]
-				x[1]++
-				open[n.Council] = x
-			}
-		}
+		st.OpenOffers(func(o plenty.Offer) bool {
+			x := open[o.Council]
+			x[0]++
+			open[o.Council] = x
+			return true
+		})
+		st.OpenNeeds(func(n plenty.Need) bool {
+			x := open[n.Council]
+			x[1]++
+			open[n.Council] = x
+			return true
+		})
 		for _, c := range st.Councils() {
 			d.Councils = append(d.Councils, councilRow{c, open[c.ID][0], open[c.ID][1]})
 		}

@@ -36,19 +36,7 @@ func BenchmarkFinishedExchanges(b *testing.B) {
 		b.Fatal(err)
 	}
 	b.StopTimer()
-	w.log = nil
-	runtime.GC()
-	var m runtime.MemStats
-	runtime.ReadMemStats(&m)
-	snap, err := w.s.MarshalSnapshot()
-	if err != nil {
-		b.Fatal(err)
-	}
-	b.ReportMetric(float64(len(snap))/float64(b.N), "snapshot-B/exchange")
-	b.ReportMetric(float64(m.HeapAlloc)/float64(b.N), "heap-B/exchange")
-	b.ReportMetric(float64(len(w.s.Agreements())), "agreements-held")
-	b.ReportMetric(float64(len(w.s.Transfers())), "transfers-held")
-	runtime.KeepAlive(w)
+	reportHeld(b, w, "exchange", map[string]int{"agreements-held": len(w.s.Agreements()), "transfers-held": len(w.s.Transfers())})
 }
 
 // BenchmarkEndedMandates folds b.N mandates, each issued by the assembly
@@ -79,18 +67,7 @@ func BenchmarkEndedMandates(b *testing.B) {
 		w.must(KindMandateExpired, ActorHub, MandateExpired{id})
 	}
 	b.StopTimer()
-	w.log = nil
-	runtime.GC()
-	var m runtime.MemStats
-	runtime.ReadMemStats(&m)
-	snap, err := w.s.MarshalSnapshot()
-	if err != nil {
-		b.Fatal(err)
-	}
-	b.ReportMetric(float64(len(snap))/float64(b.N), "snapshot-B/mandate")
-	b.ReportMetric(float64(m.HeapAlloc)/float64(b.N), "heap-B/mandate")
-	b.ReportMetric(float64(len(w.s.delegates)), "delegates-held")
-	runtime.KeepAlive(w)
+	reportHeld(b, w, "mandate", map[string]int{"delegates-held": len(w.s.delegates)})
 }
 
 // BenchmarkStaleAcceptances folds b.N proposals that one council accepts
@@ -115,6 +92,13 @@ func BenchmarkStaleAcceptances(b *testing.B) {
 		w.must(KindNeedWithdrawn, DelegateActor("d_b1"), PostingClosed{ID: n})
 	}
 	b.StopTimer()
+	reportHeld(b, w, "proposal", map[string]int{"acceptances-held": len(w.s.acceptances)})
+}
+
+// reportHeld reports, per unit folded, what the world's state holds after a
+// GC: its snapshot's bytes and the live heap; and held, how many entities
+// of each kind the state still holds.
+func reportHeld(b *testing.B, w *world, unit string, held map[string]int) {
 	w.log = nil
 	runtime.GC()
 	var m runtime.MemStats
@@ -123,8 +107,10 @@ func BenchmarkStaleAcceptances(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	b.ReportMetric(float64(len(snap))/float64(b.N), "snapshot-B/proposal")
-	b.ReportMetric(float64(m.HeapAlloc)/float64(b.N), "heap-B/proposal")
-	b.ReportMetric(float64(len(w.s.acceptances)), "acceptances-held")
+	b.ReportMetric(float64(len(snap))/float64(b.N), "snapshot-B/"+unit)
+	b.ReportMetric(float64(m.HeapAlloc)/float64(b.N), "heap-B/"+unit)
+	for name, n := range held {
+		b.ReportMetric(float64(n), name)
+	}
 	runtime.KeepAlive(w)
 }

@@ -23,6 +23,27 @@ func postOffer(c, d, id string) ledger.Request {
 	return ledger.Request{Kind: plenty.KindOfferPosted, Actor: plenty.DelegateActor(d), Data: o.Posting()}
 }
 
+// openHolding opens a ledger on dir whose DuckDB commits wait until
+// release is called, and app, which appends a request to it or fails the
+// test.
+func openHolding(t *testing.T, dir string) (l *ledger.Ledger, release func(), app func(ledger.Request)) {
+	t.Helper()
+	release = ledger.HoldCommits()
+	t.Cleanup(ledger.ResetCommitHook)
+	l, err := ledger.Open(dir, ledger.Options{})
+	if err != nil {
+		release()
+		t.Fatal(err)
+	}
+	app = func(r ledger.Request) {
+		t.Helper()
+		if _, _, err := l.Append(context.Background(), r); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return l, release, app
+}
+
 func listed(t *testing.T, l *ledger.Ledger, f plenty.PostingFilter) string {
 	t.Helper()
 	var got []string
@@ -48,19 +69,8 @@ func listed(t *testing.T, l *ledger.Ledger, f plenty.PostingFilter) string {
 func TestClosedPostingsReadFromDuckDB(t *testing.T) {
 	ctx := context.Background()
 	dir := t.TempDir()
-	release := ledger.HoldCommits()
-	l, err := ledger.Open(dir, ledger.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(ledger.ResetCommitHook)
+	l, release, app := openHolding(t, dir)
 	defer func() { release(); l.Close() }()
-	app := func(r ledger.Request) {
-		t.Helper()
-		if _, _, err := l.Append(ctx, r); err != nil {
-			t.Fatal(err)
-		}
-	}
 	c := councilRequest("gone", 0)
 	council, del := "c-gone-0", "d-c-gone-0"
 	app(c)
@@ -128,7 +138,7 @@ func TestClosedPostingsReadFromDuckDB(t *testing.T) {
 	check("from DuckDB")
 
 	// An id of a posting that left cannot be posted again.
-	_, _, err = l.Append(ctx, postOffer(council, del, "o1"))
+	_, _, err := l.Append(ctx, postOffer(council, del, "o1"))
 	if plenty.ErrorCode(err) != plenty.ECONFLICT || !strings.Contains(err.Error(), `"o1" is taken`) {
 		t.Fatalf("re-post of o1: %v", err)
 	}
@@ -168,19 +178,8 @@ func TestClosedPostingsReadFromDuckDB(t *testing.T) {
 func TestEndedMandatesReadFromDuckDB(t *testing.T) {
 	ctx := context.Background()
 	dir := t.TempDir()
-	release := ledger.HoldCommits()
-	l, err := ledger.Open(dir, ledger.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(ledger.ResetCommitHook)
+	l, release, app := openHolding(t, dir)
 	defer func() { release(); l.Close() }()
-	app := func(r ledger.Request) {
-		t.Helper()
-		if _, _, err := l.Append(ctx, r); err != nil {
-			t.Fatal(err)
-		}
-	}
 	app(councilRequest("m", 0))
 	council, first := "c-m-0", "d-c-m-0"
 	end := time.Now().Add(24 * time.Hour).UTC().Truncate(time.Second)
@@ -242,6 +241,7 @@ func TestEndedMandatesReadFromDuckDB(t *testing.T) {
 	if err := l.Close(); err != nil {
 		t.Fatal(err)
 	}
+	var err error
 	if l, err = ledger.Open(dir, ledger.Options{}); err != nil {
 		t.Fatal(err)
 	}

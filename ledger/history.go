@@ -353,19 +353,9 @@ func (l *Ledger) RecentTransfers(ctx context.Context, council string, n int) ([]
 	if err != nil {
 		return nil, fmt.Errorf("recent transfers: %w", err)
 	}
-	seen := map[string]bool{}
-	for _, t := range out {
-		seen[t.ID] = true
-	}
-	for i, id := range ids {
-		if seen[id] {
-			continue
-		}
-		var t plenty.Transfer
-		if err := json.Unmarshal([]byte(docs[i]), &t); err != nil {
-			return nil, fmt.Errorf("projection of transfer %s: %w", id, err)
-		}
-		out = append(out, t)
+	out, err = addDocs(out, "transfer", ids, docs, func(t plenty.Transfer) string { return t.ID })
+	if err != nil {
+		return nil, err
 	}
 	sort.SliceStable(out, func(i, j int) bool {
 		if !out[i].RecordedAt.Equal(out[j].RecordedAt) {
@@ -398,20 +388,9 @@ func (l *Ledger) RecentDeliveries(ctx context.Context, volunteer string, n int) 
 	if err != nil {
 		return nil, fmt.Errorf("recent deliveries: %w", err)
 	}
-	seen := map[string]bool{}
-	for _, t := range out {
-		seen[t.ID] = true
-	}
-	for i, id := range ids {
-		if seen[id] {
-			continue
-		}
-		seen[id] = true
-		var t plenty.Task
-		if err := json.Unmarshal([]byte(docs[i]), &t); err != nil {
-			return nil, fmt.Errorf("projection of task %s: %w", id, err)
-		}
-		out = append(out, t)
+	out, err = addDocs(out, "task", ids, docs, func(t plenty.Task) string { return t.ID })
+	if err != nil {
+		return nil, err
 	}
 	sort.SliceStable(out, func(i, j int) bool {
 		a, b := out[i].DroppedOffAt, out[j].DroppedOffAt
@@ -421,4 +400,26 @@ func (l *Ledger) RecentDeliveries(ctx context.Context, volunteer string, n int) 
 		return out[i].ID < out[j].ID
 	})
 	return out[:min(len(out), n)], nil
+}
+
+// addDocs adds to the entities of kind read from the state the documents
+// (docs[i], of ids[i]) of those it does not list already, each once: the
+// state's are the newer when both have one.
+func addDocs[T any](out []T, kind string, ids, docs []string, idOf func(T) string) ([]T, error) {
+	seen := make(map[string]bool, len(out))
+	for _, v := range out {
+		seen[idOf(v)] = true
+	}
+	for i, id := range ids {
+		if seen[id] {
+			continue
+		}
+		seen[id] = true
+		var v T
+		if err := json.Unmarshal([]byte(docs[i]), &v); err != nil {
+			return nil, fmt.Errorf("projection of %s %s: %w", kind, id, err)
+		}
+		out = append(out, v)
+	}
+	return out, nil
 }

@@ -141,6 +141,8 @@ type Ledger struct {
 	log  *slog.Logger
 	db   *sql.DB
 
+	startHashes *hashMemo // while Open loads (hashReader)
+
 	reqs    chan *request
 	done    chan struct{}
 	toDB    chan dbBatch  // durable batches, writer → committer
@@ -233,7 +235,12 @@ func Open(dir string, opts Options) (*Ledger, error) {
 	if err := l.openDB(); err != nil {
 		return nil, err
 	}
-	if err := l.load(); err != nil {
+	// The start reads the tree through a memo (hashMemo), dropped
+	// before anything else reads it.
+	l.startHashes = newHashMemo()
+	err = l.load()
+	l.startHashes = nil
+	if err != nil {
 		// Let go of everything load opened: DuckDB keeps a database
 		// open while a connection or an appender holds it, and a second
 		// Open of the folder in this process would wait for it.

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	"sync"
 
 	"golang.org/x/mod/sumdb/tlog"
 
@@ -69,9 +70,49 @@ func readEvents(ctx context.Context, db *sql.DB, from, to int64, fn func(plenty.
 
 // hashReader reads stored tree hashes from the database.
 func (l *Ledger) hashReader(ctx context.Context) tlog.HashReader {
+	if m := l.startHashes; m != nil {
+		return tlog.HashReaderFunc(func(idx []int64) ([]tlog.Hash, error) { return m.read(ctx, l.db, idx) })
+	}
 	return tlog.HashReaderFunc(func(idx []int64) ([]tlog.Hash, error) {
 		return readHashes(ctx, l.db, idx)
 	})
+}
+
+// hashMemo keeps the tree hashes read while the ledger opens. The start
+// checks the stored root at several sizes (the snapshot's, the ledger's,
+// the last checkpoint's and the checkpoint file's), which share most of
+// their hashes, and a stored hash never changes: each is read from DuckDB
+// once.
+type hashMemo struct {
+	mu sync.Mutex
+	at map[int64]tlog.Hash
+}
+
+func newHashMemo() *hashMemo { return &hashMemo{at: map[int64]tlog.Hash{}} }
+
+func (m *hashMemo) read(ctx context.Context, db *sql.DB, idx []int64) ([]tlog.Hash, error) {
+	m.mu.Lock()
+	var missing []int64
+	for _, x := range idx {
+		if _, ok := m.at[x]; !ok {
+			missing = append(missing, x)
+		}
+	}
+	m.mu.Unlock()
+	got, err := readHashes(ctx, db, missing)
+	if err != nil {
+		return nil, err
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	for i, x := range missing {
+		m.at[x] = got[i]
+	}
+	out := make([]tlog.Hash, len(idx))
+	for i, x := range idx {
+		out[i] = m.at[x]
+	}
+	return out, nil
 }
 
 func readHashes(ctx context.Context, db *sql.DB, idx []int64) ([]tlog.Hash, error) {

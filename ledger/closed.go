@@ -106,8 +106,9 @@ func (l *Ledger) DelegateByToken(ctx context.Context, hash string) (plenty.Deleg
 
 // CouncilDelegates returns a council's delegates, ordered by id: those the
 // state holds (every mandate in force, and an ended one while a mandate it
-// issued is still in the state), token hashes included, and of the others,
-// which left the state, the ended most recently issued.
+// issued is still in the state or until DuckDB holds its last document),
+// token hashes included, and of the others, which left the state, the
+// ended most recently issued.
 func (l *Ledger) CouncilDelegates(ctx context.Context, council string, ended int) ([]plenty.Delegate, error) {
 	var held []plenty.Delegate
 	if err := l.Read(func(st *plenty.State) error { held = st.CouncilDelegates(council); return nil }); err != nil {

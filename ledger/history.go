@@ -166,12 +166,14 @@ func (l *Ledger) queryDocs(ctx context.Context, q string, args ...any) (ids, doc
 // has them from the state.
 func leftDocs[T any](l *Ledger, kind string, ids, docs []string) ([]T, error) {
 	var keep []bool
-	l.Read(func(st *plenty.State) error {
+	if err := l.Read(func(st *plenty.State) error {
 		for _, id := range ids {
 			keep = append(keep, st.Gone(kind, id) && !st.Holds(kind, id))
 		}
 		return nil
-	})
+	}); err != nil {
+		return nil, err
+	}
 	var out []T
 	for i := range ids {
 		if !keep[i] {
@@ -384,7 +386,7 @@ func (l *Ledger) RecentDeliveries(ctx context.Context, volunteer string, n int) 
 	}
 	ids, docs, err := l.queryDocs(ctx, `SELECT id, doc FROM projection_log WHERE kind = 'task'
 	AND json_extract_string(doc, '$.status') = 'delivered' AND json_extract_string(doc, '$.assignee') = ?
-	ORDER BY seq DESC LIMIT ?`, volunteer, n+len(out))
+	ORDER BY seq DESC, CAST(json_extract_string(doc, '$.dropped_off_at') AS TIMESTAMP_NS) DESC, id LIMIT ?`, volunteer, n+len(out))
 	if err != nil {
 		return nil, fmt.Errorf("recent deliveries: %w", err)
 	}

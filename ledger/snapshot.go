@@ -79,32 +79,14 @@ func encodeSnapshotFile(size int64, root tlog.Hash, journal int64, state []byte)
 }
 
 func parseSnapshotFile(b []byte) (f snapshotFile, err error) {
-	if err := checkSnapshotSum(b); err != nil {
-		return f, err
-	}
-	return parseSnapshotHeader(b)
-}
-
-// checkSnapshotSum checks a snapshot file's checksum, its last bytes.
-func checkSnapshotSum(b []byte) error {
-	if len(b) < sha256.Size {
-		return errors.New("not a ledger snapshot")
-	}
-	body, sum := b[:len(b)-sha256.Size], b[len(b)-sha256.Size:]
-	if want := sha256.Sum256(body); !bytes.Equal(sum, want[:]) {
-		return errors.New("checksum mismatch: the file is damaged")
-	}
-	return nil
-}
-
-// parseSnapshotHeader reads a snapshot file's fields, its checksum not
-// checked.
-func parseSnapshotHeader(b []byte) (f snapshotFile, err error) {
 	fixed := len(snapshotHeader) + 8 + tlog.HashSize + 8 + 8
 	if len(b) < fixed+sha256.Size || !bytes.HasPrefix(b, []byte(snapshotHeader)) {
 		return f, errors.New("not a ledger snapshot")
 	}
-	body := b[:len(b)-sha256.Size]
+	body, sum := b[:len(b)-sha256.Size], b[len(b)-sha256.Size:]
+	if want := sha256.Sum256(body); !bytes.Equal(sum, want[:]) {
+		return f, errors.New("checksum mismatch: the file is damaged")
+	}
 	p := body[len(snapshotHeader):]
 	f.size = int64(binary.BigEndian.Uint64(p))
 	p = p[8:]
@@ -148,17 +130,7 @@ func readSnapshot(f snapshotFile) (snapshotFile, error) {
 	if err != nil {
 		return f, err
 	}
-	if err := checkSnapshotSum(b); err != nil {
-		return f, err
-	}
-	return snapshotOf(f, b)
-}
-
-// snapshotOf reads the fields of snapshot file f from its bytes b, the
-// checksum not checked, and checks that they hold the size its name
-// gives.
-func snapshotOf(f snapshotFile, b []byte) (snapshotFile, error) {
-	got, err := parseSnapshotHeader(b)
+	got, err := parseSnapshotFile(b)
 	if err != nil {
 		return f, err
 	}
@@ -186,23 +158,17 @@ func (l *Ledger) loadSnapshot(ctx context.Context, n int64) snapshotFile {
 			ignore("it is beyond the database's events", fmt.Errorf("snapshot at %d, database %d", f.size, n))
 			continue
 		}
-		b, err := os.ReadFile(f.path)
-		if err != nil {
-			ignore("it cannot be read", err)
-			continue
-		}
-		f, err := snapshotOf(f, b)
+		// The checksum comes first: a damaged length would have the
+		// decoder allocate for entries that are not there.
+		f, err := readSnapshot(f)
 		if err != nil {
 			ignore("it is damaged", err)
 			continue
 		}
-		// Its checksum and the stored tree's root at its size are checked
-		// while it decodes (the decoder reads damaged bytes safely, and
-		// the state is emptied again when either fails): the first read
-		// of a cold DuckDB file takes about as long as decoding a large
+		// The stored tree's root at its size is read while it decodes
+		// (the state is emptied again when it differs): the first read of
+		// a cold DuckDB file takes about as long as decoding a large
 		// state.
-		sum := make(chan error, 1)
-		go func() { sum <- checkSnapshotSum(b) }()
 		type treeRoot struct {
 			root tlog.Hash
 			err  error
@@ -221,15 +187,6 @@ func (l *Ledger) loadSnapshot(ctx context.Context, n int64) snapshotFile {
 		// their pages back, beside the rest of the start, rather than
 		// keep them resident until the scavenger gets to them.
 		f.state = nil
-		if serr := <-sum; serr != nil {
-			if err == nil {
-				l.emptyState()
-			}
-			<-stored
-			ignore("it is damaged", serr)
-			continue
-		}
-		b = nil
 		go debug.FreeOSMemory()
 		if tr := <-stored; tr.err != nil || tr.root != f.root {
 			if err == nil {

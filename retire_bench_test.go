@@ -15,20 +15,14 @@ import (
 func BenchmarkFinishedExchanges(b *testing.B) {
 	w := newWorld(b)
 	w.correcting()
-	tick := func() { w.now = w.now.Add(-59 * time.Second) } // a second between events
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
-		o, n := fmt.Sprint("ox", i), fmt.Sprint("nx", i)
-		tick()
-		w.offer(o, "d_m1", 10_000)
-		tick()
-		w.need(n, "d_b1", 10_000)
-		p := terms("px"+fmt.Sprint(i), o, n, 10_000)
-		tick()
+		p := w.benchPair(i)
+		w.tick()
 		w.must(KindProposalAccepted, DelegateActor("d_m1"), ProposalDecision{p})
-		tick()
+		w.tick()
 		w.must(KindProposalAccepted, DelegateActor("d_b1"), ProposalDecision{p})
-		tick()
+		w.tick()
 		w.must(KindTransferRecorded, DelegateActor("d_b1"), TransferRecorded{AgreementID(p.ID), 10_000})
 	}
 	w.now = w.now.Add(31 * 24 * time.Hour)
@@ -46,7 +40,6 @@ func BenchmarkFinishedExchanges(b *testing.B) {
 // delegates still held (those of the world's councils).
 func BenchmarkEndedMandates(b *testing.B) {
 	w := newWorld(b)
-	tick := func() { w.now = w.now.Add(-59 * time.Second) } // a second between events
 	labels := []string{"Treasurer", "Buyer", "Scribe"}
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
@@ -54,12 +47,12 @@ func BenchmarkEndedMandates(b *testing.B) {
 		g := grant(id, "c_bak", 100_000, AllScopes, w.now.Add(time.Hour))
 		g.Label = labels[i%3]
 		g.Mandate = "buy flour and oil for the bakery's week, within the budget the assembly set on Monday"
-		tick()
+		w.tick()
 		if err := w.issue(AssemblyActor("c_bak"), g); err != nil {
 			b.Fatal(err)
 		}
 		if i%2 == 0 {
-			tick()
+			w.tick()
 			w.must(KindDelegateRecalled, AssemblyActor("c_bak"), MandateRecall{"c_bak", id})
 			continue
 		}
@@ -76,20 +69,15 @@ func BenchmarkEndedMandates(b *testing.B) {
 // the live heap, and the acceptances still held.
 func BenchmarkStaleAcceptances(b *testing.B) {
 	w := newWorld(b)
-	tick := func() { w.now = w.now.Add(-59 * time.Second) } // a second between events
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
-		o, n := fmt.Sprint("ox", i), fmt.Sprint("nx", i)
-		tick()
-		w.offer(o, "d_m1", 10_000)
-		tick()
-		w.need(n, "d_b1", 10_000)
-		tick()
-		w.must(KindProposalAccepted, DelegateActor("d_m1"), ProposalDecision{terms("px"+fmt.Sprint(i), o, n, 10_000)})
-		tick()
-		w.must(KindOfferWithdrawn, DelegateActor("d_m1"), PostingClosed{ID: o})
-		tick()
-		w.must(KindNeedWithdrawn, DelegateActor("d_b1"), PostingClosed{ID: n})
+		p := w.benchPair(i)
+		w.tick()
+		w.must(KindProposalAccepted, DelegateActor("d_m1"), ProposalDecision{p})
+		w.tick()
+		w.must(KindOfferWithdrawn, DelegateActor("d_m1"), PostingClosed{ID: p.Offer})
+		w.tick()
+		w.must(KindNeedWithdrawn, DelegateActor("d_b1"), PostingClosed{ID: p.Need})
 	}
 	b.StopTimer()
 	reportHeld(b, w, "proposal", map[string]int{"acceptances-held": len(w.s.acceptances)})
@@ -113,4 +101,19 @@ func reportHeld(b *testing.B, w *world, unit string, held map[string]int) {
 		b.ReportMetric(float64(n), name)
 	}
 	runtime.KeepAlive(w)
+}
+
+// tick makes the next event come a second after the last one (w.event
+// adds a minute).
+func (w *world) tick() { w.now = w.now.Add(-59 * time.Second) }
+
+// benchPair posts the benchmarks' i-th offer and need, a second apart, and
+// returns the proposal that pairs them.
+func (w *world) benchPair(i int) ProposalTerms {
+	o, n := fmt.Sprint("ox", i), fmt.Sprint("nx", i)
+	w.tick()
+	w.offer(o, "d_m1", 10_000)
+	w.tick()
+	w.need(n, "d_b1", 10_000)
+	return terms("px"+fmt.Sprint(i), o, n, 10_000)
 }

@@ -182,6 +182,10 @@ func TestRecallCascades(t *testing.T) {
 		{w.apply(KindMandateExpired, ActorHub, MandateExpired{"x2"}), ECONFLICT},
 		{w.issue(AssemblyActor("c_bak"), grant("x1", "c_bak", 0, AllScopes, w.now.Add(time.Hour))), ECONFLICT},
 		{w.issue(DelegateActor("x1"), grant("x9", "c_bak", 100_000, []string{ScopePost}, w.now.Add(time.Hour))), EFORBIDDEN},
+		// The hub operator cannot hand a recalled delegate's token to a
+		// new mandate: its credential stays in use after it left.
+		{w.applyWith(KindDelegateIssued, AssemblyActor("c_bak"), grant("x8", "c_bak", 0, AllScopes, w.now.Add(time.Hour)),
+			Credential{DelegateActor("x8"), HashToken("token-x1")}), ECONFLICT},
 	} {
 		wantCode(t, try.err, try.code)
 	}

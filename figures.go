@@ -197,20 +197,10 @@ func (s *State) tenureFigures(f *Figures) {
 		f.MostMandates = max(f.MostMandates, n)
 	}
 	for _, spans := range open {
-		if len(spans) == 0 {
-			continue
-		}
 		slices.SortFunc(spans, func(a, b mandateSpan) int { return cmp.Compare(a.Issued, b.Issued) })
-		start, last, n := spans[0].Issued, min(spans[0].Ended, asOf), spans[0].Mandates
-		for _, x := range spans[1:] {
-			if x.Issued > last+int64(TenureGap) {
-				flush(start, last, n)
-				start, last, n = x.Issued, min(x.Ended, asOf), x.Mandates
-				continue
-			}
-			last, n = max(last, min(x.Ended, asOf)), n+x.Mandates
+		for _, r := range runs(spans, asOf) {
+			flush(r.Issued, r.Ended, r.Mandates)
 		}
-		flush(start, last, n)
 	}
 	f.Tenures = len(days)
 	f.MedianTenureDays = median(days)

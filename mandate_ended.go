@@ -174,22 +174,34 @@ func (s *State) seatLeft(d *Delegate) {
 	if len(h.Live) > 0 {
 		before = s.delegates[h.Live[0]].IssuedAt.UnixNano()
 	}
-	start, last, n := 0, h.Left[0].Ended, h.Left[0].Mandates
-	i := 1
-	for ; i < len(h.Left) && h.Left[i].Issued < before; i++ {
-		x := h.Left[i]
-		if x.Issued > last+int64(TenureGap) {
-			s.tenures.add(spanDays(h.Left[start].Issued, last), n)
-			start, last, n = i, x.Ended, x.Mandates
-			continue
-		}
-		last, n = max(last, x.Ended), n+x.Mandates
+	k := 1 // the spans issued before it: h.Left[:k]
+	for k < len(h.Left) && h.Left[k].Issued < before {
+		k++
+	}
+	rs := runs(h.Left[:k], math.MaxInt64)
+	for _, r := range rs[:len(rs)-1] {
+		s.tenures.add(spanDays(r.Issued, r.Ended), r.Mandates)
 	}
 	// The last of those runs is kept as one span that stands for its
 	// mandates: the runs read only its first issue and its latest end.
-	h.Left[start] = mandateSpan{h.Left[start].Issued, last, n}
-	h.Left = slices.Delete(h.Left, 0, start)
-	h.Left = slices.Delete(h.Left, 1, i-start)
+	h.Left = append([]mandateSpan{rs[len(rs)-1]}, h.Left[k:]...)
+}
+
+// runs groups spans, ordered by issue, into tenures, each given as one
+// span: a span issued more than TenureGap after the latest end so far
+// starts the next. Ends are cut at asOf.
+func runs(spans []mandateSpan, asOf int64) []mandateSpan {
+	var out []mandateSpan
+	for _, x := range spans {
+		x.Ended = min(x.Ended, asOf)
+		if len(out) == 0 || x.Issued > out[len(out)-1].Ended+int64(TenureGap) {
+			out = append(out, x)
+			continue
+		}
+		r := &out[len(out)-1]
+		r.Ended, r.Mandates = max(r.Ended, x.Ended), r.Mandates+x.Mandates
+	}
+	return out
 }
 
 // spanDays is the length in days of a tenure from issued to ended (Unix

@@ -48,7 +48,7 @@ func (s *State) withdrawAcceptance(ev Event, d AcceptanceWithdrawal) error {
 		return err
 	}
 	acc := s.acceptances[d.Proposal]
-	if _, _, _, stale := s.staleOf(d.Proposal); acc == nil && stale {
+	if _, gone := s.staleOf(d.Proposal); acc == nil && gone {
 		return s.withdrawStale(ev, d.Proposal, del)
 	}
 	if acc == nil {
@@ -105,11 +105,30 @@ const (
 	decidedDeclined = "declined"
 )
 
-// staleAs is the gone set's record of an acceptance that left without an
-// agreement: Council its provider, Item (standing in) its receiver, and
-// Status "stale" with what the provider, then the receiver, decided.
-func staleAs(provider, receiver, byProvider, byReceiver string) goneAs {
-	return goneAs{Kind: "acceptance", Council: provider, Item: receiver, Status: "stale " + byProvider + " " + byReceiver}
+// stale is what the gone set keeps of an acceptance that left without an
+// agreement: its councils and what each decided.
+type stale struct {
+	Provider, Receiver     string
+	ByProvider, ByReceiver string
+}
+
+func staleOfAcceptance(acc *Acceptance) stale {
+	return stale{acc.Provider, acc.Receiver, decided(acc, acc.Provider), decided(acc, acc.Receiver)}
+}
+
+// by points at what council, one of the two, decided.
+func (x *stale) by(council string) *string {
+	if council == x.Receiver {
+		return &x.ByReceiver
+	}
+	return &x.ByProvider
+}
+
+// as is its tuple in the gone set: Council the provider, Item (standing
+// in) the receiver, and Status "stale" with what the provider, then the
+// receiver, decided.
+func (x stale) as() goneAs {
+	return goneAs{Kind: "acceptance", Council: x.Provider, Item: x.Receiver, Status: "stale " + x.ByProvider + " " + x.ByReceiver}
 }
 
 // decided sums a council's decisions on an acceptance: a refusal stands
@@ -129,16 +148,16 @@ func decided(acc *Acceptance, council string) string {
 }
 
 // staleOf reads a stale acceptance from the gone set.
-func (s *State) staleOf(proposal string) (g goneAs, byProvider, byReceiver string, ok bool) {
-	g, ok = s.goneAsOf(proposal, "acceptance")
+func (s *State) staleOf(proposal string) (stale, bool) {
+	g, ok := s.goneAsOf(proposal, "acceptance")
 	if !ok {
-		return g, "", "", false
+		return stale{}, false
 	}
 	f := strings.Fields(g.Status)
 	if len(f) != 3 || f[0] != "stale" {
-		return g, "", "", false
+		return stale{}, false
 	}
-	return g, f[1], f[2], true
+	return stale{g.Council, g.Item, f[1], f[2]}, true
 }
 
 // indexAcceptance notes a new acceptance under its two postings, so that
@@ -179,7 +198,7 @@ func (s *State) dropAcceptances(key string) {
 func (s *State) retireStale(acc *Acceptance) {
 	s.unindexAcceptance(acc)
 	delete(s.acceptances, acc.Proposal.ID)
-	s.forget(staleAs(acc.Provider, acc.Receiver, decided(acc, acc.Provider), decided(acc, acc.Receiver)), acc.Proposal.ID, acc)
+	s.forget(staleOfAcceptance(acc).as(), acc.Proposal.ID, acc)
 	s.regone(staleTerms(acc.Proposal), goneAs{Kind: staleTermsKind})
 }
 
@@ -198,39 +217,33 @@ func staleTerms(t ProposalTerms) string {
 // council declined already.
 func (s *State) decideStale(t ProposalTerms, del *Delegate, accept bool) error {
 	id := t.ID
-	g, byProvider, byReceiver, _ := s.staleOf(id)
+	x, _ := s.staleOf(id)
 	if !s.Gone(staleTermsKind, staleTerms(t)) {
 		return Errorf(ECONFLICT, "proposal %s was decided with other terms; fetch fresh proposals", id)
 	}
 	if accept {
 		return Errorf(ECONFLICT, "proposal %s can no longer be agreed: its offer or its need closed; fetch fresh proposals", id)
 	}
-	mine := &byProvider
-	if del.Council == g.Item {
-		mine = &byReceiver
-	}
+	mine := x.by(del.Council)
 	if *mine == decidedDeclined {
 		return Errorf(ECONFLICT, "council %s declined proposal %s", del.Council, id)
 	}
 	*mine = decidedDeclined
-	s.regone(id, staleAs(g.Council, g.Item, byProvider, byReceiver))
+	s.regone(id, x.as())
 	return nil
 }
 
 // withdrawStale withdraws the acting delegate's council's acceptance of a
 // proposal whose acceptance left the state without an agreement.
 func (s *State) withdrawStale(ev Event, id string, del *Delegate) error {
-	g, byProvider, byReceiver, _ := s.staleOf(id)
-	if del.Council != g.Council && del.Council != g.Item {
+	x, _ := s.staleOf(id)
+	if del.Council != x.Provider && del.Council != x.Receiver {
 		return Errorf(EFORBIDDEN, "delegate %s acts for council %s, which is neither the provider nor the receiver of proposal %s", del.ID, del.Council, id)
 	}
 	if err := s.authorize(ev, del.Council, ScopeAccept); err != nil {
 		return err
 	}
-	mine := &byProvider
-	if del.Council == g.Item {
-		mine = &byReceiver
-	}
+	mine := x.by(del.Council)
 	switch *mine {
 	case decidedDeclined:
 		return Errorf(ECONFLICT, "council %s declined proposal %s; a refusal stands", del.Council, id)
@@ -238,6 +251,6 @@ func (s *State) withdrawStale(ev Event, id string, del *Delegate) error {
 		return Errorf(ECONFLICT, "council %s has not accepted proposal %s", del.Council, id)
 	}
 	*mine = decidedNothing
-	s.regone(id, staleAs(g.Council, g.Item, byProvider, byReceiver))
+	s.regone(id, x.as())
 	return nil
 }

@@ -48,7 +48,7 @@ func goneKeyOf(kind, id string) goneKey {
 // distinct (councils × items × statuses), so each is kept once in
 // State.goneAs and a gone entity holds its index. An acceptance that left
 // without an agreement keeps its receiver in Item and what each council
-// decided in Status (staleAs, acceptance.go).
+// decided in Status (stale.as, acceptance.go).
 type goneAs struct {
 	Kind, Council, Item, Status string
 }

@@ -117,9 +117,9 @@ func TestActionsOnAGonePostingAreDecidedAsWhenLive(t *testing.T) {
 				if !ok || acc.Provider != "c_mill" || acc.Receiver != "c_bak" || acc.Item != "wheat-flour" || len(acc.Decisions) != 1 {
 					t.Fatalf("acceptance = %+v, %v", acc, ok)
 				}
-			} else if g, p, r, ok := w.s.staleOf("d" + id); !ok || g.Council != "c_mill" || g.Item != "c_bak" || p != decidedNothing || r != decidedDeclined ||
+			} else if x, ok := w.s.staleOf("d" + id); !ok || x != (stale{"c_mill", "c_bak", decidedNothing, decidedDeclined}) ||
 				w.s.acceptances["d"+id] != nil {
-				t.Fatalf("acceptance of d%s gone as %+v %s %s %v, live %v", id, g, p, r, ok, w.s.acceptances["d"+id] != nil)
+				t.Fatalf("acceptance of d%s gone as %+v %v, live %v", id, x, ok, w.s.acceptances["d"+id] != nil)
 			}
 			// Decided again, gone or not, as when it was in the state.
 			wantRefused(t, w.decline("d_b1", terms("d"+id, id, "n1", 10_000)), ECONFLICT, "council c_bak declined proposal d"+id)
@@ -149,8 +149,8 @@ func TestActionsOnAGonePostingAreDecidedAsWhenLive(t *testing.T) {
 	if len(w.s.acceptances) != 0 || len(w.s.acceptancesOf) != 0 {
 		t.Fatalf("after o2 left: acceptances %v, by posting %v; want none", w.s.acceptances, w.s.acceptancesOf)
 	}
-	if _, p, r, ok := w.s.staleOf("do2"); !ok || p != decidedDeclined || r != decidedDeclined {
-		t.Fatalf("do2 gone as %s %s %v, want declined by both", p, r, ok)
+	if x, ok := w.s.staleOf("do2"); !ok || x.ByProvider != decidedDeclined || x.ByReceiver != decidedDeclined {
+		t.Fatalf("do2 gone as %+v %v, want declined by both", x, ok)
 	}
 }
 

@@ -191,7 +191,7 @@ func (s *State) decideProposal(ev Event, d ProposalDecision, accept bool) error 
 		return err
 	}
 	acc := s.acceptances[t.ID]
-	if _, _, _, stale := s.staleOf(t.ID); acc == nil && stale {
+	if _, gone := s.staleOf(t.ID); acc == nil && gone {
 		return s.decideStale(t, del, accept)
 	}
 	if acc == nil && s.Gone("acceptance", t.ID) {
